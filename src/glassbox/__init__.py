@@ -1,0 +1,219 @@
+"""glassbox: see why your AI pipeline did what it did, what it cost, and how good it was.
+
+``import glassbox as gb`` is the whole SDK surface; it imports no database driver,
+web framework or CLI library (those load on first use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from glassbox import runtime as _runtime
+from glassbox.decorators import traced
+from glassbox.errors import ConfigError, GlassboxError, ImportFormatError, StoreError, TraceNotFound
+from glassbox.model import SCHEMA_VERSION, Decision, Event, Feedback, Score, Span, Trace
+from glassbox.noop import NOOP_STAGE, NOOP_TRACE, NoopStage, NoopTrace
+from glassbox.propagation import ThreadPoolExecutor, extract, inject, wrap
+from glassbox.recorder import LiveTrace, Stage, _current, start_stage
+
+if TYPE_CHECKING:
+    from glassbox.config import Settings
+
+__version__ = "0.1.0"
+
+
+def _default_runtime() -> _runtime.Runtime:
+    from glassbox.bootstrap import default_runtime
+
+    return default_runtime()
+
+
+_runtime.set_factory(_default_runtime)
+
+
+def configure(**options: Any) -> Settings:
+    """Set options (all optional); unset ones come from GLASSBOX_* env, glassbox.toml, pyproject.
+
+    Replaces the active configuration: traces queued so far are flushed first.
+    Raises ConfigError for an invalid value.
+    """
+    from glassbox.bootstrap import build_runtime
+    from glassbox.config import load_settings
+
+    settings = load_settings(**options)
+    new = build_runtime(settings)
+    old = _runtime.install(new)
+    if old is not None:
+        old.shutdown()
+    return settings
+
+
+def trace(
+    input: Any = None,
+    *,
+    name: str | None = None,
+    workflow: str | None = None,
+    intent: str | None = None,
+    domain: str | None = None,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    tags: Sequence[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    project: str | None = None,
+    environment: str | None = None,
+    release: str | None = None,
+    experiment: str | None = None,
+    variant: str | None = None,
+    budget: Any = None,
+) -> LiveTrace | Stage | NoopStage:
+    """Start a run (use as ``with``). Inside an active trace it becomes a child stage."""
+    rt = _runtime.get()
+    if rt is None:
+        return NOOP_TRACE
+    try:
+        return rt.start_trace(name or workflow or "trace", {
+            "input": input, "workflow": workflow, "intent": intent, "domain": domain, "user_id": user_id,
+            "session_id": session_id, "tags": tags, "metadata": metadata, "project": project,
+            "environment": environment, "release": release, "experiment": experiment, "variant": variant,
+            "budget": budget,
+        })  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - tracing never raises into user code
+        rt.internal_error("trace", exc)
+        return NOOP_TRACE
+
+
+def stage(name: str, kind: str = "stage", **attributes: Any) -> Stage | NoopStage:
+    """A stage of the current trace (use as ``with``); a no-op outside any trace."""
+    st = start_stage(name, kind)
+    if attributes and st is not NOOP_STAGE:
+        st.set(**attributes)
+    return st
+
+
+def current_trace() -> LiveTrace | NoopStage:
+    """The active trace, or a no-op object that accepts every call."""
+    cur = _current.get()
+    if cur is not None and cur.recording:
+        return cur._trace
+    return NOOP_TRACE
+
+
+def current_stage() -> Stage | NoopStage:
+    """The innermost active stage (the trace's root stage at top level), or a no-op object."""
+    cur = _current.get()
+    if cur is not None and cur.recording:
+        return cur
+    return NOOP_STAGE
+
+
+def decision(
+    what: str,
+    why: str | None = None,
+    confidence: float | None = None,
+    alternatives: Any = None,
+    inputs: dict[str, Any] | None = None,
+) -> Decision | None:
+    """Record a decision (what, why, confidence, alternatives with scores, inputs) in the current stage."""
+    cur = _current.get()
+    if cur is None or not cur.recording:
+        return None
+    try:
+        return cur.decision(what, why, confidence, alternatives, inputs)
+    except Exception as exc:  # noqa: BLE001
+        cur._trace._runtime.internal_error("decision", exc)
+        return None
+
+
+def evidence(name: str, payload: dict[str, Any] | None = None, **fields: Any) -> Event | None:
+    """Record evidence (any named payload) in the current stage."""
+    cur = _current.get()
+    if cur is None or not cur.recording:
+        return None
+    try:
+        return cur.evidence(name, payload, **fields)
+    except Exception as exc:  # noqa: BLE001
+        cur._trace._runtime.internal_error("evidence", exc)
+        return None
+
+
+def score(
+    name: str,
+    value: float,
+    *,
+    max: float | None = None,
+    passed: bool | None = None,
+    dimensions: dict[str, float] | None = None,
+    comment: str | None = None,
+    source: str = "sdk",
+) -> Score | None:
+    """Score the current trace (or, inside a stage, that stage), with optional dimensions."""
+    cur = _current.get()
+    if cur is None or not cur.recording:
+        return None
+    try:
+        return cur.score(name, value, max=max, passed=passed, dimensions=dimensions, comment=comment,
+                         source=source)
+    except Exception as exc:  # noqa: BLE001
+        cur._trace._runtime.internal_error("score", exc)
+        return None
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Return once every trace finished so far is written (False if the timeout passed first)."""
+    rt = _runtime.current()
+    return True if rt is None else rt.flush(timeout)
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Flush and stop the writer; the next traced call starts a fresh default configuration."""
+    rt = _runtime.install(None)
+    if rt is not None:
+        rt.shutdown(timeout)
+
+
+def health() -> dict[str, Any]:
+    """The recorder's own health: queue depth, written, dropped, errors per sink, last error."""
+    rt = _runtime.current()
+    if rt is None:
+        return {"configured": False}
+    return {"configured": True, **rt.health()}
+
+
+__all__ = [
+    "NOOP_STAGE",
+    "NOOP_TRACE",
+    "SCHEMA_VERSION",
+    "ConfigError",
+    "Decision",
+    "Event",
+    "Feedback",
+    "GlassboxError",
+    "ImportFormatError",
+    "LiveTrace",
+    "NoopStage",
+    "NoopTrace",
+    "Score",
+    "Span",
+    "Stage",
+    "StoreError",
+    "ThreadPoolExecutor",
+    "Trace",
+    "TraceNotFound",
+    "__version__",
+    "configure",
+    "current_stage",
+    "current_trace",
+    "decision",
+    "evidence",
+    "extract",
+    "flush",
+    "health",
+    "inject",
+    "score",
+    "shutdown",
+    "stage",
+    "trace",
+    "traced",
+    "wrap",
+]

@@ -1,0 +1,72 @@
+"""Builds a Runtime from settings: the writer and its sinks (store, trail, OTLP)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from glassbox.config import Settings, load_settings
+from glassbox.jsonsafe import jsonable
+from glassbox.model import Trace
+from glassbox.runtime import Runtime
+from glassbox.writer import Sink, Writer
+
+log = logging.getLogger("glassbox")
+
+
+def make_preparer(limit: int, attr_limit: int) -> Any:
+    """Writer-thread step: user values become JSON-safe, huge strings truncated with a marker."""
+
+    def prepare(t: Trace) -> None:
+        t.input = jsonable(t.input, limit)
+        t.output = jsonable(t.output, limit)
+        t.metadata = jsonable(t.metadata, attr_limit)
+        for s in t.spans:
+            if s.input is not None:
+                s.input = jsonable(s.input, limit)
+            if s.output is not None:
+                s.output = jsonable(s.output, limit)
+        for d in t.decisions:
+            if d.inputs:
+                d.inputs = jsonable(d.inputs, attr_limit)
+        for e in t.events:
+            if e.payload:
+                e.payload = jsonable(e.payload, limit)
+
+    return prepare
+
+
+def build_sinks(settings: Settings) -> list[Sink]:
+    sinks: list[Sink] = []
+    if settings.store:
+        from glassbox.store.store import DatabaseSink, Store
+
+        sinks.append(DatabaseSink(Store(settings.store)))
+    if settings.trail_dir:
+        from glassbox.store.trail import TrailSink
+
+        sinks.append(TrailSink(settings.trail_dir))
+    if settings.otlp_endpoint:
+        from glassbox.otel import OTLPSink
+
+        sinks.append(OTLPSink(settings.otlp_endpoint, settings.otlp_headers))
+    return sinks
+
+
+def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> Runtime:
+    writer = None
+    if settings.enabled:
+        sinks = build_sinks(settings) + list(extra_sinks or [])
+        writer = Writer(
+            sinks,
+            max_queue=settings.queue_size,
+            policy=settings.queue_policy,
+            batch_size=settings.batch_size,
+            interval=settings.flush_interval,
+            prepare=make_preparer(settings.max_text_length, settings.max_attribute_length),
+        )
+    return Runtime(settings, writer)
+
+
+def default_runtime() -> Runtime:
+    return build_runtime(load_settings())

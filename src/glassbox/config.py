@@ -1,0 +1,105 @@
+"""Settings: ``gb.configure(...)`` > ``GLASSBOX_*`` env > ``glassbox.toml`` > ``[tool.glassbox]`` > defaults.
+
+Loaded lazily (pydantic is not imported by ``import glassbox``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    PyprojectTomlConfigSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from glassbox.errors import ConfigError
+
+DEFAULT_STORE = "sqlite:///.glassbox/glassbox.db"
+DEFAULT_TRAIL_DIR = ".glassbox/traces"
+_OFF = {"", "none", "off", "false", "0", "null"}
+
+
+class Settings(BaseSettings):
+    """Every option of glassbox. Each is also ``GLASSBOX_<NAME>`` and a key in glassbox.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GLASSBOX_",
+        extra="ignore",
+        toml_file="glassbox.toml",
+        pyproject_toml_table_header=("tool", "glassbox"),
+        validate_default=True,
+    )
+
+    project: str = Field("default", description="Project the traces belong to.")
+    service: str | None = Field(None, description="Service name (OTel service.name); defaults to the project.")
+    environment: str | None = Field(None, description="Deployment environment, e.g. prod or staging.")
+    release: str | None = Field(None, description="Release / model version recorded on every trace.")
+    store: str | None = Field(DEFAULT_STORE, description="SQLAlchemy URL of the store; None: no database sink.")
+    trail_dir: str | None = Field(DEFAULT_TRAIL_DIR, description="Folder of the JSONL audit trail; None: off.")
+    enabled: bool = Field(True, description="False: every call is a no-op.")
+    sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Head sampling ratio, consistent across services.")
+    keep_errors: bool = Field(False, description="Record sampled-out traces and keep them if they fail.")
+    otlp_endpoint: str | None = Field(None, description="Also export every trace over OTLP/HTTP to this endpoint.")
+    otlp_headers: dict[str, str] = Field(default_factory=dict, description="Headers for the OTLP exporter.")
+    queue_size: int = Field(10_000, ge=1, description="Traces the writer queue holds before its policy applies.")
+    queue_policy: Literal["drop", "block"] = Field("drop", description="Full queue: drop (counted) or block.")
+    batch_size: int = Field(500, ge=1, description="Traces written per transaction.")
+    flush_interval: float = Field(0.5, gt=0, description="Seconds the writer waits to fill a batch.")
+    max_attribute_length: int = Field(4096, ge=16, description="Longer string attributes are truncated.")
+    max_text_length: int = Field(32_768, ge=16, description="Longer inputs, outputs and payload strings are truncated.")
+    stray_timeout: float = Field(30.0, ge=0, description="Seconds to wait for spans that end after their trace.")
+    capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
+
+    @field_validator("store", "trail_dir", "otlp_endpoint", mode="before")
+    @classmethod
+    def _off_means_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in _OFF:
+            return None
+        return value
+
+    @field_validator("otlp_headers", mode="before")
+    @classmethod
+    def _parse_headers(cls, value: Any) -> Any:
+        if isinstance(value, str):  # OTEL-style "k1=v1,k2=v2"
+            pairs = [p.split("=", 1) for p in value.split(",") if "=" in p]
+            return {k.strip(): v.strip() for k, v in pairs}
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Both file sources read nothing when their file is absent; paths are relative to the cwd.
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=Path("glassbox.toml")),
+            PyprojectTomlConfigSettingsSource(settings_cls, Path("pyproject.toml")),
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from every source; a bad value raises ConfigError naming the option."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid glassbox settings: {problems}") from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML
+        raise ConfigError(f"cannot read glassbox settings: {exc}") from None
+
+
+def option_names() -> list[str]:
+    return list(Settings.model_fields)

@@ -1,0 +1,23 @@
+"""One exception hierarchy: what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class GlassboxError(Exception):
+    """Base class of every error glassbox raises on purpose."""
+
+
+class ConfigError(GlassboxError):
+    """A setting is invalid (bad value, unreadable config file)."""
+
+
+class StoreError(GlassboxError):
+    """The store cannot be reached, opened or migrated."""
+
+
+class TraceNotFound(GlassboxError):
+    """No trace with that id is in the store."""
+
+
+class ImportFormatError(GlassboxError):
+    """A trail file line is not a valid trace document."""

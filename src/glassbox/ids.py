@@ -1,0 +1,36 @@
+"""W3C / OpenTelemetry identifiers: 128-bit trace ids, 64-bit span ids, lowercase hex."""
+
+from __future__ import annotations
+
+import random
+
+# The random module's global generator is reseeded in forked children by CPython,
+# so two processes never share an id stream; getrandbits is ~10x cheaper than uuid4.
+_bits = random.getrandbits
+
+
+def new_trace_id() -> str:
+    v = _bits(128)
+    while not v:  # all-zero ids are invalid in W3C trace context
+        v = _bits(128)
+    return f"{v:032x}"
+
+
+def new_span_id() -> str:
+    v = _bits(64)
+    while not v:
+        v = _bits(64)
+    return f"{v:016x}"
+
+
+def new_record_id() -> str:
+    """Id of a decision, event, score or feedback row (makes imports idempotent)."""
+    return f"{_bits(64):016x}"
+
+
+def is_valid_trace_id(value: str) -> bool:
+    return len(value) == 32 and value != "0" * 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def is_valid_span_id(value: str) -> bool:
+    return len(value) == 16 and value != "0" * 16 and all(c in "0123456789abcdef" for c in value)

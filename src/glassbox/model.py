@@ -1,0 +1,472 @@
+"""The trace model shared by every layer: SDK, store, trail, CLI and server.
+
+Objects are slotted and cheap to build, because the recorder creates them on the
+hot path. Times are integer nanoseconds since the Unix epoch (as in OTLP); the
+JSON form also carries ISO-8601 strings for people, but ``*_ns`` fields are the
+authority, so a trace survives ``to_dict`` → JSON → ``from_dict`` unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+TRACE_STATUSES = ("in_progress", "complete", "failed", "incomplete")
+SPAN_STATUSES = ("ok", "error", "unset")
+SCORE_SOURCES = ("heuristic", "rule", "llm_judge", "human", "sdk")
+
+
+def iso_from_ns(ns: int | None) -> str | None:
+    """Render epoch nanoseconds as an ISO-8601 UTC string with microseconds."""
+    if ns is None:
+        return None
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat(timespec="microseconds")
+
+
+def ns_from_iso(value: str | None) -> int | None:
+    if value is None:
+        return None
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(round(dt.timestamp() * 1_000_000)) * 1000
+
+
+def _time_from(d: dict[str, Any], ns_key: str, iso_key: str) -> int | None:
+    if d.get(ns_key) is not None:
+        return int(d[ns_key])
+    return ns_from_iso(d.get(iso_key))
+
+
+class Decision:
+    """A choice the pipeline made: what, why, how sure, and what else was on the table."""
+
+    __slots__ = ("alternatives", "at_ns", "confidence", "id", "inputs", "span_id", "stage", "what", "why")
+
+    def __init__(
+        self,
+        id: str,
+        what: str,
+        why: str | None = None,
+        confidence: float | None = None,
+        alternatives: list[tuple[str, float | None]] | None = None,
+        inputs: dict[str, Any] | None = None,
+        span_id: str | None = None,
+        stage: str | None = None,
+        at_ns: int = 0,
+    ) -> None:
+        self.id = id
+        self.what = what
+        self.why = why
+        self.confidence = confidence
+        self.alternatives = alternatives or []
+        self.inputs = inputs or {}
+        self.span_id = span_id
+        self.stage = stage
+        self.at_ns = at_ns
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "span_id": self.span_id,
+            "stage": self.stage,
+            "what": self.what,
+            "why": self.why,
+            "confidence": self.confidence,
+            "alternatives": [{"option": o, "score": s} for o, s in self.alternatives],
+            "inputs": self.inputs,
+            "at": iso_from_ns(self.at_ns),
+            "at_ns": self.at_ns,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Decision:
+        return cls(
+            id=d["id"],
+            what=d["what"],
+            why=d.get("why"),
+            confidence=d.get("confidence"),
+            alternatives=[(a["option"], a.get("score")) for a in d.get("alternatives") or []],
+            inputs=d.get("inputs") or {},
+            span_id=d.get("span_id"),
+            stage=d.get("stage"),
+            at_ns=_time_from(d, "at_ns", "at") or 0,
+        )
+
+
+class Event:
+    """Evidence or any named occurrence inside a stage (an OTel span event on the wire)."""
+
+    __slots__ = ("at_ns", "id", "name", "payload", "span_id")
+
+    def __init__(
+        self, id: str, name: str, payload: dict[str, Any] | None = None, span_id: str | None = None, at_ns: int = 0
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.payload = payload or {}
+        self.span_id = span_id
+        self.at_ns = at_ns
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "span_id": self.span_id,
+            "name": self.name,
+            "payload": self.payload,
+            "at": iso_from_ns(self.at_ns),
+            "at_ns": self.at_ns,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Event:
+        return cls(d["id"], d["name"], d.get("payload") or {}, d.get("span_id"), _time_from(d, "at_ns", "at") or 0)
+
+
+class Score:
+    """A quality measurement of a trace (or one of its stages), optionally with dimensions."""
+
+    __slots__ = ("at_ns", "comment", "dimensions", "id", "max", "name", "passed", "source", "span_id", "value")
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        value: float,
+        max: float | None = None,
+        passed: bool | None = None,
+        source: str = "sdk",
+        dimensions: dict[str, float] | None = None,
+        comment: str | None = None,
+        span_id: str | None = None,
+        at_ns: int = 0,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.value = value
+        self.max = max
+        self.passed = passed
+        self.source = source
+        self.dimensions = dimensions or {}
+        self.comment = comment
+        self.span_id = span_id
+        self.at_ns = at_ns
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "span_id": self.span_id,
+            "name": self.name,
+            "value": self.value,
+            "max": self.max,
+            "passed": self.passed,
+            "source": self.source,
+            "dimensions": self.dimensions,
+            "comment": self.comment,
+            "at": iso_from_ns(self.at_ns),
+            "at_ns": self.at_ns,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Score:
+        return cls(
+            id=d["id"],
+            name=d["name"],
+            value=d["value"],
+            max=d.get("max"),
+            passed=d.get("passed"),
+            source=d.get("source") or "sdk",
+            dimensions=d.get("dimensions") or {},
+            comment=d.get("comment"),
+            span_id=d.get("span_id"),
+            at_ns=_time_from(d, "at_ns", "at") or 0,
+        )
+
+
+class Span:
+    """One stage of a trace: an OpenTelemetry span as far as the outside world can tell."""
+
+    __slots__ = (
+        "attributes",
+        "cost_usd",
+        "end_ns",
+        "error",
+        "input",
+        "kind",
+        "model",
+        "model_loads",
+        "name",
+        "output",
+        "parent_id",
+        "peak_gpu_mem_bytes",
+        "service",
+        "span_id",
+        "start_ns",
+        "status",
+        "tokens_in",
+        "tokens_out",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        trace_id: str,
+        span_id: str,
+        parent_id: str | None,
+        name: str,
+        kind: str = "stage",
+        start_ns: int = 0,
+    ) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.name = name
+        self.kind = kind
+        self.start_ns = start_ns
+        self.end_ns: int | None = None
+        self.status = "unset"
+        self.error: dict[str, Any] | None = None
+        self.attributes: dict[str, Any] | None = None
+        self.input: Any = None
+        self.output: Any = None
+        self.model: str | None = None
+        self.tokens_in: int | None = None
+        self.tokens_out: int | None = None
+        self.cost_usd: float | None = None
+        self.peak_gpu_mem_bytes: int | None = None
+        self.model_loads: int | None = None
+        self.service: str | None = None
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.end_ns is None:
+            return None
+        return (self.end_ns - self.start_ns) / 1e6
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "span_id": self.span_id,
+            "parent_id": self.parent_id,
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "service": self.service,
+            "started_at": iso_from_ns(self.start_ns),
+            "start_ns": self.start_ns,
+            "end_ns": self.end_ns,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+            "attributes": self.attributes or {},
+            "input": self.input,
+            "output": self.output,
+            "model": self.model,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": self.cost_usd,
+            "peak_gpu_mem_bytes": self.peak_gpu_mem_bytes,
+            "model_loads": self.model_loads,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], trace_id: str) -> Span:
+        s = cls(trace_id, d["span_id"], d.get("parent_id"), d["name"], d.get("kind") or "stage",
+                _time_from(d, "start_ns", "started_at") or 0)
+        s.end_ns = d.get("end_ns")
+        s.status = d.get("status") or "unset"
+        s.service = d.get("service")
+        s.error = d.get("error")
+        s.attributes = d.get("attributes") or {}
+        s.input = d.get("input")
+        s.output = d.get("output")
+        s.model = d.get("model")
+        s.tokens_in = d.get("tokens_in")
+        s.tokens_out = d.get("tokens_out")
+        s.cost_usd = d.get("cost_usd")
+        s.peak_gpu_mem_bytes = d.get("peak_gpu_mem_bytes")
+        s.model_loads = d.get("model_loads")
+        return s
+
+
+class Feedback:
+    """What a user told us about a run, explicitly (rating) or implicitly (a signal)."""
+
+    __slots__ = ("at_ns", "comment", "id", "kind", "rating", "sentiment", "signal", "user_id")
+
+    def __init__(
+        self,
+        id: str,
+        kind: str = "explicit",
+        rating: float | None = None,
+        signal: str | None = None,
+        comment: str | None = None,
+        sentiment: float | None = None,
+        user_id: str | None = None,
+        at_ns: int = 0,
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.rating = rating
+        self.signal = signal
+        self.comment = comment
+        self.sentiment = sentiment
+        self.user_id = user_id
+        self.at_ns = at_ns
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "rating": self.rating,
+            "signal": self.signal,
+            "comment": self.comment,
+            "sentiment": self.sentiment,
+            "user_id": self.user_id,
+            "at": iso_from_ns(self.at_ns),
+            "at_ns": self.at_ns,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Feedback:
+        return cls(d["id"], d.get("kind") or "explicit", d.get("rating"), d.get("signal"), d.get("comment"),
+                   d.get("sentiment"), d.get("user_id"), _time_from(d, "at_ns", "at") or 0)
+
+
+# Trace-level fields that are plain values, in document order (the rest are derived or nested).
+TRACE_FIELDS = (
+    "trace_id", "project", "service", "name", "input", "output", "workflow", "intent", "domain",
+    "user_id", "session_id", "environment", "release", "status", "error", "tags", "metadata",
+    "experiment", "variant", "flagged_for_review", "review_notes", "cost_source", "root_span_id",
+    "parent_span_id",
+)  # fmt: skip
+
+
+class Trace:
+    """One run of a pipeline: its stages, decisions, evidence, scores and feedback.
+
+    A trace recorded in one process is a *segment*; when a trace crosses services,
+    each service writes its segment and the store merges them by ``trace_id``.
+    ``parent_span_id`` is set when the segment continues a remote parent.
+    """
+
+    __slots__ = (*TRACE_FIELDS, "decisions", "end_ns", "events", "feedback", "scores", "spans", "start_ns")
+
+    def __init__(self, trace_id: str, name: str = "", start_ns: int = 0) -> None:
+        self.trace_id = trace_id
+        self.name = name
+        self.start_ns = start_ns
+        self.end_ns: int | None = None
+        self.project: str | None = None
+        self.service: str | None = None
+        self.input: Any = None
+        self.output: Any = None
+        self.workflow: str | None = None
+        self.intent: str | None = None
+        self.domain: str | None = None
+        self.user_id: str | None = None
+        self.session_id: str | None = None
+        self.environment: str | None = None
+        self.release: str | None = None
+        self.status = "in_progress"
+        self.error: dict[str, Any] | None = None
+        self.tags: list[str] = []
+        self.metadata: dict[str, Any] = {}
+        self.experiment: str | None = None
+        self.variant: str | None = None
+        self.flagged_for_review = False
+        self.review_notes: str | None = None
+        self.cost_source: str | None = None
+        self.root_span_id: str | None = None
+        self.parent_span_id: str | None = None
+        self.spans: list[Span] = []
+        self.decisions: list[Decision] = []
+        self.events: list[Event] = []
+        self.scores: list[Score] = []
+        self.feedback: list[Feedback] = []
+
+    # Derived figures: computed from the spans, so a merged trace stays consistent.
+    @property
+    def duration_ms(self) -> float | None:
+        if self.end_ns is None:
+            return None
+        return (self.end_ns - self.start_ns) / 1e6
+
+    @property
+    def tokens_in(self) -> int | None:
+        vals = [s.tokens_in for s in self.spans if s.tokens_in is not None]
+        return sum(vals) if vals else None
+
+    @property
+    def tokens_out(self) -> int | None:
+        vals = [s.tokens_out for s in self.spans if s.tokens_out is not None]
+        return sum(vals) if vals else None
+
+    @property
+    def cost_usd(self) -> float | None:
+        vals = [s.cost_usd for s in self.spans if s.cost_usd is not None]
+        return sum(vals) if vals else None
+
+    @property
+    def quality_score(self) -> float | None:
+        """The score named ``quality`` if present, else the first score recorded."""
+        for sc in self.scores:
+            if sc.name == "quality":
+                return sc.value
+        return self.scores[0].value if self.scores else None
+
+    @property
+    def gate_passed(self) -> bool | None:
+        for sc in self.scores:
+            if sc.name == "quality":
+                return sc.passed
+        return None
+
+    def root(self) -> Span | None:
+        for s in self.spans:
+            if s.span_id == self.root_span_id:
+                return s
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trace as one JSON-ready document: the audit trail line and `show --json`."""
+        doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        for f in TRACE_FIELDS:
+            doc[f] = getattr(self, f)
+        doc["started_at"] = iso_from_ns(self.start_ns)
+        doc["ended_at"] = iso_from_ns(self.end_ns)
+        doc["start_ns"] = self.start_ns
+        doc["end_ns"] = self.end_ns
+        doc["duration_ms"] = self.duration_ms
+        doc["tokens_in"] = self.tokens_in
+        doc["tokens_out"] = self.tokens_out
+        doc["cost_usd"] = self.cost_usd
+        doc["quality_score"] = self.quality_score
+        doc["gate_passed"] = self.gate_passed
+        doc["spans"] = [s.to_dict() for s in self.spans]
+        doc["decisions"] = [d.to_dict() for d in self.decisions]
+        doc["events"] = [e.to_dict() for e in self.events]
+        doc["scores"] = [s.to_dict() for s in self.scores]
+        doc["feedback"] = [f.to_dict() for f in self.feedback]
+        return doc
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Trace:
+        version = d.get("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ValueError(f"unsupported trace schema_version {version!r} (this glassbox reads ≤ {SCHEMA_VERSION})")
+        t = cls(d["trace_id"], d.get("name") or "", _time_from(d, "start_ns", "started_at") or 0)
+        for f in TRACE_FIELDS:
+            if f in d and f != "trace_id":
+                setattr(t, f, d[f])
+        t.tags = list(d.get("tags") or [])
+        t.metadata = dict(d.get("metadata") or {})
+        t.flagged_for_review = bool(d.get("flagged_for_review"))
+        t.status = d.get("status") or "complete"
+        t.end_ns = _time_from(d, "end_ns", "ended_at")
+        t.spans = [Span.from_dict(s, t.trace_id) for s in d.get("spans") or []]
+        t.decisions = [Decision.from_dict(x) for x in d.get("decisions") or []]
+        t.events = [Event.from_dict(x) for x in d.get("events") or []]
+        t.scores = [Score.from_dict(x) for x in d.get("scores") or []]
+        t.feedback = [Feedback.from_dict(x) for x in d.get("feedback") or []]
+        return t

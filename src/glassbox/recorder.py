@@ -1,0 +1,348 @@
+"""The lean hot path: live traces and stages, one ContextVar, no locks.
+
+Entering a stage creates one slotted object and sets one ContextVar; leaving it
+records the end time and resets the ContextVar. Everything else (serialising,
+pricing, writing, OTLP conversion) happens later on the writer thread.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from contextvars import ContextVar
+from time import time_ns
+from typing import TYPE_CHECKING, Any
+
+from glassbox.ids import new_record_id, new_span_id
+from glassbox.model import Decision, Event, Score, Span, Trace
+from glassbox.noop import NOOP_STAGE, NoopStage
+
+if TYPE_CHECKING:
+    from glassbox.runtime import Runtime
+
+# The active stage (or trace root), a SampledOut marker, a RemoteParent, or None.
+_current: ContextVar[Any] = ContextVar("glassbox_current", default=None)
+
+_PRIMITIVES = (str, bool, int, float)
+
+
+class RemoteParent:
+    """A parent span from another process, made current by ``gb.extract``."""
+
+    __slots__ = ("sampled", "span_id", "trace_id", "tracestate")
+    recording = False
+
+    def __init__(self, trace_id: str, span_id: str, sampled: bool, tracestate: str | None = None) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.sampled = sampled
+        self.tracestate = tracestate
+
+
+def _coerce_attribute(value: Any, limit: int) -> Any:
+    """Make a value something OpenTelemetry can carry; JSON-encode the rest, never drop it."""
+    if isinstance(value, str):
+        return truncate(value, limit)
+    if isinstance(value, _PRIMITIVES):
+        return value
+    if isinstance(value, (list, tuple)) and value:
+        t = type(value[0])
+        if t in _PRIMITIVES and all(type(v) is t for v in value):
+            return [truncate(v, limit) if t is str else v for v in value]
+    if value is None:
+        return None
+    from glassbox.jsonsafe import dumps_text
+
+    return truncate(dumps_text(value), limit)
+
+
+def truncate(text: str, limit: int) -> str:
+    if limit and len(text) > limit:
+        return f"{text[:limit]}…[truncated {len(text) - limit} chars]"
+    return text
+
+
+def _error_info(exc: BaseException, stage: str | None = None) -> dict[str, Any]:
+    info = {
+        "type": type(exc).__qualname__,
+        "message": str(exc),
+        "stack": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
+    if stage is not None:
+        info["stage"] = stage
+    return info
+
+
+class Stage(Span):
+    """A live stage: a Span that is also its own context manager."""
+
+    __slots__ = ("_hook_state", "_token", "_trace")
+
+    def __init__(self, trace: LiveTrace, parent_id: str | None, name: str, kind: str) -> None:
+        # Assigned inline rather than via Span.__init__: this runs once per stage on the hot path.
+        self._trace = trace
+        self.trace_id = trace.trace_id
+        self.span_id = new_span_id()
+        self.parent_id = parent_id
+        self.name = name
+        self.kind = kind
+        self.start_ns = 0
+        self.end_ns = None
+        self.status = "unset"
+        self.error = None
+        self.attributes = None
+        self.input = None
+        self.output = None
+        self.model = None
+        self.tokens_in = None
+        self.tokens_out = None
+        self.cost_usd = None
+        self.peak_gpu_mem_bytes = None
+        self.model_loads = None
+        self.service = trace.service
+        self._token = None
+        self._hook_state = None
+
+    recording = True
+
+    # -- lifecycle -------------------------------------------------------------
+    def __enter__(self) -> Stage:
+        self._begin()
+        self._token = _current.set(self)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        token = self._token
+        if token is not None:
+            try:
+                _current.reset(token)
+            except ValueError:  # exited in another context (e.g. a generator finalised elsewhere)
+                _current.set(None)
+        self._end(exc)
+        return False
+
+    async def __aenter__(self) -> Stage:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        return self.__exit__(exc_type, exc, tb)
+
+    def _begin(self) -> None:
+        trace = self._trace
+        trace.spans.append(self)
+        hooks = trace._hooks
+        if hooks is not None:
+            self._hook_state = hooks.on_start(self)
+        self.start_ns = time_ns()
+
+    def _end(self, exc: BaseException | None) -> None:
+        self.end_ns = time_ns()
+        trace = self._trace
+        if exc is not None:
+            self.status = "error"
+            if self.error is None:
+                self.error = _error_info(exc)
+            trace._note_error(self, exc)
+        elif self.status == "unset":
+            self.status = "ok"
+        hooks = trace._hooks
+        if hooks is not None:
+            hooks.on_end(self, self._hook_state)
+        if trace._finished:
+            trace._runtime.late_span(trace, self)
+
+    # -- recording -----------------------------------------------------------------
+    def set(self, **attributes: Any) -> Stage:
+        """Set span attributes; values OTel cannot carry are JSON-encoded, long strings truncated."""
+        attrs = self.attributes
+        if attrs is None:
+            attrs = self.attributes = {}
+        limit = self._trace._runtime.max_attribute_length
+        for key, value in attributes.items():
+            t = type(value)
+            if t is int or t is float or t is bool:
+                attrs[key] = value
+            elif t is str and len(value) <= limit:
+                attrs[key] = value
+            else:
+                attrs[key] = _coerce_attribute(value, limit)
+        return self
+
+    def decision(
+        self,
+        what: str,
+        why: str | None = None,
+        confidence: float | None = None,
+        alternatives: Any = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> Decision:
+        d = Decision(
+            new_record_id(),
+            str(what),
+            why,
+            None if confidence is None else float(confidence),
+            _normalise_alternatives(alternatives),
+            inputs,
+            self.span_id,
+            self.name,
+            time_ns(),
+        )
+        self._trace.decisions.append(d)
+        return d
+
+    def evidence(self, name: str, payload: dict[str, Any] | None = None, **fields: Any) -> Event:
+        if fields:
+            payload = {**(payload or {}), **fields}
+        e = Event(new_record_id(), str(name), payload, self.span_id, time_ns())
+        self._trace.events.append(e)
+        return e
+
+    def score(
+        self,
+        name: str,
+        value: float,
+        *,
+        max: float | None = None,
+        passed: bool | None = None,
+        dimensions: dict[str, float] | None = None,
+        comment: str | None = None,
+        source: str = "sdk",
+    ) -> Score:
+        # A score taken at the root belongs to the whole trace, not to a stage.
+        span_id = None if self is self._trace._root else self.span_id
+        sc = Score(new_record_id(), str(name), float(value), max, passed, source,
+                   {k: float(v) for k, v in (dimensions or {}).items()}, comment, span_id, time_ns())
+        self._trace.scores.append(sc)
+        return sc
+
+    def model_load(self, count: int = 1) -> None:
+        """Count a model load in this stage (seed 000's per-step ``model_loads``)."""
+        self.model_loads = (self.model_loads or 0) + count
+
+    def __repr__(self) -> str:
+        return f"<Stage {self.name!r} kind={self.kind} span_id={self.span_id}>"
+
+
+def _normalise_alternatives(alternatives: Any) -> list[tuple[str, float | None]]:
+    if not alternatives:
+        return []
+    if isinstance(alternatives, dict):
+        return [(str(k), None if v is None else float(v)) for k, v in alternatives.items()]
+    out: list[tuple[str, float | None]] = []
+    for item in alternatives:
+        if isinstance(item, (tuple, list)) and len(item) == 2:
+            out.append((str(item[0]), None if item[1] is None else float(item[1])))
+        else:
+            out.append((str(item), None))
+    return out
+
+
+class LiveTrace(Trace):
+    """A trace being recorded in this process; its root stage is current inside ``with``."""
+
+    __slots__ = ("_finished", "_hooks", "_keep", "_root", "_runtime", "_token", "budget", "tracestate")
+
+    def __init__(self, runtime: Runtime, trace_id: str, name: str, parent_span_id: str | None, keep: bool) -> None:
+        super().__init__(trace_id, name)
+        self._runtime = runtime
+        self._hooks = runtime.hooks
+        self._keep = keep  # False: sampled out, recorded only because keep_errors is on
+        self._finished = False
+        self._token = None
+        self.parent_span_id = parent_span_id
+        self.project = runtime.project
+        self.service = runtime.service
+        self.environment = runtime.environment
+        self.release = runtime.release
+        self.budget = None
+        self.tracestate: str | None = None
+        self._root = Stage(self, parent_span_id, name, "trace")
+        self.root_span_id = self._root.span_id
+
+    recording = True
+
+    @property
+    def span_id(self) -> str:
+        return self._root.span_id
+
+    @property
+    def kind(self) -> str:
+        return "trace"
+
+    def __enter__(self) -> LiveTrace:
+        self._runtime.trace_started(self)
+        self._root._begin()
+        self.start_ns = self._root.start_ns
+        self._token = _current.set(self._root)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        try:
+            _current.reset(self._token)
+        except ValueError:
+            _current.set(None)
+        root = self._root
+        root._end(exc)
+        self.end_ns = root.end_ns
+        if exc is not None:
+            self.status = "failed"
+        elif self.status == "in_progress":
+            self.status = "complete"
+        self._finished = True
+        self._runtime.trace_finished(self)
+        return False
+
+    async def __aenter__(self) -> LiveTrace:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        return self.__exit__(exc_type, exc, tb)
+
+    def _note_error(self, stage: Stage, exc: BaseException) -> None:
+        # The innermost failing stage explains the failure best; keep the first one seen.
+        if self.error is None:
+            self.error = {**(stage.error or _error_info(exc)), "stage": stage.name}
+
+    # Recording calls on the trace act on its root stage.
+    def set(self, **attributes: Any) -> LiveTrace:
+        self._root.set(**attributes)
+        return self
+
+    def decision(self, *args: Any, **kwargs: Any) -> Decision:
+        return self._root.decision(*args, **kwargs)
+
+    def evidence(self, *args: Any, **kwargs: Any) -> Event:
+        return self._root.evidence(*args, **kwargs)
+
+    def score(self, *args: Any, **kwargs: Any) -> Score:
+        return self._root.score(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Trace {self.name!r} trace_id={self.trace_id} status={self.status}>"
+
+
+def current() -> Any:
+    """The active stage (or trace root), or None."""
+    return _current.get()
+
+
+def start_stage(name: str, kind: str = "stage") -> Stage | NoopStage:
+    cur = _current.get()
+    if cur is None or not cur.recording:
+        return NOOP_STAGE
+    trace = cur._trace
+    if trace.budget is not None:
+        trace._runtime.check_budget(trace)
+    return Stage(trace, cur.span_id, name, kind)
+
+
+def otel_parent() -> tuple[str, str, bool] | None:
+    """The app's active OpenTelemetry span, if the app uses OpenTelemetry at all."""
+    if "opentelemetry.trace" not in sys.modules:
+        return None  # nothing imported it, so nothing can be active: pay nothing
+    from glassbox.otel import active_otel_parent
+
+    return active_otel_parent()
+
+
+__all__ = ["LiveTrace", "RemoteParent", "Stage", "current", "start_stage", "truncate"]

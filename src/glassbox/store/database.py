@@ -1,0 +1,166 @@
+"""Opening a store: engine per URL, SQLite pragmas, migrations applied once and safely."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from glassbox.errors import StoreError
+
+HEAD_REVISION = "0001"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_LOCK_KEY = 0x67626F78  # "gbox": advisory lock serialising migrations across processes
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for messages and `db info`."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets readers (CLI, server) work while the writer thread commits.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"invalid store URL {url!r}: {exc}") from None
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:" and not db.startswith("file:"):
+            path = Path(db)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder of store {safe_url(url)}: {exc}") from None
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is what we ship for
+        kwargs["pool_pre_ping"] = True
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    else:
+        raise StoreError(f"unsupported store {safe_url(url)}: use sqlite:///path or postgresql+psycopg://…")
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ImportError, SQLAlchemyError) as exc:
+        hint = " (install glassbox[postgres])" if backend == "postgresql" else ""
+        raise StoreError(f"cannot open store {safe_url(url)}: {exc}{hint}") from None
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        except SQLAlchemyError:
+            return None
+    return row[0] if row else None
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Any]:
+    """Serialise migrations between processes starting at once."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+            conn.commit()
+            try:
+                yield conn
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+                conn.commit()
+        return
+    db = engine.url.database
+    lock_file = None
+    if db and db != ":memory:":
+        try:
+            import fcntl
+
+            lock_file = open(f"{db}.migrate-lock", "a+")  # noqa: SIM115 - held for the block
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            lock_file = None
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        if lock_file is not None:
+            lock_file.close()
+
+
+def alembic_config(connection: Any = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Apply migrations up to ``revision``; returns the revision the store is at."""
+    from alembic import command
+
+    with _migration_lock(engine) as conn:
+        if current_revision(engine) == HEAD_REVISION and revision == "head":
+            return HEAD_REVISION  # another process did it while we waited
+        command.upgrade(alembic_config(conn), revision)
+        conn.commit()
+    return current_revision(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> str | None:
+    from alembic import command
+
+    with _migration_lock(engine) as conn:
+        command.downgrade(alembic_config(conn), revision)
+        conn.commit()
+    return current_revision(engine)
+
+
+_checked: set[str] = set()
+_checked_lock = threading.Lock()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrate on first use, once per process and URL; cheap when already at head."""
+    key = f"{os.getpid()}:{engine.url}"
+    if key in _checked:
+        return
+    with _checked_lock:
+        if key in _checked:
+            return
+        try:
+            if current_revision(engine) != HEAD_REVISION:
+                upgrade(engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot prepare store {safe_url(str(engine.url))}: {_short(exc)}") from None
+        _checked.add(key)
+
+
+def _short(exc: BaseException) -> str:
+    msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return msg[0] if msg else type(exc).__name__

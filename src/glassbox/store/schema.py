@@ -1,0 +1,182 @@
+"""Tables and indexes of the store (SQLite and PostgreSQL share them).
+
+Times are naive UTC datetimes (``*_at``, for date filters that read well in SQL)
+plus integer epoch nanoseconds (``*_ns``, lossless, the authority).
+The migrations in ``store/migrations`` build exactly this; a test checks they agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = String(32)
+Name = String(200)
+
+traces = Table(
+    "traces",
+    metadata,
+    Column("trace_id", Id, primary_key=True),
+    Column("project", Name, nullable=False, server_default="default"),
+    Column("service", Name),
+    Column("name", Text),
+    Column("input", Json),
+    Column("output", Json),
+    Column("workflow", Name),
+    Column("intent", Name),
+    Column("domain", Name),
+    Column("user_id", Name),
+    Column("session_id", Name),
+    Column("environment", Name),
+    Column("release", Name),
+    Column("status", String(16), nullable=False),
+    Column("error", Json),
+    Column("started_at", DateTime),
+    Column("ended_at", DateTime),
+    Column("start_ns", BigInteger),
+    Column("end_ns", BigInteger),
+    Column("duration_ms", Float),
+    Column("tokens_in", BigInteger),
+    Column("tokens_out", BigInteger),
+    Column("cost_usd", Float),
+    Column("cost_source", String(16)),
+    Column("quality_score", Float),
+    Column("gate_passed", Boolean),
+    Column("experiment", Name),
+    Column("variant", Name),
+    Column("flagged_for_review", Boolean, nullable=False, server_default="0"),
+    Column("review_notes", Text),
+    Column("tags", Json),
+    Column("metadata", Json),
+    Column("root_span_id", String(16)),
+    Column("parent_span_id", String(16)),
+    Column("schema_version", Integer, nullable=False, server_default="1"),
+    Index("ix_traces_project_started", "project", "started_at"),
+    Index("ix_traces_workflow_started", "workflow", "started_at"),
+    Index("ix_traces_status_started", "status", "started_at"),
+    Index("ix_traces_intent", "intent"),
+    Index("ix_traces_domain", "domain"),
+    Index("ix_traces_started", "started_at"),
+    Index("ix_traces_quality", "quality_score"),
+    Index("ix_traces_session", "session_id"),
+    Index("ix_traces_user", "user_id"),
+    Index("ix_traces_flagged", "flagged_for_review"),
+)
+
+spans = Table(
+    "spans",
+    metadata,
+    Column("trace_id", Id, primary_key=True),
+    Column("span_id", String(16), primary_key=True),
+    Column("parent_id", String(16)),
+    Column("project", Name),
+    Column("service", Name),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", DateTime),
+    Column("start_ns", BigInteger, nullable=False),
+    Column("end_ns", BigInteger),
+    Column("duration_ms", Float),
+    Column("error_type", Name),
+    Column("error_message", Text),
+    Column("error_stack", Text),
+    Column("model", Name),
+    Column("tokens_in", BigInteger),
+    Column("tokens_out", BigInteger),
+    Column("cost_usd", Float),
+    Column("peak_gpu_mem_bytes", BigInteger),
+    Column("model_loads", Integer),
+    Column("attributes", Json),
+    Column("input", Json),
+    Column("output", Json),
+    Index("ix_spans_name_started", "name", "started_at"),
+    Index("ix_spans_kind_started", "kind", "started_at"),
+    Index("ix_spans_model_started", "model", "started_at"),
+    Index("ix_spans_status", "status"),
+    Index("ix_spans_project_started", "project", "started_at"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("trace_id", Id, primary_key=True),
+    Column("id", String(16), primary_key=True),
+    Column("span_id", String(16)),
+    Column("stage", Text),
+    Column("what", Text, nullable=False),
+    Column("why", Text),
+    Column("confidence", Float),
+    Column("alternatives", Json),
+    Column("inputs", Json),
+    Column("at", DateTime),
+    Column("at_ns", BigInteger),
+    Index("ix_decisions_what", "what"),
+    Index("ix_decisions_stage", "stage"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("trace_id", Id, primary_key=True),
+    Column("id", String(16), primary_key=True),
+    Column("span_id", String(16)),
+    Column("name", Text, nullable=False),
+    Column("payload", Json),
+    Column("at", DateTime),
+    Column("at_ns", BigInteger),
+    Index("ix_events_name", "name"),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("trace_id", Id, primary_key=True),
+    Column("id", String(16), primary_key=True),
+    Column("span_id", String(16)),
+    Column("name", Name, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("max", Float),
+    Column("passed", Boolean),
+    Column("source", String(16), nullable=False),
+    Column("dimensions", Json),
+    Column("comment", Text),
+    Column("at", DateTime),
+    Column("at_ns", BigInteger),
+    Index("ix_scores_name_at", "name", "at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("trace_id", Id, primary_key=True),
+    Column("id", String(16), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("rating", Float),
+    Column("signal", String(32)),
+    Column("comment", Text),
+    Column("sentiment", Float),
+    Column("user_id", Name),
+    Column("at", DateTime),
+    Column("at_ns", BigInteger),
+    Index("ix_feedback_at", "at"),
+)
+
+CHILD_TABLES = (spans, decisions, events, scores, feedback)

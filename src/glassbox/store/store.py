@@ -1,0 +1,251 @@
+"""The store: write finished traces (merging segments), read them back whole, list them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from glassbox.errors import StoreError, TraceNotFound
+from glassbox.model import Trace
+from glassbox.store import database, rows
+from glassbox.store.schema import CHILD_TABLES, decisions, events, feedback, scores, spans, traces
+
+_CHILD_KEYS = {
+    "spans": ("trace_id", "span_id"),
+    "decisions": ("trace_id", "id"),
+    "events": ("trace_id", "id"),
+    "scores": ("trace_id", "id"),
+    "feedback": ("trace_id", "id"),
+}
+# Fields a non-primary segment (a late span, another service's part) may fill in but never overwrite.
+_FILL_ONLY = ("project", "service", "name", "workflow", "intent", "domain", "user_id", "session_id",
+              "environment", "release", "input", "output")  # fmt: skip
+
+
+class Store:
+    """A SQLite or PostgreSQL store, migrated on first use."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine: Engine = database.make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._ready = False
+        self._migrate = migrate
+
+    def __repr__(self) -> str:
+        return f"Store({database.safe_url(self.url)!r})"
+
+    def ready(self) -> Store:
+        if not self._ready:
+            if self._migrate:
+                database.ensure_schema(self.engine)
+            self._ready = True
+        return self
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def after_fork(self) -> None:
+        self.engine.dispose(close=False)  # connections belong to the parent
+
+    # -- writing ----------------------------------------------------------------------
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def _least(self, a: Any, b: Any) -> Any:
+        return func.least(a, b) if self.dialect == "postgresql" else func.min(a, b)
+
+    def _greatest(self, a: Any, b: Any) -> Any:
+        return func.greatest(a, b) if self.dialect == "postgresql" else func.max(a, b)
+
+    def write_traces(self, batch: Sequence[Trace]) -> None:
+        """Upsert whole traces or segments in one transaction (idempotent by id)."""
+        if not batch:
+            return
+        self.ready()
+        primary_by_id: dict[str, dict[str, Any]] = {}
+        partial: list[dict[str, Any]] = []
+        child: dict[str, dict[tuple[str, str], dict[str, Any]]] = {t.name: {} for t in CHILD_TABLES}
+        for t in batch:
+            row = rows.trace_row(t)
+            if t.root_span_id is not None and t.parent_span_id is None:
+                primary_by_id[t.trace_id] = row  # a duplicate in one batch: the last copy wins
+            else:
+                partial.append(row)
+            tid, project = t.trace_id, t.project
+            child["spans"].update(((tid, s.span_id), rows.span_row(s, project)) for s in t.spans)
+            child["decisions"].update(((tid, d.id), rows.decision_row(tid, d)) for d in t.decisions)
+            child["events"].update(((tid, e.id), rows.event_row(tid, e)) for e in t.events)
+            child["scores"].update(((tid, s.id), rows.score_row(tid, s)) for s in t.scores)
+            child["feedback"].update(((tid, f.id), rows.feedback_row(tid, f)) for f in t.feedback)
+        primary = list(primary_by_id.values())
+        child_rows = {name: list(d.values()) for name, d in child.items()}
+        try:
+            with self.engine.begin() as conn:
+                # Children first: on conflict, a trace's totals are summed from all its spans in the table.
+                for table in CHILD_TABLES:
+                    data = child_rows[table.name]
+                    if not data:
+                        continue
+                    stmt = self._insert(table)
+                    keys = _CHILD_KEYS[table.name]
+                    cols = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys}
+                    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=cols), data)
+                if primary:
+                    stmt = self._insert(traces)
+                    cols = {c.name: stmt.excluded[c.name] for c in traces.c if c.name != "trace_id"}
+                    # Review state is set by people after the fact; a re-import must not erase it.
+                    cols["flagged_for_review"] = traces.c.flagged_for_review | stmt.excluded.flagged_for_review
+                    cols["review_notes"] = func.coalesce(traces.c.review_notes, stmt.excluded.review_notes)
+                    cols.update(self._merged_totals(stmt.excluded))
+                    conn.execute(stmt.on_conflict_do_update(index_elements=["trace_id"], set_=cols), primary)
+                for row in partial:
+                    stmt = self._insert(traces)
+                    cols = {k: func.coalesce(traces.c[k], stmt.excluded[k]) for k in _FILL_ONLY}
+                    cols.update(self._merged_totals(stmt.excluded))
+                    conn.execute(stmt.on_conflict_do_update(index_elements=["trace_id"], set_=cols), row)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"write to {database.safe_url(self.url)} failed: {database._short(exc)}") from None
+
+    def _merged_totals(self, ex: Any) -> dict[str, Any]:
+        """SET clauses for a trace row that already exists: times widen, totals come from all spans."""
+        t, s = traces.c, spans.c
+        own = s.trace_id == t.trace_id
+        start = self._least(func.coalesce(t.start_ns, ex.start_ns), func.coalesce(ex.start_ns, t.start_ns))
+        end = self._greatest(func.coalesce(t.end_ns, ex.end_ns), func.coalesce(ex.end_ns, t.end_ns))
+        return {
+            "start_ns": start,
+            "end_ns": end,
+            "started_at": self._least(func.coalesce(t.started_at, ex.started_at),
+                                      func.coalesce(ex.started_at, t.started_at)),
+            "ended_at": self._greatest(func.coalesce(t.ended_at, ex.ended_at),
+                                       func.coalesce(ex.ended_at, t.ended_at)),
+            "duration_ms": (end - start) / 1e6,
+            "tokens_in": select(func.sum(s.tokens_in)).where(own).scalar_subquery(),
+            "tokens_out": select(func.sum(s.tokens_out)).where(own).scalar_subquery(),
+            "cost_usd": select(func.sum(s.cost_usd)).where(own).scalar_subquery(),
+        }
+
+    def set_review(self, trace_id: str, *, flagged: bool | None = None, notes: str | None = None) -> None:
+        values: dict[str, Any] = {}
+        if flagged is not None:
+            values["flagged_for_review"] = flagged
+        if notes is not None:
+            values["review_notes"] = notes
+        with self.ready().engine.begin() as conn:
+            n = conn.execute(update(traces).where(traces.c.trace_id == trace_id).values(**values)).rowcount
+        if not n:
+            raise TraceNotFound(f"no trace {trace_id!r} in {database.safe_url(self.url)}")
+
+    # -- reading ----------------------------------------------------------------------
+    def get_trace(self, trace_id: str) -> Trace:
+        """One trace, whole, merged from every segment; TraceNotFound if absent."""
+        self.ready()
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
+                if row is None:
+                    matches = conn.execute(
+                        select(traces.c.trace_id).where(traces.c.trace_id.startswith(trace_id, autoescape=True))
+                        .limit(2)).all() if 4 <= len(trace_id) < 32 else []  # fmt: skip
+                    if len(matches) != 1:
+                        raise TraceNotFound(f"no trace {trace_id!r} in {database.safe_url(self.url)}")
+                    trace_id = matches[0][0]
+                    row = conn.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
+                parts = [
+                    conn.execute(select(t).where(t.c.trace_id == trace_id).order_by(*_order(t))).all()
+                    for t in (spans, decisions, events, scores, feedback)
+                ]
+        except SQLAlchemyError as exc:
+            raise StoreError(f"read from {database.safe_url(self.url)} failed: {database._short(exc)}") from None
+        return rows.trace_from_rows(row, *parts)
+
+    def list_traces(
+        self,
+        *,
+        project: str | None = None,
+        workflow: str | None = None,
+        intent: str | None = None,
+        domain: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Run summaries, newest first (the full filter set lives in the query API)."""
+        c = traces.c
+        conds = [col == val for col, val in ((c.project, project), (c.workflow, workflow), (c.intent, intent),
+                                              (c.domain, domain), (c.status, status)) if val is not None]
+        if since is not None:
+            conds.append(c.started_at >= since)
+        if until is not None:
+            conds.append(c.started_at < until)
+        cols = [c.trace_id, c.project, c.name, c.workflow, c.intent, c.domain, c.status, c.started_at,
+                c.duration_ms, c.tokens_in, c.tokens_out, c.cost_usd, c.quality_score, c.gate_passed,
+                c.flagged_for_review, c.input, c.error]  # fmt: skip
+        q = select(*cols).where(and_(True, *conds)).order_by(c.started_at.desc(), c.trace_id).limit(limit)
+        self.ready()
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execute(q).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"read from {database.safe_url(self.url)} failed: {database._short(exc)}") from None
+        out = []
+        for r in result:
+            d = dict(r._mapping)
+            d["started_at"] = d["started_at"].isoformat() + "Z" if d["started_at"] else None
+            d["flagged_for_review"] = bool(d["flagged_for_review"])
+            out.append(d)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        self.ready()
+        with self.engine.connect() as conn:
+            return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                    for t in (traces, *CHILD_TABLES)}
+
+    def info(self) -> dict[str, Any]:
+        """What `glassbox db info` prints: URL, backend, revision, row counts."""
+        rev = database.current_revision(self.engine)
+        out: dict[str, Any] = {
+            "url": database.safe_url(self.url),
+            "backend": self.dialect,
+            "revision": rev,
+            "head": database.HEAD_REVISION,
+            "up_to_date": rev == database.HEAD_REVISION,
+        }
+        if rev is not None:
+            out["rows"] = self.counts()
+        if self.dialect == "sqlite":
+            with self.engine.connect() as conn:
+                out["journal_mode"] = conn.execute(text("PRAGMA journal_mode")).scalar_one()
+        return out
+
+
+def _order(table: Any) -> list[Any]:
+    if table is spans:
+        return [table.c.start_ns, table.c.span_id]
+    return [table.c.at_ns, table.c.id]
+
+
+class DatabaseSink:
+    """Writer sink over a Store."""
+
+    name = "database"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def write(self, traces: Sequence[Trace]) -> None:
+        self.store.write_traces(traces)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def after_fork(self) -> None:
+        self.store.after_fork()
