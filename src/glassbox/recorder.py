@@ -113,7 +113,8 @@ class Stage(Span):
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
         token = self._token
-        if token is not None:
+        # Exited out of order (e.g. after its trace ended): restoring would resurrect a finished parent.
+        if token is not None and _current.get() is self:
             try:
                 _current.reset(token)
             except ValueError:  # exited in another context (e.g. a generator finalised elsewhere)
