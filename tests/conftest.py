@@ -26,7 +26,7 @@ def _pg_reachable() -> str | None:
         with psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, dbname=u.database,
                              password=u.password, connect_timeout=3):
             return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"PostgreSQL at {u.render_as_string(hide_password=True)} unreachable: {exc}"
 
 

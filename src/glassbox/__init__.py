@@ -15,7 +15,8 @@ from glassbox.errors import ConfigError, GlassboxError, ImportFormatError, Store
 from glassbox.model import SCHEMA_VERSION, Decision, Event, Feedback, Score, Span, Trace
 from glassbox.noop import NOOP_STAGE, NOOP_TRACE, NoopStage, NoopTrace
 from glassbox.propagation import ThreadPoolExecutor, extract, inject, wrap
-from glassbox.recorder import LiveTrace, Stage, _current, start_stage
+from glassbox.recorder import LiveTrace, Stage, _current
+from glassbox.recorder import start_stage as _start_stage
 
 if TYPE_CHECKING:
     from glassbox.config import Settings
@@ -85,7 +86,7 @@ def trace(
 
 def stage(name: str, kind: str = "stage", **attributes: Any) -> Stage | NoopStage:
     """A stage of the current trace (use as ``with``); a no-op outside any trace."""
-    st = start_stage(name, kind)
+    st = _start_stage(name, kind)
     if attributes and st is not NOOP_STAGE:
         st.set(**attributes)
     return st

@@ -6,11 +6,12 @@ Loaded lazily (pydantic is not imported by ``import glassbox``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     PyprojectTomlConfigSettingsSource,
     SettingsConfigDict,
@@ -45,13 +46,17 @@ class Settings(BaseSettings):
     sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Head sampling ratio, consistent across services.")
     keep_errors: bool = Field(False, description="Record sampled-out traces and keep them if they fail.")
     otlp_endpoint: str | None = Field(None, description="Also export every trace over OTLP/HTTP to this endpoint.")
-    otlp_headers: dict[str, str] = Field(default_factory=dict, description="Headers for the OTLP exporter.")
+    otlp_headers: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, description="Headers for the OTLP exporter (env: k1=v1,k2=v2)."
+    )
     queue_size: int = Field(10_000, ge=1, description="Traces the writer queue holds before its policy applies.")
     queue_policy: Literal["drop", "block"] = Field("drop", description="Full queue: drop (counted) or block.")
     batch_size: int = Field(500, ge=1, description="Traces written per transaction.")
     flush_interval: float = Field(0.5, gt=0, description="Seconds the writer waits to fill a batch.")
     max_attribute_length: int = Field(4096, ge=16, description="Longer string attributes are truncated.")
-    max_text_length: int = Field(32_768, ge=16, description="Longer inputs, outputs and payload strings are truncated.")
+    max_text_length: int = Field(
+        32_768, ge=16, description="Longer inputs, outputs and payload strings are truncated."
+    )
     stray_timeout: float = Field(30.0, ge=0, description="Seconds to wait for spans that end after their trace.")
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ def jsonable(value: Any, limit: int = 0, _depth: int = 0) -> Any:
         return value
     if isinstance(value, float):
         # NaN and infinities are not JSON; keep them readable instead of failing the whole trace.
-        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
         if limit and len(value) > limit:
             return f"{value[:limit]}…[truncated {len(value) - limit} chars]"

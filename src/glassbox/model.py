@@ -31,7 +31,7 @@ def ns_from_iso(value: str | None) -> int | None:
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return int(round(dt.timestamp() * 1_000_000)) * 1000
+    return round(dt.timestamp() * 1_000_000) * 1000
 
 
 def _time_from(d: dict[str, Any], ns_key: str, iso_key: str) -> int | None:
@@ -407,20 +407,22 @@ class Trace:
         vals = [s.cost_usd for s in self.spans if s.cost_usd is not None]
         return sum(vals) if vals else None
 
+    def _quality(self) -> Score | None:
+        """The latest score named ``quality``, else the earliest score: independent of list order."""
+        named = [s for s in self.scores if s.name == "quality"]
+        if named:
+            return max(named, key=lambda s: (s.at_ns, s.id))
+        return min(self.scores, key=lambda s: (s.at_ns, s.id)) if self.scores else None
+
     @property
     def quality_score(self) -> float | None:
-        """The score named ``quality`` if present, else the first score recorded."""
-        for sc in self.scores:
-            if sc.name == "quality":
-                return sc.value
-        return self.scores[0].value if self.scores else None
+        q = self._quality()
+        return None if q is None else q.value
 
     @property
     def gate_passed(self) -> bool | None:
-        for sc in self.scores:
-            if sc.name == "quality":
-                return sc.passed
-        return None
+        q = self._quality()
+        return None if q is None or q.name != "quality" else q.passed
 
     def root(self) -> Span | None:
         for s in self.spans:

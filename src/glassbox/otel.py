@@ -6,6 +6,7 @@ an app without OpenTelemetry pays nothing for any of this.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -72,10 +73,9 @@ class OTelBridge:
         return otel_context.attach(ctx)
 
     def detach(self, token: object) -> None:
-        try:
+        # Detaching in another context fails; OTel has already logged it.
+        with contextlib.suppress(Exception):
             otel_context.detach(token)  # type: ignore[arg-type]
-        except Exception:  # noqa: BLE001, S110 - detaching in another context; OTel already logged it
-            pass
 
     def detach_from_runtime(self, runtime: Runtime) -> None:
         if self.processor.runtime is runtime:
@@ -207,17 +207,10 @@ def _clean(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def to_otel_spans(trace: Trace) -> list[Any]:
-    """Convert a finished glassbox trace into OTel SDK ReadableSpans for any exporter."""
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import Event, ReadableSpan
-    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+def _events_by_span(trace: Trace) -> dict[str | None, list[Any]]:
+    """Decisions, evidence and scores as OTel span events with ``glassbox.*`` attributes."""
+    from opentelemetry.sdk.trace import Event
 
-    from glassbox import __version__
-
-    scope = InstrumentationScope("glassbox", __version__)
-    resources: dict[str, Resource] = {}
     events: dict[str | None, list[Any]] = {}
     root_id = trace.root_span_id
     for d in trace.decisions:
@@ -236,6 +229,22 @@ def to_otel_spans(trace: Trace) -> list[Any]:
             "glassbox.score.passed": s.passed, "glassbox.score.source": s.source,
             "glassbox.score.dimensions": _json(s.dimensions) if s.dimensions else None,
         }), s.at_ns))  # fmt: skip
+    return events
+
+
+def to_otel_spans(trace: Trace) -> list[Any]:
+    """Convert a finished glassbox trace into OTel SDK ReadableSpans for any exporter."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import Event, ReadableSpan
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    from glassbox import __version__
+
+    scope = InstrumentationScope("glassbox", __version__)
+    resources: dict[str, Resource] = {}
+    events = _events_by_span(trace)
+    root_id = trace.root_span_id
     own_ids = {s.span_id for s in trace.spans}
     out = []
     for s in trace.spans:

@@ -50,7 +50,7 @@ def inject(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
     return headers
 
 
-class extract:  # noqa: N801 - used as a function: `with gb.extract(headers): ...`
+class extract:
     """Make the remote parent in ``headers`` current; a malformed or missing header is ignored."""
 
     __slots__ = ("_otel_token", "_token", "parent")

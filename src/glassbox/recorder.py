@@ -161,9 +161,7 @@ class Stage(Span):
         limit = self._trace._runtime.max_attribute_length
         for key, value in attributes.items():
             t = type(value)
-            if t is int or t is float or t is bool:
-                attrs[key] = value
-            elif t is str and len(value) <= limit:
+            if t is int or t is float or t is bool or (t is str and len(value) <= limit):
                 attrs[key] = value
             else:
                 attrs[key] = _coerce_attribute(value, limit)

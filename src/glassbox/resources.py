@@ -6,6 +6,7 @@ has an OpenTelemetry SDK TracerProvider: otherwise stages carry no hooks at all.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -22,8 +23,7 @@ class GpuProbe:
         return before
 
     def stop(self, before: int) -> int:
-        peak = self._cuda.max_memory_allocated()
-        return max(peak, 0) if before is not None else peak
+        return int(self._cuda.max_memory_allocated())
 
 
 def gpu_probe() -> GpuProbe | None:
@@ -61,9 +61,7 @@ class StageHooks:
     def on_end(self, stage: Any, state: Any) -> None:
         token, gpu = state if state is not None else (None, None)
         if gpu is not None:
-            try:
+            with contextlib.suppress(Exception):
                 stage.peak_gpu_mem_bytes = self.gpu.stop(gpu)  # type: ignore[union-attr]
-            except Exception:  # noqa: BLE001
-                pass
         if token is not None:
             self.bridge.detach(token)

@@ -7,6 +7,7 @@ one from env and config files.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import sys
 import threading
@@ -297,7 +298,5 @@ def current() -> Runtime | None:
 def _flush_at_exit() -> None:
     rt = _runtime
     if rt is not None:
-        try:
+        with contextlib.suppress(Exception):  # the interpreter is exiting; nothing to report to
             rt.shutdown(timeout=5.0)
-        except Exception:  # noqa: BLE001, S110 - interpreter is exiting; nothing to report to
-            pass

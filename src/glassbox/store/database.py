@@ -161,6 +161,11 @@ def ensure_schema(engine: Engine) -> None:
         _checked.add(key)
 
 
+def forget(engine: Engine) -> None:
+    """Drop the 'already migrated' mark (the database was deleted or replaced)."""
+    _checked.discard(f"{os.getpid()}:{engine.url}")
+
+
 def _short(exc: BaseException) -> str:
     msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return msg[0] if msg else type(exc).__name__

@@ -17,6 +17,17 @@ def dt(ns: int | None) -> datetime | None:
     return datetime.fromtimestamp(ns // 1000 / 1e6, tz=timezone.utc).replace(tzinfo=None)
 
 
+def scrub_nul(value: Any) -> Any:
+    """PostgreSQL text and JSONB cannot hold NUL; model output sometimes does. Keep the rest intact."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {scrub_nul(k): scrub_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_nul(v) for v in value]
+    return value
+
+
 def trace_row(t: Trace) -> dict[str, Any]:
     return {
         "trace_id": t.trace_id,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from glassbox.errors import StoreError, TraceNotFound
 from glassbox.model import Trace
@@ -40,7 +41,17 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({database.safe_url(self.url)!r})"
 
+    def _file_vanished(self) -> bool:
+        db = self.engine.url.database
+        return (self.dialect == "sqlite" and self._ready and bool(db) and db != ":memory:"
+                and not db.startswith("file:") and not os.path.exists(db))
+
     def ready(self) -> Store:
+        if self._file_vanished():
+            # Pooled connections would keep writing into the deleted inode: start over on a new file.
+            self.engine.dispose()
+            database.forget(self.engine)
+            self._ready = False
         if not self._ready:
             if self._migrate:
                 database.ensure_schema(self.engine)
@@ -85,6 +96,9 @@ class Store:
             child["feedback"].update(((tid, f.id), rows.feedback_row(tid, f)) for f in t.feedback)
         primary = list(primary_by_id.values())
         child_rows = {name: list(d.values()) for name, d in child.items()}
+        if self.dialect == "postgresql":
+            primary, partial = rows.scrub_nul(primary), rows.scrub_nul(partial)
+            child_rows = {name: rows.scrub_nul(data) for name, data in child_rows.items()}
         try:
             with self.engine.begin() as conn:
                 # Children first: on conflict, a trace's totals are summed from all its spans in the table.
@@ -110,7 +124,10 @@ class Store:
                     cols.update(self._merged_totals(stmt.excluded))
                     conn.execute(stmt.on_conflict_do_update(index_elements=["trace_id"], set_=cols), row)
         except SQLAlchemyError as exc:
-            raise StoreError(f"write to {database.safe_url(self.url)} failed: {database._short(exc)}") from None
+            err = StoreError(f"write to {database.safe_url(self.url)} failed: {database._short(exc)}")
+            # A bad row (not a dead server) is worth isolating: the sink retries trace by trace.
+            err.data_error = not isinstance(exc, (OperationalError, InterfaceError))  # type: ignore[attr-defined]
+            raise err from None
 
     def _merged_totals(self, ex: Any) -> dict[str, Any]:
         """SET clauses for a trace row that already exists: times widen, totals come from all spans."""
@@ -242,7 +259,20 @@ class DatabaseSink:
         self.store = store
 
     def write(self, traces: Sequence[Trace]) -> None:
-        self.store.write_traces(traces)
+        try:
+            self.store.write_traces(traces)
+        except StoreError as exc:
+            if len(traces) == 1 or not getattr(exc, "data_error", False):
+                raise
+            # One bad trace must not lose the batch: write one by one, report what failed.
+            failed = []
+            for t in traces:
+                try:
+                    self.store.write_traces([t])
+                except StoreError as one:
+                    failed.append(f"{t.trace_id}: {one}")
+            if failed:
+                raise StoreError(f"{len(failed)} of {len(traces)} traces not written; first: {failed[0]}") from None
 
     def close(self) -> None:
         self.store.close()

@@ -1,0 +1,31 @@
+"""The public surface: names pinned, and `import glassbox` stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import glassbox as gb
+
+
+def test_all_lists_exactly_the_public_names():
+    typing_names = ("annotations", "TYPE_CHECKING", "Any", "Sequence", "Settings")
+    public = {"__version__"} | {n for n in vars(gb) if not n.startswith("_") and n not in typing_names}
+    modules = {n for n in public if type(getattr(gb, n)).__name__ == "module"}
+    assert set(gb.__all__) == public - modules
+
+
+def test_contract_calls_exist():
+    for name in ("configure", "trace", "stage", "traced", "decision", "evidence", "score", "flush", "shutdown",
+                 "current_trace", "current_stage", "inject", "extract", "wrap", "health"):
+        assert callable(getattr(gb, name)), name
+
+
+def test_import_glassbox_loads_no_heavy_modules():
+    code = ("import sys, json, glassbox; "
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sqlalchemy','alembic','fastapi','typer','rich','pydantic','pydantic_settings','psycopg',"
+            "'orjson','opentelemetry','starlette','uvicorn','numpy','scipy'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == []
