@@ -261,6 +261,7 @@ def _apply_stage_fields(stage: Stage, fields: dict[str, Any]) -> None:
 _runtime: Runtime | None = None
 _factory: Callable[[], Runtime] | None = None
 _lock = threading.Lock()
+_broken = False
 
 
 def set_factory(factory: Callable[[], Runtime]) -> None:
@@ -270,14 +271,17 @@ def set_factory(factory: Callable[[], Runtime]) -> None:
 
 def get() -> Runtime | None:
     """The active runtime, building the default one on first use (None if that fails)."""
+    global _broken
     rt = _runtime
-    if rt is not None:
+    if rt is not None or _broken:
         return rt
     with _lock:
-        if _runtime is None and _factory is not None:
+        if _runtime is None and _factory is not None and not _broken:
             try:
                 install(_factory())
             except Exception as exc:  # noqa: BLE001 - a broken config must not break the app
+                # Warn once, then stay disabled until gb.configure() is called.
+                _broken = True
                 log.warning("glassbox: tracing disabled, could not configure: %s", exc)
                 return None
     return _runtime
@@ -285,8 +289,9 @@ def get() -> Runtime | None:
 
 def install(rt: Runtime | None) -> Runtime | None:
     """Make ``rt`` the active runtime; returns the one it replaced (not shut down)."""
-    global _runtime
+    global _runtime, _broken
     old, _runtime = _runtime, rt
+    _broken = False
     return old
 
 
