@@ -16,7 +16,6 @@ from glassbox.model import SCHEMA_VERSION, Decision, Event, Feedback, Score, Spa
 from glassbox.noop import NOOP_STAGE, NOOP_TRACE, NoopStage, NoopTrace
 from glassbox.propagation import ThreadPoolExecutor, extract, inject, wrap
 from glassbox.recorder import LiveTrace, Stage, _current
-from glassbox.recorder import start_stage as _start_stage
 
 if TYPE_CHECKING:
     from glassbox.config import Settings
@@ -84,10 +83,20 @@ def trace(
         return NOOP_TRACE
 
 
-def stage(name: str, kind: str = "stage", **attributes: Any) -> Stage | NoopStage:
-    """A stage of the current trace (use as ``with``); a no-op outside any trace."""
-    st = _start_stage(name, kind)
-    if attributes and st is not NOOP_STAGE:
+def stage(name: str, kind: str = "stage", attributes: dict[str, Any] | None = None) -> Stage | NoopStage:
+    """A stage of the current trace (use as ``with``); a no-op outside any trace.
+
+    Raises ``BudgetExceeded`` when the trace's budget is spent (the one exception on purpose).
+    """
+    # start_stage() inlined: this is the hot path.
+    cur = _current.get()
+    if cur is None or not cur.recording:
+        return NOOP_STAGE
+    trace = cur._trace
+    if trace.budget is not None:
+        trace._runtime.check_budget(trace)
+    st = Stage(trace, cur.span_id, name, kind)
+    if attributes:
         st.set(**attributes)
     return st
 

@@ -186,29 +186,25 @@ class Score:
 
 
 class Span:
-    """One stage of a trace: an OpenTelemetry span as far as the outside world can tell."""
+    """One stage of a trace: an OpenTelemetry span as far as the outside world can tell.
 
-    __slots__ = (
-        "attributes",
-        "cost_usd",
-        "end_ns",
-        "error",
-        "input",
-        "kind",
-        "model",
-        "model_loads",
-        "name",
-        "output",
-        "parent_id",
-        "peak_gpu_mem_bytes",
-        "service",
-        "span_id",
-        "start_ns",
-        "status",
-        "tokens_in",
-        "tokens_out",
-        "trace_id",
-    )
+    Fields every span sets are slots; rarely set ones (LLM usage, errors, I/O) default
+    at class level and land in the instance ``__dict__`` only when assigned, which keeps
+    creating a stage on the hot path cheap.
+    """
+
+    __slots__ = ("__dict__", "attributes", "end_ns", "kind", "name", "parent_id", "service", "span_id",
+                 "start_ns", "status", "trace_id")  # fmt: skip
+
+    error: dict[str, Any] | None = None
+    input: Any = None
+    output: Any = None
+    model: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    peak_gpu_mem_bytes: int | None = None
+    model_loads: int | None = None
 
     def __init__(
         self,
@@ -227,16 +223,7 @@ class Span:
         self.start_ns = start_ns
         self.end_ns: int | None = None
         self.status = "unset"
-        self.error: dict[str, Any] | None = None
         self.attributes: dict[str, Any] | None = None
-        self.input: Any = None
-        self.output: Any = None
-        self.model: str | None = None
-        self.tokens_in: int | None = None
-        self.tokens_out: int | None = None
-        self.cost_usd: float | None = None
-        self.peak_gpu_mem_bytes: int | None = None
-        self.model_loads: int | None = None
         self.service: str | None = None
 
     @property

@@ -89,16 +89,7 @@ class Stage(Span):
         self.start_ns = 0
         self.end_ns = None
         self.status = "unset"
-        self.error = None
         self.attributes = None
-        self.input = None
-        self.output = None
-        self.model = None
-        self.tokens_in = None
-        self.tokens_out = None
-        self.cost_usd = None
-        self.peak_gpu_mem_bytes = None
-        self.model_loads = None
         self.service = trace.service
         self._token = None
         self._hook_state = None
@@ -107,8 +98,13 @@ class Stage(Span):
 
     # -- lifecycle -------------------------------------------------------------
     def __enter__(self) -> Stage:
-        self._begin()
+        # _begin() inlined: this is the hot path.
+        trace = self._trace
+        trace.spans.append(self)
+        if trace._hooks is not None:
+            self._hook_state = trace._hooks.on_start(self)
         self._token = _current.set(self)
+        self.start_ns = time_ns()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
@@ -119,7 +115,12 @@ class Stage(Span):
                 _current.reset(token)
             except ValueError:  # exited in another context (e.g. a generator finalised elsewhere)
                 _current.set(None)
-        self._end(exc)
+        self._token = None  # freed now rather than when the trace is written: less for the GC to scan
+        if exc is None and self.status == "unset" and self._trace._hooks is None and not self._trace._finished:
+            self.end_ns = time_ns()  # the common case of _end(), inlined
+            self.status = "ok"
+        else:
+            self._end(exc)
         return False
 
     async def __aenter__(self) -> Stage:
@@ -155,16 +156,18 @@ class Stage(Span):
     # -- recording -----------------------------------------------------------------
     def set(self, **attributes: Any) -> Stage:
         """Set span attributes; values OTel cannot carry are JSON-encoded, long strings truncated."""
-        attrs = self.attributes
-        if attrs is None:
-            attrs = self.attributes = {}
         limit = self._trace._runtime.max_attribute_length
         for key, value in attributes.items():
             t = type(value)
-            if t is int or t is float or t is bool or (t is str and len(value) <= limit):
-                attrs[key] = value
-            else:
-                attrs[key] = _coerce_attribute(value, limit)
+            if t is str:
+                if len(value) > limit:
+                    attributes[key] = truncate(value, limit)
+            elif t is not int and t is not float and t is not bool:
+                attributes[key] = _coerce_attribute(value, limit)
+        if self.attributes is None:
+            self.attributes = attributes  # the kwargs dict is ours alone
+        else:
+            self.attributes.update(attributes)
         return self
 
     def decision(
