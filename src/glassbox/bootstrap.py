@@ -55,6 +55,7 @@ def build_sinks(settings: Settings) -> list[Sink]:
 
 def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> Runtime:
     writer = None
+    rt_box: list[Runtime] = []
     if settings.enabled:
         sinks = build_sinks(settings) + list(extra_sinks or [])
         writer = Writer(
@@ -64,8 +65,11 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
             batch_size=settings.batch_size,
             interval=settings.flush_interval,
             prepare=make_preparer(settings.max_text_length, settings.max_attribute_length),
+            tick=lambda: rt_box[0].flush_strays(expired_only=True) if rt_box else None,
         )
-    return Runtime(settings, writer)
+    rt = Runtime(settings, writer)
+    rt_box.append(rt)
+    return rt
 
 
 def default_runtime() -> Runtime:

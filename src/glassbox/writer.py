@@ -74,6 +74,7 @@ class Writer:
         batch_size: int = 500,
         interval: float = 0.5,
         prepare: Callable[[Trace], None] | None = None,
+        tick: Callable[[], None] | None = None,
     ) -> None:
         if policy not in ("drop", "block"):
             raise ValueError(f"queue policy must be 'drop' or 'block', not {policy!r}")
@@ -83,6 +84,7 @@ class Writer:
         self.batch_size = batch_size
         self.interval = interval
         self.prepare = prepare
+        self.tick = tick  # called on the writer thread about every `interval` (stray-span timeouts)
         self.stats = {s.name: SinkStats() for s in self.sinks}
         self.dropped = 0
         self.prepare_errors = 0
@@ -191,6 +193,7 @@ class Writer:
                         return
                     self._cond.wait(self.interval)
                     if not self._queue:
+                        self._run_tick()
                         continue
                 batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
                 self._cond.notify_all()  # wake a blocked submitter
@@ -198,6 +201,13 @@ class Writer:
             with self._cond:
                 self._done += len(batch)
                 self._cond.notify_all()
+
+    def _run_tick(self) -> None:
+        if self.tick is not None:
+            try:
+                self.tick()
+            except Exception as exc:  # noqa: BLE001
+                self._log.warning("tick", "glassbox: writer tick failed: %r", exc)
 
     def _write(self, batch: list[Trace]) -> None:
         if self.prepare is not None:

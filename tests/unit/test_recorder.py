@@ -266,3 +266,17 @@ def test_disabled_makes_every_call_a_noop():
             gb.decision("x")
         assert t is gb.NOOP_TRACE and s is gb.NOOP_STAGE
     assert list(traces) == []
+
+
+def test_stage_that_never_ends_is_written_after_the_stray_timeout():
+    import time
+
+    with capture(stray_timeout=0.1, flush_interval=0.02) as traces:
+        with gb.trace("q", workflow="w"):
+            gb.stage("hung").__enter__()
+        deadline = time.monotonic() + 5
+        while len(traces.flush()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(traces) == 2
+    hung = traces[1].spans[0]
+    assert hung.name == "hung" and hung.end_ns is None
