@@ -320,6 +320,50 @@ class Feedback:
                    d.get("sentiment"), d.get("user_id"), _time_from(d, "at_ns", "at") or 0)
 
 
+class Alert:
+    """Something a person should look at: a budget warning, a calibration flag, an SLO burn."""
+
+    __slots__ = ("acknowledged", "at_ns", "dims", "id", "message", "project", "rule", "severity", "source",
+                 "trace_id")  # fmt: skip
+
+    def __init__(
+        self,
+        id: str,
+        source: str,
+        rule: str,
+        message: str,
+        severity: str = "warning",
+        dims: dict[str, Any] | None = None,
+        trace_id: str | None = None,
+        project: str | None = None,
+        at_ns: int = 0,
+        acknowledged: bool = False,
+    ) -> None:
+        self.id = id
+        self.source = source
+        self.rule = rule
+        self.message = message
+        self.severity = severity
+        self.dims = dims or {}
+        self.trace_id = trace_id
+        self.project = project
+        self.at_ns = at_ns
+        self.acknowledged = acknowledged
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "source": self.source, "rule": self.rule, "severity": self.severity,
+            "message": self.message, "dims": self.dims, "trace_id": self.trace_id, "project": self.project,
+            "at": iso_from_ns(self.at_ns), "at_ns": self.at_ns, "acknowledged": self.acknowledged,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Alert:
+        return cls(d["id"], d["source"], d["rule"], d.get("message") or "", d.get("severity") or "warning",
+                   d.get("dims") or {}, d.get("trace_id"), d.get("project"), _time_from(d, "at_ns", "at") or 0,
+                   bool(d.get("acknowledged")))
+
+
 # Trace-level fields that are plain values, in document order (the rest are derived or nested).
 TRACE_FIELDS = (
     "trace_id", "project", "service", "name", "input", "output", "workflow", "intent", "domain",
@@ -337,7 +381,7 @@ class Trace:
     ``parent_span_id`` is set when the segment continues a remote parent.
     """
 
-    __slots__ = (*TRACE_FIELDS, "decisions", "end_ns", "events", "feedback", "scores", "spans", "start_ns")
+    __slots__ = (*TRACE_FIELDS, "alerts", "decisions", "end_ns", "events", "feedback", "scores", "spans", "start_ns")
 
     def __init__(self, trace_id: str, name: str = "", start_ns: int = 0) -> None:
         self.trace_id = trace_id
@@ -371,6 +415,7 @@ class Trace:
         self.events: list[Event] = []
         self.scores: list[Score] = []
         self.feedback: list[Feedback] = []
+        self.alerts: list[Alert] = []
 
     # Derived figures: computed from the spans, so a merged trace stays consistent.
     @property
@@ -437,6 +482,7 @@ class Trace:
         doc["events"] = [e.to_dict() for e in self.events]
         doc["scores"] = [s.to_dict() for s in self.scores]
         doc["feedback"] = [f.to_dict() for f in self.feedback]
+        doc["alerts"] = [a.to_dict() for a in self.alerts]
         return doc
 
     @classmethod
@@ -458,4 +504,5 @@ class Trace:
         t.events = [Event.from_dict(x) for x in d.get("events") or []]
         t.scores = [Score.from_dict(x) for x in d.get("scores") or []]
         t.feedback = [Feedback.from_dict(x) for x in d.get("feedback") or []]
+        t.alerts = [Alert.from_dict(x) for x in d.get("alerts") or []]
         return t

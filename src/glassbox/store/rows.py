@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from glassbox.model import Decision, Event, Feedback, Score, Span, Trace
+from glassbox.model import Alert, Decision, Event, Feedback, Score, Span, Trace
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -128,9 +128,23 @@ def feedback_row(trace_id: str, f: Feedback) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def alert_row(a: Alert) -> dict[str, Any]:
+    return {
+        "id": a.id, "project": a.project, "source": a.source, "rule": a.rule, "severity": a.severity,
+        "message": a.message, "dims": a.dims, "trace_id": a.trace_id, "at": dt(a.at_ns), "at_ns": a.at_ns,
+        "acknowledged": a.acknowledged,
+    }  # fmt: skip
+
+
+def alert_from_row(r: Any) -> Alert:
+    return Alert(r.id, r.source, r.rule, r.message, r.severity, r.dims or {}, r.trace_id, r.project,
+                 r.at_ns or 0, bool(r.acknowledged))
+
+
 # -- rows -> model ---------------------------------------------------------------------------
 def trace_from_rows(
-    row: Any, spans: list[Any], decisions: list[Any], events: list[Any], scores: list[Any], feedback: list[Any]
+    row: Any, spans: list[Any], decisions: list[Any], events: list[Any], scores: list[Any], feedback: list[Any],
+    alerts: list[Any] = (),  # type: ignore[assignment]
 ) -> Trace:
     m = row._mapping
     t = Trace(m["trace_id"], m["name"] or "", m["start_ns"] or 0)
@@ -169,4 +183,5 @@ def trace_from_rows(
     t.feedback = [
         Feedback(f.id, f.kind, f.rating, f.signal, f.comment, f.sentiment, f.user_id, f.at_ns or 0) for f in feedback
     ]
+    t.alerts = [alert_from_row(a) for a in alerts]
     return t

@@ -28,7 +28,8 @@ metadata = MetaData()
 # JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 Json = JSON().with_variant(JSONB(), "postgresql")
 Id = String(32)
-Name = String(200)
+# User-supplied text (names, kinds, sources) is unbounded: a long workflow name must not fail a write.
+Name = Text
 
 traces = Table(
     "traces",
@@ -46,7 +47,7 @@ traces = Table(
     Column("session_id", Name),
     Column("environment", Name),
     Column("release", Name),
-    Column("status", String(16), nullable=False),
+    Column("status", Text, nullable=False),
     Column("error", Json),
     Column("started_at", DateTime),
     Column("ended_at", DateTime),
@@ -56,7 +57,7 @@ traces = Table(
     Column("tokens_in", BigInteger),
     Column("tokens_out", BigInteger),
     Column("cost_usd", Float),
-    Column("cost_source", String(16)),
+    Column("cost_source", Text),
     Column("quality_score", Float),
     Column("gate_passed", Boolean),
     Column("experiment", Name),
@@ -89,8 +90,8 @@ spans = Table(
     Column("project", Name),
     Column("service", Name),
     Column("name", Text, nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
     Column("started_at", DateTime),
     Column("start_ns", BigInteger, nullable=False),
     Column("end_ns", BigInteger),
@@ -155,7 +156,7 @@ scores = Table(
     Column("value", Float, nullable=False),
     Column("max", Float),
     Column("passed", Boolean),
-    Column("source", String(16), nullable=False),
+    Column("source", Text, nullable=False),
     Column("dimensions", Json),
     Column("comment", Text),
     Column("at", DateTime),
@@ -168,15 +169,34 @@ feedback = Table(
     metadata,
     Column("trace_id", Id, primary_key=True),
     Column("id", String(16), primary_key=True),
-    Column("kind", String(16), nullable=False),
+    Column("kind", Text, nullable=False),
     Column("rating", Float),
-    Column("signal", String(32)),
+    Column("signal", Text),
     Column("comment", Text),
     Column("sentiment", Float),
     Column("user_id", Name),
     Column("at", DateTime),
     Column("at_ns", BigInteger),
     Index("ix_feedback_at", "at"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("project", Name),
+    Column("source", Text, nullable=False),
+    Column("rule", Name, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("dims", Json),
+    Column("trace_id", Id),
+    Column("at", DateTime),
+    Column("at_ns", BigInteger),
+    Column("acknowledged", Boolean, nullable=False, server_default="0"),
+    Index("ix_alerts_project_at", "project", "at"),
+    Index("ix_alerts_source_rule", "source", "rule"),
+    Index("ix_alerts_trace", "trace_id"),
 )
 
 CHILD_TABLES = (spans, decisions, events, scores, feedback)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from glassbox.errors import StoreError, TraceNotFound
 from glassbox.model import Trace
 from glassbox.store import database, rows
-from glassbox.store.schema import CHILD_TABLES, decisions, events, feedback, scores, spans, traces
+from glassbox.store.schema import CHILD_TABLES, alerts, decisions, events, feedback, scores, spans, traces
 
 _CHILD_KEYS = {
     "spans": ("trace_id", "span_id"),
@@ -22,6 +22,7 @@ _CHILD_KEYS = {
     "events": ("trace_id", "id"),
     "scores": ("trace_id", "id"),
     "feedback": ("trace_id", "id"),
+    "alerts": ("id",),
 }
 # Fields a non-primary segment (a late span, another service's part) may fill in but never overwrite.
 _FILL_ONLY = ("project", "service", "name", "workflow", "intent", "domain", "user_id", "session_id",
@@ -79,37 +80,14 @@ class Store:
         if not batch:
             return
         self.ready()
-        primary_by_id: dict[str, dict[str, Any]] = {}
-        partial: list[dict[str, Any]] = []
-        child: dict[str, dict[tuple[str, str], dict[str, Any]]] = {t.name: {} for t in CHILD_TABLES}
-        for t in batch:
-            row = rows.trace_row(t)
-            if t.root_span_id is not None and t.parent_span_id is None:
-                primary_by_id[t.trace_id] = row  # a duplicate in one batch: the last copy wins
-            else:
-                partial.append(row)
-            tid, project = t.trace_id, t.project
-            child["spans"].update(((tid, s.span_id), rows.span_row(s, project)) for s in t.spans)
-            child["decisions"].update(((tid, d.id), rows.decision_row(tid, d)) for d in t.decisions)
-            child["events"].update(((tid, e.id), rows.event_row(tid, e)) for e in t.events)
-            child["scores"].update(((tid, s.id), rows.score_row(tid, s)) for s in t.scores)
-            child["feedback"].update(((tid, f.id), rows.feedback_row(tid, f)) for f in t.feedback)
-        primary = list(primary_by_id.values())
-        child_rows = {name: list(d.values()) for name, d in child.items()}
-        if self.dialect == "postgresql":
-            primary, partial = rows.scrub_nul(primary), rows.scrub_nul(partial)
-            child_rows = {name: rows.scrub_nul(data) for name, data in child_rows.items()}
+        primary, partial, child_rows = self._rows(batch)
         try:
             with self.engine.begin() as conn:
                 # Children first: on conflict, a trace's totals are summed from all its spans in the table.
-                for table in CHILD_TABLES:
+                for table in (*CHILD_TABLES, alerts):
                     data = child_rows[table.name]
-                    if not data:
-                        continue
-                    stmt = self._insert(table)
-                    keys = _CHILD_KEYS[table.name]
-                    cols = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys}
-                    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=cols), data)
+                    if data:
+                        conn.execute(self._child_upsert(table), data)
                 if primary:
                     stmt = self._insert(traces)
                     cols = {c.name: stmt.excluded[c.name] for c in traces.c if c.name != "trace_id"}
@@ -128,6 +106,38 @@ class Store:
             # A bad row (not a dead server) is worth isolating: the sink retries trace by trace.
             err.data_error = not isinstance(exc, (OperationalError, InterfaceError))  # type: ignore[attr-defined]
             raise err from None
+
+    def _rows(self, batch: Sequence[Trace]) -> tuple[list[Any], list[Any], dict[str, list[Any]]]:
+        """(primary trace rows, partial-segment rows, child rows by table), deduplicated by key."""
+        primary_by_id: dict[str, dict[str, Any]] = {}
+        partial: list[dict[str, Any]] = []
+        child: dict[str, dict[Any, dict[str, Any]]] = {t.name: {} for t in (*CHILD_TABLES, alerts)}
+        for t in batch:
+            row = rows.trace_row(t)
+            if t.root_span_id is not None and t.parent_span_id is None:
+                primary_by_id[t.trace_id] = row  # a duplicate in one batch: the last copy wins
+            else:
+                partial.append(row)
+            tid, project = t.trace_id, t.project
+            child["spans"].update(((tid, s.span_id), rows.span_row(s, project)) for s in t.spans)
+            child["decisions"].update(((tid, d.id), rows.decision_row(tid, d)) for d in t.decisions)
+            child["events"].update(((tid, e.id), rows.event_row(tid, e)) for e in t.events)
+            child["scores"].update(((tid, s.id), rows.score_row(tid, s)) for s in t.scores)
+            child["feedback"].update(((tid, f.id), rows.feedback_row(tid, f)) for f in t.feedback)
+            child["alerts"].update((a.id, rows.alert_row(a)) for a in t.alerts)
+        primary = list(primary_by_id.values())
+        child_rows = {name: list(d.values()) for name, d in child.items()}
+        if self.dialect == "postgresql":
+            primary, partial = rows.scrub_nul(primary), rows.scrub_nul(partial)
+            child_rows = {name: rows.scrub_nul(data) for name, data in child_rows.items()}
+        return primary, partial, child_rows
+
+    def _child_upsert(self, table: Any) -> Any:
+        stmt = self._insert(table)
+        keys = _CHILD_KEYS[table.name]
+        # An alert's `acknowledged` stays as a person set it.
+        cols = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys and c.name != "acknowledged"}
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_=cols)
 
     def _merged_totals(self, ex: Any) -> dict[str, Any]:
         """SET clauses for a trace row that already exists: times widen, totals come from all spans."""
@@ -176,7 +186,7 @@ class Store:
                     row = conn.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
                 parts = [
                     conn.execute(select(t).where(t.c.trace_id == trace_id).order_by(*_order(t))).all()
-                    for t in (spans, decisions, events, scores, feedback)
+                    for t in (spans, decisions, events, scores, feedback, alerts)
                 ]
         except SQLAlchemyError as exc:
             raise StoreError(f"read from {database.safe_url(self.url)} failed: {database._short(exc)}") from None
@@ -224,7 +234,7 @@ class Store:
         self.ready()
         with self.engine.connect() as conn:
             return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                    for t in (traces, *CHILD_TABLES)}
+                    for t in (traces, *CHILD_TABLES, alerts)}
 
     def info(self) -> dict[str, Any]:
         """What `glassbox db info` prints: URL, backend, revision, row counts."""

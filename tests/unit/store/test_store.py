@@ -54,7 +54,8 @@ def test_writing_twice_is_idempotent(store):
     (tr,) = _record()
     store.write_traces([tr])
     store.write_traces([tr, tr])
-    assert store.counts() == {"traces": 1, "spans": 3, "decisions": 1, "events": 1, "scores": 1, "feedback": 0}
+    assert store.counts() == {"traces": 1, "spans": 3, "decisions": 1, "events": 1, "scores": 1, "feedback": 0,
+                              "alerts": 0}
 
 
 def test_segments_from_two_services_merge_into_one_trace(store):

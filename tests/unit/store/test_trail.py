@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import glassbox as gb
-from glassbox.model import Decision, Event, Feedback, Score, Span, Trace
+from glassbox.model import Alert, Decision, Event, Feedback, Score, Span, Trace
 from glassbox.store.schema import metadata
 from glassbox.store.store import Store
 from glassbox.store.trail import TrailSink, dumps_line, read_trail, trail_files
@@ -88,13 +88,18 @@ def traces(draw) -> Trace:
                                    draw(st.one_of(st.none(), finite)), draw(st.one_of(st.none(), text)),
                                    draw(st.one_of(st.none(), text)), None, draw(st.one_of(st.none(), text)),
                                    draw(ns)))
+    for k in draw(st.lists(rid, max_size=2, unique=True)):
+        t.alerts.append(Alert(k, draw(st.sampled_from(["budget", "calibration"])), draw(text), draw(text),
+                              draw(st.sampled_from(["info", "warning", "critical"])),
+                              draw(st.dictionaries(text, json_value, max_size=2)), tid, t.project, draw(ns),
+                              draw(st.booleans())))
     return t
 
 
 def _ordered(doc: dict) -> dict:
     # The store returns children ordered by time; the model keeps insertion order. Compare as sets.
     for key, by in (("spans", "span_id"), ("decisions", "id"), ("events", "id"), ("scores", "id"),
-                    ("feedback", "id")):
+                    ("feedback", "id"), ("alerts", "id")):
         doc[key] = sorted(doc[key], key=lambda x, by=by: x[by])
     return doc
 

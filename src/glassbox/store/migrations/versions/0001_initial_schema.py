@@ -1,8 +1,8 @@
-"""Initial schema: traces, spans, decisions, events, scores, feedback.
+"""Initial schema: traces, spans, decisions, events, scores, feedback, alerts.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 03:40:38.748326
+Create Date: 2026-11-24 03:57:58.322634
 """
 
 from __future__ import annotations
@@ -18,6 +18,25 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('alerts',
+    sa.Column('id', sa.String(length=16), nullable=False),
+    sa.Column('project', sa.Text(), nullable=True),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('rule', sa.Text(), nullable=False),
+    sa.Column('severity', sa.Text(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('dims', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('trace_id', sa.String(length=32), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=True),
+    sa.Column('at_ns', sa.BigInteger(), nullable=True),
+    sa.Column('acknowledged', sa.Boolean(), server_default='0', nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index('ix_alerts_project_at', ['project', 'at'], unique=False)
+        batch_op.create_index('ix_alerts_source_rule', ['source', 'rule'], unique=False)
+        batch_op.create_index('ix_alerts_trace', ['trace_id'], unique=False)
+
     op.create_table('decisions',
     sa.Column('trace_id', sa.String(length=32), nullable=False),
     sa.Column('id', sa.String(length=16), nullable=False),
@@ -52,12 +71,12 @@ def upgrade() -> None:
     op.create_table('feedback',
     sa.Column('trace_id', sa.String(length=32), nullable=False),
     sa.Column('id', sa.String(length=16), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('kind', sa.Text(), nullable=False),
     sa.Column('rating', sa.Float(), nullable=True),
-    sa.Column('signal', sa.String(length=32), nullable=True),
+    sa.Column('signal', sa.Text(), nullable=True),
     sa.Column('comment', sa.Text(), nullable=True),
     sa.Column('sentiment', sa.Float(), nullable=True),
-    sa.Column('user_id', sa.String(length=200), nullable=True),
+    sa.Column('user_id', sa.Text(), nullable=True),
     sa.Column('at', sa.DateTime(), nullable=True),
     sa.Column('at_ns', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('trace_id', 'id')
@@ -69,11 +88,11 @@ def upgrade() -> None:
     sa.Column('trace_id', sa.String(length=32), nullable=False),
     sa.Column('id', sa.String(length=16), nullable=False),
     sa.Column('span_id', sa.String(length=16), nullable=True),
-    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
     sa.Column('max', sa.Float(), nullable=True),
     sa.Column('passed', sa.Boolean(), nullable=True),
-    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
     sa.Column('dimensions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('comment', sa.Text(), nullable=True),
     sa.Column('at', sa.DateTime(), nullable=True),
@@ -87,19 +106,19 @@ def upgrade() -> None:
     sa.Column('trace_id', sa.String(length=32), nullable=False),
     sa.Column('span_id', sa.String(length=16), nullable=False),
     sa.Column('parent_id', sa.String(length=16), nullable=True),
-    sa.Column('project', sa.String(length=200), nullable=True),
-    sa.Column('service', sa.String(length=200), nullable=True),
+    sa.Column('project', sa.Text(), nullable=True),
+    sa.Column('service', sa.Text(), nullable=True),
     sa.Column('name', sa.Text(), nullable=False),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('kind', sa.Text(), nullable=False),
+    sa.Column('status', sa.Text(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('start_ns', sa.BigInteger(), nullable=False),
     sa.Column('end_ns', sa.BigInteger(), nullable=True),
     sa.Column('duration_ms', sa.Float(), nullable=True),
-    sa.Column('error_type', sa.String(length=200), nullable=True),
+    sa.Column('error_type', sa.Text(), nullable=True),
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('error_stack', sa.Text(), nullable=True),
-    sa.Column('model', sa.String(length=200), nullable=True),
+    sa.Column('model', sa.Text(), nullable=True),
     sa.Column('tokens_in', sa.BigInteger(), nullable=True),
     sa.Column('tokens_out', sa.BigInteger(), nullable=True),
     sa.Column('cost_usd', sa.Float(), nullable=True),
@@ -119,19 +138,19 @@ def upgrade() -> None:
 
     op.create_table('traces',
     sa.Column('trace_id', sa.String(length=32), nullable=False),
-    sa.Column('project', sa.String(length=200), server_default='default', nullable=False),
-    sa.Column('service', sa.String(length=200), nullable=True),
+    sa.Column('project', sa.Text(), server_default='default', nullable=False),
+    sa.Column('service', sa.Text(), nullable=True),
     sa.Column('name', sa.Text(), nullable=True),
     sa.Column('input', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('output', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('workflow', sa.String(length=200), nullable=True),
-    sa.Column('intent', sa.String(length=200), nullable=True),
-    sa.Column('domain', sa.String(length=200), nullable=True),
-    sa.Column('user_id', sa.String(length=200), nullable=True),
-    sa.Column('session_id', sa.String(length=200), nullable=True),
-    sa.Column('environment', sa.String(length=200), nullable=True),
-    sa.Column('release', sa.String(length=200), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('workflow', sa.Text(), nullable=True),
+    sa.Column('intent', sa.Text(), nullable=True),
+    sa.Column('domain', sa.Text(), nullable=True),
+    sa.Column('user_id', sa.Text(), nullable=True),
+    sa.Column('session_id', sa.Text(), nullable=True),
+    sa.Column('environment', sa.Text(), nullable=True),
+    sa.Column('release', sa.Text(), nullable=True),
+    sa.Column('status', sa.Text(), nullable=False),
     sa.Column('error', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('ended_at', sa.DateTime(), nullable=True),
@@ -141,11 +160,11 @@ def upgrade() -> None:
     sa.Column('tokens_in', sa.BigInteger(), nullable=True),
     sa.Column('tokens_out', sa.BigInteger(), nullable=True),
     sa.Column('cost_usd', sa.Float(), nullable=True),
-    sa.Column('cost_source', sa.String(length=16), nullable=True),
+    sa.Column('cost_source', sa.Text(), nullable=True),
     sa.Column('quality_score', sa.Float(), nullable=True),
     sa.Column('gate_passed', sa.Boolean(), nullable=True),
-    sa.Column('experiment', sa.String(length=200), nullable=True),
-    sa.Column('variant', sa.String(length=200), nullable=True),
+    sa.Column('experiment', sa.Text(), nullable=True),
+    sa.Column('variant', sa.Text(), nullable=True),
     sa.Column('flagged_for_review', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('review_notes', sa.Text(), nullable=True),
     sa.Column('tags', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
@@ -208,3 +227,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_decisions_stage')
 
     op.drop_table('decisions')
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_alerts_trace')
+        batch_op.drop_index('ix_alerts_source_rule')
+        batch_op.drop_index('ix_alerts_project_at')
+
+    op.drop_table('alerts')
