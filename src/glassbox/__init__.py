@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from glassbox import runtime as _runtime
+from glassbox.budget import Budget, BudgetExceeded
 from glassbox.decorators import traced
 from glassbox.errors import ConfigError, GlassboxError, ImportFormatError, StoreError, TraceNotFound
 from glassbox.model import SCHEMA_VERSION, Decision, Event, Feedback, Score, Span, Trace
@@ -169,6 +170,13 @@ def score(
         return None
 
 
+def check_budget() -> None:
+    """Raise ``BudgetExceeded`` now if the current trace's or the daily budget is spent."""
+    cur = _current.get()
+    if cur is not None and cur.recording and cur._trace.budget is not None:
+        cur._trace._runtime.check_budget(cur._trace)
+
+
 def flush(timeout: float | None = None) -> bool:
     """Return once every trace finished so far is written (False if the timeout passed first)."""
     rt = _runtime.current()
@@ -192,6 +200,8 @@ def health() -> dict[str, Any]:
 
 __all__ = [
     "NOOP_STAGE",
+    "Budget",
+    "BudgetExceeded",
     "NOOP_TRACE",
     "SCHEMA_VERSION",
     "ConfigError",
@@ -211,6 +221,7 @@ __all__ = [
     "Trace",
     "TraceNotFound",
     "__version__",
+    "check_budget",
     "configure",
     "current_stage",
     "current_trace",

@@ -65,9 +65,19 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
             batch_size=settings.batch_size,
             interval=settings.flush_interval,
             prepare=make_preparer(settings.max_text_length, settings.max_attribute_length),
-            tick=lambda: rt_box[0].flush_strays(expired_only=True) if rt_box else None,
+            tick=lambda: rt_box[0].tick() if rt_box else None,
+            after_batch=lambda batch: rt_box[0].after_batch(batch) if rt_box else None,
         )
     rt = Runtime(settings, writer)
+    if settings.daily_budget_usd is not None:
+        from glassbox.budget import DailySpend
+
+        db = next((s for s in (writer.sinks if writer else []) if s.name == "database"), None)
+        rt.daily = DailySpend(rt.project, settings.daily_budget_usd, getattr(db, "store", None))
+        try:
+            rt.daily.refresh()  # once at start-up, so a fresh process knows what others spent today
+        except Exception as exc:  # noqa: BLE001 - a dead store must not stop the app; the trail still works
+            log.warning("glassbox: could not read today's spend for the daily budget: %s", exc)
     rt_box.append(rt)
     return rt
 

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         32_768, ge=16, description="Longer inputs, outputs and payload strings are truncated."
     )
     stray_timeout: float = Field(30.0, ge=0, description="Seconds to wait for spans that end after their trace.")
+    budget_warn_usd: float | None = Field(None, ge=0, description="Per-trace spend that logs one warning.")
+    budget_max_usd: float | None = Field(None, ge=0, description="Per-trace spend at which the next stage halts.")
+    daily_budget_usd: float | None = Field(
+        None, ge=0, description="Per-project spend per UTC day (all processes, via the store) that halts runs."
+    )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
 
     @field_validator("store", "trail_dir", "otlp_endpoint", mode="before")
@@ -95,6 +100,10 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from every source; a bad value raises ConfigError naming the option."""
+    budget = overrides.pop("budget", None)
+    if budget is not None:  # gb.Budget(...) is sugar for the two plain settings
+        overrides.setdefault("budget_warn_usd", budget.warn_usd)
+        overrides.setdefault("budget_max_usd", budget.max_usd)
     try:
         return Settings(**overrides)
     except ValidationError as exc:

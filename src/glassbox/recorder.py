@@ -242,7 +242,8 @@ def _normalise_alternatives(alternatives: Any) -> list[tuple[str, float | None]]
 class LiveTrace(Trace):
     """A trace being recorded in this process; its root stage is current inside ``with``."""
 
-    __slots__ = ("_finished", "_hooks", "_keep", "_root", "_runtime", "_token", "budget", "tracestate")
+    __slots__ = ("_budget_warned", "_finished", "_hooks", "_keep", "_root", "_runtime", "_spent", "_token", "budget",
+                 "tracestate")  # fmt: skip
 
     def __init__(self, runtime: Runtime, trace_id: str, name: str, parent_span_id: str | None, keep: bool) -> None:
         super().__init__(trace_id, name)
@@ -256,7 +257,9 @@ class LiveTrace(Trace):
         self.service = runtime.service
         self.environment = runtime.environment
         self.release = runtime.release
-        self.budget = None
+        self.budget: Any = None  # a glassbox.budget.Budget when any budget applies
+        self._spent = 0.0
+        self._budget_warned = False
         self.tracestate: str | None = None
         self._root = Stage(self, parent_span_id, name, "trace")
         self.root_span_id = self._root.span_id

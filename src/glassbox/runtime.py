@@ -45,6 +45,12 @@ class Runtime:
         self.max_text_length = settings.max_text_length
         self.stray_timeout = settings.stray_timeout
         self._bound = int(settings.sample_rate * _MAX_BOUND)
+        self.default_budget: Any = None
+        self.daily: Any = None
+        if settings.budget_warn_usd is not None or settings.budget_max_usd is not None:
+            from glassbox.budget import Budget
+
+            self.default_budget = Budget(settings.budget_warn_usd, settings.budget_max_usd)
         self.hooks: Any = None
         self.gpu: Any = None
         self._provider: Any = None  # the app's OTel TracerProvider the hooks were built for
@@ -127,6 +133,12 @@ class Runtime:
         trace = LiveTrace(self, trace_id, name, parent_id, keep)
         trace.tracestate = tracestate
         _apply_trace_fields(trace, fields, self.max_text_length)
+        if trace.budget is None:
+            trace.budget = self.default_budget
+            if trace.budget is None and self.daily is not None:
+                from glassbox.budget import NO_LIMIT
+
+                trace.budget = NO_LIMIT  # only the daily limit applies, but stages must still check
         return trace
 
     def trace_started(self, trace: LiveTrace) -> None:
@@ -174,7 +186,30 @@ class Runtime:
                 self._submit(_segment(trace, [span]))
 
     def check_budget(self, trace: LiveTrace) -> None:
-        """Budgets are enforced by the cost layer; without one, nothing to check."""
+        """Raise BudgetExceeded when the trace's or the project's daily budget is spent."""
+        from glassbox.budget import check
+
+        check(trace, self.daily)
+
+    def add_cost(self, trace: LiveTrace, usd: float) -> None:
+        """Count a priced call against the budgets (warns once per trace past the threshold)."""
+        from glassbox.budget import after_cost
+
+        after_cost(trace, self.daily, usd)
+
+    def after_batch(self, batch: list[Trace]) -> None:
+        """Writer thread, after each batch: the daily total now includes what was just stored."""
+        daily = self.daily
+        if daily is not None:
+            daily.written(sum(getattr(t, "_spent", 0.0) for t in batch))
+            daily.refresh()
+
+    def tick(self) -> None:
+        """Writer thread, when idle: stray-span timeouts, and keep the daily total fresh."""
+        self.flush_strays(expired_only=True)
+        daily = self.daily
+        if daily is not None and time.monotonic() - daily.refreshed_at > 1.0:
+            daily.refresh()
 
     def _submit(self, trace: Trace) -> None:
         if self.writer is not None:

@@ -75,6 +75,7 @@ class Writer:
         interval: float = 0.5,
         prepare: Callable[[Trace], None] | None = None,
         tick: Callable[[], None] | None = None,
+        after_batch: Callable[[list[Trace]], None] | None = None,
     ) -> None:
         if policy not in ("drop", "block"):
             raise ValueError(f"queue policy must be 'drop' or 'block', not {policy!r}")
@@ -85,6 +86,7 @@ class Writer:
         self.interval = interval
         self.prepare = prepare
         self.tick = tick  # called on the writer thread about every `interval` (stray-span timeouts)
+        self.after_batch = after_batch
         self.stats = {s.name: SinkStats() for s in self.sinks}
         self.dropped = 0
         self.prepare_errors = 0
@@ -224,6 +226,11 @@ class Writer:
                 self._record_error(sink.name, exc)
             else:
                 self.stats[sink.name].written += len(batch)
+        if self.after_batch is not None:
+            try:
+                self.after_batch(batch)
+            except Exception as exc:  # noqa: BLE001
+                self._log.warning("after-batch", "glassbox: after-batch step failed: %r", exc)
 
     def _record_error(self, name: str, exc: BaseException) -> None:
         st = self.stats.setdefault(name, SinkStats())

@@ -230,6 +230,14 @@ class Store:
             out.append(d)
         return out
 
+    def spend_since(self, project: str, since: datetime) -> float:
+        """Total cost of the project's traces started at or after ``since`` (naive UTC)."""
+        self.ready()
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.sum(traces.c.cost_usd)).where(
+                traces.c.project == project, traces.c.started_at >= since)).scalar()
+        return float(total or 0.0)
+
     def counts(self) -> dict[str, int]:
         self.ready()
         with self.engine.connect() as conn:
