@@ -200,10 +200,10 @@ def health() -> dict[str, Any]:
 
 __all__ = [
     "NOOP_STAGE",
-    "Budget",
-    "BudgetExceeded",
     "NOOP_TRACE",
     "SCHEMA_VERSION",
+    "Budget",
+    "BudgetExceeded",
     "ConfigError",
     "Decision",
     "Event",

@@ -8,6 +8,7 @@ read from the store by the writer thread, so the check on the hot path is two ad
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from datetime import datetime, timezone
@@ -43,7 +44,7 @@ class Budget:
 
     def __init__(self, warn_usd: float | None = None, max_usd: float | None = None) -> None:
         for name, value in (("warn_usd", warn_usd), ("max_usd", max_usd)):
-            if value is not None and (not isinstance(value, (int, float)) or value < 0 or value != value):
+            if value is not None and (not isinstance(value, (int, float)) or value < 0 or math.isnan(value)):
                 raise ValueError(f"Budget {name} must be a non-negative number of dollars, not {value!r}")
         if warn_usd is not None and max_usd is not None and warn_usd > max_usd:
             raise ValueError(f"Budget warn_usd ({warn_usd}) is above max_usd ({max_usd})")
