@@ -1,0 +1,289 @@
+"""The ``glassbox`` command: demo, traces, show, import, db upgrade / db info."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from glassbox.cli import render
+from glassbox.cli.errors import EXIT_FAILURE, UsageProblem, one_line, reported, warn
+from glassbox.cli.options import JsonOption, StoreOption, open_store, parse_when, store_url
+from glassbox.errors import StoreError
+from glassbox.model import TRACE_STATUSES
+
+app = typer.Typer(
+    name="glassbox",
+    help="See why your AI pipeline did what it did: traces, decisions, costs and scores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The store: migrations and facts.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(db_app, name="db")
+
+MAX_SKIPS_SHOWN = 50
+DEMO_ROWS = 25  # the demo's table shows at most this many runs
+
+
+def _console() -> Console:
+    # Created per command: the streams may have been swapped (tests, pipes).
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, default=str))
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's message of a database error (first line), without SQLAlchemy's wrapping."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _version(value: bool) -> None:
+    if value:
+        from glassbox import __version__
+
+        typer.echo(f"glassbox {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """See why your AI pipeline did what it did: traces, decisions, costs and scores."""
+
+
+# -- demo -----------------------------------------------------------------------------------
+@app.command()
+def demo(
+    runs: Annotated[int, typer.Option("--runs", min=1, max=1000, help="How many pipeline runs to record.")] = 12,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the example data (same seed, same runs).")] = 7,
+    store: StoreOption = None,
+    trail_dir: Annotated[
+        str | None, typer.Option("--trail-dir", help="Folder of the JSONL audit trail (default: configured).")
+    ] = None,
+) -> None:
+    """Record a seeded example pipeline with the real SDK, then show the runs and a scorecard."""
+    from glassbox.demo import run_demo
+
+    console = _console()
+    with reported():
+        with console.status("recording demo runs…"):
+            result = run_demo(runs, seed, store=store, trail_dir=trail_dir)
+        for problem in result.sink_errors:
+            warn(f"some traces were not written to the {problem}")
+        summaries = [render.summary_of(t) for t in reversed(result.traces)]
+        title = f"demo: {runs} runs (seed {seed})" + (f", newest {DEMO_ROWS}" if runs > DEMO_ROWS else "")
+        console.print(render.runs_table(summaries[:DEMO_ROWS], title=title, width=console.width))
+        console.print()
+        scored = [t for t in result.traces if t.status == "complete" and t.quality_score is not None]
+        shown = scored[-1] if scored else result.traces[-1]
+        console.print(render.scorecard(shown))
+        where = " and ".join(x for x in (result.store, result.trail_dir and f"{result.trail_dir}/") if x) or (
+            "nowhere: both the store and the trail are turned off")
+        failed = len(result.failed)
+        console.print(Text(f"Recorded {len(result.traces)} runs ({failed} failed) into {where}."))
+        suffix = f" --store {shlex.quote(store)}" if store else ""
+        pick = result.failed[0] if result.failed else shown
+        why = "why a run failed" if result.failed else "one run in full"
+        show_cmd = f"glassbox show {pick.trace_id[:12]} --verbose{suffix}"
+        list_cmd = f"glassbox traces{suffix}"
+        pad = max(len(show_cmd), len(list_cmd)) + 2
+        console.print(Text.assemble("Next:  ", (list_cmd.ljust(pad), "bold"), "list the runs"))
+        console.print(Text.assemble("       ", (show_cmd.ljust(pad), "bold"), why))
+
+
+# -- traces -----------------------------------------------------------------------------------
+@app.command()
+def traces(
+    project: Annotated[str | None, typer.Option("--project", help="Only this project.")] = None,
+    workflow: Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")] = None,
+    intent: Annotated[str | None, typer.Option("--intent", help="Only this intent.")] = None,
+    domain: Annotated[str | None, typer.Option("--domain", help="Only this domain.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help=f"Only this status: {', '.join(TRACE_STATUSES)}.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Started at or after: 2026-11-01, 2026-11-01T08:00 (UTC), or 7d, 24h, 30m ago."),
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Started before (same forms as --since).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many runs.")] = 50,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """List run summaries, newest first."""
+    with reported():
+        if status is not None and status not in TRACE_STATUSES:
+            raise UsageProblem(f"--status: expected one of {', '.join(TRACE_STATUSES)}, got {status!r}")
+        start = parse_when(since, "--since") if since else None
+        end = parse_when(until, "--until") if until else None
+        st = open_store(store, must_exist=True)
+        try:
+            rows = st.list_traces(project=project, workflow=workflow, intent=intent, domain=domain, status=status,
+                                  since=start, until=end, limit=limit)  # fmt: skip
+        finally:
+            st.close()
+        if as_json:
+            _print_json(rows)
+            return
+        console = _console()
+        if not rows:
+            console.print(Text("no traces match (try fewer filters, or `glassbox demo` to record some)"))
+            return
+        console.print(render.runs_table(rows, width=console.width))
+        console.print(Text(f"{len(rows)} run{'s' if len(rows) != 1 else ''}; "
+                           "details: glassbox show <trace> [--verbose]", style="dim"))  # fmt: skip
+
+
+# -- show ---------------------------------------------------------------------------------------
+@app.command()
+def show(
+    trace_id: Annotated[
+        str, typer.Argument(metavar="TRACE_ID", help="Trace id, or a unique prefix of at least 4 characters.")
+    ],
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every stage, decision, score, piece of evidence and error.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole trace document (as in the trail).")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Show one trace: the compact scorecard, the verbose breakdown, or its JSON document."""
+    with reported():
+        st = open_store(store, must_exist=True)
+        try:
+            trace = st.get_trace(trace_id.strip().lower())
+        finally:
+            st.close()
+        if as_json:
+            typer.echo(json.dumps(trace.to_dict()))
+            return
+        _console().print(render.detail(trace) if verbose else render.scorecard(trace))
+
+
+# -- import ---------------------------------------------------------------------------------------
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Trail files (*.jsonl) or folders of them.")],
+    store: StoreOption = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Traces per transaction.")] = 500,
+) -> None:
+    """Import audit-trail files into the store (idempotent: traces are upserted by id)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from glassbox.store.importer import count_lines, import_trails
+    from glassbox.store.trail import trail_files
+
+    with reported():
+        try:
+            files = trail_files(paths)
+        except FileNotFoundError as exc:
+            raise UsageProblem(str(exc)) from None
+        totals = {f: count_lines(f) for f in files}
+        before = {}
+        running = 0
+        for f in files:
+            before[f] = running
+            running += totals[f]
+        shown = 0
+
+        def on_skip(message: str) -> None:
+            nonlocal shown
+            shown += 1
+            if shown <= MAX_SKIPS_SHOWN:
+                typer.echo(f"skipped {message}", err=True)
+
+        err_console = Console(stderr=True, highlight=False)
+        progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"),
+                            TimeRemainingColumn(), console=err_console, disable=not err_console.is_terminal,
+                            transient=True)  # fmt: skip
+        task = progress.add_task("import", total=running)
+        st = open_store(store, must_exist=False)
+        try:
+            with progress:
+                report = import_trails(
+                    st, files, batch_size=batch_size, on_skip=on_skip,
+                    on_progress=lambda f, line: progress.update(task, completed=before[f] + line),
+                )  # fmt: skip
+        finally:
+            st.close()
+        if shown > MAX_SKIPS_SHOWN:
+            typer.echo(f"… and {shown - MAX_SKIPS_SHOWN} more skipped lines", err=True)
+        n, m, k = report.imported, report.files, len(report.skipped)
+        typer.echo(f"imported {n} trace{'s' if n != 1 else ''} from {m} file{'s' if m != 1 else ''} "
+                   f"({k} line{'s' if k != 1 else ''} skipped)")  # fmt: skip
+        if n == 0 and k > 0:
+            raise typer.Exit(EXIT_FAILURE)
+
+
+# -- db -------------------------------------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade(store: StoreOption = None) -> None:
+    """Apply the store's migrations up to the newest revision."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from glassbox.store import database
+    from glassbox.store.store import Store
+
+    with reported():
+        url = store_url(store)
+        st = Store(url, migrate=False)
+        try:
+            before = database.current_revision(st.engine)
+            after = database.upgrade(st.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot upgrade {database.safe_url(url)}: {one_line(_reason(exc))}") from None
+        finally:
+            st.close()
+        safe = database.safe_url(url)
+        if before == after:
+            typer.echo(f"{safe} is up to date (revision {after})")
+        else:
+            typer.echo(f"upgraded {safe} from revision {before or 'none'} to {after}")
+
+
+@db_app.command("info")
+def db_info(store: StoreOption = None, as_json: JsonOption = False) -> None:
+    """Show the store's URL, backend, migration revision and row counts."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from glassbox.store.database import safe_url
+
+    with reported():
+        st = open_store(store, must_exist=True, migrate=False)  # looking must not migrate
+        try:
+            info = st.info()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read {safe_url(st.url)}: {one_line(_reason(exc))}") from None
+        finally:
+            st.close()
+        if as_json:
+            _print_json(info)
+        else:
+            _console().print(render.info_table(info))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="glassbox")
+    except BrokenPipeError:  # `glassbox traces --json | head`: the reader left, nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        sys.exit(EXIT_FAILURE)
+
+
+__all__ = ["app", "main"]

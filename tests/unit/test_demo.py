@@ -1,0 +1,127 @@
+"""The seeded demo pipeline: real SDK traces in the store and trail, deterministic per seed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import glassbox as gb
+from glassbox.demo import PROJECT, WORKFLOWS, run_demo
+from glassbox.model import Trace
+from glassbox.store.store import Store
+from glassbox.store.trail import read_trail, trail_files
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path}/demo/glassbox.db"
+
+
+def _stored(url: str) -> list[Trace]:
+    st = Store(url)
+    try:
+        return [st.get_trace(s["trace_id"]) for s in st.list_traces(limit=1000)]
+    finally:
+        st.close()
+
+
+def _shape(t: Trace) -> tuple:
+    """Everything seeded about a trace: no ids, no clock readings."""
+    return (
+        t.workflow, t.intent, t.domain, t.input, t.output, t.status, t.user_id,
+        (t.error or {}).get("type"),
+        [(s.name, s.kind, s.model, s.tokens_in, s.tokens_out, s.cost_usd) for s in t.spans],
+        [(d.stage, d.what, d.why, d.confidence, d.alternatives, d.inputs) for d in t.decisions],
+        [(e.name, e.payload) for e in t.events],
+        [(s.name, s.value, s.passed, s.dimensions) for s in t.scores],
+    )  # fmt: skip
+
+
+def test_demo_records_traces_with_decisions_scores_and_a_failure(sqlite_url, tmp_path):
+    run = run_demo(6, 3, store=sqlite_url, trail_dir=str(tmp_path / "trail"), pace=0)
+    assert len(run.traces) == 6 and run.sink_errors == []
+    stored = _stored(sqlite_url)
+    assert {t.trace_id for t in stored} == {t.trace_id for t in run.traces}
+    assert all(t.project == PROJECT for t in stored)
+    assert {t.workflow for t in stored} == set(WORKFLOWS)
+    assert len({t.intent for t in stored}) >= 2 and len({t.domain for t in stored}) >= 2
+
+    failed = [t for t in stored if t.status == "failed"]
+    assert failed, "the demo shows at least one failing stage"
+    for t in failed:
+        assert t.error and t.error["type"] in ("RetrievalTimeout", "RateLimited", "OutlineRejected")
+        assert any(s.status == "error" for s in t.spans if s.span_id != t.root_span_id)
+
+    complete = [t for t in stored if t.status == "complete"]
+    assert complete
+    for t in complete:
+        assert t.quality_score is not None and t.gate_passed is not None
+        (quality,) = [s for s in t.scores if s.name == "quality"]
+        assert set(quality.dimensions) == {"relevance", "grounding", "completeness", "clarity"}
+        assert t.output
+
+    for t in stored:
+        assert t.decisions and all(d.alternatives and d.confidence is not None for d in t.decisions)
+        assert any(len(d.alternatives) >= 3 for d in t.decisions)
+        llm = [s for s in t.spans if s.kind == "llm"]
+        assert llm and all(s.model and s.tokens_in for s in llm)  # @gb.traced(kind="llm") stages
+        assert t.cost_usd is not None and t.cost_source == "estimated"
+    assert any(t.events for t in stored)
+
+
+def test_demo_writes_the_same_traces_to_the_trail(sqlite_url, tmp_path):
+    run = run_demo(4, 1, store=sqlite_url, trail_dir=str(tmp_path / "trail"), pace=0)
+    lines = [t for f in trail_files([tmp_path / "trail"]) for _, t in read_trail(f)]
+    assert sorted(t.trace_id for t in lines) == sorted(t.trace_id for t in run.traces)
+    by_id = {t.trace_id: t for t in _stored(sqlite_url)}
+    for t in lines:
+        assert by_id[t.trace_id].to_dict() == t.to_dict()
+
+
+def test_same_seed_same_runs_other_seed_other_runs(tmp_path):
+    a = run_demo(5, 42, store=f"sqlite:///{tmp_path}/a.db", trail_dir=str(tmp_path / "ta"), pace=0)
+    b = run_demo(5, 42, store=f"sqlite:///{tmp_path}/b.db", trail_dir=str(tmp_path / "tb"), pace=0)
+    c = run_demo(5, 43, store=f"sqlite:///{tmp_path}/c.db", trail_dir=str(tmp_path / "tc"), pace=0)
+    assert [_shape(t) for t in a.traces] == [_shape(t) for t in b.traces]
+    assert [_shape(t) for t in a.traces] != [_shape(t) for t in c.traces]
+    assert not {t.trace_id for t in a.traces} & {t.trace_id for t in b.traces}  # fresh ids every time
+
+
+def test_demo_uses_the_configured_defaults(tmp_path):
+    # In a process of its own: the default store URL is relative to the cwd.
+    code = ("import json; from glassbox.demo import run_demo; run = run_demo(2, 7, pace=0); "
+            "print(json.dumps([run.store, run.trail_dir, [t.trace_id for t in run.traces]]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    store, trail, ids = json.loads(proc.stdout)
+    assert (store, trail) == ("sqlite:///.glassbox/glassbox.db", ".glassbox/traces")
+    assert list((tmp_path / ".glassbox" / "traces").glob("*.jsonl"))
+    assert {t.trace_id for t in _stored(f"sqlite:///{tmp_path}/.glassbox/glassbox.db")} == set(ids)
+
+
+def test_demo_leaves_glassbox_unconfigured(sqlite_url, tmp_path):
+    run_demo(1, 7, store=sqlite_url, trail_dir=str(tmp_path / "trail"), pace=0)
+    assert gb.health() == {"configured": False}
+
+
+def test_demo_follows_glassbox_store_from_the_environment(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/env/store.db"
+    monkeypatch.setenv("GLASSBOX_STORE", url)
+    monkeypatch.setenv("GLASSBOX_TRAIL_DIR", "off")
+    monkeypatch.setenv("GLASSBOX_SAMPLE_RATE", "0")  # the demo records every run regardless
+    run = run_demo(3, 7, pace=0)
+    assert run.store == url and run.trail_dir is None
+    assert len(_stored(url)) == 3
+    assert not (tmp_path / ".glassbox").exists()
+
+
+def test_a_single_run_and_a_long_demo_both_work(tmp_path):
+    one = run_demo(1, 7, store=f"sqlite:///{tmp_path}/one.db", trail_dir=str(tmp_path / "t1"), pace=0)
+    assert len(one.traces) == 1 and one.traces[0].status == "complete"
+    many = run_demo(40, 7, store=f"sqlite:///{tmp_path}/many.db", trail_dir=str(tmp_path / "t2"), pace=0)
+    assert 1 <= len(many.failed) <= 12
+    assert len(_stored(f"sqlite:///{tmp_path}/many.db")) == 40
