@@ -1,0 +1,691 @@
+"""Token usage read from LLM responses, whatever SDK or convention produced them.
+
+``extract_usage`` reads the real SDK objects of OpenAI (Chat Completions, Responses,
+legacy Completions, Embeddings, streamed chunks), Anthropic (Messages, stream events),
+Google ``google-genai`` (``GenerateContentResponse``) and LangChain (``AIMessage``), their
+plain-dict forms (``resp.model_dump()`` or the JSON body), and OpenTelemetry span
+attributes (``gen_ai.*`` current and legacy, OpenInference ``llm.*``). It imports none of
+those SDKs: objects are recognised by their type's module and by their shape.
+
+Counting rules (one convention inside glassbox, whatever the provider's):
+
+* ``input_tokens`` EXCLUDES cached tokens: it is what was billed at the plain input rate.
+  OpenAI ``prompt_tokens``/``input_tokens``, Google ``prompt_token_count`` and LangChain
+  ``input_tokens`` include the cache, so the cache counts are subtracted; Anthropic's
+  ``input_tokens`` already excludes it.
+* ``cache_read_tokens`` / ``cache_write_tokens`` are separate; ``total_input_tokens`` is
+  the sum of the three, which is what OTel's ``gen_ai.usage.input_tokens`` means.
+* ``output_tokens`` INCLUDES reasoning tokens (they are billed as output);
+  ``reasoning_tokens`` is the subset.
+
+``operation`` holds the ``gen_ai.operation.name`` value: ``chat`` (Chat Completions,
+Anthropic Messages, LangChain, and the OpenAI Responses API, for which the convention's
+well-known ``chat`` applies; ``source_kind`` is ``openai.responses`` there),
+``text_completion``, ``embeddings``, ``generate_content`` (Gemini). ``provider`` is the
+``gen_ai.provider.name`` value (``openai``, ``anthropic``, ``gcp.gen_ai``, …).
+
+Bad input never raises: an unrecognised object gives ``None``; a recognised response
+with missing or invalid counts gives an ``LLMUsage`` whose bad counts are ``None`` and
+whose ``problems`` say why (``["no usage in response"]`` when there was none at all), so
+the caller can warn and estimate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from numbers import Integral
+from typing import Any
+
+MAX_TOKENS = 10**9
+"""Counts above this are treated as corrupt (no single call uses a billion tokens)."""
+
+NO_USAGE = "no usage in response"
+
+_COUNT_FIELDS = (
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+    "reasoning_tokens",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class LLMUsage:
+    """Token counts (and what is known about the call) for one LLM request.
+
+    ``cache_write_1h_tokens`` is the part of ``cache_write_tokens`` written with a one-hour
+    TTL (Anthropic bills it higher than the default five-minute write).
+    ``provider_cost_usd`` is a cost the response itself reported (OpenRouter's
+    ``usage.cost``, OpenInference's ``llm.cost.total``). ``estimated`` is set when the
+    counts were estimated from text rather than reported.
+    """
+
+    provider: str | None = None
+    request_model: str | None = None
+    response_model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    finish_reasons: list[str] = field(default_factory=list)
+    operation: str | None = None
+    provider_cost_usd: float | None = None
+    source_kind: str | None = None
+    estimated: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def model(self) -> str | None:
+        """The model that answered, else the one asked for."""
+        return self.response_model or self.request_model
+
+    @property
+    def total_input_tokens(self) -> int | None:
+        """Input + cache read + cache write (OTel's ``gen_ai.usage.input_tokens``); None if none known."""
+        parts = (self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
+        if all(p is None for p in parts):
+            return None
+        return sum(p for p in parts if p is not None)
+
+    @property
+    def has_counts(self) -> bool:
+        """Whether any input or output count is known."""
+        return not (
+            self.input_tokens is None
+            and self.output_tokens is None
+            and self.cache_read_tokens is None
+            and self.cache_write_tokens is None
+        )
+
+    def to_attributes(self) -> dict[str, Any]:
+        """OTel GenAI semantic-convention span attributes (only the known ones).
+
+        ``gen_ai.usage.input_tokens`` is the TOTAL input including cached tokens, as the
+        convention requires; the cache counts and reasoning count are its/output's subsets.
+        """
+        attrs: dict[str, Any] = {}
+        for key, value in (
+            ("gen_ai.provider.name", self.provider),
+            ("gen_ai.operation.name", self.operation),
+            ("gen_ai.request.model", self.request_model),
+            ("gen_ai.response.model", self.response_model),
+            ("gen_ai.usage.input_tokens", self.total_input_tokens),
+            ("gen_ai.usage.output_tokens", self.output_tokens),
+            ("gen_ai.usage.cache_read.input_tokens", self.cache_read_tokens),
+            ("gen_ai.usage.cache_creation.input_tokens", self.cache_write_tokens),
+            ("gen_ai.usage.reasoning.output_tokens", self.reasoning_tokens),
+        ):
+            if value is not None:
+                attrs[key] = value
+        if self.finish_reasons:
+            attrs["gen_ai.response.finish_reasons"] = list(self.finish_reasons)
+        return attrs
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LLMUsage:
+        """Inverse of ``to_dict``; unknown keys are ignored."""
+        names = set(cls.__slots__)  # type: ignore[attr-defined]
+        u = cls(**{k: v for k, v in d.items() if k in names})
+        u.finish_reasons = list(u.finish_reasons or [])
+        u.problems = list(u.problems or [])
+        return u
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading helpers: one accessor for SDK objects and dicts alike, and count validation.
+
+
+def _get(obj: Any, key: str) -> Any:
+    """``obj[key]`` for mappings, ``obj.key`` otherwise; None when absent or unreadable."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    try:
+        return getattr(obj, key, None)
+    except Exception:  # noqa: BLE001 - a property that raises means "not available"
+        return None
+
+
+def _get2(obj: Any, snake: str, camel: str) -> Any:
+    v = _get(obj, snake)
+    return _get(obj, camel) if v is None else v
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _reason(value: Any) -> str | None:
+    """A finish reason as a string (enums give their value)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value or None
+    inner = getattr(value, "value", None)
+    return inner if isinstance(inner, str) and inner else str(value)
+
+
+class _Reader:
+    """Collects problems while reading counts from one response."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def count(self, value: Any, name: str) -> int | None:
+        """A valid token count, or None (with a problem noted) for negative, huge or non-integral values."""
+        if value is None:
+            return None
+        v: int
+        if isinstance(value, bool):
+            self.problems.append(f"{name}={value!r} is not a token count; ignored")
+            return None
+        if isinstance(value, Integral) or (isinstance(value, float) and math.isfinite(value) and value.is_integer()):
+            v = int(value)
+        elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            v = int(value.strip())
+        else:
+            self.problems.append(f"{name}={value!r} is not a whole number; ignored")
+            return None
+        if v < 0:
+            self.problems.append(f"{name}={v} is negative; ignored")
+            return None
+        if v > MAX_TOKENS:
+            self.problems.append(f"{name}={v} is implausibly large (> 10^9); ignored")
+            return None
+        return v
+
+    def exclusive(self, total: int | None, total_name: str, *cached: int | None) -> int | None:
+        """``total`` minus the cached parts it includes.
+
+        If the cached parts exceed the total, the source evidently reported input
+        *excluding* the cache; the total is then kept as is and a problem noted.
+        """
+        if total is None:
+            return None
+        parts = sum(c for c in cached if c is not None)
+        if parts > total:
+            self.problems.append(
+                f"cached tokens ({parts}) exceed {total_name} ({total}); {total_name} taken as excluding the cache"
+            )
+            return total
+        return total - parts
+
+    def within(self, part: int | None, part_name: str, whole: int | None, whole_name: str) -> int | None:
+        """``part`` if it fits inside ``whole``, else None with a problem noted."""
+        if part is not None and whole is not None and part > whole:
+            self.problems.append(f"{part_name} ({part}) exceed {whole_name} ({whole}); ignored")
+            return None
+        return part
+
+    def cost(self, value: Any) -> float | None:
+        if value is None or isinstance(value, bool):
+            return None
+        try:
+            c = float(value)
+        except (TypeError, ValueError):
+            self.problems.append(f"reported cost {value!r} is not a number; ignored")
+            return None
+        if not math.isfinite(c) or c < 0:
+            self.problems.append(f"reported cost {value!r} is not a finite non-negative number; ignored")
+            return None
+        return c
+
+
+def _finish(usage: LLMUsage, reader: _Reader) -> LLMUsage:
+    usage.problems.extend(reader.problems)
+    if not usage.has_counts and NO_USAGE not in usage.problems:
+        usage.problems.insert(0, NO_USAGE)
+    return usage
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAI: Chat Completions (and chunks), legacy Completions, Embeddings, Responses.
+
+_OPENAI_OBJECTS = {
+    "chat.completion": ("chat", "openai.chat"),
+    "chat.completion.chunk": ("chat", "openai.chat.chunk"),
+    "text_completion": ("text_completion", "openai.completion"),
+    "list": ("embeddings", "openai.embeddings"),
+    "response": ("chat", "openai.responses"),
+}
+
+
+def _from_openai(obj: Any) -> LLMUsage | None:
+    if _get(obj, "usage") is None and (_get(obj, "prompt_tokens") is not None or _get(obj, "input_tokens") is not None):
+        return _from_usage_shape(None, obj)  # a bare CompletionUsage / ResponseUsage
+    kind = _str(_get(obj, "type"))
+    if kind and kind.startswith("response.") and _get(obj, "response") is not None:
+        return _from_openai(_get(obj, "response"))  # a Responses API stream event carrying the response
+    obj_type = _str(_get(obj, "object"))
+    usage = _get(obj, "usage")
+    if obj_type == "response" or (obj_type is None and _get(usage, "input_tokens") is not None):
+        return _openai_responses(obj, usage)
+    operation, source = _OPENAI_OBJECTS.get(obj_type, ("chat", "openai.chat"))
+    if obj_type is None and _is_embeddings(obj):
+        operation, source = "embeddings", "openai.embeddings"
+    r = _Reader()
+    u = LLMUsage(provider="openai", response_model=_str(_get(obj, "model")), operation=operation, source_kind=source)
+    _openai_chat_counts(u, usage, r)
+    choices = _get(obj, "choices")
+    if isinstance(choices, Sequence):
+        u.finish_reasons = [fr for c in choices if (fr := _reason(_get(c, "finish_reason")))]
+    return _finish(u, r)
+
+
+def _is_embeddings(obj: Any) -> bool:
+    data = _get(obj, "data")
+    return isinstance(data, Sequence) and bool(data) and _get(data[0], "object") == "embedding"
+
+
+def _openai_chat_counts(u: LLMUsage, usage: Any, r: _Reader) -> None:
+    """``usage.prompt_tokens`` includes ``prompt_tokens_details.cached_tokens`` (and cache writes)."""
+    if usage is None:
+        return
+    prompt = r.count(_get(usage, "prompt_tokens"), "prompt_tokens")
+    pd = _get(usage, "prompt_tokens_details")
+    cached = r.count(_get(pd, "cached_tokens"), "cached_tokens")
+    if cached is None:  # DeepSeek-style OpenAI-compatible usage
+        cached = r.count(_get(usage, "prompt_cache_hit_tokens"), "prompt_cache_hit_tokens")
+    written = r.count(_get(pd, "cache_write_tokens"), "cache_write_tokens")
+    u.input_tokens = r.exclusive(prompt, "prompt_tokens", cached, written)
+    u.cache_read_tokens = cached
+    u.cache_write_tokens = written
+    if u.operation != "embeddings" or _get(usage, "completion_tokens") is not None:
+        u.output_tokens = r.count(_get(usage, "completion_tokens"), "completion_tokens")
+    reasoning = r.count(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens"), "reasoning_tokens")
+    u.reasoning_tokens = r.within(reasoning, "reasoning_tokens", u.output_tokens, "completion_tokens")
+    u.provider_cost_usd = r.cost(_get(usage, "cost"))
+
+
+def _openai_responses(obj: Any, usage: Any) -> LLMUsage:
+    """Responses API: ``usage.input_tokens`` includes ``input_tokens_details.cached_tokens``."""
+    r = _Reader()
+    u = LLMUsage(provider="openai", response_model=_str(_get(obj, "model")), operation="chat",
+                 source_kind="openai.responses")  # fmt: skip
+    if usage is not None:
+        total = r.count(_get(usage, "input_tokens"), "input_tokens")
+        details = _get(usage, "input_tokens_details")
+        cached = r.count(_get(details, "cached_tokens"), "cached_tokens")
+        written = r.count(_get(details, "cache_write_tokens"), "cache_write_tokens")
+        u.input_tokens = r.exclusive(total, "input_tokens", cached, written)
+        u.cache_read_tokens = cached
+        u.cache_write_tokens = written
+        u.output_tokens = r.count(_get(usage, "output_tokens"), "output_tokens")
+        reasoning = r.count(_get(_get(usage, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens")
+        u.reasoning_tokens = r.within(reasoning, "reasoning_tokens", u.output_tokens, "output_tokens")
+        u.provider_cost_usd = r.cost(_get(usage, "cost"))
+    reason = _reason(_get(_get(obj, "incomplete_details"), "reason")) or _reason(_get(obj, "status"))
+    if reason:
+        u.finish_reasons = [reason]
+    return _finish(u, r)
+
+
+# ---------------------------------------------------------------------------------------------
+# Anthropic: Message, Usage, and raw stream events.
+
+_ANTHROPIC_TYPES = frozenset({"message", "message_start", "message_delta"})
+
+
+def _from_anthropic(obj: Any) -> LLMUsage | None:
+    kind = _str(_get(obj, "type"))
+    if kind == "message_start":
+        return _from_anthropic(_get(obj, "message"))
+    if kind == "message_delta":
+        return _anthropic_events([obj])
+    if kind is None and _get(obj, "usage") is None and _get(obj, "input_tokens") is not None:
+        return _anthropic_build(None, obj, [])  # a bare Usage object
+    if kind not in (None, "message"):
+        return None
+    reason = _reason(_get(obj, "stop_reason"))
+    return _anthropic_build(obj, _get(obj, "usage"), [reason] if reason else [])
+
+
+def _anthropic_build(msg: Any, usage: Any, reasons: list[str], source: str = "anthropic.messages") -> LLMUsage:
+    """Anthropic's ``input_tokens`` EXCLUDES the cache; cache reads and writes are separate."""
+    r = _Reader()
+    u = LLMUsage(provider="anthropic", response_model=_str(_get(msg, "model")), operation="chat",
+                 source_kind=source, finish_reasons=reasons)  # fmt: skip
+    if usage is not None:
+        u.input_tokens = r.count(_get(usage, "input_tokens"), "input_tokens")
+        u.cache_read_tokens = r.count(_get(usage, "cache_read_input_tokens"), "cache_read_input_tokens")
+        written = r.count(_get(usage, "cache_creation_input_tokens"), "cache_creation_input_tokens")
+        breakdown = _get(usage, "cache_creation")
+        one_hour = r.count(_get(breakdown, "ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens")
+        if written is None and breakdown is not None:
+            five_min = r.count(_get(breakdown, "ephemeral_5m_input_tokens"), "ephemeral_5m_input_tokens")
+            if five_min is not None or one_hour is not None:
+                written = (five_min or 0) + (one_hour or 0)
+        u.cache_write_tokens = written
+        u.cache_write_1h_tokens = r.within(
+            one_hour, "ephemeral_1h_input_tokens", written, "cache_creation_input_tokens"
+        )
+        u.output_tokens = r.count(_get(usage, "output_tokens"), "output_tokens")
+        thinking = r.count(_get(_get(usage, "output_tokens_details"), "thinking_tokens"), "thinking_tokens")
+        u.reasoning_tokens = r.within(thinking, "thinking_tokens", u.output_tokens, "output_tokens")
+    return _finish(u, r)
+
+
+_ANTHROPIC_USAGE_KEYS = (
+    "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation",
+    "output_tokens_details",
+)  # fmt: skip
+
+
+def _anthropic_events(events: Sequence[Any]) -> LLMUsage:
+    """``message_start`` carries the input usage; each ``message_delta`` the cumulative output (and updates)."""
+    msg: Any = None
+    merged: dict[str, Any] = {}
+    reasons: list[str] = []
+    for ev in events:
+        kind = _str(_get(ev, "type"))
+        if kind == "message_start":
+            msg = _get(ev, "message")
+            start_usage = _get(msg, "usage")
+            merged.update({k: _get(start_usage, k) for k in _ANTHROPIC_USAGE_KEYS})
+        elif kind == "message_delta":
+            delta_usage = _get(ev, "usage")
+            merged.update({k: v for k in _ANTHROPIC_USAGE_KEYS if (v := _get(delta_usage, k)) is not None})
+            reason = _reason(_get(_get(ev, "delta"), "stop_reason"))
+            if reason:
+                reasons = [reason]
+    usage = merged if any(v is not None for v in merged.values()) else None
+    return _anthropic_build(msg, usage, reasons, source="anthropic.stream")
+
+
+# ---------------------------------------------------------------------------------------------
+# Google google-genai: GenerateContentResponse (snake_case objects or camelCase JSON).
+
+
+def _from_google(obj: Any) -> LLMUsage:
+    """``prompt_token_count`` includes ``cached_content_token_count``; thoughts are billed as output."""
+    r = _Reader()
+    meta = _get2(obj, "usage_metadata", "usageMetadata")
+    if meta is None and _get2(obj, "prompt_token_count", "promptTokenCount") is not None:
+        meta, obj = obj, None  # a bare usage-metadata object
+    u = LLMUsage(provider="gcp.gen_ai", response_model=_str(_get2(obj, "model_version", "modelVersion")),
+                 operation="generate_content", source_kind="google.genai")  # fmt: skip
+    if meta is not None:
+        prompt = r.count(_get2(meta, "prompt_token_count", "promptTokenCount"), "prompt_token_count")
+        tool_use = r.count(_get2(meta, "tool_use_prompt_token_count", "toolUsePromptTokenCount"),
+                           "tool_use_prompt_token_count")  # fmt: skip
+        cached = r.count(_get2(meta, "cached_content_token_count", "cachedContentTokenCount"),
+                         "cached_content_token_count")  # fmt: skip
+        if prompt is not None or tool_use is not None:
+            total = (prompt or 0) + (tool_use or 0)
+            u.input_tokens = r.exclusive(total, "prompt_token_count", cached)
+        u.cache_read_tokens = cached
+        candidates = r.count(_get2(meta, "candidates_token_count", "candidatesTokenCount"), "candidates_token_count")
+        thoughts = r.count(_get2(meta, "thoughts_token_count", "thoughtsTokenCount"), "thoughts_token_count")
+        if candidates is not None or thoughts is not None:
+            u.output_tokens = (candidates or 0) + (thoughts or 0)
+        u.reasoning_tokens = thoughts
+    cands = _get(obj, "candidates")
+    if isinstance(cands, Sequence):
+        u.finish_reasons = [fr for c in cands if (fr := _reason(_get2(c, "finish_reason", "finishReason")))]
+    return _finish(u, r)
+
+
+# ---------------------------------------------------------------------------------------------
+# LangChain: AIMessage / AIMessageChunk (object or model_dump()).
+
+_LANGCHAIN_PROVIDERS = {
+    "openai": "openai", "azure_openai": "azure.ai.openai", "azure": "azure.ai.openai", "anthropic": "anthropic",
+    "google_genai": "gcp.gemini", "google_vertexai": "gcp.vertex_ai", "google_anthropic_vertex": "gcp.vertex_ai",
+    "bedrock": "aws.bedrock", "bedrock_converse": "aws.bedrock", "mistralai": "mistral_ai", "xai": "x_ai",
+    "groq": "groq", "deepseek": "deepseek", "cohere": "cohere", "perplexity": "perplexity",
+}  # fmt: skip
+
+
+def _is_langchain(obj: Any) -> bool:
+    if (type(obj).__module__ or "").startswith("langchain_core."):
+        return True
+    return isinstance(obj, Mapping) and obj.get("type") in ("ai", "AIMessageChunk") and "usage_metadata" in obj
+
+
+def _from_langchain(obj: Any) -> LLMUsage:
+    """LangChain's ``input_tokens`` INCLUDES ``input_token_details.cache_read`` and ``cache_creation``."""
+    r = _Reader()
+    meta = _get(obj, "response_metadata") or {}
+    provider = _str(_get(meta, "model_provider"))
+    u = LLMUsage(provider=_LANGCHAIN_PROVIDERS.get(provider, provider) if provider else None,
+                 response_model=_str(_get(meta, "model_name")) or _str(_get(meta, "model")),
+                 operation="chat", source_kind="langchain")  # fmt: skip
+    um = _get(obj, "usage_metadata")
+    if um is not None:
+        total = r.count(_get(um, "input_tokens"), "input_tokens")
+        details = _get(um, "input_token_details")
+        cached = r.count(_get(details, "cache_read"), "cache_read")
+        written = r.count(_get(details, "cache_creation"), "cache_creation")
+        u.input_tokens = r.exclusive(total, "input_tokens", cached, written)
+        u.cache_read_tokens = cached
+        u.cache_write_tokens = written
+        u.output_tokens = r.count(_get(um, "output_tokens"), "output_tokens")
+        reasoning = r.count(_get(_get(um, "output_token_details"), "reasoning"), "reasoning")
+        u.reasoning_tokens = r.within(reasoning, "reasoning", u.output_tokens, "output_tokens")
+    reason = _reason(_get(meta, "finish_reason")) or _reason(_get(meta, "stop_reason"))
+    if reason:
+        u.finish_reasons = [reason]
+    return _finish(u, r)
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenTelemetry span attributes: current gen_ai.*, legacy gen_ai.*, OpenInference llm.*.
+
+_ATTR_PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
+_ATTR_REQUEST_MODEL = ("gen_ai.request.model",)
+_ATTR_RESPONSE_MODEL = ("gen_ai.response.model", "llm.model_name")
+_ATTR_INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
+_ATTR_OUTPUT = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
+_ATTR_CACHE_READ = (
+    "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+    "llm.token_count.prompt_details.cache_read", "llm.token_count.prompt_details.cache_input",
+)  # fmt: skip
+_ATTR_CACHE_WRITE = (
+    "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
+    "llm.token_count.prompt_details.cache_write",
+)  # fmt: skip
+_ATTR_REASONING = (
+    "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
+    "llm.token_count.completion_details.reasoning",
+)  # fmt: skip
+_ATTR_FINISH = ("gen_ai.response.finish_reasons", "llm.finish_reason")
+_ATTR_COST = ("llm.cost.total",)
+_OI_OPERATIONS = {"LLM": "chat", "EMBEDDING": "embeddings"}
+
+
+def _first(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
+    for k in keys:
+        v = attrs.get(k)
+        if v is not None:
+            return k, v
+    return None, None
+
+
+def _is_attributes(obj: Mapping[Any, Any]) -> bool:
+    return any(isinstance(k, str) and k.startswith(("gen_ai.", "llm.")) for k in obj)
+
+
+def extract_usage_from_attributes(attrs: Mapping[str, Any]) -> LLMUsage | None:
+    """Usage from a span's attributes (OTel GenAI current/legacy or OpenInference); None if it has none.
+
+    Every convention's input count is taken to INCLUDE cached tokens (the GenAI spec says
+    so; OpenLLMetry copies OpenAI's ``prompt_tokens`` which do; OpenInference's
+    ``prompt_details`` are a breakdown of the prompt). When the cache counts exceed the
+    input count, the emitter evidently used the exclusive (Anthropic) convention, and
+    the input count is kept as is, with a problem noted.
+    """
+    try:
+        return _from_attributes(attrs)
+    except Exception as exc:  # noqa: BLE001 - foreign attributes must never break tracing
+        return LLMUsage(source_kind="otel", problems=[NO_USAGE, f"could not read usage attributes: {exc!r}"])
+
+
+def _from_attributes(attrs: Mapping[str, Any]) -> LLMUsage | None:
+    r = _Reader()
+    in_key, total = _first(attrs, _ATTR_INPUT)
+    out_key, out = _first(attrs, _ATTR_OUTPUT)
+    _, req_model = _first(attrs, _ATTR_REQUEST_MODEL)
+    _, resp_model = _first(attrs, _ATTR_RESPONSE_MODEL)
+    _, provider = _first(attrs, _ATTR_PROVIDER)
+    if in_key is None and out_key is None and req_model is None and resp_model is None:
+        return None
+    any_gen_ai = any(isinstance(k, str) and k.startswith("gen_ai.") for k in attrs)
+    operation = _str(attrs.get("gen_ai.operation.name")) or _OI_OPERATIONS.get(
+        _str(attrs.get("openinference.span.kind")) or ""
+    )
+    u = LLMUsage(provider=_str(provider), request_model=_str(req_model), response_model=_str(resp_model),
+                 operation=operation, source_kind="otel" if any_gen_ai else "openinference")  # fmt: skip
+    cached = r.count(_first(attrs, _ATTR_CACHE_READ)[1], "cache_read")
+    written = r.count(_first(attrs, _ATTR_CACHE_WRITE)[1], "cache_write")
+    u.input_tokens = r.exclusive(r.count(total, in_key or "input_tokens"), in_key or "input_tokens", cached, written)
+    u.cache_read_tokens = cached
+    u.cache_write_tokens = written
+    u.output_tokens = r.count(out, out_key or "output_tokens")
+    reasoning = r.count(_first(attrs, _ATTR_REASONING)[1], "reasoning")
+    u.reasoning_tokens = r.within(reasoning, "reasoning_tokens", u.output_tokens, "output_tokens")
+    _, reasons = _first(attrs, _ATTR_FINISH)
+    if isinstance(reasons, str):
+        reasons = [reasons]
+    if isinstance(reasons, Sequence):
+        u.finish_reasons = [fr for x in reasons if (fr := _reason(x))]
+    u.provider_cost_usd = r.cost(_first(attrs, _ATTR_COST)[1])
+    return _finish(u, r)
+
+
+# ---------------------------------------------------------------------------------------------
+# Streams: lists of chunks or events.
+
+
+_RESPONSES_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def _from_sequence(items: Sequence[Any]) -> LLMUsage | None:
+    items = [i for i in items if i is not None]
+    if not items:
+        return None
+    if any(_str(_get(i, "type")) in ("message_start", "message_delta") for i in items):
+        return _anthropic_events(items)
+    for i in reversed(items):  # Responses API stream: the terminal event carries the whole response
+        kind = _str(_get(i, "type"))
+        if kind in _RESPONSES_TERMINAL and _get(i, "response") is not None:
+            return _from_openai(i)
+    if any(_is_langchain(i) for i in items):
+        return _sum_langchain([_from_langchain(i) for i in items if _is_langchain(i)])
+    parts = [u for i in items if (u := _extract(i)) is not None]
+    if not parts:
+        return None
+    # OpenAI and Google streams: the last chunk with usage holds the totals.
+    chosen = next((u for u in reversed(parts) if u.has_counts), parts[-1])
+    result = LLMUsage(**{name: getattr(chosen, name) for name in LLMUsage.__slots__})  # type: ignore[attr-defined]
+    result.response_model = next((u.response_model for u in parts if u.response_model), None)
+    result.finish_reasons = [fr for u in parts for fr in u.finish_reasons]
+    result.problems = list(chosen.problems)
+    if result.source_kind and not result.source_kind.endswith(".stream"):
+        result.source_kind = result.source_kind.removesuffix(".chunk") + ".stream"
+    return result
+
+
+def _sum_langchain(parts: list[LLMUsage]) -> LLMUsage:
+    """LangChain chunks are additive (``chunk + chunk`` sums usage), so sum the counts."""
+    out = LLMUsage(operation="chat", source_kind="langchain.stream")
+    for p in parts:
+        out.provider = out.provider or p.provider
+        out.response_model = out.response_model or p.response_model
+        out.finish_reasons.extend(p.finish_reasons)
+        out.problems.extend(x for x in p.problems if x != NO_USAGE and x not in out.problems)
+        for name in _COUNT_FIELDS:
+            v = getattr(p, name)
+            if v is not None:
+                setattr(out, name, (getattr(out, name) or 0) + v)
+    if not out.has_counts:
+        out.problems.insert(0, NO_USAGE)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch.
+
+
+def _extract(obj: Any) -> LLMUsage | None:
+    if obj is None or isinstance(obj, (str, bytes, bytearray, int, float, complex)):
+        return None
+    if isinstance(obj, (list, tuple)):
+        return _from_sequence(obj)
+    if isinstance(obj, Mapping):
+        return _from_attributes(obj) if _is_attributes(obj) else _from_shape(obj)
+    module = type(obj).__module__ or ""  # SDK objects: recognised by their package, cheaply
+    if module.startswith("openai."):
+        return _from_openai(obj)
+    if module.startswith("anthropic."):
+        return _from_anthropic(obj)
+    if module.startswith("google.genai."):
+        return _from_google(obj)
+    if module.startswith("langchain_core."):
+        return _from_langchain(obj)
+    return _from_shape(obj)
+
+
+def _from_shape(obj: Any) -> LLMUsage | None:
+    """A dict or an object of unknown type, recognised by its fields."""
+    if _is_langchain(obj):
+        return _from_langchain(obj)
+    if any(
+        _get(obj, k) is not None
+        for k in ("usage_metadata", "usageMetadata", "model_version", "modelVersion", "prompt_token_count",
+                  "promptTokenCount")
+    ):  # fmt: skip
+        return _from_google(obj)
+    kind = _str(_get(obj, "type"))
+    if kind in _ANTHROPIC_TYPES:
+        return _from_anthropic(obj)
+    if _str(_get(obj, "object")) in _OPENAI_OBJECTS:
+        return _from_openai(obj)
+    if kind and kind.startswith("response.") and _get(obj, "response") is not None:
+        return _from_openai(obj)
+    usage = _get(obj, "usage")
+    if usage is not None:
+        return _from_usage_shape(obj, usage)
+    if _get(obj, "prompt_tokens") is not None or _get(obj, "input_tokens") is not None:
+        return _from_usage_shape(None, obj)  # a bare usage object or dict
+    return None
+
+
+def _from_usage_shape(obj: Any, usage: Any) -> LLMUsage | None:
+    """A response of unknown type, recognised by the shape of its usage."""
+    if _get(usage, "prompt_tokens") is not None or _get(usage, "completion_tokens") is not None:
+        return _from_openai({"object": _get(obj, "object"), "model": _get(obj, "model"), "usage": usage,
+                             "choices": _get(obj, "choices"), "data": _get(obj, "data")})  # fmt: skip
+    if _get(usage, "input_tokens") is None and _get(usage, "output_tokens") is None:
+        return None
+    if any(_get(usage, k) is not None for k in ("cache_creation_input_tokens", "cache_read_input_tokens")):
+        return _anthropic_build(obj, usage, [])
+    return _openai_responses(obj, usage)
+
+
+def extract_usage(obj: Any, *, provider: str | None = None, model: str | None = None) -> LLMUsage | None:
+    """Usage from an LLM response (SDK object, dict, stream chunk list, or span attributes).
+
+    ``provider`` (an OTel ``gen_ai.provider.name``) overrides the detected one; ``model``
+    is the model the caller asked for (``request_model``). Returns None for an object of
+    unknown type; never raises.
+    """
+    try:
+        usage = _extract(obj)
+    except Exception as exc:  # noqa: BLE001 - reading usage must never break the app
+        usage = LLMUsage(problems=[NO_USAGE, f"could not read usage: {type(exc).__name__}: {exc}"])
+    if usage is None:
+        return None
+    if provider:
+        usage.provider = provider
+    if model:
+        usage.request_model = model
+    return usage
