@@ -199,4 +199,19 @@ alerts = Table(
     Index("ix_alerts_trace", "trace_id"),
 )
 
+# Server API keys: only a hash of the secret is kept; the secret is shown once at creation.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("project", Name, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("name", Text),
+    Column("secret_hash", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    Column("last_used_at", DateTime),
+    Index("ix_api_keys_project", "project"),
+)
+
 CHILD_TABLES = (spans, decisions, events, scores, feedback)
