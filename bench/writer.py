@@ -23,7 +23,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -83,7 +83,7 @@ _INSERT_DECISION = f"INSERT INTO decisions VALUES ({', '.join('?' * 11)})"
 def _ts(ns: int | None) -> str | None:
     if ns is None:
         return None
-    return datetime.fromtimestamp(ns // 1000 / 1e6, tz=timezone.utc).replace(tzinfo=None).isoformat(" ")
+    return datetime.fromtimestamp(ns // 1000 / 1e6, tz=UTC).replace(tzinfo=None).isoformat(" ")
 
 
 def _js(value: Any) -> str | None:

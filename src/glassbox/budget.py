@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from glassbox.errors import GlassboxError
@@ -104,7 +104,7 @@ class DailySpend:
 
 
 def _utc_day() -> datetime:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return datetime(now.year, now.month, now.day)
 
 

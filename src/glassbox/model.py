@@ -8,7 +8,7 @@ authority, so a trace survives ``to_dict`` → JSON → ``from_dict`` unchanged.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -22,7 +22,7 @@ def iso_from_ns(ns: int | None) -> str | None:
     """Render epoch nanoseconds as an ISO-8601 UTC string with microseconds."""
     if ns is None:
         return None
-    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat(timespec="microseconds")
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec="microseconds")
 
 
 def ns_from_iso(value: str | None) -> int | None:
@@ -30,7 +30,7 @@ def ns_from_iso(value: str | None) -> int | None:
         return None
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return round(dt.timestamp() * 1_000_000) * 1000
 
 

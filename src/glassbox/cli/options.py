@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -38,7 +38,7 @@ def parse_when(value: str, option: str = "--since", now: datetime | None = None)
     text = value.strip().lower()
     m = _SPAN.match(text)
     if m:
-        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        now = now or datetime.now(UTC).replace(tzinfo=None)
         return now - timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
     try:
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
@@ -48,7 +48,7 @@ def parse_when(value: str, option: str = "--since", now: datetime | None = None)
             f"or a span back from now (30m, 24h, 7d, 2w), got {value!r}"
         ) from None
     if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        when = when.astimezone(UTC).replace(tzinfo=None)
     return when
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -344,7 +344,7 @@ class Pricer:
             model_price = model.prices
             ts = None
         else:
-            ts = _utc(at) if at is not None else datetime.now(timezone.utc)
+            ts = _utc(at) if at is not None else datetime.now(UTC)
             model_price = model.get_prices(ts)
         cached = self._plans.get(id(model_price))
         if cached is None or cached[0] is not model_price:
@@ -413,7 +413,7 @@ def _provider_id(provider: str | None) -> str | None:
 
 
 def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 def _counts(usage: LLMUsage) -> tuple[tuple[int, ...], list[str]] | str:

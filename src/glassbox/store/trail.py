@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ class TrailSink:
     def write(self, traces: Sequence[Trace]) -> None:
         by_day: dict[str, list[bytes]] = {}
         for t in traces:
-            day = datetime.fromtimestamp(t.start_ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d")
+            day = datetime.fromtimestamp(t.start_ns / 1e9, tz=UTC).strftime("%Y-%m-%d")
             by_day.setdefault(day, []).append(dumps_line(t))
         self.directory.mkdir(parents=True, exist_ok=True)
         for day, lines in by_day.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -132,18 +132,18 @@ def test_tiered_prices_use_total_input_including_cache(pricer: Pricer, gp_cost: 
 
 def test_prices_follow_the_request_time(pricer: Pricer, gp_cost: Any) -> None:
     u = LLMUsage(provider="anthropic", response_model="claude-sonnet-4-6", input_tokens=250_000, output_tokens=10_000)
-    for at in (datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc), datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)):
+    for at in (datetime(2026, 1, 15, 12, 0, tzinfo=UTC), datetime(2026, 6, 1, 12, 0, tzinfo=UTC)):
         assert priced(pricer.price(u, at=at)) == gp_cost("claude-sonnet-4-6", "anthropic", total_input=250_000,
                                                          output=10_000, at=at)  # fmt: skip
     before, after = (
-        pricer.price(u, at=datetime(y, m, 1, tzinfo=timezone.utc)).cost_usd for y, m in ((2026, 1), (2026, 6))
+        pricer.price(u, at=datetime(y, m, 1, tzinfo=UTC)).cost_usd for y, m in ((2026, 1), (2026, 6))
     )
     assert before != after  # the long-context tier was dropped on 2026-03-13
     # DeepSeek prices by time of day; a naive datetime is taken as UTC.
     ds = LLMUsage(provider="deepseek", response_model="deepseek-chat", input_tokens=1000, output_tokens=1000)
     peak, off_peak = datetime(2026, 5, 1, 10, 0), datetime(2026, 5, 1, 20, 0)
     assert priced(pricer.price(ds, at=peak)) == gp_cost("deepseek-chat", "deepseek", total_input=1000, output=1000,
-                                                        at=peak.replace(tzinfo=timezone.utc))  # fmt: skip
+                                                        at=peak.replace(tzinfo=UTC))  # fmt: skip
     assert pricer.price(ds, at=peak).cost_usd != pricer.price(ds, at=off_peak).cost_usd
 
 
@@ -162,7 +162,7 @@ def test_provider_names_map_to_genai_prices(pricer: Pricer) -> None:
 
 def test_openai_compatible_provider_falls_back_to_the_model_name(pricer: Pricer, gp_cost: Any) -> None:
     u = LLMUsage(provider="openai", response_model="deepseek-chat", input_tokens=1000, output_tokens=100)
-    at = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
     r = pricer.price(u, at=at)
     assert priced(r) == gp_cost("deepseek-chat", "deepseek", total_input=1000, output=100, at=at)
     assert r.model_ref == "deepseek:deepseek-chat"
@@ -346,7 +346,7 @@ def usages(draw: st.DrawFn) -> LLMUsage:
     )
 
 
-_AT = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+_AT = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 
 
 @settings(max_examples=300, deadline=None)
