@@ -20,6 +20,7 @@ from glassbox.recorder import LiveTrace, Stage, _current
 
 if TYPE_CHECKING:
     from glassbox.config import Settings
+    from glassbox.cost.calls import LLMCall
 
 __version__ = "0.1.0"
 
@@ -170,6 +171,37 @@ def score(
         return None
 
 
+def llm(
+    response: Any = None,
+    *,
+    stage: str | Stage | None = None,
+    prompt: Any = None,
+    completion: Any = None,
+    model: str | None = None,
+    provider: str | None = None,
+    duration_ms: float | None = None,
+) -> LLMCall | None:
+    """Record an LLM call from its response (OpenAI, Anthropic, google-genai, LangChain, dicts).
+
+    Tokens, model and cost (with its source: provider, priced, estimated or unknown) land on
+    a ``kind="llm"`` stage: the current LLM stage, the stage named ``stage``, or a new child.
+    ``prompt``/``completion`` are used to estimate missing counts, and stored only when
+    ``capture_content`` is on. Returns what was recorded (None outside a trace); never raises.
+    """
+    cur = _current.get()
+    if cur is None or not cur.recording:
+        return None
+    rt = cur._trace._runtime
+    try:
+        from glassbox.cost.calls import record
+
+        return record(rt, cur, response, stage=stage, prompt=prompt, completion=completion, model=model,
+                      provider=provider, duration_ms=duration_ms)
+    except Exception as exc:  # noqa: BLE001
+        rt.internal_error("llm", exc)
+        return None
+
+
 def check_budget() -> None:
     """Raise ``BudgetExceeded`` now if the current trace's or the daily budget is spent."""
     cur = _current.get()
@@ -231,6 +263,7 @@ __all__ = [
     "flush",
     "health",
     "inject",
+    "llm",
     "score",
     "shutdown",
     "stage",

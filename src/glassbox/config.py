@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     daily_budget_usd: float | None = Field(
         None, ge=0, description="Per-project spend per UTC day (all processes, via the store) that halts runs."
     )
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Price overrides per model (USD per million tokens: input_per_mtok, output_per_mtok, "
+        "cache_read_per_mtok, cache_write_per_mtok); the glassbox.toml [prices] table.",
+    )
+    prices_file: str | None = Field(None, description="A TOML or JSON file of price overrides (same keys).")
+    capture_content: bool = Field(False, description="Store LLM prompts and completions given to gb.llm().")
+    max_content_length: int = Field(8192, ge=16, description="Captured prompts/completions are truncated here.")
+    redact: Any = Field(
+        None, description="Hook applied to captured prompt/completion text: a callable or 'module:function'."
+    )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
 
     @field_validator("store", "trail_dir", "otlp_endpoint", mode="before")
@@ -71,6 +82,21 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in _OFF:
             return None
         return value
+
+    @field_validator("redact", mode="before")
+    @classmethod
+    def _import_hook(cls, value: Any) -> Any:
+        if value is None or callable(value):
+            return value
+        if isinstance(value, str) and ":" in value:
+            import importlib
+
+            module, _, attr = value.partition(":")
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError) as exc:
+                raise ValueError(f"cannot import redaction hook {value!r}: {exc}") from None
+        raise ValueError("must be a callable or 'module:function'")
 
     @field_validator("otlp_headers", mode="before")
     @classmethod

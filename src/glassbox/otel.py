@@ -105,6 +105,10 @@ class FoldingProcessor:
                 return
             gspan = span_from_otel(span, trace.trace_id)
             gspan.service = gspan.service or trace.service
+            if gspan.kind in ("llm", "embedding"):
+                from glassbox.cost.calls import price_foreign
+
+                price_foreign(rt, trace, gspan)
             if trace._finished:
                 rt.late_span(trace, gspan)
             else:

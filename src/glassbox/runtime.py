@@ -47,6 +47,7 @@ class Runtime:
         self._bound = int(settings.sample_rate * _MAX_BOUND)
         self.default_budget: Any = None
         self.daily: Any = None
+        self.costs: Any = None  # glassbox.cost.calls.CostContext, built on the first priced call
         if settings.budget_warn_usd is not None or settings.budget_max_usd is not None:
             from glassbox.budget import Budget
 

@@ -141,11 +141,54 @@ class LLMUsage:
 # Reading helpers: one accessor for SDK objects and dicts alike, and count validation.
 
 
+_MAPPING_TYPES: dict[type, bool] = {dict: True}
+
+
+def _is_mapping(obj: Any) -> bool:
+    """``isinstance(obj, Mapping)``, memoised per type: the ABC check is the costliest step of a read."""
+    t = type(obj)
+    known = _MAPPING_TYPES.get(t)
+    if known is None:
+        known = isinstance(obj, Mapping)
+        if len(_MAPPING_TYPES) < 1024:
+            _MAPPING_TYPES[t] = known
+    return known
+
+
+_CLASS_ATTRS: dict[tuple[type, str], bool] = {}
+
+
+def _pydantic_get(obj: Any, fields: Any, key: str) -> Any:
+    """A pydantic model's field or extra without ``getattr``'s exception path for absent names.
+
+    SDK response types (openai, anthropic, google-genai) are pydantic models; a name that
+    is neither a field nor a class attribute (property) can only be an extra.
+    """
+    if key in fields:
+        return obj.__dict__.get(key)
+    t = type(obj)
+    is_class_attr = _CLASS_ATTRS.get((t, key))
+    if is_class_attr is None:
+        is_class_attr = hasattr(t, key)
+        if len(_CLASS_ATTRS) < 4096:
+            _CLASS_ATTRS[(t, key)] = is_class_attr
+    if is_class_attr:
+        return getattr(obj, key, None)
+    extra = getattr(obj, "__pydantic_extra__", None)
+    return extra.get(key) if extra else None
+
+
 def _get(obj: Any, key: str) -> Any:
     """``obj[key]`` for mappings, ``obj.key`` otherwise; None when absent or unreadable."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    fields = getattr(type(obj), "__pydantic_fields__", None)
+    if fields is not None and type(fields) is dict:
+        try:
+            return _pydantic_get(obj, fields, key)
+        except Exception:  # noqa: BLE001 - a property that raises means "not available"
+            return None
+    if _is_mapping(obj):
         return obj.get(key)
     try:
         return getattr(obj, key, None)
@@ -185,6 +228,8 @@ class _Reader:
         if value is None:
             return None
         v: int
+        if type(value) is int and 0 <= value <= MAX_TOKENS:  # the common case, without the ABC checks below
+            return value
         if isinstance(value, bool):
             self.problems.append(f"{name}={value!r} is not a token count; ignored")
             return None
@@ -260,13 +305,14 @@ _OPENAI_OBJECTS = {
 
 
 def _from_openai(obj: Any) -> LLMUsage | None:
-    if _get(obj, "usage") is None and (_get(obj, "prompt_tokens") is not None or _get(obj, "input_tokens") is not None):
-        return _from_usage_shape(None, obj)  # a bare CompletionUsage / ResponseUsage
-    kind = _str(_get(obj, "type"))
-    if kind and kind.startswith("response.") and _get(obj, "response") is not None:
-        return _from_openai(_get(obj, "response"))  # a Responses API stream event carrying the response
     obj_type = _str(_get(obj, "object"))
     usage = _get(obj, "usage")
+    if obj_type is None:  # not a response object: a bare usage, or a stream event wrapping a response
+        if usage is None and (_get(obj, "prompt_tokens") is not None or _get(obj, "input_tokens") is not None):
+            return _from_usage_shape(None, obj)  # a bare CompletionUsage / ResponseUsage
+        kind = _str(_get(obj, "type"))
+        if kind and kind.startswith("response.") and _get(obj, "response") is not None:
+            return _from_openai(_get(obj, "response"))  # a Responses API stream event carrying the response
     if obj_type == "response" or (obj_type is None and _get(usage, "input_tokens") is not None):
         return _openai_responses(obj, usage)
     operation, source = _OPENAI_OBJECTS.get(obj_type, ("chat", "openai.chat"))
@@ -276,7 +322,7 @@ def _from_openai(obj: Any) -> LLMUsage | None:
     u = LLMUsage(provider="openai", response_model=_str(_get(obj, "model")), operation=operation, source_kind=source)
     _openai_chat_counts(u, usage, r)
     choices = _get(obj, "choices")
-    if isinstance(choices, Sequence):
+    if type(choices) is list or isinstance(choices, Sequence):
         u.finish_reasons = [fr for c in choices if (fr := _reason(_get(c, "finish_reason")))]
     return _finish(u, r)
 
@@ -448,7 +494,7 @@ _LANGCHAIN_PROVIDERS = {
 def _is_langchain(obj: Any) -> bool:
     if (type(obj).__module__ or "").startswith("langchain_core."):
         return True
-    return isinstance(obj, Mapping) and obj.get("type") in ("ai", "AIMessageChunk") and "usage_metadata" in obj
+    return _is_mapping(obj) and obj.get("type") in ("ai", "AIMessageChunk") and "usage_metadata" in obj
 
 
 def _from_langchain(obj: Any) -> LLMUsage:
@@ -620,7 +666,7 @@ def _extract(obj: Any) -> LLMUsage | None:
         return None
     if isinstance(obj, (list, tuple)):
         return _from_sequence(obj)
-    if isinstance(obj, Mapping):
+    if _is_mapping(obj):
         return _from_attributes(obj) if _is_attributes(obj) else _from_shape(obj)
     module = type(obj).__module__ or ""  # SDK objects: recognised by their package, cheaply
     if module.startswith("openai."):

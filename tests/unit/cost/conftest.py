@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -26,7 +27,7 @@ def _sse(events: list[dict[str, Any]], *, named: bool) -> bytes:
 def sse_response() -> Callable[..., Any]:
     """An HTTP 200 text/event-stream response; ``named`` adds ``event:`` lines (Anthropic, Responses)."""
 
-    httpx2 = pytest.importorskip("httpx2")  # the HTTP library the openai and anthropic SDKs use
+    httpx2 = importlib.import_module("httpx2")  # the HTTP library the openai and anthropic SDKs use
 
     def make(events: list[dict[str, Any]], *, named: bool = False) -> Any:
         return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=_sse(events, named=named))
@@ -36,8 +37,8 @@ def sse_response() -> Callable[..., Any]:
 
 @pytest.fixture
 def openai_client() -> Callable[[Handler], Any]:
-    openai = pytest.importorskip("openai")
-    httpx2 = pytest.importorskip("httpx2")
+    openai = importlib.import_module("openai")
+    httpx2 = importlib.import_module("httpx2")
 
     def make(handler: Handler) -> Any:
         http = httpx2.Client(transport=httpx2.MockTransport(handler))
@@ -48,8 +49,8 @@ def openai_client() -> Callable[[Handler], Any]:
 
 @pytest.fixture
 def anthropic_client() -> Callable[[Handler], Any]:
-    anthropic = pytest.importorskip("anthropic")
-    httpx2 = pytest.importorskip("httpx2")
+    anthropic = importlib.import_module("anthropic")
+    httpx2 = importlib.import_module("httpx2")
 
     def make(handler: Handler) -> Any:
         http = httpx2.Client(transport=httpx2.MockTransport(handler))
@@ -61,7 +62,7 @@ def anthropic_client() -> Callable[[Handler], Any]:
 @pytest.fixture
 def gp_cost() -> Callable[..., float]:
     """What genai-prices itself charges, from genai-prices' own usage semantics (input includes cache)."""
-    genai_prices = pytest.importorskip("genai_prices")
+    genai_prices = importlib.import_module("genai_prices")
 
     def cost(
         model_ref: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 from datetime import UTC, datetime
@@ -17,10 +18,10 @@ from glassbox.cost.pricing import Pricer, PriceResult, load_overrides
 from glassbox.cost.tokens import estimate_usage
 from glassbox.cost.usage import LLMUsage, extract_usage
 
-gp = pytest.importorskip("genai_prices")
-openai_types = pytest.importorskip("openai.types")
-anthropic_types = pytest.importorskip("anthropic.types")
-genai_types = pytest.importorskip("google.genai.types")
+gp = importlib.import_module("genai_prices")
+openai_types = importlib.import_module("openai.types")
+anthropic_types = importlib.import_module("anthropic.types")
+genai_types = importlib.import_module("google.genai.types")
 
 
 def body_chat(prompt: int, cached: int, completion: int, reasoning: int = 0) -> dict[str, Any]:

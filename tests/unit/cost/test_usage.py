@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -14,10 +15,10 @@ from hypothesis import strategies as st
 from glassbox.cost.tokens import CHARS_PER_TOKEN, estimate_tokens, estimate_usage
 from glassbox.cost.usage import NO_USAGE, LLMUsage, extract_usage, extract_usage_from_attributes
 
-openai_types = pytest.importorskip("openai.types")
-anthropic_types = pytest.importorskip("anthropic.types")
-genai_types = pytest.importorskip("google.genai.types")
-lc_messages = pytest.importorskip("langchain_core.messages")
+openai_types = importlib.import_module("openai.types")
+anthropic_types = importlib.import_module("anthropic.types")
+genai_types = importlib.import_module("google.genai.types")
+lc_messages = importlib.import_module("langchain_core.messages")
 
 
 # ----------------------------------------------------------------------------------------------

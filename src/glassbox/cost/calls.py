@@ -1,0 +1,177 @@
+"""``gb.llm(response)``: record an LLM call — model, tokens, cost and its source — on the trace.
+
+The response is read by ``cost.usage.extract_usage`` (every major SDK and its dict form),
+counts missing from it are estimated from ``prompt``/``completion``, and the cost comes
+from the runtime's cached ``Pricer``. The call lands on a ``kind="llm"`` stage: the current
+one if it is an LLM stage still waiting for its usage, the stage named by ``stage=``, or a
+new child stage. The cost counts against the trace's and the project's daily budget; a
+budget passed here stops the *next* stage, never this call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from time import time_ns
+from typing import TYPE_CHECKING, Any
+
+from glassbox.cost.record import COST_SOURCE, Warnings, apply_usage, make_pricer, price_span, weakest_source
+from glassbox.cost.tokens import estimate_usage
+from glassbox.cost.usage import NO_USAGE, LLMUsage, extract_usage
+from glassbox.jsonsafe import dumps_text
+from glassbox.recorder import Stage, truncate
+
+if TYPE_CHECKING:
+    from glassbox.cost.pricing import Pricer, PriceResult
+    from glassbox.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class LLMCall:
+    """What ``gb.llm()`` recorded: the usage read, its price, and the stage that holds it."""
+
+    usage: LLMUsage
+    cost_usd: float | None
+    cost_source: str
+    stage: Stage
+    message: str | None = None
+
+
+class CostContext:
+    """Per-runtime pricing state: the cached Pricer, content-capture options, warn-once memory."""
+
+    def __init__(self, settings: Any) -> None:
+        self._prices = dict(getattr(settings, "prices", None) or {})
+        self._prices_file = getattr(settings, "prices_file", None)
+        self._pricer: Pricer | None = None
+        self.capture = bool(getattr(settings, "capture_content", False))
+        self.content_limit = int(getattr(settings, "max_content_length", 8192))
+        self.redact = getattr(settings, "redact", None)
+        self.warnings = Warnings()
+
+    @property
+    def pricer(self) -> Pricer:
+        if self._pricer is None:
+            self._pricer = make_pricer(self._prices, self._prices_file)
+        return self._pricer
+
+    def price(self, usage: LLMUsage) -> PriceResult:
+        result = self.pricer.price(usage)
+        if result.source == "unknown":
+            self.warnings.once(("price", usage.provider, usage.model),
+                               "glassbox: cost unknown for model %r (provider %r): %s; the cost is left empty",
+                               usage.model, usage.provider, result.message)
+        return result
+
+    def content(self, value: Any) -> str | None:
+        """Prompt/completion text as stored: JSON-encoded, redacted by the hook, size-limited."""
+        if value is None:
+            return None
+        text = value if isinstance(value, str) else dumps_text(value)
+        if self.redact is not None:
+            try:
+                text = str(self.redact(text))
+            except Exception as exc:  # noqa: BLE001 - a broken hook must not leak the raw text
+                self.warnings.once(("redact", type(exc)), "glassbox: redaction hook failed (%s); content dropped",
+                                   exc)
+                return "[redaction failed]"
+        return truncate(text, self.content_limit)
+
+
+def cost_context(rt: Runtime) -> CostContext:
+    ctx = rt.costs
+    if ctx is None:
+        ctx = rt.costs = CostContext(rt.settings)
+    return ctx
+
+
+def read_usage(ctx: CostContext, response: Any, prompt: Any, completion: Any, model: str | None,
+               provider: str | None) -> LLMUsage:
+    """The call's usage: read from the response, completed by estimates when counts are missing."""
+    usage = extract_usage(response, provider=provider, model=model) if response is not None else None
+    if usage is None:
+        if response is not None:
+            ctx.warnings.once(("type", type(response)),
+                              "glassbox: gb.llm() cannot read usage from a %s; pass prompt=/completion= to "
+                              "estimate it", type(response).__qualname__)
+        usage = LLMUsage(provider=provider, request_model=model, operation="chat",
+                         problems=[f"unrecognised response type {type(response).__qualname__}"]
+                         if response is not None else [NO_USAGE])
+    if not usage.has_counts and usage.provider_cost_usd is None and (prompt is not None or completion is not None):
+        if completion is None and response is not None:
+            completion = completion_text(response)
+        usage = estimate_usage(model, prompt, completion, provider=provider, base=usage)
+    return usage
+
+
+def completion_text(response: Any) -> str | None:
+    """The text of a response from the common SDKs (for capture and estimates); None if not found."""
+    try:
+        choices = getattr(response, "choices", None)
+        if choices:
+            first = choices[0]
+            message = getattr(first, "message", None)
+            return getattr(message, "content", None) if message is not None else getattr(first, "text", None)
+        text = getattr(response, "output_text", None)  # OpenAI Responses API
+        if isinstance(text, str):
+            return text
+        content = getattr(response, "content", None)  # Anthropic Message, LangChain AIMessage
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return "".join(getattr(b, "text", "") or "" for b in content) or None
+        text = getattr(response, "text", None)  # google-genai
+        return text if isinstance(text, str) else None
+    except Exception:  # noqa: BLE001 - a property that raises (e.g. a blocked Gemini answer) means no text
+        return None
+
+
+def target_stage(cur: Stage, stage: Any, usage: LLMUsage, duration_ms: float | None) -> Stage:
+    """The stage the call is recorded on (see the module docstring); a new one is already ended."""
+    if isinstance(stage, Stage):
+        return stage
+    trace = cur._trace
+    if stage is None and cur.kind == "llm" and cur is not trace._root and COST_SOURCE not in (cur.attributes or ()):
+        return cur
+    if isinstance(stage, str):
+        node: Stage | None = cur
+        while node is not None:  # the current stage or one of its ancestors
+            if node.name == stage:
+                return node
+            node = next((s for s in trace.spans if s.span_id == node.parent_id), None)  # type: ignore[assignment]
+    now = time_ns()
+    new = Stage(trace, cur.span_id, stage if isinstance(stage, str) else (usage.model or "llm"), "llm")
+    new.start_ns = now - int(duration_ms * 1e6) if duration_ms else now
+    new.end_ns = now
+    new.status = "ok"
+    trace.spans.append(new)
+    return new
+
+
+def record(rt: Runtime, cur: Stage, response: Any, *, stage: Any, prompt: Any, completion: Any,
+           model: str | None, provider: str | None, duration_ms: float | None) -> LLMCall:
+    ctx = cost_context(rt)
+    usage = read_usage(ctx, response, prompt, completion, model, provider)
+    price = ctx.price(usage)
+    target = target_stage(cur, stage, usage, duration_ms)
+    apply_usage(target, usage, price)
+    if ctx.capture:
+        if completion is None and response is not None:
+            completion = completion_text(response)
+        captured = {"gen_ai.prompt": ctx.content(prompt), "gen_ai.completion": ctx.content(completion)}
+        target.attributes.update({k: v for k, v in captured.items() if v is not None})
+    trace = cur._trace
+    trace.cost_source = weakest_source(trace.cost_source, price.source)
+    if price.cost_usd:
+        rt.add_cost(trace, price.cost_usd)
+    return LLMCall(usage, price.cost_usd, price.source, target, price.message)
+
+
+def price_foreign(rt: Runtime, trace: Any, span: Any) -> None:
+    """Price an LLM span an OTel instrumentor (OpenLLMetry, OpenInference) produced inside the trace."""
+    ctx = cost_context(rt)
+    source = price_span(span, ctx.pricer, ctx.warnings)
+    if source is None:
+        return
+    trace.cost_source = weakest_source(trace.cost_source, source)
+    if span.cost_usd:
+        rt.add_cost(trace, span.cost_usd)
