@@ -1,9 +1,9 @@
 """A seeded example pipeline, traced with the real SDK: what ``glassbox demo`` runs.
 
 Three workflows (``search_qa``, ``summarize``, ``lesson_plan``) over several intents and
-domains, with decisions (alternatives and confidence), evidence, LLM stages with tokens
-and estimated cost, a scored quality gate, and now and then a failing stage. Everything
-is drawn from one ``random.Random(seed)``, so the same seed gives the same runs; no
+domains, with decisions (alternatives and confidence), evidence, LLM stages priced from
+real provider response types (``glassbox.demo_responses``), a scored quality gate, and
+now and then a failing stage. Everything is drawn from one ``random.Random(seed)``, so the same seed gives the same runs; no
 network. Latencies are simulated with short sleeps, scaled so the whole demo stays
 well under a few seconds whatever ``runs`` is.
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import glassbox as gb
+from glassbox.demo_responses import provider_response
 from glassbox.model import Trace
 
 PROJECT = "demo"
@@ -28,8 +29,8 @@ SLEEP_BUDGET_S = 1.0  # the most the demo sleeps in total, however many runs
 MAX_SCALE = 0.01  # one simulated second sleeps at most 10 ms
 _SIMULATED_RUN_S = 4.0  # a run's simulated latency, roughly, for scaling the sleeps
 
-# USD per million tokens (input, output): the demo's own estimate, not a live price table.
-PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "claude-3-5-haiku": (0.80, 4.00)}
+# The models the demo's pipelines choose between (each priced from genai-prices).
+PICKABLE = ("gpt-4o-mini", "gpt-4o", "claude-haiku-4-5", "gemini-2.5-flash")
 
 WORKFLOWS: dict[str, list[tuple[str, str, str]]] = {
     "search_qa": [
@@ -102,20 +103,18 @@ def _options(rng: random.Random, names: list[str], low: float = 0.3, high: float
 
 @gb.traced(name="llm.chat", kind="llm")
 def _chat(model: str, purpose: str, prompt_tokens: int, rng: random.Random, pace: _Pace, fail: bool = False) -> str:
-    """A simulated chat completion: latency, tokens and cost land on its own llm stage."""
+    """A simulated call: the provider's real response type goes through ``gb.llm()``, which prices it."""
     out_tokens = rng.randint(80, 700)
     pace.work(rng.uniform(600, 3500))
     st = gb.current_stage()
-    st.model = model
-    st.tokens_in = prompt_tokens
-    st.set(**{"gen_ai.operation.name": "chat", "gen_ai.request.model": model, "purpose": purpose})
+    st.set(purpose=purpose, **{"gen_ai.request.model": model})
     if fail:
-        st.tokens_out = 0
+        st.model = model
         raise RateLimited(f"429 from {model}: rate limit reached for requests per minute, retry after 20s")
-    price_in, price_out = PRICES[model]
-    st.tokens_out = out_tokens
-    st.cost_usd = round((prompt_tokens * price_in + out_tokens * price_out) / 1e6, 6)
-    return f"{purpose} ({out_tokens} tokens)"
+    cached = rng.choice((0, 0, prompt_tokens // 2))  # a warm prompt cache now and then
+    text = f"{purpose} ({out_tokens} tokens)"
+    gb.llm(provider_response(model, prompt_tokens, out_tokens, cached, text), prompt=purpose)
+    return text
 
 
 @gb.traced(name="rerank", kind="tool")
@@ -144,7 +143,7 @@ def _intake(intent: str, domain: str, rng: random.Random, pace: _Pace) -> None:
 
 
 def _pick_model(rng: random.Random, long_input: bool) -> str:
-    opts = _options(rng, list(PRICES))
+    opts = _options(rng, list(PICKABLE))
     model = "gpt-4o" if long_input and rng.random() < 0.5 else next(iter(opts))
     why = ("long context and a high bar for faithfulness" if model == "gpt-4o"
            else "best quality per dollar on the offline eval for this intent")  # fmt: skip
@@ -212,7 +211,7 @@ def _lesson_plan(domain: str, rng: random.Random, pace: _Pace, fail: bool) -> st
         gb.decision(f"structure={structure}", why="inquiry-friendly topic with a hands-on component"
                     if structure == "5E" else "new skill that benefits from modelling first",
                     confidence=opts[structure], alternatives=opts)
-        _chat("claude-3-5-haiku", "draft outline", rng.randint(500, 1500), rng, pace)
+        _chat("claude-haiku-4-5", "draft outline", rng.randint(500, 1500), rng, pace)
         if fail:
             raise OutlineRejected("outline had 0 assessable objectives after validation")
     with gb.stage("activities"):
@@ -295,7 +294,6 @@ def _one_run(i: int, seed: int, workflow: str, question: str, intent: str, domai
         with gb.trace(question, workflow=workflow, intent=intent, domain=domain, user_id=user,
                       session_id=f"sess-{seed}-{i // 3}", tags=["demo", workflow], release=RELEASE,
                       environment="demo", metadata={"seed": seed, "run": i}) as t:  # fmt: skip
-            t.cost_source = "estimated"
             _intake(intent, domain, rng, pace)
             output = _PIPELINES[workflow](domain, rng, pace, fail)
             _quality_gate(workflow, rng, pace)

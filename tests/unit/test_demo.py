@@ -63,12 +63,17 @@ def test_demo_records_traces_with_decisions_scores_and_a_failure(sqlite_url, tmp
         assert set(quality.dimensions) == {"relevance", "grounding", "completeness", "clarity"}
         assert t.output
 
+    providers: set[str] = set()
     for t in stored:
         assert t.decisions and all(d.alternatives and d.confidence is not None for d in t.decisions)
         assert any(len(d.alternatives) >= 3 for d in t.decisions)
-        llm = [s for s in t.spans if s.kind == "llm"]
-        assert llm and all(s.model and s.tokens_in for s in llm)  # @gb.traced(kind="llm") stages
-        assert t.cost_usd is not None and t.cost_source == "estimated"
+        llm = [s for s in t.spans if s.kind == "llm" and s.status == "ok"]
+        assert llm and all(s.model and s.tokens_in and s.cost_usd for s in llm)  # priced by gb.llm()
+        assert all(s.attributes["glassbox.cost.source"] == "priced" for s in llm)
+        assert t.cost_usd == pytest.approx(sum(s.cost_usd for s in llm))
+        assert t.cost_source == "priced"
+        providers.update(s.attributes["gen_ai.provider.name"] for s in llm)
+    assert {"openai", "anthropic"} <= providers  # real SDK response types from several providers
     assert any(t.events for t in stored)
 
 

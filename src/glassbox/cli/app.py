@@ -171,7 +171,14 @@ def show(
         if as_json:
             typer.echo(json.dumps(trace.to_dict()))
             return
-        _console().print(render.detail(trace) if verbose else render.scorecard(trace))
+        console = _console()
+        console.print(render.detail(trace) if verbose else render.scorecard(trace))
+        from glassbox.cli.nodes import node_table
+
+        nodes = node_table(trace, limit=1000 if verbose else 25)
+        if nodes is not None:
+            console.print()
+            console.print(nodes)
 
 
 # -- import ---------------------------------------------------------------------------------------

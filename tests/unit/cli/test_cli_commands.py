@@ -205,7 +205,9 @@ def test_db_upgrade_and_info(runner, tmp_path):
 
     up = runner.invoke(app, ["db", "upgrade", "--store", url])
     assert up.exit_code == 0, up.output
-    assert "to 0001" in up.stdout
+    from glassbox.store.database import HEAD_REVISION
+
+    assert f"to {HEAD_REVISION}" in up.stdout
     again = runner.invoke(app, ["db", "upgrade", "--store", url])
     assert again.exit_code == 0 and "up to date" in again.stdout
 

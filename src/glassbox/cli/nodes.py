@@ -1,0 +1,80 @@
+"""The per-node performance and cost breakdown of one run (seed 002), for ``glassbox show``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from glassbox.cli import formats as fmt
+from glassbox.model import Span, Trace
+
+
+def node_rows(trace: Trace) -> list[dict[str, Any]]:
+    """One row per stage below the root, slowest first: duration, share of the run, tokens, cost."""
+    total = trace.duration_ms or 0.0
+    rows = []
+    for s in trace.spans:
+        if s.span_id == trace.root_span_id:
+            continue
+        attrs = s.attributes or {}
+        rows.append({
+            "node": s.name, "kind": s.kind, "span_id": s.span_id, "status": s.status,
+            "duration_ms": s.duration_ms,
+            "percent": round(100.0 * s.duration_ms / total, 1) if total and s.duration_ms is not None else None,
+            "model": s.model, "tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "cost_usd": s.cost_usd,
+            "cost_source": attrs.get("glassbox.cost.source"),
+        })  # fmt: skip
+    rows.sort(key=lambda r: (-(r["duration_ms"] or 0.0), r["node"]))
+    return rows
+
+
+def _tokens(span_row: dict[str, Any]) -> str:
+    if span_row["tokens_in"] is None and span_row["tokens_out"] is None:
+        return fmt.DASH
+    return fmt.tokens(span_row["tokens_in"], span_row["tokens_out"])
+
+
+def node_table(trace: Trace, limit: int = 25) -> Group | None:
+    """The table, and the run's total cost with where it came from; None for a run with no stages."""
+    rows = node_rows(trace)
+    if not rows:
+        return None
+    table = Table(title="Performance & cost by node (slowest first)", title_justify="left", box=None,
+                  header_style="bold", pad_edge=False)
+    for name, justify in (("Node", "left"), ("Duration", "right"), ("% of run", "right"), ("Model", "left"),
+                          ("Tokens in/out", "right"), ("Cost", "right")):  # fmt: skip
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for r in rows[:limit]:
+        node = Text(r["node"])
+        if r["kind"] not in ("stage", "trace"):
+            node.append(f" ({r['kind']})", style="dim")
+        if r["status"] == "error":
+            node.append(" ERROR", style="bold red")
+        cost = Text(fmt.cost(r["cost_usd"]) if r["cost_usd"] is not None else fmt.DASH)
+        if r["cost_source"] and r["cost_source"] != "priced":
+            cost.append(f" ({r['cost_source']})", style="yellow" if r["cost_source"] == "unknown" else "dim")
+        pct = f"{r['percent']:.1f}%" if r["percent"] is not None else fmt.DASH
+        table.add_row(node, fmt.duration(r["duration_ms"]), pct, r["model"] or "", _tokens(r), cost)
+    parts: list[Any] = [table]
+    if len(rows) > limit:
+        parts.append(Text(f"… and {len(rows) - limit} more nodes (--json for all)", style="dim"))
+    parts.append(total_line(trace))
+    return Group(*parts)
+
+
+def total_line(trace: Trace) -> Text:
+    """``Total: $0.0123 (priced) · 3,200 in / 410 out tokens · 2 LLM calls``, with a note on unknowns."""
+    llm: list[Span] = [s for s in trace.spans if s.kind in ("llm", "embedding") or s.tokens_in is not None]
+    text = Text("Total: ")
+    text.append(fmt.cost(trace.cost_usd) if trace.cost_usd is not None else "n/a", style="bold")
+    if trace.cost_source:
+        text.append(f" ({trace.cost_source})", style="yellow" if trace.cost_source == "unknown" else "dim")
+    text.append(f" · {fmt.tokens(trace.tokens_in, trace.tokens_out)} tokens · {len(llm)} LLM call"
+                f"{'' if len(llm) == 1 else 's'}")
+    unknown = sum(1 for s in llm if (s.attributes or {}).get("glassbox.cost.source") == "unknown")
+    if unknown:
+        text.append(f"  ({unknown} without a price: the total leaves them out)", style="yellow")
+    return text
