@@ -3,8 +3,8 @@
 Three workflows (``search_qa``, ``summarize``, ``lesson_plan``) over several intents and
 domains, with decisions (alternatives and confidence), evidence, LLM stages priced from
 real provider response types (``glassbox.demo_responses``), a scored quality gate, and
-now and then a failing stage. Everything is drawn from one ``random.Random(seed)``, so the same seed gives the same runs; no
-network. Latencies are simulated with short sleeps, scaled so the whole demo stays
+now and then a failing stage. Everything is drawn from one ``random.Random(seed)``, so
+the same seed gives the same runs; no network. Latencies are simulated with short sleeps, scaled so the whole demo stays
 well under a few seconds whatever ``runs`` is.
 """
 
