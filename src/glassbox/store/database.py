@@ -145,9 +145,17 @@ _checked: set[str] = set()
 _checked_lock = threading.Lock()
 
 
+def _schema_key(engine: Engine) -> str:
+    """Per process and database: a relative SQLite path is resolved, as the cwd may change."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=os.path.abspath(url.database))
+    return f"{os.getpid()}:{url}"
+
+
 def ensure_schema(engine: Engine) -> None:
     """Migrate on first use, once per process and URL; cheap when already at head."""
-    key = f"{os.getpid()}:{engine.url}"
+    key = _schema_key(engine)
     if key in _checked:
         return
     with _checked_lock:
@@ -163,7 +171,7 @@ def ensure_schema(engine: Engine) -> None:
 
 def forget(engine: Engine) -> None:
     """Drop the 'already migrated' mark (the database was deleted or replaced)."""
-    _checked.discard(f"{os.getpid()}:{engine.url}")
+    _checked.discard(_schema_key(engine))
 
 
 def _short(exc: BaseException) -> str:

@@ -80,8 +80,8 @@ class Store:
         if not batch:
             return
         self.ready()
-        primary, partial, child_rows = self._rows(batch)
         try:
+            primary, partial, child_rows = self._rows(batch)
             with self.engine.begin() as conn:
                 # Children first: on conflict, a trace's totals are summed from all its spans in the table.
                 for table in (*CHILD_TABLES, alerts):
@@ -105,6 +105,10 @@ class Store:
             err = StoreError(f"write to {database.safe_url(self.url)} failed: {database._short(exc)}")
             # A bad row (not a dead server) is worth isolating: the sink retries trace by trace.
             err.data_error = not isinstance(exc, (OperationalError, InterfaceError))  # type: ignore[attr-defined]
+            raise err from None
+        except (ValueError, TypeError, OverflowError) as exc:  # a value the driver cannot bind (huge int, bad date)
+            err = StoreError(f"write to {database.safe_url(self.url)} failed: {type(exc).__name__}: {exc}")
+            err.data_error = True  # type: ignore[attr-defined]
             raise err from None
 
     def _rows(self, batch: Sequence[Trace]) -> tuple[list[Any], list[Any], dict[str, list[Any]]]:
@@ -180,7 +184,10 @@ class Store:
                     matches = conn.execute(
                         select(traces.c.trace_id).where(traces.c.trace_id.startswith(trace_id, autoescape=True))
                         .limit(2)).all() if 4 <= len(trace_id) < 32 else []  # fmt: skip
-                    if len(matches) != 1:
+                    if len(matches) > 1:
+                        raise TraceNotFound(f"trace id prefix {trace_id!r} is ambiguous in "
+                                            f"{database.safe_url(self.url)}: give more characters")
+                    if not matches:
                         raise TraceNotFound(f"no trace {trace_id!r} in {database.safe_url(self.url)}")
                     trace_id = matches[0][0]
                     row = conn.execute(select(traces).where(traces.c.trace_id == trace_id)).first()

@@ -204,3 +204,38 @@ def test_unreachable_database_raises_store_error_with_the_url_masked():
 def test_unwritable_sqlite_location():
     with pytest.raises(StoreError, match="cannot create the folder"):
         Store("sqlite:////proc/glassbox/x.db")
+
+
+def test_unbindable_values_fail_one_trace_not_the_batch(store):
+    from glassbox.store.store import DatabaseSink
+
+    good = Trace("a" * 32, "good")
+    good.start_ns, good.end_ns, good.status = 1_700_000_000 * 10**9, 1_700_000_001 * 10**9, "complete"
+    bad = Trace("b" * 32, "bad")
+    bad.start_ns, bad.end_ns, bad.status = 10**30, 10**30 + 1, "complete"  # no datetime can hold it
+    with pytest.raises(StoreError, match="1 of 2 traces not written"):
+        DatabaseSink(store).write([good, bad])
+    assert store.get_trace("a" * 32).name == "good"
+    with pytest.raises(TraceNotFound):
+        store.get_trace("b" * 32)
+
+
+def test_ambiguous_prefix_says_so(store):
+    for tid in ("abcd" + "0" * 28, "abcd" + "1" * 28):
+        t = Trace(tid, "x")
+        t.start_ns, t.end_ns, t.status = 10**18, 10**18 + 5, "complete"
+        store.write_traces([t])
+    with pytest.raises(TraceNotFound, match="ambiguous"):
+        store.get_trace("abcd")
+    assert store.get_trace("abcd1").trace_id == "abcd" + "1" * 28
+
+
+def test_relative_sqlite_path_is_migrated_again_after_chdir(tmp_path, monkeypatch):
+    from glassbox.store.store import Store
+
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    monkeypatch.chdir(tmp_path / "one")
+    Store("sqlite:///rel.db").counts()
+    monkeypatch.chdir(tmp_path / "two")
+    assert Store("sqlite:///rel.db").counts()["traces"] == 0  # a new file in a new cwd is migrated too
