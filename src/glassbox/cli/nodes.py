@@ -32,9 +32,10 @@ def node_rows(trace: Trace) -> list[dict[str, Any]]:
 
 
 def _tokens(span_row: dict[str, Any]) -> str:
-    if span_row["tokens_in"] is None and span_row["tokens_out"] is None:
+    tin, tout = span_row["tokens_in"], span_row["tokens_out"]
+    if tin is None and tout is None:
         return fmt.DASH
-    return fmt.tokens(span_row["tokens_in"], span_row["tokens_out"])
+    return f"{'?' if tin is None else f'{tin:,}'} / {'?' if tout is None else f'{tout:,}'}"
 
 
 def node_table(trace: Trace, limit: int = 25) -> Group | None:
@@ -45,7 +46,7 @@ def node_table(trace: Trace, limit: int = 25) -> Group | None:
     table = Table(title="Performance & cost by node (slowest first)", title_justify="left", box=None,
                   header_style="bold", pad_edge=False)
     for name, justify in (("Node", "left"), ("Duration", "right"), ("% of run", "right"), ("Model", "left"),
-                          ("Tokens in/out", "right"), ("Cost", "right")):  # fmt: skip
+                          ("Tokens in / out", "right"), ("Cost", "right")):  # fmt: skip
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for r in rows[:limit]:
         node = Text(r["node"])
