@@ -283,6 +283,16 @@ def db_info(store: StoreOption = None, as_json: JsonOption = False) -> None:
             _console().print(render.info_table(info))
 
 
+def _register() -> None:
+    """Commands that live in their own modules."""
+    from glassbox.cli.costs_cmd import costs
+
+    app.command()(costs)
+
+
+_register()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
