@@ -83,6 +83,18 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("prices_file")
+    @classmethod
+    def _readable_prices(cls, value: str | None) -> str | None:
+        if value:
+            from glassbox.cost.pricing import load_overrides
+
+            try:
+                load_overrides(value)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"cannot read price overrides {value!r}: {exc}") from None
+        return value
+
     @field_validator("redact", mode="before")
     @classmethod
     def _import_hook(cls, value: Any) -> Any:

@@ -284,3 +284,17 @@ def test_llm_never_raises_into_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
             assert gb.llm(chat_body()) is None
         assert gb.health()["internal_errors"] >= 1
     assert json.dumps(gb.health())  # health stays serialisable
+
+
+def test_prices_file_is_checked_at_configure(tmp_path: Any) -> None:
+    good = tmp_path / "prices.toml"
+    good.write_text('[prices."acme-7b"]\ninput_per_mtok = 2.0\noutput_per_mtok = 4.0\n')
+    with capture(prices_file=str(good)) as traces:
+        with gb.trace("q"):
+            gb.llm(chat_body(model="acme-7b", prompt=500_000, cached=0, out=250_000))
+    assert llm_spans(traces.flush()[0])[0].cost_usd == pytest.approx(2.0)
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[prices\n")
+    for path in (bad, tmp_path / "missing.toml"):
+        with pytest.raises(gb.ConfigError, match="cannot read price overrides"):
+            gb.configure(prices_file=str(path))
