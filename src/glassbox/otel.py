@@ -6,14 +6,13 @@ an app without OpenTelemetry pays nothing for any of this.
 
 from __future__ import annotations
 
-import contextlib
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
 from glassbox.model import Span, Trace
 
@@ -21,6 +20,11 @@ if TYPE_CHECKING:
     from glassbox.runtime import Runtime
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_NO_STATE = TraceState()
+_set_span_in_context = otel_trace.set_span_in_context
+_attach = otel_context.attach
+_detach = otel_context.detach
 
 
 def active_otel_parent() -> tuple[str, str, bool] | None:
@@ -33,12 +37,10 @@ def active_otel_parent() -> tuple[str, str, bool] | None:
 
 def span_context(trace_id: str, span_id: str, sampled: bool = True, remote: bool = False,
                  tracestate: Any = None) -> SpanContext:
-    from opentelemetry.trace import TraceState
-
-    state = tracestate if isinstance(tracestate, TraceState) else TraceState()
+    state = tracestate if isinstance(tracestate, TraceState) else _NO_STATE
     if isinstance(tracestate, str) and tracestate:
         state = TraceState.from_header([tracestate])
-    flags = _SAMPLED if sampled else TraceFlags(TraceFlags.DEFAULT)
+    flags = _SAMPLED if sampled else _NOT_SAMPLED
     return SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=remote, trace_flags=flags, trace_state=state)
 
 
@@ -68,14 +70,27 @@ class OTelBridge:
         bridge.processor.runtime = runtime
         return bridge
 
-    def attach(self, stage: Any) -> object:
-        ctx = otel_trace.set_span_in_context(NonRecordingSpan(span_context(stage.trace_id, stage.span_id)))
-        return otel_context.attach(ctx)
+    # Called for every stage while an app's TracerProvider is set: kept to the OTel API's bare minimum.
+    def on_start(self, stage: Any) -> object:
+        sc = SpanContext(int(stage.trace_id, 16), int(stage.span_id, 16), False, _SAMPLED, _NO_STATE)
+        return _attach(_set_span_in_context(NonRecordingSpan(sc)))
+
+    def on_end(self, stage: Any, token: Any) -> None:
+        if token is not None:
+            try:  # noqa: SIM105 - contextlib.suppress costs a context manager per stage
+                _detach(token)
+            except Exception:  # noqa: BLE001 - detaching in another context fails; OTel has logged it
+                pass
+
+    attach = on_start
+
+    @property
+    def bridge(self) -> OTelBridge:
+        """As a stage hook, the bridge is its own bridge (see ``StageHooks.bridge``)."""
+        return self
 
     def detach(self, token: object) -> None:
-        # Detaching in another context fails; OTel has already logged it.
-        with contextlib.suppress(Exception):
-            otel_context.detach(token)  # type: ignore[arg-type]
+        self.on_end(None, token)
 
     def detach_from_runtime(self, runtime: Runtime) -> None:
         if self.processor.runtime is runtime:

@@ -99,6 +99,8 @@ class Runtime:
         self._provider = provider
         if bridge is None and self.gpu is None:
             self.hooks = None
+        elif self.gpu is None:
+            self.hooks = bridge  # the bridge is its own hook object: one call per stage start and end
         else:
             from glassbox.resources import StageHooks
 
