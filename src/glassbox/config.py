@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     otlp_headers: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, description="Headers for the OTLP exporter (env: k1=v1,k2=v2)."
     )
-    queue_size: int = Field(10_000, ge=1, description="Traces the writer queue holds before its policy applies.")
+    queue_size: int = Field(
+        2048, ge=1, description="Traces the writer queue holds before its policy applies (memory bound)."
+    )
     queue_policy: Literal["drop", "block"] = Field("drop", description="Full queue: drop (counted) or block.")
     batch_size: int = Field(500, ge=1, description="Traces written per transaction.")
     flush_interval: float = Field(0.5, gt=0, description="Seconds the writer waits to fill a batch.")

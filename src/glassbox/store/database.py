@@ -37,6 +37,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _json_text(value: Any) -> str:
+    """JSON columns: orjson (several times faster than json on the writer's path), json for the odd rest."""
+    import orjson
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # e.g. an int beyond 64 bits
+        import json
+
+        return json.dumps(value, default=str)
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -60,6 +72,7 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"connect_timeout": 10}
     else:
         raise StoreError(f"unsupported store {safe_url(url)}: use sqlite:///path or postgresql+psycopg://…")
+    kwargs["json_serializer"] = _json_text
     try:
         engine = create_engine(parsed, **kwargs)
     except (ImportError, SQLAlchemyError) as exc:
