@@ -171,6 +171,16 @@ def score(
         return None
 
 
+_llm_recorder: list[Any] = []  # glassbox.cost.calls.record, imported on the first gb.llm() call
+
+
+def _load_llm_recorder() -> Any:
+    from glassbox.cost.calls import record
+
+    _llm_recorder.append(record)
+    return record
+
+
 def llm(
     response: Any = None,
     *,
@@ -193,8 +203,7 @@ def llm(
         return None
     rt = cur._trace._runtime
     try:
-        from glassbox.cost.calls import record
-
+        record = _llm_recorder[0] if _llm_recorder else _load_llm_recorder()
         return record(rt, cur, response, stage=stage, prompt=prompt, completion=completion, model=model,
                       provider=provider, duration_ms=duration_ms)
     except Exception as exc:  # noqa: BLE001

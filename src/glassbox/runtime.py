@@ -190,9 +190,15 @@ class Runtime:
 
     def check_budget(self, trace: LiveTrace) -> None:
         """Raise BudgetExceeded when the trace's or the project's daily budget is spent."""
+        # Runs before every stage of a budgeted trace: answer "not yet" without a call when possible.
+        limit = trace.budget.max_usd
+        daily = self.daily
+        if (limit is None or trace._spent < limit) and (daily is None or daily.stored + daily.unwritten
+                                                          < daily.limit_usd):  # fmt: skip
+            return
         from glassbox.budget import check
 
-        check(trace, self.daily)
+        check(trace, daily)
 
     def add_cost(self, trace: LiveTrace, usd: float) -> None:
         """Count a priced call against the budgets (warns once per trace past the threshold)."""

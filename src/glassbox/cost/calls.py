@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from glassbox.runtime import Runtime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LLMCall:
     """What ``gb.llm()`` recorded: the usage read, its price, and the stage that holds it."""
 
