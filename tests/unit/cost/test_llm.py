@@ -278,7 +278,7 @@ def test_llm_never_raises_into_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("pricing table corrupted")
 
-    monkeypatch.setattr(calls, "record", boom)
+    monkeypatch.setattr(calls, "read_usage", boom)
     with capture():
         with gb.trace("q"):
             assert gb.llm(chat_body()) is None
