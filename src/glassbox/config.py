@@ -70,7 +70,9 @@ class Settings(BaseSettings):
         description="Price overrides per model (USD per million tokens: input_per_mtok, output_per_mtok, "
         "cache_read_per_mtok, cache_write_per_mtok); the glassbox.toml [prices] table.",
     )
-    prices_file: str | None = Field(None, description="A TOML or JSON file of price overrides (same keys).")
+    prices_file: str | None = Field(
+        None, description='A TOML file of price overrides ([prices."model"] tables, same keys).'
+    )
     capture_content: bool = Field(False, description="Store LLM prompts and completions given to gb.llm().")
     max_content_length: int = Field(8192, ge=16, description="Captured prompts/completions are truncated here.")
     redact: Any = Field(
