@@ -82,7 +82,8 @@ def main() -> None:
     gb.configure(store=None, trail_dir=None)
     with gb.trace("warm-up"):
         first = gb.llm(resp)
-    assert first is not None and first.cost_source == "priced", first
+    if first is None or first.cost_source != "priced":
+        raise SystemExit(f"gb.llm did not price the benchmark response: {first}")
     usage = extract_usage(resp)
     pricer = Pricer()
     pricer.price(usage)  # type: ignore[arg-type]
