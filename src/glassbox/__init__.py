@@ -19,6 +19,7 @@ from glassbox.propagation import ThreadPoolExecutor, extract, inject, wrap
 from glassbox.recorder import LiveTrace, Stage, _current
 
 if TYPE_CHECKING:
+    from glassbox.analysis.query import Query
     from glassbox.config import Settings
     from glassbox.cost.calls import LLMCall
 
@@ -211,6 +212,16 @@ def llm(
         return None
 
 
+def query(store: Any = None) -> Query:
+    """Questions about the stored runs: ``gb.query().summary(workflow="qa", since="7d")``.
+
+    ``store`` is a URL or a Store; by default the configured store. See docs/analysis.md.
+    """
+    from glassbox.analysis.query import open_query
+
+    return open_query(store)
+
+
 def check_budget() -> None:
     """Raise ``BudgetExceeded`` now if the current trace's or the daily budget is spent."""
     cur = _current.get()
@@ -273,6 +284,7 @@ __all__ = [
     "health",
     "inject",
     "llm",
+    "query",
     "score",
     "shutdown",
     "stage",

@@ -21,3 +21,7 @@ class TraceNotFound(GlassboxError):
 
 class ImportFormatError(GlassboxError):
     """A trail file line is not a valid trace document."""
+
+
+class QueryError(GlassboxError):
+    """A query was asked wrongly: an unknown filter, a malformed date, a value of the wrong kind."""

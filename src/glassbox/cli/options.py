@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,31 +24,18 @@ StoreOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
-_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)$")
-_UNITS = {"s": "seconds", "sec": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days",
-          "w": "weeks"}  # fmt: skip
-
-
 def parse_when(value: str, option: str = "--since", now: datetime | None = None) -> datetime:
     """A naive UTC datetime from ``2026-11-01``, ``2026-11-01T08:30``, or a span back from now (``7d``, ``24h``).
 
     Times without an offset are taken as UTC (the store keeps UTC). Raises UsageProblem.
     """
-    text = value.strip().lower()
-    m = _SPAN.match(text)
-    if m:
-        now = now or datetime.now(UTC).replace(tzinfo=None)
-        return now - timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
+    from glassbox.analysis.filters import parse_time
+    from glassbox.errors import QueryError
+
     try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise UsageProblem(
-            f"{option}: expected a date (2026-11-01), a date and time (2026-11-01T08:30) "
-            f"or a span back from now (30m, 24h, 7d, 2w), got {value!r}"
-        ) from None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    return when
+        return parse_time(value, option, now)
+    except QueryError as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def store_url(url: str | None) -> str:
