@@ -15,9 +15,8 @@ from rich.text import Text
 
 from glassbox.cli import render
 from glassbox.cli.errors import EXIT_FAILURE, UsageProblem, one_line, reported, warn
-from glassbox.cli.options import JsonOption, StoreOption, open_store, parse_when, store_url
+from glassbox.cli.options import JsonOption, StoreOption, open_store, store_url
 from glassbox.errors import StoreError
-from glassbox.model import TRACE_STATUSES
 
 app = typer.Typer(
     name="glassbox",
@@ -104,49 +103,6 @@ def demo(
         pad = max(len(show_cmd), len(list_cmd)) + 2
         console.print(Text.assemble("Next:  ", (list_cmd.ljust(pad), "bold"), "list the runs"))
         console.print(Text.assemble("       ", (show_cmd.ljust(pad), "bold"), why))
-
-
-# -- traces -----------------------------------------------------------------------------------
-@app.command()
-def traces(
-    project: Annotated[str | None, typer.Option("--project", help="Only this project.")] = None,
-    workflow: Annotated[str | None, typer.Option("--workflow", help="Only this workflow.")] = None,
-    intent: Annotated[str | None, typer.Option("--intent", help="Only this intent.")] = None,
-    domain: Annotated[str | None, typer.Option("--domain", help="Only this domain.")] = None,
-    status: Annotated[
-        str | None, typer.Option("--status", help=f"Only this status: {', '.join(TRACE_STATUSES)}.")
-    ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option("--since", help="Started at or after: 2026-11-01, 2026-11-01T08:00 (UTC), or 7d, 24h, 30m ago."),
-    ] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Started before (same forms as --since).")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many runs.")] = 50,
-    as_json: JsonOption = False,
-    store: StoreOption = None,
-) -> None:
-    """List run summaries, newest first."""
-    with reported():
-        if status is not None and status not in TRACE_STATUSES:
-            raise UsageProblem(f"--status: expected one of {', '.join(TRACE_STATUSES)}, got {status!r}")
-        start = parse_when(since, "--since") if since else None
-        end = parse_when(until, "--until") if until else None
-        st = open_store(store, must_exist=True)
-        try:
-            rows = st.list_traces(project=project, workflow=workflow, intent=intent, domain=domain, status=status,
-                                  since=start, until=end, limit=limit)  # fmt: skip
-        finally:
-            st.close()
-        if as_json:
-            _print_json(rows)
-            return
-        console = _console()
-        if not rows:
-            console.print(Text("no traces match (try fewer filters, or `glassbox demo` to record some)"))
-            return
-        console.print(render.runs_table(rows, width=console.width))
-        console.print(Text(f"{len(rows)} run{'s' if len(rows) != 1 else ''}; "
-                           "details: glassbox show <trace> [--verbose]", style="dim"))  # fmt: skip
 
 
 # -- show ---------------------------------------------------------------------------------------
@@ -285,8 +241,10 @@ def db_info(store: StoreOption = None, as_json: JsonOption = False) -> None:
 
 def _register() -> None:
     """Commands that live in their own modules."""
+    from glassbox.cli import query_cmds
     from glassbox.cli.costs_cmd import costs
 
+    query_cmds.register(app)
     app.command()(costs)
 
 

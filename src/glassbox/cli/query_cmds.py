@@ -1,0 +1,376 @@
+"""Commands over the query API: traces, summary, compare, failures, latency, decisions, principles,
+flags, review. Each takes the same trace filters and ``--json``; rendering only, the answers come
+from ``glassbox.analysis.query``."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from glassbox.cli import formats as fmt
+from glassbox.cli import render
+from glassbox.cli.errors import UsageProblem, reported
+from glassbox.cli.options import JsonOption, StoreOption, open_store
+from glassbox.errors import QueryError
+
+_KW = inspect.Parameter.KEYWORD_ONLY
+# The trace filters, once: (parameter, type, option names, help). Names match the query API's.
+_FILTERS: list[tuple[str, Any, tuple[str, ...], str]] = [
+    ("project", str | None, ("--project",), "Only this project."),
+    ("workflow", str | None, ("--workflow",), "Only this workflow."),
+    ("intent", str | None, ("--intent",), "Only this intent."),
+    ("domain", str | None, ("--domain",), "Only this domain."),
+    ("status", str | None, ("--status",), "complete, failed, incomplete or in_progress."),
+    ("since", str | None, ("--since",), "Started at or after: 2026-11-01, 2026-11-01T08:00 (UTC), or 7d, 24h ago."),
+    ("until", str | None, ("--until",), "Started before (same forms as --since)."),
+    ("min_score", float | None, ("--min-score",), "Quality score at least."),
+    ("max_score", float | None, ("--max-score",), "Quality score at most."),
+    ("flagged", bool | None, ("--flagged/--not-flagged",), "Only runs flagged (or not) for review."),
+    ("tag", list[str] | None, ("--tag",), "Runs carrying this tag (repeat: all of them)."),
+    ("metadata", list[str] | None, ("--meta",), "metadata key=value (repeat: all of them)."),
+    ("text", str | None, ("--text",), "Text in the input or output (any case)."),
+    ("user_id", str | None, ("--user",), "Only this user id."),
+    ("session_id", str | None, ("--session",), "Only this session id."),
+    ("environment", str | None, ("--environment",), "Only this environment."),
+    ("release", str | None, ("--release",), "Only this release / model version."),
+]  # fmt: skip
+_FILTER_NAMES = tuple(f[0] for f in _FILTERS)
+
+
+def with_filters(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the trace filter options to a command; it receives them as one ``filters`` dict."""
+    sig = inspect.signature(fn)
+    hints = dict(inspect.get_annotations(fn, eval_str=True))
+    added = [inspect.Parameter(name, _KW, default=None, annotation=Annotated[tp, typer.Option(*flags, help=h)])
+             for name, tp, flags, h in _FILTERS]  # fmt: skip
+    own = [p.replace(annotation=hints.get(p.name, p.annotation), kind=_KW) for p in sig.parameters.values()
+           if p.name != "filters"]  # fmt: skip
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        filters = {}
+        for name in _FILTER_NAMES:
+            value = kwargs.pop(name, None)
+            if value not in (None, []):
+                filters[name] = value
+        return fn(filters=filters, **kwargs)
+
+    command.__signature__ = sig.replace(parameters=own + added)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in own + added}
+    return command
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _json(value: Any) -> None:
+    typer.echo(json.dumps(value, default=str))
+
+
+@contextmanager
+def _query(store: str | None) -> Iterator[Any]:
+    from glassbox.analysis.query import Query
+
+    st = open_store(store, must_exist=True)
+    try:
+        yield Query(st)
+    except QueryError as exc:
+        raise UsageProblem(str(exc)) from None
+    finally:
+        st.close()
+
+
+def _table(*headers: str, right: tuple[str, ...] = ()) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
+    for h in headers:  # figures never wrap; names and messages do
+        table.add_column(h, justify="right" if h in right else "left", no_wrap=h in right or h in ("Id", "Trace"))
+    return table
+
+
+def _pct(value: float | None) -> str:
+    return fmt.DASH if value is None else f"{100 * value:.0f}%"
+
+
+def _ms(value: float | None) -> str:
+    return fmt.duration(value)
+
+
+# -- traces -----------------------------------------------------------------------------------
+@with_filters
+def traces(
+    filters: dict[str, Any],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many runs.")] = 50,
+    cursor: Annotated[str | None, typer.Option("--cursor", help="Continue after a previous page (see --json).")] = None,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """List run summaries, newest first, with every filter of the query API."""
+    with reported(), _query(store) as q:
+        page = q.traces(limit=limit, cursor=cursor, **filters)
+        if as_json:
+            _json(page.items)
+            if page.next_cursor:
+                typer.echo(f"next page: --cursor {page.next_cursor}", err=True)
+            return
+        console = _console()
+        if not page.items:
+            console.print(Text("no traces match (try fewer filters, or `glassbox demo` to record some)"))
+            return
+        console.print(render.runs_table(page.items, width=console.width))
+        more = f"; next page: --cursor {page.next_cursor}" if page.next_cursor else ""
+        console.print(Text(f"{len(page.items)} run{'s' if len(page.items) != 1 else ''}; details: glassbox show "
+                           f"<trace> [--verbose]{more}", style="dim"))  # fmt: skip
+
+
+# -- summary ----------------------------------------------------------------------------------
+@with_filters
+def summary(filters: dict[str, Any], as_json: JsonOption = False, store: StoreOption = None) -> None:
+    """Runs, success rate, latency percentiles, cost and quality of the matching runs."""
+    with reported(), _query(store) as q:
+        s = q.summary(**filters)
+        if as_json:
+            _json(s)
+            return
+        console = _console()
+        console.print(Text.assemble(("Runs ", "bold"), f"{s['runs']:,}  ", ("complete ", "dim"), f"{s['complete']:,}  ",
+                                    ("failed ", "dim"), f"{s['failed']:,}  ", ("success ", "dim"),
+                                    _pct(s["success_rate"])))  # fmt: skip
+        console.print(Text(f"Duration  avg {_ms(s['avg_duration_ms'])}  p50 {_ms(s['p50_duration_ms'])}  "
+                           f"p95 {_ms(s['p95_duration_ms'])}  p99 {_ms(s['p99_duration_ms'])}"))
+        console.print(Text(f"Cost      total {fmt.cost(s['total_cost_usd'])}  avg {fmt.cost(s['avg_cost_usd'])}  "
+                           f"tokens {s['tokens_in']:,} in / {s['tokens_out']:,} out"))
+        console.print(Text(f"Quality   avg {fmt.number(s['avg_quality'])}  pass rate {_pct(s['pass_rate'])}  "
+                           f"flagged {s['flagged']}"))
+
+
+# -- compare ----------------------------------------------------------------------------------
+def compare(
+    a: Annotated[str, typer.Argument(metavar="A", help="The first run (id or unique prefix).")],
+    b: Annotated[str, typer.Argument(metavar="B", help="The run to compare it with.")],
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """Two runs side by side: quality, cost and duration deltas (B minus A), stages, decisions, gaps."""
+    with reported(), _query(store) as q:
+        c = q.compare(a.strip().lower(), b.strip().lower())
+        if as_json:
+            _json(c)
+            return
+        console = _console()
+
+        def signed(v: float | None, f: Callable[[float], str]) -> str:
+            return fmt.DASH if v is None else ("+" if v > 0 else "-" if v < 0 else "±") + f(abs(v))
+
+        console.print(Text.assemble(("A ", "bold"), (c["a"]["trace_id"], "cyan"), f"  {c['a']['status']}  ",
+                                    ("B ", "bold"), (c["b"]["trace_id"], "cyan"), f"  {c['b']['status']}"))
+        console.print(Text(f"quality {signed(c['quality_delta'], fmt.number)}   "
+                           f"cost {signed(c['cost_delta'], fmt.cost)}   "
+                           f"duration {signed(c['duration_delta_ms'], fmt.duration)}"))
+        if c["gaps_a_only"] or c["gaps_b_only"]:
+            console.print(Text(f"gaps only in A: {', '.join(c['gaps_a_only']) or '—'}   "
+                               f"only in B: {', '.join(c['gaps_b_only']) or '—'}", style="yellow"))
+        table = _table("Stage", "In", "A", "B", "Δ", "Status A→B", right=("A", "B", "Δ"))
+        for s in c["stages"]:
+            status = f"{s['a_status'] or '—'} → {s['b_status'] or '—'}"
+            table.add_row(s["stage"], s["in"], _ms(s["a_ms"]), _ms(s["b_ms"]), signed(s["delta_ms"], fmt.duration),
+                          Text(status, style="bold red" if s["status_changed"] else ""))
+        console.print(table)
+        for d in c["decisions_differ"]:
+            console.print(Text(f"decision at {d['stage'] or '(trace)'}: A {', '.join(d['a']) or '—'}  |  "
+                               f"B {', '.join(d['b']) or '—'}"))
+
+
+# -- failures, latency, decisions, principles ----------------------------------------------------
+@with_filters
+def failures(
+    filters: dict[str, Any],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many stages.")] = 20,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """The stages that failed most, with their error types and an example run."""
+    with reported(), _query(store) as q:
+        rows = q.failed_stages(limit=limit, **filters)
+        if as_json:
+            _json(rows)
+            return
+        if not rows:
+            _console().print(Text("no failed stages among the matching runs"))
+            return
+        table = _table("Stage", "Failures", "Runs", "Rate", "Last", "Error types", right=("Failures", "Runs", "Rate"))
+        for r in rows:
+            kinds = ", ".join(f"{e['type']} x{e['count']} (e.g. {e['example_trace_id'][:12]})" for e in r["errors"])
+            table.add_row(r["stage"], str(r["failures"]), str(r["runs"]), _pct(r["failure_rate"]),
+                          fmt.started(r["last_failed_at"])[:16], kinds)
+        _console().print(table)
+
+
+@with_filters
+def latency(
+    filters: dict[str, Any],
+    by: Annotated[str, typer.Option("--by", help="workflow, stage or model.")] = "workflow",
+    percentiles: Annotated[str, typer.Option("--percentiles", help="Comma-separated, 0-100.")] = "50,95,99",
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """Duration percentiles per workflow, stage or model, slowest first."""
+    with reported(), _query(store) as q:
+        try:
+            ps = [float(p) for p in percentiles.split(",") if p.strip()]
+        except ValueError:
+            raise UsageProblem(f"--percentiles: expected numbers like 50,95,99, got {percentiles!r}") from None
+        rows = q.latency(by=by, percentiles=ps, **filters)
+        if as_json:
+            _json(rows)
+            return
+        if not rows:
+            _console().print(Text("no durations among the matching runs"))
+            return
+        heads = [f"p{p:g}" for p in ps]
+        table = _table(by.capitalize(), "Count", "Avg", *heads, "Max", right=("Count", "Avg", *heads, "Max"))
+        for r in rows:
+            table.add_row(str(r[by]), f"{r['count']:,}", _ms(r["avg_ms"]), *[_ms(r[f"p{p:g}_ms"]) for p in ps],
+                          _ms(r["max_ms"]))
+        _console().print(table)
+
+
+@with_filters
+def decisions(
+    filters: dict[str, Any],
+    min_runs: Annotated[int, typer.Option("--min-runs", min=1, help="Only decisions taken in this many runs.")] = 1,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """Each decision with the failure and low-quality rates of the runs that took it vs the rest."""
+    with reported(), _query(store) as q:
+        rows = q.decisions(min_runs=min_runs, **filters)
+        if as_json:
+            _json(rows)
+            return
+        if not rows:
+            _console().print(Text("no decisions among the matching runs"))
+            return
+        table = _table("Decision", "Stage", "Runs", "Conf", "Failed", "vs rest", "Low quality", "vs rest",
+                       right=("Runs", "Conf", "Failed", "vs rest", "Low quality"))  # fmt: skip
+        for r in rows:
+            worse = (r["low_quality_lift"] or 0) > 0.2 or (r["failure_lift"] or 0) > 0.2
+            table.add_row(Text(r["what"], style="yellow" if worse else ""), r["stage"] or "", str(r["runs"]),
+                          fmt.number(r["avg_confidence"]), _pct(r["failure_rate"]), _pct(r["failure_rate_without"]),
+                          _pct(r["low_quality_rate"]), _pct(r["low_quality_rate_without"]))
+        _console().print(table)
+
+
+@with_filters
+def principles(
+    filters: dict[str, Any],
+    min_runs: Annotated[int, typer.Option("--min-runs", min=1, help="Only principles scored in this many runs.")] = 3,
+    threshold: Annotated[float, typer.Option("--threshold", min=0, max=1,
+                                             help="A dimension fails below this share of its maximum.")] = 0.6,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """Which score dimensions fail most, overall and per intent and domain."""
+    with reported(), _query(store) as q:
+        p = q.principle_patterns(min_runs=min_runs, threshold=threshold, **filters)
+        if as_json:
+            _json(p)
+            return
+        console = _console()
+        if not p["overall"]:
+            console.print(Text(f"no score dimensions in {min_runs}+ matching runs"))
+            return
+        for title, key in (("Overall", None), ("By intent", "intent"), ("By domain", "domain")):
+            rows = p["overall" if key is None else f"by_{key}"][:15]
+            if not rows:
+                continue
+            heads = ([key.capitalize()] if key else []) + ["Principle", "Failed", "Runs", "Rate", "Avg"]
+            table = _table(*heads, right=("Failed", "Runs", "Rate", "Avg"))
+            table.title, table.title_justify = title, "left"
+            for r in rows:
+                table.add_row(*([str(r[key])] if key else []), r["principle"], str(r["fail_count"]), str(r["runs"]),
+                              _pct(r["fail_rate"]), fmt.number(r["avg"]))
+            console.print(table)
+
+
+# -- flags and review ---------------------------------------------------------------------------
+def flags(
+    ack: Annotated[str | None, typer.Option("--ack", metavar="ID", help="Acknowledge this flag (id/prefix).")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Include acknowledged flags.")] = False,
+    source: Annotated[str, typer.Option("--source", help="calibration, budget, … or 'any'.")] = "calibration",
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """Calibration flags (and other alerts), newest first; --ack ID acknowledges one."""
+    from glassbox.store.alerts import acknowledge, list_alerts
+
+    with reported():
+        st = open_store(store, must_exist=True)
+        try:
+            if ack:
+                alert = acknowledge(st, ack.strip())
+                if as_json:
+                    _json(alert.to_dict())
+                else:
+                    typer.echo(f"acknowledged {alert.id}: {alert.message}")
+                return
+            items = list_alerts(st, source=None if source == "any" else source,
+                                acknowledged=None if show_all else False, limit=limit)  # fmt: skip
+        finally:
+            st.close()
+        if as_json:
+            _json([a.to_dict() for a in items])
+            return
+        if not items:
+            _console().print(Text("no open flags" if not show_all else "no flags"))
+            return
+        table = _table("Id", "When (UTC)", "Rule", "Severity", "Trace", "Message")
+        for a in items:
+            when = fmt.started(a.to_dict().get("at"))[:16]
+            table.add_row(Text(a.id, style="dim" if a.acknowledged else "cyan"), when, a.rule, a.severity,
+                          (a.trace_id or "")[:12], Text(a.message))
+        _console().print(table)
+
+
+def review(
+    trace_id: Annotated[str, typer.Argument(metavar="TRACE_ID", help="The run (id or unique prefix).")],
+    notes: Annotated[str | None, typer.Option("--notes", help="Review notes to store on the run.")] = None,
+    unflag: Annotated[bool, typer.Option("--unflag", help="Clear the run's flagged-for-review mark.")] = False,
+    flag: Annotated[bool, typer.Option("--flag", help="Flag the run for review.")] = False,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """Record review notes on a run and set or clear its flagged-for-review mark."""
+    with reported():
+        if flag and unflag:
+            raise UsageProblem("--flag and --unflag contradict each other")
+        if notes is None and not flag and not unflag:
+            raise UsageProblem("nothing to do: give --notes, --flag or --unflag")
+        st = open_store(store, must_exist=True)
+        try:
+            full_id = st.get_trace(trace_id.strip().lower()).trace_id
+            st.set_review(full_id, flagged=True if flag else (False if unflag else None), notes=notes)
+            t = st.get_trace(full_id)
+        finally:
+            st.close()
+        result = {"trace_id": t.trace_id, "flagged_for_review": t.flagged_for_review, "review_notes": t.review_notes}
+        if as_json:
+            _json(result)
+        else:
+            typer.echo(f"{t.trace_id}: flagged={t.flagged_for_review} notes={t.review_notes!r}")
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (traces, summary, compare, failures, latency, decisions, principles, flags, review):
+        app.command(fn.__name__)(fn)
