@@ -17,6 +17,7 @@ from glassbox.model import SCHEMA_VERSION, Decision, Event, Feedback, Score, Spa
 from glassbox.noop import NOOP_STAGE, NOOP_TRACE, NoopStage, NoopTrace
 from glassbox.propagation import ThreadPoolExecutor, extract, inject, wrap
 from glassbox.recorder import LiveTrace, Stage, _current
+from glassbox.scoring import calibration_rule, scorer
 
 if TYPE_CHECKING:
     from glassbox.analysis.query import Query
@@ -273,6 +274,7 @@ __all__ = [
     "Trace",
     "TraceNotFound",
     "__version__",
+    "calibration_rule",
     "check_budget",
     "configure",
     "current_stage",
@@ -286,6 +288,7 @@ __all__ = [
     "llm",
     "query",
     "score",
+    "scorer",
     "shutdown",
     "stage",
     "trace",

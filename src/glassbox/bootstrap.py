@@ -14,10 +14,12 @@ from glassbox.writer import Sink, Writer
 log = logging.getLogger("glassbox")
 
 
-def make_preparer(limit: int, attr_limit: int) -> Any:
-    """Writer-thread step: user values become JSON-safe, huge strings truncated with a marker."""
+def make_preparer(limit: int, attr_limit: int, scoring: Any = None) -> Any:
+    """Writer-thread step: scorers run, user values become JSON-safe, huge strings truncated with a marker."""
 
     def prepare(t: Trace) -> None:
+        if scoring is not None:
+            scoring(t)  # sees the app's own output objects, before they become JSON
         t.input = jsonable(t.input, limit)
         t.output = jsonable(t.output, limit)
         t.metadata = jsonable(t.metadata, attr_limit)
@@ -64,7 +66,7 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
             policy=settings.queue_policy,
             batch_size=settings.batch_size,
             interval=settings.flush_interval,
-            prepare=make_preparer(settings.max_text_length, settings.max_attribute_length),
+            prepare=make_preparer(settings.max_text_length, settings.max_attribute_length, _scoring(settings)),
             tick=lambda: rt_box[0].tick() if rt_box else None,
             after_batch=lambda batch: rt_box[0].after_batch(batch) if rt_box else None,
         )
@@ -78,8 +80,20 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
             rt.daily.refresh()  # once at start-up, so a fresh process knows what others spent today
         except Exception as exc:  # noqa: BLE001 - a dead store must not stop the app; the trail still works
             log.warning("glassbox: could not read today's spend for the daily budget: %s", exc)
+    db = next((s for s in (writer.sinks if writer else []) if s.name == "database"), None)
+    if settings.calibration and db is not None:
+        # The composition root may reach up: the SDK core itself never imports the analysis layer.
+        from glassbox.analysis.calibration import CalibrationEngine, CalibrationSettings
+
+        rt.calibration = CalibrationEngine(db.store, CalibrationSettings.from_settings(settings))
     rt_box.append(rt)
     return rt
+
+
+def _scoring(settings: Settings) -> Any:
+    from glassbox.scoring import ScoringStep
+
+    return ScoringStep(heuristics=settings.heuristics)
 
 
 def default_runtime() -> Runtime:

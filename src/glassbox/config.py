@@ -78,9 +78,25 @@ class Settings(BaseSettings):
     redact: Any = Field(
         None, description="Hook applied to captured prompt/completion text: a callable or 'module:function'."
     )
+    heuristics: bool = Field(True, description="Add seed 000's heuristic quality signals as scores to each trace.")
+    calibration: bool = Field(True, description="Run the calibration rules after each stored batch.")
+    calibration_window_days: float = Field(7.0, gt=0, description="Window of the calibration rules and dedup.")
+    calibration_min_failures: int = Field(
+        3, ge=1, description="Runs with a principle below threshold in the window before it is flagged."
+    )
+    calibration_gap_ratio: float = Field(
+        0.6, ge=0, le=1, description="A score dimension below this share of its maximum is a failed principle."
+    )
+    calibration_disparity: float = Field(
+        0.5, ge=0, description="Average quality this far below overall (score units) flags an intent/domain/..."
+    )
+    calibration_min_runs: int = Field(5, ge=1, description="Runs a group needs before disparity is judged.")
+    calibration_alerts_file: str | None = Field(
+        ".glassbox/calibration_alerts.md", description="Markdown file each flag is appended to; None: off."
+    )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
 
-    @field_validator("store", "trail_dir", "otlp_endpoint", mode="before")
+    @field_validator("store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", mode="before")
     @classmethod
     def _off_means_none(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in _OFF:

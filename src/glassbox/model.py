@@ -444,7 +444,8 @@ class Trace:
         named = [s for s in self.scores if s.name == "quality"]
         if named:
             return max(named, key=lambda s: (s.at_ns, s.id))
-        return min(self.scores, key=lambda s: (s.at_ns, s.id)) if self.scores else None
+        judged = [s for s in self.scores if s.source != "heuristic"]  # signals describe, they don't judge
+        return min(judged, key=lambda s: (s.at_ns, s.id)) if judged else None
 
     @property
     def quality_score(self) -> float | None:

@@ -48,6 +48,7 @@ class Runtime:
         self.default_budget: Any = None
         self.daily: Any = None
         self.costs: Any = None  # glassbox.cost.calls.CostContext, built on the first priced call
+        self.calibration: Any = None  # glassbox.analysis.calibration.CalibrationEngine, set by bootstrap
         if settings.budget_warn_usd is not None or settings.budget_max_usd is not None:
             from glassbox.budget import Budget
 
@@ -212,6 +213,12 @@ class Runtime:
         if daily is not None:
             daily.written(sum(getattr(t, "_spent", 0.0) for t in batch))
             daily.refresh()
+        engine = self.calibration
+        if engine is not None:
+            try:
+                engine.after_batch(batch)
+            except Exception as exc:  # noqa: BLE001 - a rule or a query failing must not stop the writer
+                self.internal_error("calibration", exc)
 
     def tick(self) -> None:
         """Writer thread, when idle: stray-span timeouts, and keep the daily total fresh."""

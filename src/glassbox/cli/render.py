@@ -139,10 +139,7 @@ def runs_table(
 # -- the compact scorecard ----------------------------------------------------------------
 def quality_score(trace: Trace) -> Score | None:
     """The score the trace's quality figure comes from (as ``Trace.quality_score`` picks it)."""
-    named = [s for s in trace.scores if s.name == "quality"]
-    if named:
-        return max(named, key=lambda s: (s.at_ns, s.id))
-    return min(trace.scores, key=lambda s: (s.at_ns, s.id)) if trace.scores else None
+    return trace._quality()
 
 
 def gaps(score: Score | None) -> list[str]:

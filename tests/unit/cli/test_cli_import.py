@@ -25,10 +25,15 @@ def recorded(tmp_path):
     return url, tmp_path / "trail"
 
 
+# Calibration flags are added to the database after a trace is stored, so the trail does not carry them.
+_LATER = ("alerts", "flagged_for_review")
+
+
 def _all(url: str) -> dict[str, dict]:
     st = Store(url)
     try:
-        return {s["trace_id"]: st.get_trace(s["trace_id"]).to_dict() for s in st.list_traces(limit=10_000)}
+        return {s["trace_id"]: {k: v for k, v in st.get_trace(s["trace_id"]).to_dict().items() if k not in _LATER}
+                for s in st.list_traces(limit=10_000)}
     finally:
         st.close()
 
@@ -49,7 +54,8 @@ def test_import_reproduces_the_traces_in_a_fresh_store(runner, recorded, tmp_pat
     assert result.stdout.strip().splitlines()[-1] == "imported 5 traces from 1 file (0 lines skipped)"
     assert result.stderr == ""
     assert _all(fresh) == _all(orig)
-    assert _counts(fresh) == _counts(orig)
+    assert {k: v for k, v in _counts(fresh).items() if k != "alerts"} == \
+        {k: v for k, v in _counts(orig).items() if k != "alerts"}  # fmt: skip
 
 
 def test_import_twice_is_idempotent(runner, recorded, tmp_path):

@@ -54,7 +54,8 @@ def test_writing_twice_is_idempotent(store):
     (tr,) = _record()
     store.write_traces([tr])
     store.write_traces([tr, tr])
-    assert store.counts() == {"traces": 1, "spans": 3, "decisions": 1, "events": 1, "scores": 1, "feedback": 0,
+    # 7 scores: the quality score and the 6 heuristic signals the writer adds
+    assert store.counts() == {"traces": 1, "spans": 3, "decisions": 1, "events": 1, "scores": 7, "feedback": 0,
                               "alerts": 0}
 
 
