@@ -78,6 +78,7 @@ class DemoRun:
     store: str | None
     trail_dir: str | None
     sink_errors: list[str] = field(default_factory=list)
+    flags: list[Any] = field(default_factory=list)  # calibration alerts the runs raised (glassbox.model.Alert)
 
     @property
     def failed(self) -> list[Trace]:
@@ -277,7 +278,8 @@ def run_demo(
             workflow = names[i % len(names)] if i < len(names) else rng.choice(names)
             question, intent, domain = rng.choice(WORKFLOWS[workflow])
             result.traces.append(_one_run(i, seed, workflow, question, intent, domain, rng, pacer, i in failing))
-        gb.flush(30)
+        gb.flush(30)  # returns after the writer stored every run and ran the calibration rules on them
+        result.flags = _calibration_flags({t.trace_id for t in result.traces})
         health = gb.health()
         for name, stats in (health.get("sinks") or {}).items():
             if stats.get("errors"):
@@ -285,6 +287,23 @@ def run_demo(
     finally:
         gb.shutdown()
     return result
+
+
+def _calibration_flags(trace_ids: set[str]) -> list[Any]:
+    """The calibration flags raised on this demo's runs (none when there is no database)."""
+    from glassbox import runtime
+
+    rt = runtime.current()
+    engine = getattr(rt, "calibration", None)
+    if engine is None:
+        return []
+    from glassbox.store.alerts import list_alerts
+
+    try:
+        found = list_alerts(engine.store, source="calibration", project=PROJECT, limit=1000)
+    except Exception:  # noqa: BLE001 - the demo still shows its runs
+        return []
+    return [a for a in found if a.trace_id in trace_ids]
 
 
 def _one_run(i: int, seed: int, workflow: str, question: str, intent: str, domain: str, rng: random.Random,

@@ -130,3 +130,19 @@ def test_a_single_run_and_a_long_demo_both_work(tmp_path):
     many = run_demo(40, 7, store=f"sqlite:///{tmp_path}/many.db", trail_dir=str(tmp_path / "t2"), pace=0)
     assert 1 <= len(many.failed) <= 12
     assert len(_stored(f"sqlite:///{tmp_path}/many.db")) == 40
+
+
+def test_demo_raises_calibration_flags_and_prints_them(tmp_path):
+    from typer.testing import CliRunner
+
+    from glassbox.cli.app import app
+
+    url = f"sqlite:///{tmp_path}/demo.db"
+    out = CliRunner().invoke(app, ["demo", "--store", url, "--trail-dir", str(tmp_path / "trail")])
+    assert out.exit_code == 0, out.output
+    assert "[CALIBRATION] Principle" in out.stdout and "glassbox flags" in out.stdout
+    from glassbox.store.alerts import list_alerts
+
+    flags = list_alerts(Store(url), source="calibration")
+    assert flags and any(f.rule == "repeated_principle_failure" for f in flags)
+    assert out.stdout.count("[CALIBRATION]") == min(len(flags), 5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import sys
@@ -80,8 +81,14 @@ def demo(
 
     console = _console()
     with reported():
-        with console.status("recording demo runs…"):
-            result = run_demo(runs, seed, store=store, trail_dir=trail_dir)
+        quiet = logging.getLogger("glassbox")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # the demo prints its flags itself, below the runs
+        try:
+            with console.status("recording demo runs…"):
+                result = run_demo(runs, seed, store=store, trail_dir=trail_dir)
+        finally:
+            quiet.setLevel(level)
         for problem in result.sink_errors:
             warn(f"some traces were not written to the {problem}")
         summaries = [render.summary_of(t) for t in reversed(result.traces)]
@@ -94,7 +101,13 @@ def demo(
         where = " and ".join(x for x in (result.store, result.trail_dir and f"{result.trail_dir}/") if x) or (
             "nowhere: both the store and the trail are turned off")
         failed = len(result.failed)
-        console.print(Text(f"Recorded {len(result.traces)} runs ({failed} failed) into {where}."))
+        for flag in result.flags[:5]:
+            console.print(Text.assemble(("[CALIBRATION] ", "bold yellow"), flag.message,
+                                        (f"  (trace {flag.trace_id[:12]})", "dim")))  # fmt: skip
+        if len(result.flags) > 5:
+            console.print(Text(f"… and {len(result.flags) - 5} more calibration flags", style="dim"))
+        console.print(Text(f"Recorded {len(result.traces)} runs ({failed} failed, {len(result.flags)} calibration "
+                           f"flag{'s' if len(result.flags) != 1 else ''}) into {where}."))
         suffix = f" --store {shlex.quote(store)}" if store else ""
         pick = result.failed[0] if result.failed else shown
         why = "why a run failed" if result.failed else "one run in full"
@@ -103,6 +116,9 @@ def demo(
         pad = max(len(show_cmd), len(list_cmd)) + 2
         console.print(Text.assemble("Next:  ", (list_cmd.ljust(pad), "bold"), "list the runs"))
         console.print(Text.assemble("       ", (show_cmd.ljust(pad), "bold"), why))
+        if result.flags:
+            console.print(Text.assemble("       ", (f"glassbox flags{suffix}".ljust(pad), "bold"),
+                                        "patterns the calibration rules spotted"))  # fmt: skip
 
 
 # -- show ---------------------------------------------------------------------------------------
