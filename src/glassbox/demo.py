@@ -240,7 +240,7 @@ def _quality_gate(workflow: str, rng: random.Random, pace: _Pace) -> None:
                     confidence=round(min(0.99, 0.5 + abs(value - GATE_THRESHOLD) * 2), 2),
                     alternatives={"ship": value, "send to review": round(2 * GATE_THRESHOLD - value, 2),
                                   "retry": round((1 - value) * 0.8, 2)})
-        gb.score("quality", value, max=1.0, passed=passed, dimensions=dims, source="heuristic",
+        gb.score("quality", value, max=1.0, passed=passed, dimensions=dims, source="rule",
                  comment=f"{workflow} rubric v2; weakest dimension {weakest}")
 
 

@@ -28,6 +28,7 @@ from glassbox.model import Score, Trace
 log = logging.getLogger("glassbox")
 
 SCORER_TIMEOUT_S = 30.0
+SIGNALS = ("citation_count", "answer_length", "has_search", "has_citations", "has_structure", "failure_occurred")
 
 
 @dataclass(frozen=True)

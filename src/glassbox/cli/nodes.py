@@ -47,7 +47,7 @@ def node_table(trace: Trace, limit: int = 25) -> Group | None:
                   header_style="bold", pad_edge=False)
     for name, justify in (("Node", "left"), ("Duration", "right"), ("% of run", "right"), ("Model", "left"),
                           ("Tokens in / out", "right"), ("Cost", "right")):  # fmt: skip
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=name != "Node", overflow="fold")  # type: ignore[arg-type]
     for r in rows[:limit]:
         node = Text(r["node"])
         if r["kind"] not in ("stage", "trace"):

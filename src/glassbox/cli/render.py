@@ -351,7 +351,16 @@ def _quality_lines(trace: Trace) -> list[Text]:
             lines.append(line)
     if q.comment:
         lines.append(Text.assemble("Comment: ", fmt.preview(q.comment, 300)))
-    others = [s for s in trace.scores if s is not q]
+    from glassbox.scoring import SIGNALS
+
+    signals = [s for s in trace.scores if s.source == "heuristic" and s.name in SIGNALS]
+    others = [s for s in trace.scores if s is not q and s not in signals]
+    for s in others:
+        if s.dimensions:  # every multi-dimensional score, by dimension
+            dims = ", ".join(f"{k} {fmt.number(v)}" for k, v in s.dimensions.items())
+            lines.append(Text(f"  {s.name} dimensions: {dims}", style="dim"))
+    if signals:
+        lines.append(Text("Signals: " + ", ".join(f"{s.name} {s.value:g}" for s in signals), style="dim"))
     if others:
         lines.append(Text("Other scores:"))
         for s in others:
@@ -361,6 +370,24 @@ def _quality_lines(trace: Trace) -> list[Text]:
                 line.append_text(_verdict_text(s.passed))
             line.append(f"  ({s.source})", style="dim")
             lines.append(line)
+    return lines
+
+
+def _flag_lines(trace: Trace) -> list[Text]:
+    """Calibration flags and other alerts on the run, and its review state."""
+    lines = []
+    for a in trace.alerts:
+        line = Text.assemble((f"  [{a.source}] ", "bold yellow"), (a.rule, "yellow"), "  ")
+        line.append(fmt.preview(a.message, 300))
+        line.append(f"  ({a.id}{', acknowledged' if a.acknowledged else ''})", style="dim")
+        lines.append(line)
+    if trace.flagged_for_review or trace.review_notes:
+        review = Text("  review: ")
+        review.append("flagged" if trace.flagged_for_review else "not flagged", style="bold")
+        if trace.review_notes:
+            review.append(" — ")
+            review.append(fmt.preview(trace.review_notes, 300))
+        lines.append(review)
     return lines
 
 
@@ -405,6 +432,7 @@ def detail(trace: Trace) -> Group:
         ("Evidence", _evidence_lines(trace)),
         ("Errors", _error_lines(trace)),
         ("Feedback", _feedback_lines(trace)),
+        ("Flags & review", _flag_lines(trace)),
     ):
         if lines:
             sections += [Text(""), _Rule(title), *lines]
