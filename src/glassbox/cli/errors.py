@@ -47,6 +47,8 @@ def reported() -> Iterator[None]:
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc
         fail(f"store: {orig}")
+    except BrokenPipeError:
+        raise  # `glassbox export | head`: the reader left; main() exits quietly
     except OSError as exc:
         if exc.filename and exc.strerror:
             fail(f"{exc.filename}: {exc.strerror}")
