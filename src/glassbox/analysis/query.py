@@ -173,14 +173,11 @@ class Query:
             page_cond = [cond]
             if last is not None:
                 at, tid = last
-                if at is None:
-                    page_cond.append(and_(t.started_at.is_(None), t.trace_id > tid))
-                else:
-                    page_cond.append(or_(t.started_at < at, and_(t.started_at == at, t.trace_id > tid),
-                                         t.started_at.is_(None)))  # fmt: skip
-            rows = self._rows(select(*[t[c] for c in SUMMARY_COLUMNS]).where(*page_cond)
-                              .order_by(t.started_at.is_(None), t.started_at.desc(), t.trace_id)
-                              .limit(chunk + 1))  # fmt: skip
+                page_cond.append(or_(t.started_at < at, and_(t.started_at == at, t.trace_id > tid)))
+            # Every stored run has a start time; ordering by it alone lets the (filter, started_at) indexes
+            # return the newest rows without sorting the whole match.
+            rows = self._rows(select(*[t[c] for c in SUMMARY_COLUMNS]).where(*page_cond, t.started_at.is_not(None))
+                              .order_by(t.started_at.desc(), t.trace_id).limit(chunk + 1))  # fmt: skip
             more = len(rows) > chunk
             for row in rows[:chunk]:
                 last = (row.started_at, row.trace_id)
