@@ -125,6 +125,21 @@ class Writer:
                 self._cond.notify_all()
         return True
 
+    def offer(self, traces: list[Trace]) -> bool:
+        """Queue all of ``traces`` or none of them (False when they do not fit): backpressure for servers."""
+        if self._closed:
+            return False
+        with self._cond:
+            if len(self._queue) + len(traces) > self.max_queue:
+                return False
+            self._queue.extend(traces)
+            self._submitted += len(traces)
+            if self._thread is None:
+                self._start_thread()
+            if len(self._queue) >= self.batch_size:
+                self._cond.notify_all()
+        return True
+
     def flush(self, timeout: float | None = None) -> bool:
         """Return once everything queued so far is written (True) or the timeout passed (False)."""
         deadline = None if timeout is None else time.monotonic() + timeout

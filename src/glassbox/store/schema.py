@@ -79,6 +79,8 @@ traces = Table(
     Index("ix_traces_session", "session_id"),
     Index("ix_traces_user", "user_id"),
     Index("ix_traces_flagged", "flagged_for_review"),
+    Index("ix_traces_workflow_status_started", "workflow", "status", "started_at"),
+    Index("ix_traces_project_status_started", "project", "status", "started_at"),
 )
 
 spans = Table(
