@@ -73,10 +73,10 @@ def parse(body: bytes, content_type: str | None) -> Any:
             raise PayloadError(f"body is not JSON: {exc}") from None
         if not isinstance(doc, dict):
             raise PayloadError("body must be a JSON object with resourceSpans")
-        _hex_ids_to_base64(doc)
         try:
+            _hex_ids_to_base64(doc)
             json_format.ParseDict(doc, req, ignore_unknown_fields=True)
-        except json_format.ParseError as exc:
+        except (json_format.ParseError, TypeError, AttributeError, ValueError) as exc:
             raise PayloadError(f"not an OTLP trace export: {exc}") from None
         return req
     if ctype in ("application/x-protobuf", "application/protobuf", ""):

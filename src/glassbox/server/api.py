@@ -1,0 +1,211 @@
+"""REST API under ``/api/v1``: the query API over HTTP, plus scores, feedback and flags.
+
+Every read is scoped to the caller's project (see ``auth``). Errors have one shape:
+``{"error": {"code": "...", "message": "..."}}``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from glassbox.analysis.query import Query as TraceQuery
+from glassbox.ids import new_record_id
+from glassbox.model import Feedback, Score
+from glassbox.server.auth import Principal, reader, writer
+from glassbox.store.annotations import SIGNALS, add_feedback, add_score, feedback_summary
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+Read = Annotated[Principal, Depends(reader)]
+Write = Annotated[Principal, Depends(writer)]
+
+
+def trace_filters(
+    project: str | None = None,
+    workflow: str | None = None,
+    intent: str | None = None,
+    domain: str | None = None,
+    status: Literal["in_progress", "complete", "failed", "incomplete"] | None = None,
+    since: Annotated[str | None, Query(description="2026-11-01, 2026-11-01T08:00Z, or 7d / 24h / 30m ago")] = None,
+    until: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    flagged: bool | None = None,
+    tag: Annotated[list[str] | None, Query(description="repeat for several (all must match)")] = None,
+    meta: Annotated[list[str] | None, Query(description="metadata key=value, repeatable")] = None,
+    text: Annotated[str | None, Query(description="found in the input or output")] = None,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    environment: str | None = None,
+    release: str | None = None,
+) -> dict[str, Any]:
+    """The trace filters of the query API, as query parameters."""
+    values = {"project": project, "workflow": workflow, "intent": intent, "domain": domain, "status": status,
+              "since": since, "until": until, "min_score": min_score, "max_score": max_score, "flagged": flagged,
+              "tag": tag or None, "metadata": meta or None, "text": text, "user_id": user_id,
+              "session_id": session_id, "environment": environment, "release": release}  # fmt: skip
+    return {k: v for k, v in values.items() if v is not None}
+
+
+Filters = Annotated[dict[str, Any], Depends(trace_filters)]
+
+
+def _q(request: Request) -> TraceQuery:
+    return TraceQuery(request.app.state.store)
+
+
+def _scoped(filters: dict[str, Any], who: Principal) -> dict[str, Any]:
+    project = who.filter_project(filters.get("project"))
+    return {**filters, "project": project} if project is not None else filters
+
+
+def _visible(request: Request, who: Principal, trace_id: str) -> Any:
+    from glassbox.errors import TraceNotFound
+
+    t = _q(request).trace(trace_id.strip().lower())
+    if who.project is not None and t.project != who.project:
+        raise TraceNotFound(f"no trace {trace_id!r}")  # another project's run: as good as absent
+    return t
+
+
+@router.get("/traces", summary="Run summaries, newest first (cursor pagination)")
+def list_traces(request: Request, who: Read, filters: Filters, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                cursor: str | None = None) -> dict[str, Any]:  # fmt: skip
+    return _q(request).traces(limit=limit, cursor=cursor, **_scoped(filters, who)).to_dict()
+
+
+@router.get("/traces/{trace_id}", summary="One run, whole (the trail document)")
+def get_trace(request: Request, who: Read, trace_id: str) -> dict[str, Any]:
+    return _visible(request, who, trace_id).to_dict()
+
+
+@router.get("/trace/{trace_id}", summary="Alias of /traces/{trace_id}")
+def get_trace_alias(request: Request, who: Read, trace_id: str) -> dict[str, Any]:
+    return _visible(request, who, trace_id).to_dict()
+
+
+@router.get("/compare", summary="Run b against run a")
+def compare(request: Request, who: Read, a: str, b: str) -> dict[str, Any]:
+    from glassbox.analysis.compare import compare_traces
+
+    return compare_traces(_visible(request, who, a), _visible(request, who, b))
+
+
+@router.get("/summary")
+def summary(request: Request, who: Read, filters: Filters) -> dict[str, Any]:
+    return _q(request).summary(**_scoped(filters, who))
+
+
+@router.get("/latency")
+def latency(request: Request, who: Read, filters: Filters,
+            by: Literal["workflow", "stage", "model"] = "workflow",
+            percentiles: Annotated[str, Query(pattern=r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$")] = "50,95,99",
+            ) -> list[dict[str, Any]]:  # fmt: skip
+    ps = [float(p) for p in percentiles.split(",")]
+    return _q(request).latency(by=by, percentiles=ps, **_scoped(filters, who))
+
+
+@router.get("/costs")
+def costs(request: Request, who: Read, project: str | None = None,
+          by: Literal["model", "workflow", "stage", "day"] = "model",
+          days: Annotated[float, Query(gt=0, le=3650)] = 7) -> dict[str, Any]:  # fmt: skip
+    return _q(request).cost_stats(by=by, days=days, project=who.filter_project(project))
+
+
+@router.get("/decisions")
+def decisions(request: Request, who: Read, filters: Filters,
+              min_runs: Annotated[int, Query(ge=1)] = 1) -> list[dict[str, Any]]:  # fmt: skip
+    return _q(request).decisions(min_runs=min_runs, **_scoped(filters, who))
+
+
+@router.get("/failures")
+def failures(request: Request, who: Read, filters: Filters,
+             limit: Annotated[int, Query(ge=1, le=500)] = 20) -> list[dict[str, Any]]:  # fmt: skip
+    return _q(request).failed_stages(limit=limit, **_scoped(filters, who))
+
+
+@router.get("/principles")
+def principles(request: Request, who: Read, filters: Filters, min_runs: Annotated[int, Query(ge=1)] = 3,
+               threshold: Annotated[float, Query(ge=0, le=1)] = 0.6) -> dict[str, Any]:  # fmt: skip
+    return _q(request).principle_patterns(min_runs=min_runs, threshold=threshold, **_scoped(filters, who))
+
+
+@router.get("/flags", summary="Calibration flags (and other alerts), newest first")
+def flags(request: Request, who: Read, include_acknowledged: bool = False, source: str = "calibration",
+          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
+    from glassbox.store.alerts import list_alerts
+
+    found = list_alerts(request.app.state.store, source=None if source == "any" else source, project=who.project,
+                        acknowledged=None if include_acknowledged else False, limit=limit)  # fmt: skip
+    return [a.to_dict() for a in found]
+
+
+@router.post("/flags/{alert_id}/ack", summary="Acknowledge a flag")
+def ack_flag(request: Request, who: Write, alert_id: str) -> dict[str, Any]:
+    from glassbox.store.alerts import AlertNotFound, acknowledge, list_alerts
+
+    store = request.app.state.store
+    if who.project is not None:
+        mine = {a.id for a in list_alerts(store, project=who.project, limit=100_000)}
+        if not any(i.startswith(alert_id) for i in mine):
+            raise AlertNotFound(f"alert {alert_id!r} does not exist")
+    return acknowledge(store, alert_id).to_dict()
+
+
+class ScoreIn(BaseModel):
+    trace_id: str = Field(min_length=4, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    value: float = Field(allow_inf_nan=False)
+    max: float | None = Field(None, allow_inf_nan=False)
+    passed: bool | None = None
+    dimensions: dict[str, float] = Field(default_factory=dict)
+    comment: str | None = Field(None, max_length=10_000)
+    source: Literal["human", "llm_judge", "rule", "sdk", "heuristic"] = "human"
+
+
+class FeedbackIn(BaseModel):
+    trace_id: str = Field(min_length=4, max_length=32)
+    kind: Literal["explicit", "implicit"] = "explicit"
+    rating: float | None = Field(None, ge=0, le=1, description="explicit: 0 (bad) to 1 (good)")
+    signal: str | None = Field(None, description=f"implicit: one of {', '.join(SIGNALS)}")
+    comment: str | None = Field(None, max_length=10_000)
+    user_id: str | None = Field(None, max_length=200)
+
+
+@router.post("/scores", status_code=201, summary="Score a run (people, judges)")
+def post_score(request: Request, who: Write, body: ScoreIn) -> dict[str, Any]:
+    t = _visible(request, who, body.trace_id)
+    if not all(math.isfinite(v) for v in body.dimensions.values()):
+        raise ValueError("dimensions must be finite numbers")
+    sc = Score(new_record_id(), body.name, body.value, body.max, body.passed, body.source, body.dimensions,
+               body.comment, None, time.time_ns())  # fmt: skip
+    add_score(request.app.state.store, t.trace_id, sc)
+    return {"trace_id": t.trace_id, **sc.to_dict()}
+
+
+@router.post("/feedback", status_code=201, summary="Explicit rating/comment or implicit signal for a run")
+def post_feedback(request: Request, who: Write, body: FeedbackIn) -> dict[str, Any]:
+    from glassbox.errors import QueryError
+
+    if body.kind == "implicit" and body.signal not in SIGNALS:
+        raise QueryError(f"signal: implicit feedback needs one of {', '.join(SIGNALS)}")
+    if body.kind == "explicit" and body.rating is None and not body.comment:
+        raise QueryError("explicit feedback needs a rating or a comment")
+    t = _visible(request, who, body.trace_id)
+    fb = Feedback(new_record_id(), body.kind, body.rating, body.signal, body.comment, None, body.user_id,
+                  time.time_ns())  # fmt: skip
+    add_feedback(request.app.state.store, t.trace_id, fb)
+    return {"trace_id": t.trace_id, **fb.to_dict()}
+
+
+@router.get("/feedback/summary")
+def get_feedback_summary(request: Request, who: Read, project: str | None = None,
+                         since: str | None = None) -> dict[str, Any]:  # fmt: skip
+    from glassbox.analysis.filters import parse_time
+
+    return feedback_summary(request.app.state.store, project=who.filter_project(project),
+                            since=parse_time(since, "since") if since else None)  # fmt: skip

@@ -1,0 +1,76 @@
+"""Scores and feedback added to a stored run after the fact (people, judges, implicit signals)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from glassbox.errors import StoreError, TraceNotFound
+from glassbox.model import Feedback, Score
+from glassbox.store import database, rows
+from glassbox.store.schema import feedback, scores, traces
+
+if TYPE_CHECKING:
+    from glassbox.store.store import Store
+
+SIGNALS = ("re_query", "skip", "accept", "click", "share", "copy", "thumbs_up", "thumbs_down", "abandon")
+
+
+def _project_of(conn: Any, trace_id: str) -> str:
+    row = conn.execute(select(traces.c.project).where(traces.c.trace_id == trace_id)).first()
+    if row is None:
+        raise TraceNotFound(f"no trace {trace_id!r}")
+    return row[0]
+
+
+def add_score(store: Store, trace_id: str, score: Score, *, project: str | None = None) -> None:
+    """Store a score on an existing run; a ``quality`` score also becomes the run's quality and gate."""
+    store.ready()
+    try:
+        with store.engine.begin() as conn:
+            if project is not None and _project_of(conn, trace_id) != project:
+                raise TraceNotFound(f"no trace {trace_id!r}")
+            _project_of(conn, trace_id)
+            conn.execute(store._child_upsert(scores), [rows.score_row(trace_id, score)])
+            if score.name == "quality":
+                conn.execute(update(traces).where(traces.c.trace_id == trace_id).values(
+                    quality_score=score.value, gate_passed=score.passed))  # fmt: skip
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot store the score: {database._short(exc)}") from None
+
+
+def add_feedback(store: Store, trace_id: str, fb: Feedback, *, project: str | None = None) -> None:
+    store.ready()
+    try:
+        with store.engine.begin() as conn:
+            if project is not None and _project_of(conn, trace_id) != project:
+                raise TraceNotFound(f"no trace {trace_id!r}")
+            _project_of(conn, trace_id)
+            conn.execute(store._child_upsert(feedback), [rows.feedback_row(trace_id, fb)])
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot store the feedback: {database._short(exc)}") from None
+
+
+def feedback_summary(store: Store, *, project: str | None = None, since: datetime | None = None) -> dict[str, Any]:
+    """Explicit ratings (count, average, share positive) and implicit signals by kind."""
+    f, t = feedback.c, traces.c
+    conds: list[Any] = []
+    if project is not None:
+        conds.append(t.project == project)
+    if since is not None:
+        conds.append(f.at >= since)
+    base = select().select_from(feedback.join(traces, traces.c.trace_id == f.trace_id))
+    store.ready()
+    with store.engine.connect() as conn:
+        n, avg, positive, comments = conn.execute(base.add_columns(
+            func.count(), func.avg(f.rating), func.sum(case((f.rating > 0.5, 1), else_=0)),
+            func.count(f.comment)).where(f.kind == "explicit", *conds)).one()  # fmt: skip
+        signals = dict(conn.execute(base.add_columns(f.signal, func.count()).where(
+            f.kind == "implicit", *conds).group_by(f.signal)).all())  # fmt: skip
+        runs = conn.execute(base.add_columns(func.count(func.distinct(f.trace_id))).where(*conds)).scalar_one()
+    return {"explicit": {"count": int(n), "avg_rating": None if avg is None else float(avg),
+                         "positive_rate": (int(positive or 0) / int(n)) if n else None, "comments": int(comments)},
+            "implicit": {k or "": int(v) for k, v in signals.items()}, "runs_with_feedback": int(runs)}  # fmt: skip
