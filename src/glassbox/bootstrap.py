@@ -40,6 +40,15 @@ def make_preparer(limit: int, attr_limit: int, scoring: Any = None) -> Any:
 
 def build_sinks(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = []
+    if settings.endpoint:  # remote mode: the server stores; a local store or trail only if asked for explicitly
+        from glassbox.otel import OTLPSink
+
+        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        sinks.append(OTLPSink(settings.endpoint, headers, compression=True, name="server"))
+        explicit = settings.model_fields_set
+        store = settings.store if "store" in explicit else None
+        trail = settings.trail_dir if "trail_dir" in explicit else None
+        settings = settings.model_copy(update={"store": store, "trail_dir": trail})
     if settings.store:
         from glassbox.store.store import DatabaseSink, Store
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Head sampling ratio, consistent across services.")
     keep_errors: bool = Field(False, description="Record sampled-out traces and keep them if they fail.")
     otlp_endpoint: str | None = Field(None, description="Also export every trace over OTLP/HTTP to this endpoint.")
+    endpoint: str | None = Field(
+        None, description="A glassbox server (http://host:7433): traces go there instead of a local store and trail."
+    )
+    api_key: str | None = Field(None, description="API key (write scope) for the glassbox server at `endpoint`.")
     otlp_headers: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, description="Headers for the OTLP exporter (env: k1=v1,k2=v2)."
     )
@@ -96,7 +100,7 @@ class Settings(BaseSettings):
     )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
 
-    @field_validator("store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", mode="before")
+    @field_validator("store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", "endpoint", mode="before")
     @classmethod
     def _off_means_none(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in _OFF:

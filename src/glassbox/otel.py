@@ -327,14 +327,19 @@ class OTLPSink:
 
     name = "otlp"
 
-    def __init__(self, endpoint: str, headers: dict[str, str] | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, endpoint: str, headers: dict[str, str] | None = None, timeout: float = 10.0,
+                 compression: bool = False, name: str = "otlp") -> None:  # fmt: skip
+        from opentelemetry.exporter.otlp.proto.http import Compression
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         url = endpoint.rstrip("/")
         if not url.endswith("/v1/traces"):
             url += "/v1/traces"  # OTEL_EXPORTER_OTLP_ENDPOINT semantics: a base URL
         self.endpoint = url
-        self.exporter = OTLPSpanExporter(endpoint=url, headers=headers or None, timeout=timeout)
+        self.name = name
+        # The exporter batches per writer batch and retries 429/503 (with backoff) until its timeout.
+        self.exporter = OTLPSpanExporter(endpoint=url, headers=headers or None, timeout=timeout,
+                                         compression=Compression.Gzip if compression else Compression.NoCompression)
 
     def write(self, traces: Sequence[Trace]) -> None:
         from opentelemetry.sdk.trace.export import SpanExportResult

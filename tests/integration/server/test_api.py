@@ -1,0 +1,130 @@
+"""The REST API over httpx (ASGI), on SQLite and PostgreSQL: answers, errors, auth and isolation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from runs_builder import make_run
+
+from glassbox.server.app import create_app
+from glassbox.store.keys import create_key, revoke_key
+
+
+@pytest.fixture
+def filled(store):
+    store.write_traces([
+        make_run(1, ago=timedelta(hours=3), quality=0.9, passed=True, dims={"grounding": 0.9},
+                 decisions=[("retrieve", "use bm25", 0.8)], tags=["prod"], cost=0.01, text="<script>x</script>",
+                 stages=[("retrieve", 40, "ok"), ("llm", 50, "ok")]),
+        make_run(2, ago=timedelta(hours=2), quality=0.3, passed=False, dims={"grounding": 0.2},
+                 decisions=[("retrieve", "use dense", 0.6)], stages=[("retrieve", 200, "ok"), ("llm", 90, "ok")]),
+        make_run(3, ago=timedelta(hours=1), status="failed", stages=[("retrieve", 490, "error")],
+                 workflow="summarize"),
+        make_run(4, ago=timedelta(hours=1), project="other", workflow="secret-workflow"),
+    ])  # fmt: skip
+    return store
+
+
+def tid(i: int) -> str:
+    return f"{i:032x}"
+
+
+def test_query_endpoints(filled, client):
+    page = client.get("/api/v1/traces", params={"project": "p", "limit": 2}).json()
+    assert [r["trace_id"] for r in page["items"]] == [tid(3), tid(2)] and page["next_cursor"]
+    rest = client.get("/api/v1/traces", params={"project": "p", "limit": 2, "cursor": page["next_cursor"]}).json()
+    assert [r["trace_id"] for r in rest["items"]] == [tid(1)] and rest["next_cursor"] is None
+    assert [r["trace_id"] for r in client.get("/api/v1/traces", params={"tag": "prod"}).json()["items"]] == [tid(1)]
+    assert client.get(f"/api/v1/traces/{tid(1)}").json()["input"] == "<script>x</script>"
+    assert client.get(f"/api/v1/trace/{tid(1)}").json() == client.get(f"/api/v1/traces/{tid(1)}").json()
+    cmp = client.get("/api/v1/compare", params={"a": tid(1), "b": tid(2)}).json()
+    assert cmp["gaps_b_only"] == ["grounding"]
+    s = client.get("/api/v1/summary", params={"project": "p"}).json()
+    assert (s["runs"], s["failed"]) == (3, 1)
+    assert {r["stage"] for r in client.get("/api/v1/latency", params={"by": "stage"}).json()} >= {"retrieve", "llm"}
+    assert client.get("/api/v1/costs", params={"by": "workflow", "days": 30}).json()["by"] == "workflow"
+    assert {d["what"] for d in client.get("/api/v1/decisions").json()} == {"use bm25", "use dense"}
+    assert client.get("/api/v1/failures").json()[0]["stage"] == "retrieve"
+    assert client.get("/api/v1/principles", params={"min_runs": 1}).json()["overall"][0]["principle"] == "grounding"
+
+
+def test_errors_have_one_shape(filled, client):
+    for path, params, status, code in (
+        (f"/api/v1/traces/{'f' * 32}", {}, 404, "not_found"),
+        ("/api/v1/traces", {"since": "whenever"}, 400, "bad_request"),
+        ("/api/v1/traces", {"status": "weird"}, 422, "invalid_request"),
+        ("/api/v1/traces", {"limit": 0}, 422, "invalid_request"),
+        ("/api/v1/traces", {"cursor": "nope"}, 400, "bad_request"),
+        ("/api/v1/latency", {"percentiles": "50,abc"}, 422, "invalid_request"),
+        ("/api/v1/nothing-here", {}, 404, "not_found"),
+    ):
+        r = client.get(path, params=params)
+        assert r.status_code == status, (path, r.text)
+        body = r.json()
+        assert body["error"]["code"] == code and body["error"]["message"], body
+        assert "sqlite" not in r.text and "postgresql" not in r.text  # no store URL leaks
+
+
+def test_scores_feedback_and_flags(filled, client):
+    r = client.post("/api/v1/scores", json={"trace_id": tid(2), "name": "quality", "value": 0.8, "passed": True,
+                                            "dimensions": {"grounding": 0.8}, "source": "human"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert client.get(f"/api/v1/traces/{tid(2)}").json()["quality_score"] == 0.8
+    assert client.post("/api/v1/scores", json={"trace_id": tid(2), "name": "x", "value": "high"}).status_code == 422
+    assert client.post("/api/v1/scores", json={"trace_id": "f" * 32, "name": "x", "value": 1}).status_code == 404
+    ok = client.post("/api/v1/feedback", json={"trace_id": tid(1), "rating": 1, "comment": "great"})
+    assert ok.status_code == 201, ok.text
+    client.post("/api/v1/feedback", json={"trace_id": tid(1), "kind": "implicit", "signal": "re_query"})
+    client.post("/api/v1/feedback", json={"trace_id": tid(2), "kind": "implicit", "signal": "accept"})
+    bad = client.post("/api/v1/feedback", json={"trace_id": tid(1), "kind": "implicit", "signal": "dance"})
+    assert bad.status_code == 400 and "signal" in bad.json()["error"]["message"]
+    summary = client.get("/api/v1/feedback/summary").json()
+    assert summary["explicit"]["count"] == 1 and summary["implicit"] == {"re_query": 1, "accept": 1}
+    from glassbox.model import Alert
+    from glassbox.store.alerts import add_alerts
+
+    add_alerts(filled, [Alert("abcdabcdabcdabcd", "calibration", "r", "m", "warning", {}, tid(2), "p", 1)])
+    assert [f["id"] for f in client.get("/api/v1/flags").json()] == ["abcdabcdabcdabcd"]
+    assert client.post("/api/v1/flags/abcdabcd/ack").json()["acknowledged"] is True
+    assert client.get("/api/v1/flags").json() == []
+    assert client.post("/api/v1/flags/ffffffff/ack").status_code == 404
+
+
+def test_keys_scopes_and_project_isolation(filled):
+    read_key, _ = create_key(filled, "p", "read")
+    write_key, _ = create_key(filled, "p", "write")
+    other_key, _ = create_key(filled, "other", "read")
+    with TestClient(create_app(filled, auth_required=True)) as c:
+        assert c.get("/api/v1/traces").status_code == 401
+        assert c.get("/api/v1/traces", headers={"Authorization": "Bearer gbk_nope_x"}).status_code == 401
+        mine = c.get("/api/v1/traces", headers={"X-API-Key": read_key}).json()["items"]
+        assert {r["project"] for r in mine} == {"p"} and len(mine) == 3
+        theirs = c.get("/api/v1/traces", headers={"Authorization": f"Bearer {other_key}"}).json()["items"]
+        assert [r["workflow"] for r in theirs] == ["secret-workflow"]
+        assert c.get(f"/api/v1/traces/{tid(1)}", headers={"X-API-Key": other_key}).status_code == 404
+        assert c.get("/api/v1/traces", params={"project": "p"}, headers={"X-API-Key": other_key}).status_code == 403
+        body = {"trace_id": tid(1), "name": "x", "value": 1}
+        assert c.post("/api/v1/scores", json=body, headers={"X-API-Key": read_key}).status_code == 403
+        assert c.post("/api/v1/scores", json=body, headers={"X-API-Key": write_key}).status_code == 201
+        assert c.post("/v1/traces", content=b"", headers={"X-API-Key": read_key,
+                                                           "content-type": "application/x-protobuf"}).status_code == 403
+        revoke_key(filled, write_key)
+        assert c.post("/api/v1/scores", json=body, headers={"X-API-Key": write_key}).status_code == 401
+        assert c.get("/health").status_code == 200  # liveness needs no key
+
+
+def test_openapi_schema_is_served(client):
+    schema = client.get("/openapi.json").json()
+    assert "/api/v1/traces" in schema["paths"] and "/v1/traces" in schema["paths"]
+
+
+def test_metrics_and_health(filled, client):
+    text = client.get("/metrics").text
+    for name in ("glassbox_stage_duration_seconds", "glassbox_traces_total", "glassbox_llm_tokens_total",
+                 "glassbox_llm_cost_usd_total", "glassbox_ingest_queue_depth", "glassbox_ingest_spans_received_total"):
+        assert name in text
+    h = client.get("/health/full")
+    assert h.status_code == 200 and h.json()["score"] == 100
+    assert {c["name"] for c in h.json()["checks"]} == {"store", "ingest_queue", "disk", "background_jobs"}
