@@ -26,12 +26,13 @@ class Ingest:
         self.writer = Writer([DatabaseSink(store)], max_queue=queue_size, policy="drop", batch_size=batch_size,
                              interval=0.05, after_batch=self._after_batch)  # fmt: skip
         self.accepted = 0
+        self._waiting_since = time.monotonic()
         self.last_write_at: float | None = None
         self.errors = 0
 
     def offer(self, traces: list[Trace]) -> bool:
-        for t in traces:
-            t._received_at = time.monotonic()  # type: ignore[attr-defined]
+        if self.writer.queue_depth == 0:
+            self._waiting_since = time.monotonic()  # the oldest unwritten trace arrived about now
         ok = self.writer.offer(traces)
         if ok:
             self.accepted += len(traces)
@@ -41,8 +42,8 @@ class Ingest:
     def _after_batch(self, batch: list[Trace]) -> None:
         now = time.monotonic()
         self.last_write_at = now
-        oldest = min((getattr(t, "_received_at", now) for t in batch), default=now)
-        self.metrics.writer_lag.set(now - oldest)
+        self.metrics.writer_lag.set(max(0.0, now - self._waiting_since))
+        self._waiting_since = now
         self.metrics.queue_depth.set(self.writer.queue_depth)
         if self.writer_delay:
             time.sleep(self.writer_delay)
