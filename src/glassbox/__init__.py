@@ -223,6 +223,20 @@ def query(store: Any = None) -> Query:
     return open_query(store)
 
 
+def start_metrics_server(port: int = 9189, addr: str = "127.0.0.1") -> None:
+    """Expose this app's Prometheus metrics (stage latency, runs, LLM tokens and cost, quality) on ``addr:port``.
+
+    Runs are observed by the background writer, never on the hot path. Under a multi-process
+    server set ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode) before start.
+    """
+    rt = _runtime.get()
+    if rt is None:
+        return
+    from glassbox.monitoring.metrics import start_metrics_server as start
+
+    start(rt, port, addr)
+
+
 def check_budget() -> None:
     """Raise ``BudgetExceeded`` now if the current trace's or the daily budget is spent."""
     cur = _current.get()
@@ -291,6 +305,7 @@ __all__ = [
     "scorer",
     "shutdown",
     "stage",
+    "start_metrics_server",
     "trace",
     "traced",
     "wrap",

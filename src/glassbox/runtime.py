@@ -49,6 +49,7 @@ class Runtime:
         self.daily: Any = None
         self.costs: Any = None  # glassbox.cost.calls.CostContext, built on the first priced call
         self.calibration: Any = None  # glassbox.analysis.calibration.CalibrationEngine, set by bootstrap
+        self.metrics: Any = None  # glassbox.monitoring.metrics.Metrics, set by gb.start_metrics_server
         if settings.budget_warn_usd is not None or settings.budget_max_usd is not None:
             from glassbox.budget import Budget
 
@@ -213,6 +214,12 @@ class Runtime:
         if daily is not None:
             daily.written(sum(getattr(t, "_spent", 0.0) for t in batch))
             daily.refresh()
+        metrics = self.metrics
+        if metrics is not None:
+            try:
+                metrics.observe(batch)
+            except Exception as exc:  # noqa: BLE001
+                self.internal_error("metrics", exc)
         engine = self.calibration
         if engine is not None:
             try:

@@ -14,9 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from glassbox import __version__
 from glassbox.errors import ConfigError, GlassboxError, QueryError, StoreError, TraceNotFound
+from glassbox.monitoring.metrics import Metrics
 from glassbox.server.auth import AuthError, writer
 from glassbox.server.ingest import Ingest
-from glassbox.server.metrics import Metrics
 from glassbox.store.store import Store
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -177,7 +177,9 @@ def _ops_routes(app: FastAPI) -> None:
 
         m = request.app.state.metrics
         m.queue_depth.set(request.app.state.ingest.writer.queue_depth)
-        return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+        from glassbox.monitoring.metrics import exposition_registry
+
+        return Response(generate_latest(exposition_registry(m)), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     def health() -> dict[str, Any]:

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from glassbox.model import Trace
-from glassbox.server.metrics import Metrics
+from glassbox.monitoring.metrics import Metrics
 from glassbox.store.store import DatabaseSink, Store
 from glassbox.writer import Writer
 

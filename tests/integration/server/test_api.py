@@ -128,3 +128,26 @@ def test_metrics_and_health(filled, client):
     h = client.get("/health/full")
     assert h.status_code == 200 and h.json()["score"] == 100
     assert {c["name"] for c in h.json()["checks"]} == {"store", "ingest_queue", "disk", "background_jobs"}
+
+
+def test_sdk_metrics_server_in_process(tmp_path):
+    import httpx
+
+    import glassbox as gb
+    from conftest import free_port
+
+    gb.configure(store=f"sqlite:///{tmp_path}/m.db", trail_dir=None, flush_interval=0.05)
+    port = free_port()
+    gb.start_metrics_server(port=port)
+    with gb.trace("q", workflow="qa"):
+        with gb.stage("retrieve"):
+            pass
+        gb.llm({"object": "chat.completion", "model": "gpt-4o-mini", "choices": [],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 10}}, provider="openai")  # fmt: skip
+        gb.score("quality", 0.8)
+    gb.flush()
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert 'glassbox_traces_total{status="complete",workflow="qa"} 1.0' in text
+    assert 'glassbox_stage_duration_seconds_count{model_version="",stage="retrieve",workflow="qa"} 1.0' in text
+    assert 'glassbox_llm_tokens_total{direction="input",model="gpt-4o-mini",provider="openai"} 100.0' in text
+    assert "glassbox_quality_score_bucket" in text

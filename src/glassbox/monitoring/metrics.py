@@ -36,9 +36,11 @@ class Metrics:
                                       registry=r)
         self.spans_rejected = Counter("glassbox_ingest_spans_rejected_total", "Spans refused, by reason.",
                                       ("reason",), registry=r)
-        self.queue_depth = Gauge("glassbox_ingest_queue_depth", "Traces waiting for the writer.", registry=r)
+        # Gauges of one process: "livesum"/"max" keep them meaningful under PROMETHEUS_MULTIPROC_DIR.
+        self.queue_depth = Gauge("glassbox_ingest_queue_depth", "Traces waiting for the writer.", registry=r,
+                                 multiprocess_mode="livesum")
         self.writer_lag = Gauge("glassbox_writer_lag_seconds", "Age of the oldest batch when it was written.",
-                                registry=r)
+                                registry=r, multiprocess_mode="max")
 
     def observe(self, traces: Iterable[Trace]) -> None:
         """Feed stored runs into the metrics (writer thread: never the request or app path)."""
@@ -68,3 +70,27 @@ class Metrics:
             for e in t.events:
                 if e.name in ("budget.warned", "budget.exceeded"):
                     self.budget.labels(e.name.split(".")[1]).inc()
+
+
+def exposition_registry(metrics: Metrics) -> CollectorRegistry:
+    """The registry to serve: every process's values under PROMETHEUS_MULTIPROC_DIR, else this one's."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return metrics.registry
+
+
+def start_metrics_server(rt: Any, port: int = 9189, addr: str = "127.0.0.1") -> Metrics:
+    """Serve the app's own metrics on ``addr:port`` (``gb.start_metrics_server``); runs fed by its writer."""
+    from prometheus_client import start_http_server
+
+    metrics = getattr(rt, "metrics", None)
+    if metrics is None:
+        metrics = rt.metrics = Metrics()
+    start_http_server(port, addr=addr, registry=exposition_registry(metrics))
+    return metrics
