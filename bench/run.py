@@ -12,6 +12,7 @@ Benchmarks (each in its own process; see docs/benchmarks.md):
   memory    RSS growth after recording 100,000 traces (20,000 with --quick), once flushed
   import    `import glassbox` vs `import opentelemetry.sdk.trace`; no heavy modules loaded
   llm       gb.llm(resp) on an OpenAI response, priced; the budget check's cost inside gb.stage()
+  ingest    OTLP ingest into one glassbox serve process on SQLite (spans/s, server RSS)
 
 Exits 1 if any target is missed (listed at the end), 2 if a benchmark itself failed.
 """
@@ -32,7 +33,7 @@ sys.path.insert(0, str(BENCH))
 from _common import RESULT_PREFIX  # noqa: E402 - the bench folder is not a package
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm")
+NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest")
 
 
 def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
@@ -52,6 +53,7 @@ def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
         "memory": [["memory.py", "--store", "none", "--traces", traces],
                    ["memory.py", "--store", "sqlite", "--traces", traces]],
         "import": [["importtime.py", "--repeats", "5" if quick else "11"]],
+        "ingest": [["ingest_bench.py", "--batches", "60" if quick else "200"]],
         "llm": [["llm.py", "--repeats", "5" if quick else "7", "--iterations", "10000" if quick else "20000"]],
     }[name]  # fmt: skip
 
