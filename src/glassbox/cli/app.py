@@ -119,6 +119,9 @@ def demo(
         if result.flags:
             console.print(Text.assemble("       ", (f"glassbox flags{suffix}".ljust(pad), "bold"),
                                         "patterns the calibration rules spotted"))  # fmt: skip
+        serve_cmd = f"glassbox serve{suffix}"
+        console.print(Text.assemble("Dashboard: ", (serve_cmd, "bold"),
+                                    " then open http://127.0.0.1:7433/runs"))  # fmt: skip
 
 
 # -- show ---------------------------------------------------------------------------------------

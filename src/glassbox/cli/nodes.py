@@ -8,27 +8,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from glassbox.analysis.nodes import node_rows
 from glassbox.cli import formats as fmt
 from glassbox.model import Span, Trace
-
-
-def node_rows(trace: Trace) -> list[dict[str, Any]]:
-    """One row per stage below the root, slowest first: duration, share of the run, tokens, cost."""
-    total = trace.duration_ms or 0.0
-    rows = []
-    for s in trace.spans:
-        if s.span_id == trace.root_span_id:
-            continue
-        attrs = s.attributes or {}
-        rows.append({
-            "node": s.name, "kind": s.kind, "span_id": s.span_id, "status": s.status,
-            "duration_ms": s.duration_ms,
-            "percent": round(100.0 * s.duration_ms / total, 1) if total and s.duration_ms is not None else None,
-            "model": s.model, "tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "cost_usd": s.cost_usd,
-            "cost_source": attrs.get("glassbox.cost.source"),
-        })  # fmt: skip
-    rows.sort(key=lambda r: (-(r["duration_ms"] or 0.0), r["node"]))
-    return rows
 
 
 def _tokens(span_row: dict[str, Any]) -> str:

@@ -132,9 +132,9 @@ def test_metrics_and_health(filled, client):
 
 def test_sdk_metrics_server_in_process(tmp_path):
     import httpx
+    from live_server import free_port
 
     import glassbox as gb
-    from conftest import free_port
 
     gb.configure(store=f"sqlite:///{tmp_path}/m.db", trail_dir=None, flush_interval=0.05)
     port = free_port()

@@ -19,7 +19,8 @@ def test_compose_file_runs_glassbox_serve_against_postgres():
     assert svc["environment"]["GLASSBOX_STORE"].startswith("postgresql+psycopg://")
     assert svc["depends_on"]["db"]["condition"] == "service_healthy"
     assert doc["services"]["db"]["image"].startswith("postgres:")
-    options = {o for p in CliRunner().invoke(app, ["serve", "--help"]).stdout.split() for o in [p] if o.startswith("--")}
+    help_text = CliRunner().invoke(app, ["serve", "--help"]).stdout
+    options = {word for word in help_text.split() if word.startswith("--")}
     assert {"--host", "--port"} <= options
     assert all(not a.startswith("--") or a in options for a in svc["command"][2:])
 

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from live_server import LiveServer
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -18,7 +19,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import glassbox as gb
-from conftest import LiveServer
 from glassbox.analysis.query import Query
 from glassbox.server.app import create_app
 from glassbox.store.keys import create_key

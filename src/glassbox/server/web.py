@@ -1,0 +1,336 @@
+"""The web dashboard: server-rendered pages (Jinja2, autoescaped) over the query API.
+
+Pages: runs (every filter in the URL), run detail (waterfall, decisions, LLM calls, scores,
+flags, review), compare, overview (charts), flags. Trace content is hostile by assumption:
+everything is escaped, data for charts travels as a JSON block (never inline script), a strict
+Content-Security-Policy forbids inline script, and state-changing forms carry a CSRF token
+(double submit: a cookie and a form field that must match).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from glassbox.analysis.query import Query
+from glassbox.server.auth import COOKIE, AuthError, Principal, principal
+
+HERE = Path(__file__).parent
+CSRF_COOKIE = "glassbox_csrf"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")  # fmt: skip
+FILTER_KEYS = ("workflow", "intent", "domain", "status", "since", "until", "min_score", "max_score", "flagged",
+               "tag", "text", "project")  # fmt: skip
+OVERVIEW_TTL_S = 30.0
+
+router = APIRouter(include_in_schema=False)
+env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                  trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+
+
+def _fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return "—"
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+def _fmt_cost(usd: float | None) -> str:
+    if usd is None:
+        return "—"
+    return f"${usd:.4f}" if abs(usd) < 1 else f"${usd:,.2f}"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
+
+
+env.filters.update(ms=_fmt_ms, cost=_fmt_cost, text=_text,
+                   num=lambda v: "—" if v is None else f"{v:.2f}",
+                   pct=lambda v: "—" if v is None else f"{100 * v:.0f}%")  # fmt: skip
+
+
+def _page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    html = env.get_template(template).render(request=request, csrf=token, who=ctx.pop("who", None), **ctx)
+    resp = HTMLResponse(html, status_code=status)
+    resp.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    _secure_headers(resp)
+    return resp
+
+
+def _secure_headers(resp: Response) -> None:
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Cache-Control"] = "no-store"
+
+
+def _viewer(request: Request) -> Principal | RedirectResponse:
+    try:
+        return principal(request, "read")
+    except AuthError:
+        nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': nxt})}", status_code=303)
+
+
+def _check_csrf(request: Request, token: str) -> None:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not token or not secrets.compare_digest(cookie, token):
+        raise AuthError(403, "csrf", "the form expired or came from another site; reload the page and retry")
+
+
+def _filters(request: Request, who: Principal) -> dict[str, Any]:
+    q = request.query_params
+    out: dict[str, Any] = {}
+    for key in FILTER_KEYS:
+        values = [v for v in q.getlist(key) if v.strip()]
+        if not values:
+            continue
+        out[key] = values if key == "tag" else values[0].strip()
+    project = who.filter_project(out.get("project"))
+    if project:
+        out["project"] = project
+    return out
+
+
+def _q(request: Request) -> Query:
+    return Query(request.app.state.store)
+
+
+# -- login -----------------------------------------------------------------------------------------
+@router.get("/login")
+def login_form(request: Request, next: str = "/runs") -> HTMLResponse:
+    return _page(request, "login.html", next=next if next.startswith("/") and not next.startswith("//") else "/runs")
+
+
+@router.post("/login")
+def login(request: Request, key: str = Form(...), csrf: str = Form(""), next: str = Form("/runs")) -> Response:
+    from glassbox.store.keys import verify
+
+    _check_csrf(request, csrf)
+    record = verify(request.app.state.store, key.strip())
+    if record is None:
+        return _page(request, "login.html", status=401, next=next, error="That key is not valid (or revoked).")
+    target = next if next.startswith("/") and not next.startswith("//") else "/runs"
+    resp = RedirectResponse(target, status_code=303)
+    resp.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                    max_age=7 * 86400)  # fmt: skip
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")) -> Response:
+    _check_csrf(request, csrf)
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(COOKIE)
+    return resp
+
+
+# -- pages -----------------------------------------------------------------------------------------
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/runs", status_code=307)
+
+
+@router.get("/runs")
+def runs(request: Request, cursor: str | None = None, limit: int = 50) -> Response:
+    who = _viewer(request)
+    if isinstance(who, RedirectResponse):
+        return who
+    from glassbox.errors import QueryError
+
+    filters = _filters(request, who)
+    error = None
+    try:
+        page = _q(request).traces(limit=max(1, min(limit, 200)), cursor=cursor, **filters)
+    except QueryError as exc:
+        error, page = str(exc), None
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    next_url = f"/runs?{urlencode([*params, ('cursor', page.next_cursor)])}" if page and page.next_cursor else None
+    api = f"/api/v1/traces?{urlencode(request.query_params.multi_items())}"
+    return _page(request, "runs.html", who=who, items=page.items if page else [], filters=filters, error=error,
+                 next_url=next_url, api_url=api, status=400 if error else 200)  # fmt: skip
+
+
+@router.get("/runs/{trace_id}")
+def run_detail(request: Request, trace_id: str) -> Response:
+    who = _viewer(request)
+    if isinstance(who, RedirectResponse):
+        return who
+    from glassbox.analysis.compare import _quality
+    from glassbox.analysis.nodes import node_rows
+    from glassbox.errors import TraceNotFound
+
+    try:
+        t = _q(request).trace(trace_id.strip().lower())
+        if who.project is not None and t.project != who.project:
+            raise TraceNotFound(trace_id)
+    except TraceNotFound:
+        return _page(request, "missing.html", who=who, status=404, what=f"run {trace_id}")
+    return _page(request, "run.html", who=who, t=t, timeline=_timeline(t), nodes=node_rows(t), quality=_quality(t),
+                 recent=_q(request).traces(limit=20, project=t.project, workflow=t.workflow).items)  # fmt: skip
+
+
+def _timeline(t: Any) -> list[dict[str, Any]]:
+    """Stages depth-first with their bar position (% of the run) for the waterfall."""
+    start = t.start_ns or min((s.start_ns for s in t.spans), default=0)
+    end = t.end_ns or max((s.end_ns or s.start_ns for s in t.spans), default=start)
+    total = max(end - start, 1)
+    children: dict[str | None, list[Any]] = {}
+    ids = {s.span_id for s in t.spans}
+    for s in t.spans:
+        children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
+    decisions: dict[str, list[Any]] = {}
+    for d in t.decisions:
+        decisions.setdefault(d.span_id or "", []).append(d)
+    events: dict[str, list[Any]] = {}
+    for e in t.events:
+        events.setdefault(e.span_id or "", []).append(e)
+    out: list[dict[str, Any]] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for s in sorted(children.get(parent, []), key=lambda x: (x.start_ns, x.span_id)):
+            left = 100 * (s.start_ns - start) / total
+            width = 100 * ((s.end_ns or end) - s.start_ns) / total
+            out.append({"span": s, "depth": min(depth, 12), "left": round(max(0.0, left), 3),
+                        "width": round(max(0.4, min(width, 100 - left)), 3),
+                        "decisions": decisions.get(s.span_id, []), "events": events.get(s.span_id, [])})  # fmt: skip
+            walk(s.span_id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+@router.post("/runs/{trace_id}/review")
+def review(request: Request, trace_id: str, notes: str = Form(""), flagged: str = Form(""),
+           csrf: str = Form("")) -> Response:  # fmt: skip
+    _check_csrf(request, csrf)
+    who = principal(request, "write")
+    store = request.app.state.store
+    t = store.get_trace(trace_id)
+    if who.project is not None and t.project != who.project:
+        raise AuthError(403, "forbidden", "not your project's run")
+    store.set_review(t.trace_id, flagged=flagged == "on", notes=notes[:10_000])
+    return RedirectResponse(f"/runs/{t.trace_id}#review", status_code=303)
+
+
+@router.get("/compare")
+def compare(request: Request, a: str = "", b: str = "") -> Response:
+    who = _viewer(request)
+    if isinstance(who, RedirectResponse):
+        return who
+    from glassbox.analysis.compare import compare_traces
+    from glassbox.errors import TraceNotFound
+
+    if not a or not b:
+        return _page(request, "compare.html", who=who, c=None, a=a, b=b)
+    try:
+        ta, tb = _q(request).trace(a.strip().lower()), _q(request).trace(b.strip().lower())
+        if who.project is not None and (ta.project != who.project or tb.project != who.project):
+            raise TraceNotFound(a)
+    except TraceNotFound:
+        return _page(request, "missing.html", who=who, status=404, what="one of the two runs")
+    return _page(request, "compare.html", who=who, c=compare_traces(ta, tb), a=ta.trace_id, b=tb.trace_id)
+
+
+@router.get("/overview")
+def overview(request: Request, range: str = "7d") -> Response:
+    who = _viewer(request)
+    if isinstance(who, RedirectResponse):
+        return who
+    window = range if range in ("24h", "7d", "30d", "90d") else "7d"
+    data = _overview_data(request, who, window)
+    return _page(request, "overview.html", who=who, d=data, window=window, charts=data["charts"])
+
+
+def _overview_data(request: Request, who: Principal, window: str) -> dict[str, Any]:
+    cache: dict[Any, Any] = request.app.state.__dict__.setdefault("overview_cache", {})
+    key = (who.project, window)
+    hit = cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < OVERVIEW_TTL_S:
+        return hit[1]
+    q = _q(request)
+    f: dict[str, Any] = {"since": window}
+    if who.project:
+        f["project"] = who.project
+    days = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}[window]
+    trend = q.group_by("day", ["runs", "failed", "success_rate", "avg_quality", "pass_rate", "total_cost_usd"], **f)
+    costs = q.cost_stats(by="model", days=days, project=who.project)
+    data = {
+        "summary": q.summary(**f),
+        "latency": q.latency(by="workflow", **f),
+        "by_workflow": q.group_by("workflow", ["runs", "success_rate", "avg_quality", "pass_rate", "avg_cost_usd"],
+                                  **f),
+        "failures": q.failed_stages(limit=10, **f),
+        "principles": q.principle_patterns(min_runs=3, **f)["overall"][:10],
+        "costs": costs,
+    }
+    data["charts"] = {
+        "days": [r["day"] for r in trend], "runs": [r["runs"] for r in trend],
+        "error_rate": [None if not r["runs"] else round(r["failed"] / r["runs"], 4) for r in trend],
+        "quality": [r["avg_quality"] for r in trend], "pass_rate": [r["pass_rate"] for r in trend],
+        "cost": [r["total_cost_usd"] or 0 for r in trend],
+        "latency": {"workflows": [str(r["workflow"]) for r in data["latency"]],
+                    "p50": [r["p50_ms"] for r in data["latency"]], "p95": [r["p95_ms"] for r in data["latency"]],
+                    "p99": [r["p99_ms"] for r in data["latency"]]},
+        "models": {"names": [str(g["key"]) for g in costs["groups"]], "cost": [g["cost_usd"] for g in costs["groups"]]},
+    }  # fmt: skip
+    cache[key] = (time.monotonic(), data)
+    return data
+
+
+@router.get("/flags")
+def flags(request: Request, all: bool = False) -> Response:
+    who = _viewer(request)
+    if isinstance(who, RedirectResponse):
+        return who
+    from glassbox.store.alerts import list_alerts
+
+    items = list_alerts(request.app.state.store, project=who.project, acknowledged=None if all else False, limit=200)
+    return _page(request, "flags.html", who=who, items=items, show_all=all)
+
+
+@router.post("/flags/{alert_id}/ack")
+def ack(request: Request, alert_id: str, csrf: str = Form("")) -> Response:
+    _check_csrf(request, csrf)
+    who = principal(request, "write")
+    from glassbox.store.alerts import AlertNotFound, acknowledge, list_alerts
+
+    store = request.app.state.store
+    if who.project is not None and alert_id not in {a.id for a in list_alerts(store, project=who.project,
+                                                                                limit=100_000)}:  # fmt: skip
+        raise AlertNotFound(f"alert {alert_id!r} does not exist")
+    acknowledge(store, alert_id)
+    return RedirectResponse("/flags", status_code=303)
+
+
+# -- static files ----------------------------------------------------------------------------------
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    if name == "plotly.min.js":  # shipped inside the plotly package: no CDN, works offline
+        import plotly
+
+        path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    else:
+        path = HERE / "static" / name
+        if path.parent != HERE / "static" or not path.is_file():
+            return Response(status_code=404)
+    resp = FileResponse(path)
+    resp.headers["Cache-Control"] = "public, max-age=86400"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
