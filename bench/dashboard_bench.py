@@ -12,28 +12,11 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
-import sys
 import time
 
 import httpx
 from _common import Results, log
-from ingest_bench import free_port
-
-
-def start(store: str, port: int) -> subprocess.Popen:
-    code = ("import uvicorn; from glassbox.server.app import create_app; from glassbox.server.web import router; "
-            f"uvicorn.run(create_app({store!r}, routers=[router], calibration=False), host='127.0.0.1', "
-            f"port={port}, log_level='warning', access_log=False)")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
+from ingest_bench import free_port, start_server
 
 
 def main() -> None:
@@ -44,7 +27,7 @@ def main() -> None:
     args = ap.parse_args()
     res = Results("dashboard")
     port = free_port()
-    proc = start(args.store, port)
+    proc = start_server(args.store, port, web=True, calibration=False)
     base = f"http://127.0.0.1:{port}"
     rng = random.Random(3)
     try:

@@ -59,10 +59,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: str, port: int) -> subprocess.Popen:
+def start_server(store: str, port: int, web: bool = False, calibration: bool = True) -> subprocess.Popen:
+    """`glassbox serve`'s app in its own process (with the dashboard when ``web``), once /health answers."""
+    routers = "[__import__('glassbox.server.web', fromlist=['router']).router]" if web else "[]"
     code = ("import uvicorn; from glassbox.server.app import create_app; "
-            f"uvicorn.run(create_app({store!r}, queue_size=4000), host='127.0.0.1', port={port}, "
-            "log_level='warning', access_log=False)")  # fmt: skip
+            f"uvicorn.run(create_app({store!r}, queue_size=4000, routers={routers}, calibration={calibration}), "
+            f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)")  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

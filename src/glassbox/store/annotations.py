@@ -26,32 +26,33 @@ def _project_of(conn: Any, trace_id: str) -> str:
     return row[0]
 
 
-def add_score(store: Store, trace_id: str, score: Score, *, project: str | None = None) -> None:
-    """Store a score on an existing run; a ``quality`` score also becomes the run's quality and gate."""
+def _add_row(store: Store, trace_id: str, table: Any, row: dict[str, Any], project: str | None,
+             then: Any = None) -> None:  # fmt: skip
+    """Insert one child row of an existing run (of ``project`` when given), in one transaction."""
     store.ready()
     try:
         with store.engine.begin() as conn:
-            if project is not None and _project_of(conn, trace_id) != project:
+            owner = _project_of(conn, trace_id)
+            if project is not None and owner != project:
                 raise TraceNotFound(f"no trace {trace_id!r}")
-            _project_of(conn, trace_id)
-            conn.execute(store._child_upsert(scores), [rows.score_row(trace_id, score)])
-            if score.name == "quality":
-                conn.execute(update(traces).where(traces.c.trace_id == trace_id).values(
-                    quality_score=score.value, gate_passed=score.passed))  # fmt: skip
+            conn.execute(store._child_upsert(table), [row])
+            if then is not None:
+                conn.execute(then)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot store the score: {database._short(exc)}") from None
+        raise StoreError(f"cannot store the {table.name} row: {database._short(exc)}") from None
+
+
+def add_score(store: Store, trace_id: str, score: Score, *, project: str | None = None) -> None:
+    """Store a score on an existing run; a ``quality`` score also becomes the run's quality and gate."""
+    quality = None
+    if score.name == "quality":
+        quality = update(traces).where(traces.c.trace_id == trace_id).values(
+            quality_score=score.value, gate_passed=score.passed)  # fmt: skip
+    _add_row(store, trace_id, scores, rows.score_row(trace_id, score), project, quality)
 
 
 def add_feedback(store: Store, trace_id: str, fb: Feedback, *, project: str | None = None) -> None:
-    store.ready()
-    try:
-        with store.engine.begin() as conn:
-            if project is not None and _project_of(conn, trace_id) != project:
-                raise TraceNotFound(f"no trace {trace_id!r}")
-            _project_of(conn, trace_id)
-            conn.execute(store._child_upsert(feedback), [rows.feedback_row(trace_id, fb)])
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot store the feedback: {database._short(exc)}") from None
+    _add_row(store, trace_id, feedback, rows.feedback_row(trace_id, fb), project)
 
 
 def feedback_summary(store: Store, *, project: str | None = None, since: datetime | None = None) -> dict[str, Any]:
