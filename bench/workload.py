@@ -39,7 +39,8 @@ def build_traces(count: int) -> list[Any]:
     """Finished, writer-prepared Trace objects made by the real SDK (captured in memory)."""
     from glassbox.testing import capture
 
-    with capture(queue_policy="block", queue_size=max(count, 1)) as traces:
+    # Without heuristic signals or calibration: the rows written are exactly those the baseline writes.
+    with capture(queue_policy="block", queue_size=max(count, 1), heuristics=False, calibration=False) as traces:
         record(count)
     if len(traces) != count:
         raise RuntimeError(f"captured {len(traces)} of {count} traces")

@@ -158,7 +158,9 @@ def write_full(url: str, count: int) -> float:
     from glassbox.store.store import Store
 
     Store(url).ready().close()  # migrated beforehand: the writer thread finds the schema at head
-    gb.configure(store=url, trail_dir=None, batch_size=BATCH, queue_policy="block", queue_size=max(count, 1))
+    # The same rows as the baseline: heuristic signal scores (6 per trace) and calibration queries are off.
+    gb.configure(store=url, trail_dir=None, batch_size=BATCH, queue_policy="block", queue_size=max(count, 1),
+                 heuristics=False, calibration=False)
     t0 = perf_counter()
     workload.record(count)
     flushed = gb.flush(timeout=600)

@@ -131,7 +131,7 @@ class Store:
             child["alerts"].update((a.id, rows.alert_row(a)) for a in t.alerts)
         primary = list(primary_by_id.values())
         child_rows = {name: list(d.values()) for name, d in child.items()}
-        if self.dialect == "postgresql":
+        if self.dialect == "postgresql" and rows.has_nul([primary, partial, child_rows]):
             primary, partial = rows.scrub_nul(primary), rows.scrub_nul(partial)
             child_rows = {name: rows.scrub_nul(data) for name, data in child_rows.items()}
         return primary, partial, child_rows
