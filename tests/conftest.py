@@ -48,7 +48,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
     """Every test runs in its own cwd with no GLASSBOX_* env leaking in, and ends unconfigured."""
     for key in list(os.environ):
-        if key.startswith("GLASSBOX_") and key not in ("GLASSBOX_TEST_POSTGRES", "GLASSBOX_REQUIRE_POSTGRES"):
+        if key.startswith("GLASSBOX_") and key not in ("GLASSBOX_TEST_POSTGRES", "GLASSBOX_REQUIRE_POSTGRES",
+                                                       "GLASSBOX_REQUIRE_BROWSER"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -38,7 +39,10 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (.ci/run does)")
+        why = f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (.ci/run does)"
+        if os.environ.get("GLASSBOX_REQUIRE_BROWSER") == "1":
+            pytest.fail(why)  # CI: a missing browser is a failure, never a silent skip
+        pytest.skip(why)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         yield b
