@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,8 @@ def runs(request: Request, cursor: str | None = None, limit: int = 50) -> Respon
     from glassbox.errors import QueryError
 
     filters = _filters(request, who)
+    if (who.project, "7d") not in request.app.state.__dict__.get("overview_cache", {}):
+        _warm_overview(request, who)
     error = None
     try:
         page = _q(request).traces(limit=max(1, min(limit, 200)), cursor=cursor, **filters)
@@ -253,12 +256,44 @@ def overview(request: Request, range: str = "7d") -> Response:
     return _page(request, "overview.html", who=who, d=data, window=window, charts=data["charts"])
 
 
+def _warm_overview(request: Request, who: Principal, window: str = "7d") -> None:
+    """(Re)compute an overview in the background: on the runs list, and when a cached one is stale.
+
+    Its aggregates read every span of the window, which takes seconds on a store of millions;
+    pages show the cached figures (with their time) while fresh ones are computed.
+    """
+    key = (who.project, window)
+    if key in _warming:
+        return
+    _warming.add(key)
+
+    def work() -> None:
+        try:
+            _compute_overview(request, who, window)
+        except Exception:  # noqa: BLE001 - a failed refresh just leaves the older figures
+            pass
+        finally:
+            _warming.discard(key)
+
+    threading.Thread(target=work, name="glassbox-overview", daemon=True).start()
+
+
+_warming: set[Any] = set()
+
+
 def _overview_data(request: Request, who: Principal, window: str) -> dict[str, Any]:
     cache: dict[Any, Any] = request.app.state.__dict__.setdefault("overview_cache", {})
+    hit = cache.get((who.project, window))
+    if hit is None:
+        return _compute_overview(request, who, window)
+    if time.monotonic() - hit[0] >= OVERVIEW_TTL_S:
+        _warm_overview(request, who, window)  # stale: serve it, refresh behind
+    return hit[1]
+
+
+def _compute_overview(request: Request, who: Principal, window: str) -> dict[str, Any]:
+    cache: dict[Any, Any] = request.app.state.__dict__.setdefault("overview_cache", {})
     key = (who.project, window)
-    hit = cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < OVERVIEW_TTL_S:
-        return hit[1]
     q = _q(request)
     f: dict[str, Any] = {"since": window}
     if who.project:
@@ -274,6 +309,7 @@ def _overview_data(request: Request, who: Principal, window: str) -> dict[str, A
         "failures": q.failed_stages(limit=10, **f),
         "principles": q.principle_patterns(min_runs=3, **f)["overall"][:10],
         "costs": costs,
+        "as_of": time.strftime("%H:%M:%S UTC", time.gmtime()),
     }
     data["charts"] = {
         "days": [r["day"] for r in trend], "runs": [r["runs"] for r in trend],
