@@ -109,9 +109,17 @@ def _q(request: Request) -> Query:
 
 
 # -- login -----------------------------------------------------------------------------------------
+def _safe_next(target: str) -> str:
+    """Only a path on this server: no scheme, no host, no ``//`` or ``/\\`` tricks (open redirects)."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target and ":" not in \
+            target.split("?", maxsplit=1)[0]:  # fmt: skip
+        return target
+    return "/runs"
+
+
 @router.get("/login")
 def login_form(request: Request, next: str = "/runs") -> HTMLResponse:
-    return _page(request, "login.html", next=next if next.startswith("/") and not next.startswith("//") else "/runs")
+    return _page(request, "login.html", next=_safe_next(next))
 
 
 @router.post("/login")
@@ -122,7 +130,7 @@ def login(request: Request, key: str = Form(...), csrf: str = Form(""), next: st
     record = verify(request.app.state.store, key.strip())
     if record is None:
         return _page(request, "login.html", status=401, next=next, error="That key is not valid (or revoked).")
-    target = next if next.startswith("/") and not next.startswith("//") else "/runs"
+    target = _safe_next(next)
     resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
                     max_age=7 * 86400)  # fmt: skip

@@ -151,3 +151,23 @@ def test_sdk_metrics_server_in_process(tmp_path):
     assert 'glassbox_stage_duration_seconds_count{model_version="",stage="retrieve",workflow="qa"} 1.0' in text
     assert 'glassbox_llm_tokens_total{direction="input",model="gpt-4o-mini",provider="openai"} 100.0' in text
     assert "glassbox_quality_score_bucket" in text
+
+
+def test_dashboard_login_never_redirects_off_site(store):
+    from glassbox.server.web import _safe_next
+    from glassbox.server.web import router as web
+
+    for bad in ("//evil.example/x", "/\\evil.example", "https://evil.example", "/\\\\evil", "javascript:alert(1)"):
+        assert _safe_next(bad) == "/runs", bad
+    assert _safe_next("/runs?workflow=qa") == "/runs?workflow=qa"
+    key, _ = create_key(store, "p", "read")
+    with TestClient(create_app(store, auth_required=True, routers=[web])) as c:
+        form = c.get("/login?next=//evil.example/")
+        assert 'value="/runs"' in form.text and "evil" not in form.text
+        csrf = c.cookies.get("glassbox_csrf")
+        r = c.post("/login", data={"key": key, "csrf": csrf, "next": "//evil.example/"}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/runs"
+        no_csrf = c.post("/login", data={"key": key, "csrf": "forged", "next": "/runs"}, follow_redirects=False)
+        assert no_csrf.status_code == 403
+        page = c.get("/runs")
+        assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
