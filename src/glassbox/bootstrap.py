@@ -38,13 +38,39 @@ def make_preparer(limit: int, attr_limit: int, scoring: Any = None) -> Any:
     return prepare
 
 
+class SpoolingSink:
+    """Remote mode: batches the server did not take (down, refusing, unreachable) go to a local spool.
+
+    The spool is in the audit-trail format, so ``glassbox import .glassbox/spool --store …``
+    recovers them; the failure is still raised so ``gb.health()`` reports it.
+    """
+
+    def __init__(self, primary: Any, spool: Any) -> None:
+        self.primary, self.spool = primary, spool
+        self.name = primary.name
+        self.spooled = 0
+
+    def write(self, traces: Any) -> None:
+        try:
+            self.primary.write(traces)
+        except Exception:
+            self.spool.write(traces)
+            self.spooled += len(traces)
+            raise
+
+    def close(self) -> None:
+        self.primary.close()
+
+
 def build_sinks(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = []
     if settings.endpoint:  # remote mode: the server stores; a local store or trail only if asked for explicitly
         from glassbox.otel import OTLPSink
+        from glassbox.store.trail import TrailSink
 
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-        sinks.append(OTLPSink(settings.endpoint, headers, compression=True, name="server"))
+        server = OTLPSink(settings.endpoint, headers, compression=True, name="server")
+        sinks.append(SpoolingSink(server, TrailSink(settings.spool_dir)) if settings.spool_dir else server)
         explicit = settings.model_fields_set
         store = settings.store if "store" in explicit else None
         trail = settings.trail_dir if "trail_dir" in explicit else None

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         None, description="A glassbox server (http://host:7433): traces go there instead of a local store and trail."
     )
     api_key: str | None = Field(None, description="API key (write scope) for the glassbox server at `endpoint`.")
+    spool_dir: str | None = Field(
+        ".glassbox/spool", description="Remote mode: batches the server did not accept are kept here (trail format)."
+    )
     otlp_headers: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, description="Headers for the OTLP exporter (env: k1=v1,k2=v2)."
     )
@@ -100,7 +103,8 @@ class Settings(BaseSettings):
     )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
 
-    @field_validator("store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", "endpoint", mode="before")
+    @field_validator("store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", "endpoint", "spool_dir",
+                     mode="before")
     @classmethod
     def _off_means_none(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in _OFF:

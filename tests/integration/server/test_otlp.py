@@ -169,3 +169,20 @@ def test_glassbox_sdk_in_remote_mode_round_trips_decisions_and_scores(store, tmp
     assert (quality["value"], quality["passed"], quality["dimensions"]) == (0.82, True, {"grounding": 0.9})
     assert any(e["name"] == "retrieved" and e["payload"] == {"collected": 20, "passed": 8} for e in doc["events"])
     assert json.dumps(doc)  # JSON all the way
+
+
+def test_remote_mode_spools_what_a_dead_server_did_not_take(tmp_path):
+    from live_server import free_port
+
+    from glassbox.store.trail import read_trail, trail_files
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    gb.configure(endpoint=dead, api_key="gbk_x_y", flush_interval=0.05)
+    with gb.trace("kept anyway", workflow="qa") as t:
+        gb.decision("use bm25", confidence=0.5)
+    gb.flush(30)
+    health = gb.health()["sinks"]["server"]
+    assert health["errors"] >= 1 and health["last_error"]
+    spooled = [tr for f in trail_files([tmp_path / ".glassbox" / "spool"]) for _, tr in read_trail(f)]
+    assert [s.trace_id for s in spooled] == [t.trace_id]
+    assert spooled[0].decisions[0].what == "use bm25"
