@@ -14,6 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from glassbox.errors import StoreError, TraceNotFound
 from glassbox.model import Trace
 from glassbox.store import database, rows
+from glassbox.store.bulk import BulkWriter
 from glassbox.store.schema import CHILD_TABLES, alerts, decisions, events, feedback, scores, spans, traces
 
 _CHILD_KEYS = {
@@ -36,6 +37,7 @@ class Store:
         self.url = url
         self.engine: Engine = database.make_engine(url)
         self.dialect = self.engine.dialect.name
+        self._bulk = BulkWriter(self.engine.dialect)
         self._ready = False
         self._migrate = migrate
 
@@ -87,15 +89,9 @@ class Store:
                 for table in (*CHILD_TABLES, alerts):
                     data = child_rows[table.name]
                     if data:
-                        conn.execute(self._child_upsert(table), data)
+                        self._bulk.execute(conn, table.name, lambda t=table: self._child_upsert(t), data)
                 if primary:
-                    stmt = self._insert(traces)
-                    cols = {c.name: stmt.excluded[c.name] for c in traces.c if c.name != "trace_id"}
-                    # Review state is set by people after the fact; a re-import must not erase it.
-                    cols["flagged_for_review"] = traces.c.flagged_for_review | stmt.excluded.flagged_for_review
-                    cols["review_notes"] = func.coalesce(traces.c.review_notes, stmt.excluded.review_notes)
-                    cols.update(self._merged_totals(stmt.excluded))
-                    conn.execute(stmt.on_conflict_do_update(index_elements=["trace_id"], set_=cols), primary)
+                    self._bulk.execute(conn, "traces", self._primary_upsert, primary)
                 for row in partial:
                     stmt = self._insert(traces)
                     cols = {k: func.coalesce(traces.c[k], stmt.excluded[k]) for k in _FILL_ONLY}
@@ -135,6 +131,15 @@ class Store:
             primary, partial = rows.scrub_nul(primary), rows.scrub_nul(partial)
             child_rows = {name: rows.scrub_nul(data) for name, data in child_rows.items()}
         return primary, partial, child_rows
+
+    def _primary_upsert(self) -> Any:
+        stmt = self._insert(traces)
+        cols = {c.name: stmt.excluded[c.name] for c in traces.c if c.name != "trace_id"}
+        # Review state is set by people after the fact; a re-import must not erase it.
+        cols["flagged_for_review"] = traces.c.flagged_for_review | stmt.excluded.flagged_for_review
+        cols["review_notes"] = func.coalesce(traces.c.review_notes, stmt.excluded.review_notes)
+        cols.update(self._merged_totals(stmt.excluded))
+        return stmt.on_conflict_do_update(index_elements=["trace_id"], set_=cols)
 
     def _child_upsert(self, table: Any) -> Any:
         stmt = self._insert(table)
