@@ -128,7 +128,7 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
 def _scoring(settings: Settings) -> Any:
     from glassbox.scoring import ScoringStep
 
-    return ScoringStep(heuristics=settings.heuristics)
+    return ScoringStep(heuristics=settings.heuristics, timeout=settings.scorer_timeout)
 
 
 def default_runtime() -> Runtime:

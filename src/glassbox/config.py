@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -86,7 +86,13 @@ class Settings(BaseSettings):
         None, description="Hook applied to captured prompt/completion text: a callable or 'module:function'."
     )
     heuristics: bool = Field(True, description="Add seed 000's heuristic quality signals as scores to each trace.")
-    calibration: bool = Field(True, description="Run the calibration rules after each stored batch.")
+    scorer_timeout: float = Field(
+        30.0, gt=0, description="Seconds a scorer may take on one trace before it is recorded as failed."
+    )
+    calibration: bool = Field(
+        True, description="Run the calibration rules after each stored batch (glassbox.toml: also a [calibration] "
+        "table whose keys are the calibration_* options without the prefix, and `enabled`)."
+    )
     calibration_window_days: float = Field(7.0, gt=0, description="Window of the calibration rules and dedup.")
     calibration_min_failures: int = Field(
         3, ge=1, description="Runs with a principle below threshold in the window before it is flagged."
@@ -94,14 +100,36 @@ class Settings(BaseSettings):
     calibration_gap_ratio: float = Field(
         0.6, ge=0, le=1, description="A score dimension below this share of its maximum is a failed principle."
     )
-    calibration_disparity: float = Field(
-        0.5, ge=0, description="Average quality this far below overall (score units) flags an intent/domain/..."
+    calibration_thresholds: dict[str, float] = Field(
+        default_factory=dict, description="Per-dimension thresholds in the score's own units (override gap_ratio)."
+    )
+    calibration_disparity: float | None = Field(
+        None, ge=0, description="Group average this far below overall (quality-score units) flags an intent, "
+        "domain, workflow or release; None: a sixth of the quality score's max (0.5 on a 0-3 rubric)."
     )
     calibration_min_runs: int = Field(5, ge=1, description="Runs a group needs before disparity is judged.")
+    calibration_gate_scope: Literal["workflow", "project"] = Field(
+        "workflow", description="Gate regression compares with the previous run of the same workflow, or project."
+    )
     calibration_alerts_file: str | None = Field(
         ".glassbox/calibration_alerts.md", description="Markdown file each flag is appended to; None: off."
     )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calibration_table(cls, data: Any) -> Any:
+        """glassbox.toml's ``[calibration]`` table: ``window_days = 3`` is ``calibration_window_days = 3``."""
+        if not isinstance(data, dict) or not isinstance(data.get("calibration"), dict):
+            return data
+        data, table = dict(data), dict(data["calibration"])
+        data["calibration"] = table.pop("enabled", True)
+        for key, value in table.items():
+            if f"calibration_{key}" not in cls.model_fields:
+                known = sorted(k.removeprefix("calibration_") for k in cls.model_fields if k.startswith("calibration_"))
+                raise ValueError(f"unknown key {key!r} in [calibration]; known: enabled, {', '.join(known)}")
+            data.setdefault(f"calibration_{key}", value)  # a plain calibration_* option (any source) wins
+        return data
 
     @field_validator("store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", "endpoint", "spool_dir",
                      mode="before")

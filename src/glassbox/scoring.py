@@ -1,13 +1,16 @@
-"""Scorers and heuristic quality signals, run on each finished trace in the background writer.
+"""Scorers, run on each finished trace in the background writer; and the calibration-rule registry.
 
 ``@gb.scorer("name")`` registers a function (sync or async) that receives the finished
 ``Trace`` and returns a float, a bool (pass/fail), a dict of dimensions, a ``Score``, or
 None (no score). The writer runs every scorer before the trace is stored, so the database
 and the audit trail both hold the scores; the app's hot path never waits for them. A scorer
-that raises records a failed score (``passed=False``, the error in ``comment``) instead.
+that raises, returns something else, or times out records a failed score (``passed=False``,
+the reason in ``comment``) instead.
 
-The heuristic signals of seed 000 (citation count, answer length, has_search,
-has_citations, has_structure, failure_occurred) are scores with source ``heuristic``.
+Scorers run on one daemon thread of their own ("glassbox-scorer"), async ones on that thread's
+private event loop, so that a scorer that hangs costs the writer ``scorer_timeout`` seconds once,
+not its life: while that call has not returned, the scorer is skipped (recorded as failed).
+
 This module is SDK core: the writer thread imports it, and it imports no layer above.
 """
 
@@ -15,20 +18,22 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
+import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from glassbox.ids import new_record_id
 from glassbox.model import Score, Trace
+from glassbox.quality_signals import BOOLEAN, heuristic_signals
 
 log = logging.getLogger("glassbox")
 
 SCORER_TIMEOUT_S = 30.0
-SIGNALS = ("citation_count", "answer_length", "has_search", "has_citations", "has_structure", "failure_occurred")
+_IDLE_S = 10.0  # the scorer thread exits after this long without work (a new one starts on demand)
 
 
 @dataclass(frozen=True)
@@ -39,53 +44,75 @@ class Scorer:
     is_async: bool
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A user calibration rule: ``fn(trace, query)`` returns messages; each becomes a flag."""
+
+    name: str
+    fn: Callable[..., Any]
+    severity: str
+    window_days: float | None  # None: the calibration window (settings)
+
+
 _scorers: dict[str, Scorer] = {}
+_rules: dict[str, Rule] = {}
 _lock = threading.Lock()
 
 
-def scorer(name: str | None = None, *, source: str = "rule") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a scorer run on every finished trace: ``@gb.scorer("faithfulness")``.
+@overload
+def scorer(name: Callable[..., Any], *, source: str = "rule") -> Callable[..., Any]: ...
+@overload
+def scorer(name: str | None = None, *, source: str = "rule") -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+def scorer(name: Any = None, *, source: str = "rule") -> Any:
+    """Register a scorer run on every finished trace: ``@gb.scorer("faithfulness")`` (or bare ``@gb.scorer``).
 
-    Registering a name again replaces the earlier scorer (so reloading a module is harmless).
+    ``source`` is stored on its scores (``rule``, ``llm_judge``, …). Registering a name again
+    replaces the earlier scorer, so reloading a module is harmless.
     """
+    if callable(name):  # used bare: @gb.scorer
+        return scorer(None, source=source)(name)
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         key = name or fn.__name__
-        is_async = inspect.iscoroutinefunction(fn)
         with _lock:
-            _scorers[key] = Scorer(key, fn, source, is_async)
+            _scorers[key] = Scorer(key, fn, source, inspect.iscoroutinefunction(fn))
+        return fn
+
+    return register
+
+
+def calibration_rule(
+    name: str | None = None, *, severity: str = "warning", window_days: float | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a calibration rule: ``fn(trace, query) -> str | list[str] | None``, run after each stored batch.
+
+    ``query`` is a ``gb.query()`` over the store (history). Each message returned becomes a flag
+    (log line, alert, review flag, alerts file), at most once per rule and message within
+    ``window_days`` (default: the calibration window). A message may also be a dict with
+    ``message`` and ``subject`` (the dedup key) and ``severity``.
+    """
+    if callable(name):  # used bare
+        return calibration_rule(None, severity=severity, window_days=window_days)(name)
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        key = name or fn.__name__
+        with _lock:
+            _rules[key] = Rule(key, fn, severity, window_days)
         return fn
 
     return register
 
 
 def unregister(name: str) -> None:
+    """Remove the scorer and the calibration rule of that name (if any)."""
     with _lock:
         _scorers.pop(name, None)
         _rules.pop(name, None)
 
 
-_rules: dict[str, Callable[..., Any]] = {}
-
-
-def calibration_rule(name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a calibration rule: ``fn(trace, query) -> str | list[str] | None``, run after each stored batch.
-
-    Each message returned becomes a flag (log line, alert, review flag, alerts file), deduplicated
-    per rule and message within the calibration window.
-    """
-
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        with _lock:
-            _rules[name or fn.__name__] = fn
-        return fn
-
-    return register
-
-
-def calibration_rules() -> list[tuple[str, Callable[..., Any]]]:
+def calibration_rules() -> list[Rule]:
     with _lock:
-        return list(_rules.items())
+        return list(_rules.values())
 
 
 def registered() -> list[Scorer]:
@@ -93,44 +120,60 @@ def registered() -> list[Scorer]:
         return list(_scorers.values())
 
 
-# -- heuristic signals (seed 000) ------------------------------------------------------------
-_CITATION = re.compile(r"\[\d{1,3}\]|\[[^\]\n]{1,80}\]\(https?://[^)\s]+\)|https?://[^\s)\]>\"']+|\(source:[^)]{1,200}\)",
-                       re.IGNORECASE)  # fmt: skip
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S", re.MULTILINE)
-_LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+\S", re.MULTILINE)
-_SECTION = re.compile(r"^\s{0,3}[A-Z][A-Za-z /&-]{1,40}:\s*$", re.MULTILINE)
+# -- the scorer thread ------------------------------------------------------------------------
+class _Worker(threading.Thread):
+    """Runs scorer calls one at a time; async ones on its own event loop."""
 
+    def __init__(self) -> None:
+        super().__init__(name="glassbox-scorer", daemon=True)
+        self.jobs: queue.SimpleQueue[tuple[Scorer, Trace, Future[Any], float]] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.retired = False  # it hung, idled out or was closed: it takes no more jobs
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        for key in ("answer", "output", "text", "content", "result"):
-            if isinstance(value.get(key), str):
-                return value[key]
-    from glassbox.jsonsafe import dumps_text
+    def offer(self, job: tuple[Scorer, Trace, Future[Any], float]) -> bool:
+        with self.lock:
+            if self.retired:
+                return False
+            self.jobs.put(job)
+            return True
 
-    return dumps_text(value)
+    def retire(self) -> None:
+        with self.lock:
+            self.retired = True
+            self.jobs.put(None)  # type: ignore[arg-type]  # wakes it if idle
 
+    def run(self) -> None:
+        loop = None
+        try:
+            while True:
+                try:
+                    job = self.jobs.get(timeout=_IDLE_S)
+                except queue.Empty:
+                    with self.lock:
+                        if self.jobs.empty():
+                            self.retired = True
+                            return
+                    continue
+                if job is None or self.retired:  # retired while this call hung: the rest went to another thread
+                    return
+                sc, trace, fut, timeout = job
+                try:
+                    if sc.is_async:
+                        import asyncio
 
-def heuristic_signals(trace: Trace) -> dict[str, float]:
-    """Seed 000's signals for one finished trace, as numbers (booleans are 1.0 / 0.0)."""
-    answer = _text(trace.output)
-    citations = len(set(_CITATION.findall(answer)))
-    structured = len(_HEADING.findall(answer)) >= 2 or len(_LIST_ITEM.findall(answer)) >= 3 or \
-        len(_SECTION.findall(answer)) >= 2  # fmt: skip
-    searched = any(s.kind == "retrieval" or "search" in s.name.lower() for s in trace.spans)
-    failed = trace.status == "failed" or any(s.status == "error" for s in trace.spans)
-    return {
-        "citation_count": float(citations),
-        "answer_length": float(len(answer)),
-        "has_search": float(searched),
-        "has_citations": float(citations > 0),
-        "has_structure": float(structured),
-        "failure_occurred": float(failed),
-    }
+                        loop = loop or asyncio.new_event_loop()
+                        result = loop.run_until_complete(asyncio.wait_for(sc.fn(trace), timeout))
+                    else:
+                        result = sc.fn(trace)
+                except BaseException as exc:  # noqa: BLE001 - even SystemExit from a scorer is its failure
+                    fut.set_exception(exc)
+                else:
+                    fut.set_result(result)
+                if self.retired:
+                    return
+        finally:
+            if loop is not None:
+                loop.close()
 
 
 # -- running scorers in the writer -------------------------------------------------------------
@@ -140,8 +183,10 @@ class ScoringStep:
     def __init__(self, heuristics: bool = True, timeout: float = SCORER_TIMEOUT_S) -> None:
         self.heuristics = heuristics
         self.timeout = timeout
-        self._loop: Any = None  # a private asyncio loop for async scorers, made on first use
         self.failures = 0
+        self._worker: _Worker | None = None
+        self._hung: dict[str, tuple[Future[Any], str]] = {}  # scorer -> (its unfinished call, trace id)
+        self._signal_errors = 0
 
     def __call__(self, trace: Trace) -> None:
         if trace.root_span_id is None:  # a stray-span segment of a trace scored elsewhere
@@ -149,8 +194,7 @@ class ScoringStep:
         now = time.time_ns()
         added: list[Score] = []
         if self.heuristics:
-            for name, value in heuristic_signals(trace).items():
-                added.append(Score(new_record_id(), name, value, None, None, "heuristic", {}, None, None, now))
+            added += self._signals(trace, now)
         for sc in registered():
             result = self._run(sc, trace)
             if result is not None:
@@ -160,27 +204,60 @@ class ScoringStep:
             score.at_ns = max(score.at_ns, last + 1 + i, now + i)
             trace.scores.append(score)
 
-    def _run(self, sc: Scorer, trace: Trace) -> Score | None:
+    def _signals(self, trace: Trace, now: int) -> list[Score]:
         try:
-            if sc.is_async:
-                import asyncio
+            values = heuristic_signals(trace)
+        except Exception as exc:  # noqa: BLE001 - signals are extras: never cost the trace or the user's scorers
+            self._signal_errors += 1
+            if self._signal_errors == 1:
+                log.warning("glassbox: heuristic signals failed on trace %s: %r (logged once)", trace.trace_id, exc)
+            return []
+        return [Score(new_record_id(), name, value, 1.0 if name in BOOLEAN else None, None, "heuristic", {}, None,
+                      None, now) for name, value in values.items()]  # fmt: skip
 
-                if self._loop is None or self._loop.is_closed():
-                    self._loop = asyncio.new_event_loop()  # private to the writer thread
-                raw = self._loop.run_until_complete(asyncio.wait_for(sc.fn(trace), self.timeout))
-            else:
-                raw = sc.fn(trace)
+    def _run(self, sc: Scorer, trace: Trace) -> Score | None:
+        hung = self._hung.get(sc.name)
+        if hung is not None:
+            if not hung[0].done():
+                return self._failed(sc, trace, f"scorer skipped: its call on trace {hung[1]} has not returned "
+                                               f"within {self.timeout:g} s", warn=False)  # fmt: skip
+            del self._hung[sc.name]
+        fut: Future[Any] = Future()
+        try:
+            self._submit((sc, trace, fut, self.timeout))
+            try:
+                raw = fut.result(self.timeout + (1.0 if sc.is_async else 0.0))  # async: its own wait_for first
+            except TimeoutError:
+                if fut.done():
+                    raise  # the scorer's own timeout (an async scorer's wait_for): an ordinary failure
+                self._hung[sc.name] = (fut, trace.trace_id)
+                worker, self._worker = self._worker, None
+                if worker is not None:
+                    with worker.lock:
+                        worker.retired = True  # stuck in this call; later calls get a new thread
+                raise TimeoutError(f"no result within {self.timeout:g} s") from None
             return _as_score(sc, raw)
         except Exception as exc:  # noqa: BLE001 - a user's scorer must never lose the trace
-            self.failures += 1
-            log.warning("glassbox: scorer %r failed on trace %s: %s: %s", sc.name, trace.trace_id,
-                        type(exc).__name__, exc)  # fmt: skip
-            return Score(new_record_id(), sc.name, 0.0, None, False, sc.source, {},
-                         f"scorer failed: {type(exc).__name__}: {exc}"[:1000], None, time.time_ns())  # fmt: skip
+            why = str(exc) or (f"no result within {self.timeout:g} s" if isinstance(exc, TimeoutError) else "")
+            return self._failed(sc, trace, f"scorer failed: {type(exc).__name__}: {why}")
+
+    def _submit(self, job: tuple[Scorer, Trace, Future[Any], float]) -> None:
+        worker = self._worker
+        if worker is None or not worker.offer(job):  # none yet, or it idled out: start another
+            worker = self._worker = _Worker()
+            worker.start()
+            worker.offer(job)
+
+    def _failed(self, sc: Scorer, trace: Trace, reason: str, warn: bool = True) -> Score:
+        self.failures += 1
+        if warn:
+            log.warning("glassbox: scorer %r failed on trace %s: %s", sc.name, trace.trace_id, reason)
+        return Score(new_record_id(), sc.name, 0.0, None, False, sc.source, {}, reason[:1000], None, time.time_ns())
 
     def close(self) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.close()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.retire()
 
 
 def _as_score(sc: Scorer, raw: Any) -> Score | None:
@@ -188,8 +265,9 @@ def _as_score(sc: Scorer, raw: Any) -> Score | None:
     if raw is None:
         return None
     if isinstance(raw, Score):
-        if not raw.id:
-            raw.id = new_record_id()
+        raw.id = raw.id or new_record_id()
+        raw.name = raw.name or sc.name
+        raw.source = sc.source if raw.source == "sdk" else raw.source  # "sdk" is Score's default, not a choice
         raw.at_ns = raw.at_ns or now
         return raw
     if isinstance(raw, bool):

@@ -260,10 +260,11 @@ def db_info(store: StoreOption = None, as_json: JsonOption = False) -> None:
 
 def _register() -> None:
     """Commands that live in their own modules."""
-    from glassbox.cli import data_cmds, query_cmds, server_cmds
+    from glassbox.cli import data_cmds, flags_cmds, query_cmds, server_cmds
     from glassbox.cli.costs_cmd import costs
 
     query_cmds.register(app)
+    flags_cmds.register(app)
     data_cmds.register(app)
     server_cmds.register(app)
     app.command()(costs)

@@ -1,6 +1,6 @@
-"""Commands over the query API: traces, summary, compare, failures, latency, decisions, principles,
-flags, review. Each takes the same trace filters and ``--json``; rendering only, the answers come
-from ``glassbox.analysis.query``."""
+"""Commands over the query API: traces, summary, compare, failures, latency, decisions, principles
+(flags and review live in ``flags_cmds``). Each takes the same trace filters and ``--json``;
+rendering only, the answers come from ``glassbox.analysis.query``."""
 
 from __future__ import annotations
 
@@ -303,74 +303,6 @@ def principles(
             console.print(table)
 
 
-# -- flags and review ---------------------------------------------------------------------------
-def flags(
-    ack: Annotated[str | None, typer.Option("--ack", metavar="ID", help="Acknowledge this flag (id/prefix).")] = None,
-    show_all: Annotated[bool, typer.Option("--all", help="Include acknowledged flags.")] = False,
-    source: Annotated[str, typer.Option("--source", help="calibration, budget, … or 'any'.")] = "calibration",
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
-    as_json: JsonOption = False,
-    store: StoreOption = None,
-) -> None:
-    """Calibration flags (and other alerts), newest first; --ack ID acknowledges one."""
-    from glassbox.store.alerts import acknowledge, list_alerts
-
-    with reported():
-        st = open_store(store, must_exist=True)
-        try:
-            if ack:
-                alert = acknowledge(st, ack.strip())
-                if as_json:
-                    _json(alert.to_dict())
-                else:
-                    typer.echo(f"acknowledged {alert.id}: {alert.message}")
-                return
-            items = list_alerts(st, source=None if source == "any" else source,
-                                acknowledged=None if show_all else False, limit=limit)  # fmt: skip
-        finally:
-            st.close()
-        if as_json:
-            _json([a.to_dict() for a in items])
-            return
-        if not items:
-            _console().print(Text("no open flags" if not show_all else "no flags"))
-            return
-        table = _table("Id", "When (UTC)", "Rule", "Severity", "Trace", "Message")
-        for a in items:
-            when = fmt.started(a.to_dict().get("at"))[:16]
-            table.add_row(Text(a.id, style="dim" if a.acknowledged else "cyan"), when, a.rule, a.severity,
-                          (a.trace_id or "")[:12], Text(a.message))
-        _console().print(table)
-
-
-def review(
-    trace_id: Annotated[str, typer.Argument(metavar="TRACE_ID", help="The run (id or unique prefix).")],
-    notes: Annotated[str | None, typer.Option("--notes", help="Review notes to store on the run.")] = None,
-    unflag: Annotated[bool, typer.Option("--unflag", help="Clear the run's flagged-for-review mark.")] = False,
-    flag: Annotated[bool, typer.Option("--flag", help="Flag the run for review.")] = False,
-    as_json: JsonOption = False,
-    store: StoreOption = None,
-) -> None:
-    """Record review notes on a run and set or clear its flagged-for-review mark."""
-    with reported():
-        if flag and unflag:
-            raise UsageProblem("--flag and --unflag contradict each other")
-        if notes is None and not flag and not unflag:
-            raise UsageProblem("nothing to do: give --notes, --flag or --unflag")
-        st = open_store(store, must_exist=True)
-        try:
-            full_id = st.get_trace(trace_id.strip().lower()).trace_id
-            st.set_review(full_id, flagged=True if flag else (False if unflag else None), notes=notes)
-            t = st.get_trace(full_id)
-        finally:
-            st.close()
-        result = {"trace_id": t.trace_id, "flagged_for_review": t.flagged_for_review, "review_notes": t.review_notes}
-        if as_json:
-            _json(result)
-        else:
-            typer.echo(f"{t.trace_id}: flagged={t.flagged_for_review} notes={t.review_notes!r}")
-
-
 def register(app: typer.Typer) -> None:
-    for fn in (traces, summary, compare, failures, latency, decisions, principles, flags, review):
+    for fn in (traces, summary, compare, failures, latency, decisions, principles):
         app.command(fn.__name__)(fn)

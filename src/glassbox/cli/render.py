@@ -351,7 +351,7 @@ def _quality_lines(trace: Trace) -> list[Text]:
             lines.append(line)
     if q.comment:
         lines.append(Text.assemble("Comment: ", fmt.preview(q.comment, 300)))
-    from glassbox.scoring import SIGNALS
+    from glassbox.quality_signals import NAMES as SIGNALS
 
     signals = [s for s in trace.scores if s.source == "heuristic" and s.name in SIGNALS]
     others = [s for s in trace.scores if s is not q and s not in signals]

@@ -12,13 +12,15 @@ import glassbox as gb
 from glassbox.analysis.calibration import CalibrationEngine, CalibrationSettings
 from glassbox.scoring import unregister
 from glassbox.store.alerts import list_alerts
+from glassbox.store.schema import alerts, traces
 from glassbox.store.store import Store
 
 
-def run(quality=None, dims=None, passed=None, intent="lookup", domain="billing", output="ok", project=None):
-    with gb.trace("q", workflow="qa", intent=intent, domain=domain, project=project) as t:
+def run(quality=None, dims=None, passed=None, intent="lookup", domain="billing", output="ok", project=None,
+        workflow="qa", release=None, max=None):  # fmt: skip
+    with gb.trace("q", workflow=workflow, intent=intent, domain=domain, project=project, release=release) as t:
         if quality is not None:
-            gb.score("quality", quality, passed=passed, dimensions=dims or {})
+            gb.score("quality", quality, max=max, passed=passed, dimensions=dims or {})
         t.output = output
     return t
 
@@ -54,14 +56,13 @@ def test_old_failures_outside_the_window_do_not_count(configured, store_url):
     st = Store(configured)
     old = [run(0.4, {"grounding": 0.1}) for _ in range(3)]
     gb.flush()
-    from sqlalchemy import update
-
-    from glassbox.store.schema import alerts, traces
+    from sqlalchemy import select, update
 
     with st.engine.begin() as conn:  # move that history 10 days back, and forget its flags
         for t in old:
+            started = conn.execute(select(traces.c.started_at).where(traces.c.trace_id == t.trace_id)).scalar_one()
             conn.execute(update(traces).where(traces.c.trace_id == t.trace_id).values(
-                started_at=traces.c.started_at - timedelta(days=10)))  # fmt: skip
+                started_at=started - timedelta(days=10)))  # fmt: skip
         conn.execute(alerts.delete())
     run(0.4, {"grounding": 0.1})
     gb.flush()
@@ -144,3 +145,214 @@ def test_calibration_can_be_turned_off(configured, off):
         run(0.3, {"grounding": 0.1}, passed=False)
     gb.flush()
     assert flags(configured) == []
+
+
+def _age_flags(url, days):
+    """Move every calibration flag `days` back in time (as if raised then)."""
+    from sqlalchemy import select, update
+
+    with Store(url).engine.begin() as conn:
+        for id_, at, at_ns in conn.execute(select(alerts.c.id, alerts.c.at, alerts.c.at_ns)).all():
+            conn.execute(update(alerts).where(alerts.c.id == id_).values(
+                at=at - timedelta(days=days), at_ns=at_ns - int(days * 86_400e9)))  # fmt: skip
+
+
+def test_a_flag_fires_again_once_its_window_has_passed(configured):
+    for _ in range(3):
+        run(0.5, {"grounding": 0.2})
+    gb.flush()
+    assert len(flags(configured, "repeated_principle_failure")) == 1
+    _age_flags(configured, 6)
+    run(0.5, {"grounding": 0.2})
+    gb.flush()
+    assert len(flags(configured, "repeated_principle_failure")) == 1  # 6 days ago: still within 7
+    _age_flags(configured, 2)
+    run(0.5, {"grounding": 0.2})
+    gb.flush()
+    assert len(flags(configured, "repeated_principle_failure")) == 2  # 8 days ago: a new flag
+
+
+def test_principles_of_any_judged_score_and_on_its_own_scale(configured):
+    @gb.scorer("rubric", source="llm_judge")
+    def rubric(trace):
+        return {"clarity": 0.3, "tone": 0.9}
+
+    try:
+        for _ in range(3):
+            run(2.0, {"evidence": 1.5, "depth": 2.0}, max=3.0)  # 0-3 rubric: threshold 0.6 x 3 = 1.8
+        gb.flush()
+    finally:
+        unregister("rubric")
+    found = {f.dims["subject"]: f for f in flags(configured, "repeated_principle_failure")}
+    assert set(found) == {"evidence", "rubric.clarity"}  # depth 2.0 >= 1.8; tone 0.9 >= 0.6
+    assert found["evidence"].dims["threshold"] == pytest.approx(1.8)
+    assert "Principle clarity (rubric) has scored below threshold 0.6 3 times" in found["rubric.clarity"].message
+
+
+def test_a_calibration_table_in_glassbox_toml_sets_thresholds(store_url, tmp_path):
+    (tmp_path / "glassbox.toml").write_text(
+        '[calibration]\nmin_failures = 2\nalerts_file = "flags/{project}.md"\n'
+        "[calibration.thresholds]\ngrounding = 0.8\n"
+    )
+    gb.configure(project="toml proj/../x", store=store_url, trail_dir=None)
+    for _ in range(2):
+        run(0.9, {"grounding": 0.75, "clarity": 0.7})  # 0.75 < 0.8 (its own threshold); clarity 0.7 >= 0.6
+    gb.flush()
+    (flag,) = flags(store_url, "repeated_principle_failure")
+    assert flag.dims["principle"] == "grounding" and flag.dims["threshold"] == 0.8 and flag.dims["failures"] == 2
+    written = list((tmp_path / "flags").iterdir())
+    assert [p.name for p in written] == ["toml_proj_.._x.md"]  # {project}, made safe for a file name
+    assert "**repeated_principle_failure** [warning]" in written[0].read_text()
+
+
+def test_disparity_default_is_a_sixth_of_the_scale(configured):
+    gb.configure(store=configured, trail_dir=None, heuristics=False)
+    for _ in range(10):
+        run(2.5, intent="lookup", max=3.0)
+    for _ in range(5):
+        run(1.75, intent="compare", max=3.0)  # overall 2.25: exactly 0.5 (3 / 6) below
+    gb.flush()
+    (flag,) = flags(configured, "dimension_disparity")
+    assert flag.dims["subject"] == "intent=compare" and flag.dims["threshold"] == 0.5
+
+
+@pytest.mark.parametrize(("low", "fires"), [(0.6, False), (0.55, True)])
+def test_disparity_on_zero_to_one_scores(configured, low, fires):
+    gb.configure(store=configured, trail_dir=None, heuristics=False)
+    for _ in range(6):
+        run(0.9, domain="billing")
+    for _ in range(5):
+        run(low, domain="legal")  # overall 0.76 (gap 0.164) or 0.74 (gap 0.191) vs 1/6 = 0.167
+    gb.flush()
+    assert [f.dims["subject"] for f in flags(configured, "dimension_disparity")] == (["domain=legal"] if fires else [])
+
+
+def test_disparity_by_workflow_and_release(configured):
+    gb.configure(store=configured, trail_dir=None, calibration_disparity=0.3, calibration_min_runs=3)
+    for _ in range(6):
+        run(0.9, workflow="search_qa", release="v1")
+    for _ in range(3):
+        run(0.2, workflow="lesson_plan", release="v2")
+    gb.flush()
+    got = {f.dims["subject"] for f in flags(configured, "dimension_disparity")}
+    assert got == {"workflow=lesson_plan", "release=v2"}
+    run(0.1, workflow="lesson_plan", release="v2")
+    gb.flush()
+    assert len(flags(configured, "dimension_disparity")) == 2  # deduplicated
+
+
+def test_gate_regression_compares_runs_of_the_same_workflow(configured):
+    run(0.9, passed=True, workflow="lesson_plan")
+    run(0.2, passed=False, workflow="search_qa")  # lesson_plan passing says nothing about search_qa's gate
+    gb.flush()
+    assert flags(configured, "quality_gate_regression") == []
+    run(0.8, passed=True, workflow="search_qa")
+    run(0.4, passed=False, workflow="search_qa")
+    run(0.3, passed=False, workflow="search_qa")  # failed after a failure: no new regression
+    gb.flush()
+    (flag,) = flags(configured, "quality_gate_regression")
+    assert flag.dims["subject"] == "search_qa" and "Quality gate failed for search_qa run" in flag.message
+
+
+def test_gate_regression_by_project_when_asked(configured):
+    gb.configure(project="test", store=configured, trail_dir=None, calibration_gate_scope="project")
+    run(0.9, passed=True, workflow="lesson_plan")
+    bad = run(0.2, passed=False, workflow="search_qa")
+    gb.flush()
+    (flag,) = flags(configured, "quality_gate_regression")
+    assert flag.trace_id == bad.trace_id and "Quality gate failed for project test run" in flag.message
+
+
+def test_gate_regression_says_when_the_quality_scorer_itself_failed(configured):
+    run(0.9, passed=True)
+    gb.flush()
+
+    @gb.scorer("quality")
+    def quality(trace):
+        raise ConnectionError("judge unreachable")
+
+    try:
+        run()
+        gb.flush()
+    finally:
+        unregister("quality")
+    (flag,) = flags(configured, "quality_gate_regression")
+    assert "its quality scorer failed: scorer failed: ConnectionError: judge unreachable" in flag.message
+
+
+def test_user_rules_subject_severity_window_and_bare_decorator(configured):
+    @gb.calibration_rule(severity="critical", window_days=1)
+    def long_answers(trace, query):
+        if len(str(trace.output)) > 20:
+            return {"message": f"run {trace.trace_id[:8]} answered at length", "subject": "length"}
+        return []
+
+    @gb.calibration_rule
+    def bare_rule(trace, query):
+        return ["one", "", None, "two"] if trace.output == "both" else None
+
+    try:
+        run(output="x" * 30)
+        run(output="y" * 30)  # same subject: one flag
+        run(output="both")
+        gb.flush()
+        (flag,) = flags(configured, "long_answers")
+        assert flag.severity == "critical" and flag.dims["subject"] == "length"
+        assert sorted(f.message for f in flags(configured, "bare_rule")) == ["one", "two"]
+        _age_flags(configured, 1.5)  # past this rule's 1-day window, not the 7-day one
+        run(output="z" * 30)
+        run(output="both")
+        gb.flush()
+        assert len(flags(configured, "long_answers")) == 2 and len(flags(configured, "bare_rule")) == 2
+    finally:
+        unregister("long_answers")
+        unregister("bare_rule")
+
+
+def test_a_failing_rule_or_store_never_reaches_the_app(configured, monkeypatch):
+    def explode(self, runs):
+        raise RuntimeError("rule bug")
+
+    monkeypatch.setattr(CalibrationEngine, "_principles", explode)
+    for _ in range(2):
+        run(0.9, passed=True)
+    bad = run(0.1, passed=False)
+    gb.flush()
+    assert [f.trace_id for f in flags(configured, "quality_gate_regression")] == [bad.trace_id]  # the others ran
+    assert gb.health()["internal_errors"] >= 1  # counted once per batch it failed in
+
+    def no_alerts(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("glassbox.analysis.calibration.add_alerts", no_alerts)
+    with gb.trace("still fine") as t:
+        pass
+    gb.flush()
+    assert Store(configured).get_trace(t.trace_id).status == "complete"
+    assert gb.health()["sinks"]["database"]["errors"] == 0
+
+
+def test_alert_file_lines_are_one_line_each(configured, tmp_path):
+    @gb.calibration_rule("multi")
+    def multi(trace, query):
+        return "first line\nsecond line\n\n- not a list item"
+
+    try:
+        run()
+        gb.flush()
+    finally:
+        unregister("multi")
+    lines = (tmp_path / ".glassbox" / "calibration_alerts.md").read_text().splitlines()
+    assert lines[:2] == ["# Calibration alerts", ""] and len(lines) == 3
+    assert "first line second line - not a list item (project test" in lines[2]
+
+
+def test_flags_are_flagged_for_review_and_visible_on_the_trace(configured):
+    for _ in range(3):
+        last = run(0.5, {"grounding": 0.1})
+    gb.flush()
+    t = Store(configured).get_trace(last.trace_id)
+    assert t.flagged_for_review is True and [a.rule for a in t.alerts] == ["repeated_principle_failure"]
+    with Store(configured).engine.connect() as conn:
+        n = conn.execute(traces.select().where(traces.c.flagged_for_review.is_(True))).all()
+    assert len(n) == 1  # only the run the flag is about

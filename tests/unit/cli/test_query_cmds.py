@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from glassbox.analysis.query import Query
 from glassbox.cli.app import app
-from glassbox.model import Alert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "analysis"))
 from runs_builder import make_run
@@ -98,32 +97,3 @@ def test_bad_input_exit_codes(filled):
     out = run("traces", "--workflow", "x'; DROP TABLE traces; --", "--store", filled, "--json")
     assert out.exit_code == 0 and json.loads(out.stdout) == []
     assert run("summary", "--store", filled, "--json").exit_code == 0
-
-
-def test_flags_list_and_acknowledge(filled, store):
-    from glassbox.store.alerts import add_alerts
-
-    add_alerts(store, [Alert("a1b2c3d4e5f60718", "calibration", "repeated_principle_failure",
-                             "grounding below threshold 3 times in 7 days", "warning", {"principle": "grounding"},
-                             f"{2:032x}", "p", 1_700_000_000 * 10**9)], flag_traces=True)  # fmt: skip
-    listed = json.loads(run("flags", "--store", filled, "--json").stdout)
-    assert [a["id"] for a in listed] == ["a1b2c3d4e5f60718"]
-    assert json.loads(run("traces", "--store", filled, "--flagged", "--json").stdout)[0]["trace_id"] == f"{2:032x}"
-    acked = run("flags", "--store", filled, "--ack", "a1b2c3")
-    assert acked.exit_code == 0 and "acknowledged a1b2c3d4e5f60718" in acked.stdout
-    assert json.loads(run("flags", "--store", filled, "--json").stdout) == []
-    assert len(json.loads(run("flags", "--store", filled, "--json", "--all").stdout)) == 1
-    missing = run("flags", "--store", filled, "--ack", "ffffffff")
-    assert missing.exit_code == 1 and "does not exist" in missing.stderr
-
-
-def test_review_notes_and_flag(filled, store):
-    out = run("review", f"{1:032x}", "--notes", "looks fine <b>really</b>", "--flag", "--store", filled, "--json")
-    assert out.exit_code == 0, out.output
-    assert json.loads(out.stdout) == {"trace_id": f"{1:032x}", "flagged_for_review": True,
-                                      "review_notes": "looks fine <b>really</b>"}  # fmt: skip
-    assert store.get_trace(f"{1:032x}").review_notes == "looks fine <b>really</b>"
-    assert run("review", f"{1:032x}", "--unflag", "--store", filled).exit_code == 0
-    assert store.get_trace(f"{1:032x}").flagged_for_review is False
-    assert run("review", f"{1:032x}", "--store", filled).exit_code == 2
-    assert run("review", "f" * 32, "--notes", "x", "--store", filled).exit_code == 1

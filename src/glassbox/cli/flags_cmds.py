@@ -1,0 +1,118 @@
+"""``glassbox flags`` (calibration flags and other alerts; acknowledge one) and ``glassbox review``
+(notes on a run, set or clear its flagged-for-review mark). Rendering only: the store's alert
+helpers and ``Store.set_review`` do the work."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console, Group
+from rich.text import Text
+
+from glassbox.cli import formats as fmt
+from glassbox.cli.errors import UsageProblem, reported
+from glassbox.cli.options import JsonOption, StoreOption, open_store
+
+_SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, default=str))
+
+
+def flags(
+    ack: Annotated[
+        str | None, typer.Option("--ack", metavar="ID", help="Acknowledge this flag (id or unique prefix, 4+ chars).")
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Include acknowledged flags.")] = False,
+    source: Annotated[str, typer.Option("--source", help="calibration, budget, slo, … or 'any'.")] = "calibration",
+    project: Annotated[str | None, typer.Option("--project", help="Only this project's flags.")] = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule's flags.")] = None,
+    trace_id: Annotated[str | None, typer.Option("--trace", help="Only the flags on this run (full id).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """Calibration flags (and other alerts), newest first; --ack ID acknowledges one."""
+    from glassbox.store.alerts import acknowledge, list_alerts
+
+    with reported():
+        st = open_store(store, must_exist=True)
+        try:
+            if ack is not None:
+                alert = acknowledge(st, ack.strip().lower())
+                if as_json:
+                    _echo_json(alert.to_dict())
+                else:
+                    typer.echo(f"acknowledged {alert.id}: {' '.join(alert.message.split())}")
+                return
+            items = list_alerts(st, source=None if source == "any" else source, project=project, rule=rule,
+                                trace_id=trace_id, acknowledged=None if show_all else False, limit=limit)  # fmt: skip
+        finally:
+            st.close()
+        if as_json:
+            _echo_json([a.to_dict() for a in items])
+            return
+        console = Console(highlight=False, soft_wrap=False)
+        if not items:
+            console.print(Text("no flags" if show_all else "no open flags"))
+            return
+        console.print(render_flags(items))
+        if not show_all:
+            console.print(Text("acknowledge one: glassbox flags --ack ID", style="dim"))
+
+
+def render_flags(items: list[Any]) -> Group:
+    """Two lines a flag (it reads in a narrow terminal): id, time, severity, rule; then the message and its run."""
+    lines: list[Text] = []
+    for a in items:
+        head = Text.assemble((a.id, "dim" if a.acknowledged else "bold cyan"), "  ",
+                             fmt.started(a.to_dict().get("at"))[:16], "  ",
+                             (a.severity, _SEVERITY_STYLE.get(a.severity, "")), "  ", (a.rule, "bold"))  # fmt: skip
+        if a.acknowledged:
+            head.append("  acknowledged", style="dim")
+        body = Text("    ")
+        body.append(fmt.preview(" ".join(a.message.split()), 500))  # model output may be hostile: plain Text
+        where = [f"run {a.trace_id[:12]}"] if a.trace_id else []
+        where += [f"project {a.project}"] if a.project else []
+        if where:
+            body.append(f"  ({', '.join(where)})", style="dim")
+        lines += [head, body]
+    return Group(*lines)
+
+
+def review(
+    trace_id: Annotated[str, typer.Argument(metavar="TRACE_ID", help="The run (id or unique prefix).")],
+    notes: Annotated[str | None, typer.Option("--notes", help="Review notes to store on the run.")] = None,
+    unflag: Annotated[bool, typer.Option("--unflag", help="Clear the run's flagged-for-review mark.")] = False,
+    flag: Annotated[bool, typer.Option("--flag", help="Flag the run for review.")] = False,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """Record review notes on a run and set or clear its flagged-for-review mark."""
+    with reported():
+        if flag and unflag:
+            raise UsageProblem("--flag and --unflag contradict each other")
+        if notes is None and not flag and not unflag:
+            raise UsageProblem("nothing to do: give --notes, --flag or --unflag")
+        st = open_store(store, must_exist=True)
+        try:
+            full_id = st.get_trace(trace_id.strip().lower()).trace_id
+            st.set_review(full_id, flagged=True if flag else (False if unflag else None), notes=notes)
+            t = st.get_trace(full_id)
+        finally:
+            st.close()
+        result = {"trace_id": t.trace_id, "flagged_for_review": t.flagged_for_review, "review_notes": t.review_notes}
+        if as_json:
+            _echo_json(result)
+            return
+        state = "flagged for review" if t.flagged_for_review else "not flagged"
+        typer.echo(f"{t.trace_id}: {state}" + (f"; notes: {' '.join(t.review_notes.split())}" if t.review_notes
+                                                else ""))  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (flags, review):
+        app.command(fn.__name__)(fn)
