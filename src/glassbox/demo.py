@@ -174,7 +174,8 @@ def _search_qa(domain: str, rng: random.Random, pace: _Pace, fail: bool) -> str:
         model = _pick_model(rng, long_input=kept > 7)
         answer = _chat(model, "answer with citations", rng.randint(900, 3200), rng, pace,
                        fail=fail_stage == "synthesis")
-    return f"Answer citing {kept} passages: {answer}"
+    refs = " ".join(f"[{n}]" for n in range(1, min(kept, 4) + 1))  # so the heuristic signals have citations to count
+    return f"Answer citing {kept} passages: {answer} {refs}"
 
 
 def _summarize(domain: str, rng: random.Random, pace: _Pace, fail: bool) -> str:
@@ -217,9 +218,9 @@ def _lesson_plan(domain: str, rng: random.Random, pace: _Pace, fail: bool) -> st
             raise OutlineRejected("outline had 0 assessable objectives after validation")
     with gb.stage("activities"):
         titles = ["warm-up", "guided practice", "group work", "exit ticket"]
-        for title in titles[: rng.randint(2, 4)]:
-            _draft_activity(title, rng.choice([5, 10, 15]), rng, pace)
-    return f"{structure} lesson plan aligned to {source}"
+        planned = [_draft_activity(title, rng.choice([5, 10, 15]), rng, pace) for title in titles[: rng.randint(2, 4)]]
+    activities = "\n".join(f"- {a}" for a in planned)  # a structured plan: has_structure counts its sections
+    return f"{structure} lesson plan aligned to {source}\n\n## Objectives\nfrom {source}\n\n## Activities\n{activities}"
 
 
 _PIPELINES = {"search_qa": _search_qa, "summarize": _summarize, "lesson_plan": _lesson_plan}
