@@ -49,6 +49,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("glassbox")
 
 DISPARITY_DIMS = ("intent", "domain", "workflow", "release")
+# Disparity scans the project's runs of the window (5 aggregates). Past this many runs, a batch's
+# few runs barely move the averages: judge them at most every DISPARITY_EVERY_S per project, so
+# the writer does not spend its time re-averaging a week of runs twice a second.
+DISPARITY_BIG = 5_000
+DISPARITY_EVERY_S = 60.0
 _EPS = 1e-9  # 0.7 - 0.2 is 0.49999999999999994: a gap of exactly the threshold fires
 
 
@@ -98,6 +103,7 @@ class CalibrationEngine:
         self.settings = settings or CalibrationSettings()
         self.raised = 0
         self._recent: dict[str | None, dict[tuple[str, str], int]] = {}
+        self._disparity_next: dict[str | None, float] = {}  # project -> monotonic time of its next evaluation
 
     # -- entry point -------------------------------------------------------------------------
     def after_batch(self, batch: Iterable[Trace]) -> list[Alert]:
@@ -227,8 +233,8 @@ class CalibrationEngine:
         out: list[Flag] = []
         for project in {t.project for t in runs}:
             scored = [(t, q) for t in runs if t.project == project and (q := t._quality()) is not None]
-            if not scored:
-                continue  # the averages did not change
+            if not scored or time.monotonic() < self._disparity_next.get(project, 0.0):
+                continue  # the averages did not change (or barely: see DISPARITY_BIG)
             threshold = s.disparity if s.disparity is not None else max(q.max or 1.0 for _, q in scored) / 6
             pending = {(dim, v): t for dim in DISPARITY_DIMS for t, _ in scored if (v := getattr(t, dim))}
             pending = {k: t for k, t in pending.items()
@@ -238,6 +244,8 @@ class CalibrationEngine:
             with self.store.engine.connect() as conn:
                 overall, total = conn.execute(select(func.avg(c.quality_score), func.count()).where(
                     *base, c.project == project)).one()  # fmt: skip
+                if total >= DISPARITY_BIG:
+                    self._disparity_next[project] = time.monotonic() + DISPARITY_EVERY_S
                 if overall is None or total < s.min_runs:
                     continue
                 for dim in DISPARITY_DIMS:

@@ -356,3 +356,23 @@ def test_flags_are_flagged_for_review_and_visible_on_the_trace(configured):
     with Store(configured).engine.connect() as conn:
         n = conn.execute(traces.select().where(traces.c.flagged_for_review.is_(True))).all()
     assert len(n) == 1  # only the run the flag is about
+
+
+def test_disparity_on_a_big_window_is_judged_at_most_once_a_minute(configured, monkeypatch):
+    from glassbox import runtime
+    from glassbox.analysis import calibration
+
+    monkeypatch.setattr(calibration, "DISPARITY_BIG", 6)
+    gb.configure(project="test", store=configured, trail_dir=None, calibration_disparity=0.3,
+                 calibration_min_runs=3)  # fmt: skip
+    for _ in range(6):
+        run(0.9, intent="lookup")
+    gb.flush()  # 6 runs: "big" from now on
+    for _ in range(3):
+        run(0.2, intent="compare")
+    gb.flush()
+    assert flags(configured, "dimension_disparity") == []  # judged on the next minute, not this batch
+    runtime.current().calibration._disparity_next.clear()  # a minute later
+    run(0.2, intent="compare")
+    gb.flush()
+    assert [f.dims["subject"] for f in flags(configured, "dimension_disparity")] == ["intent=compare"]
