@@ -112,7 +112,8 @@ class Settings(BaseSettings):
         "workflow", description="Gate regression compares with the previous run of the same workflow, or project."
     )
     calibration_alerts_file: str | None = Field(
-        ".glassbox/calibration_alerts.md", description="Markdown file each flag is appended to; None: off."
+        ".glassbox/calibration_alerts.md",
+        description="Markdown file each flag is appended to ({project} is replaced); off: none.",
     )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
 

@@ -323,8 +323,9 @@ class CalibrationEngine:
                     for a in group:
                         when = _naive_utc(a.at_ns).strftime("%Y-%m-%d %H:%M:%SZ")
                         message = " ".join(a.message.split())  # one line per flag, whatever a rule returned
-                        f.write(f"- {when} **{a.rule}** [{a.severity}] {message} (project {a.project}, "
-                                f"trace `{a.trace_id}`, alert `{a.id}`)\n")
+                        where = "" if f"(project {a.project})" in message else f"project {a.project}, "
+                        f.write(f"- {when} **{a.rule}** [{a.severity}] {message} ({where}trace `{a.trace_id}`, "
+                                f"alert `{a.id}`)\n")
             except OSError as exc:
                 log.warning("glassbox: cannot append to %s: %s", path, exc)
 
