@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import queue
 import threading
 import time
@@ -187,6 +188,7 @@ class ScoringStep:
         self._worker: _Worker | None = None
         self._hung: dict[str, tuple[Future[Any], str]] = {}  # scorer -> (its unfinished call, trace id)
         self._signal_errors = 0
+        self._pid = os.getpid()
 
     def __call__(self, trace: Trace) -> None:
         if trace.root_span_id is None:  # a stray-span segment of a trace scored elsewhere
@@ -216,6 +218,8 @@ class ScoringStep:
                       None, now) for name, value in values.items()]  # fmt: skip
 
     def _run(self, sc: Scorer, trace: Trace) -> Score | None:
+        if os.getpid() != self._pid:  # a forked child: the parent's scorer thread (and its hung calls) are not ours
+            self._pid, self._worker, self._hung = os.getpid(), None, {}
         hung = self._hung.get(sc.name)
         if hung is not None:
             if not hung[0].done():
@@ -243,7 +247,7 @@ class ScoringStep:
 
     def _submit(self, job: tuple[Scorer, Trace, Future[Any], float]) -> None:
         worker = self._worker
-        if worker is None or not worker.offer(job):  # none yet, or it idled out: start another
+        if worker is None or not worker.is_alive() or not worker.offer(job):  # none yet, idled out, or gone
             worker = self._worker = _Worker()
             worker.start()
             worker.offer(job)

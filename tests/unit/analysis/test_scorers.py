@@ -234,3 +234,28 @@ def test_scores_of_every_shape_round_trip_as_json(configured):
     gb.flush()
     got = _scores(configured, t.trace_id)["dims"]
     assert json.loads(json.dumps(got.to_dict()))["dimensions"] == {"ünïcode": 0.5, "a\"quote": 1.0}
+
+
+def test_scorers_run_in_a_forked_child(configured):
+    import os
+
+    @gb.scorer("faith")
+    def faith(trace):
+        return float(os.getpid())
+
+    with gb.trace("parent"):
+        pass
+    gb.flush()  # the parent's scorer thread exists now; the child must start its own
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            with gb.trace("child") as t:
+                pass
+            gb.flush(10)
+            got = _scores(configured, t.trace_id)["faith"]
+            code = 0 if got.value == float(os.getpid()) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
