@@ -376,3 +376,21 @@ def test_disparity_on_a_big_window_is_judged_at_most_once_a_minute(configured, m
     run(0.2, intent="compare")
     gb.flush()
     assert [f.dims["subject"] for f in flags(configured, "dimension_disparity")] == ["intent=compare"]
+
+
+def test_the_calibration_table_is_checked_and_flat_options_win(tmp_path, monkeypatch):
+    from glassbox.config import load_settings
+    from glassbox.errors import ConfigError
+
+    (tmp_path / "glassbox.toml").write_text("[calibration]\nenabled = false\nwindow_days = 3\ngate_scope = 'project'\n")
+    s = load_settings()
+    assert (s.calibration, s.calibration_window_days, s.calibration_gate_scope) == (False, 3.0, "project")
+    monkeypatch.setenv("GLASSBOX_CALIBRATION_WINDOW_DAYS", "5")
+    assert load_settings().calibration_window_days == 5.0  # the environment's flat option wins
+    assert load_settings(calibration_window_days=9).calibration_window_days == 9.0
+    (tmp_path / "glassbox.toml").write_text("[calibration]\nwindw_days = 3\n")
+    with pytest.raises(ConfigError, match="unknown key 'windw_days' in \\[calibration\\]; known: enabled, "):
+        load_settings()
+    (tmp_path / "glassbox.toml").write_text("[calibration]\ngate_scope = 'team'\n")
+    with pytest.raises(ConfigError, match="calibration_gate_scope"):
+        load_settings()
