@@ -127,7 +127,7 @@ class _Worker(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="glassbox-scorer", daemon=True)
-        self.jobs: queue.SimpleQueue[tuple[Scorer, Trace, Future[Any], float]] = queue.SimpleQueue()
+        self.jobs: queue.SimpleQueue[tuple[Scorer, Trace, Future[Any], float] | None] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.retired = False  # it hung, idled out or was closed: it takes no more jobs
 
@@ -141,7 +141,7 @@ class _Worker(threading.Thread):
     def retire(self) -> None:
         with self.lock:
             self.retired = True
-            self.jobs.put(None)  # type: ignore[arg-type]  # wakes it if idle
+            self.jobs.put(None)  # wakes it if idle
 
     def run(self) -> None:
         loop = None
@@ -155,9 +155,12 @@ class _Worker(threading.Thread):
                             self.retired = True
                             return
                     continue
-                if job is None or self.retired:  # retired while this call hung: the rest went to another thread
+                if job is None:
                     return
                 sc, trace, fut, timeout = job
+                if self.retired:  # closed with calls still queued: they fail fast rather than wait out a timeout
+                    fut.set_exception(RuntimeError("the scorer thread was closed"))
+                    continue
                 try:
                     if sc.is_async:
                         import asyncio
