@@ -234,16 +234,17 @@ def _events_by_span(trace: Trace) -> dict[str | None, list[Any]]:
     root_id = trace.root_span_id
     for d in trace.decisions:
         events.setdefault(d.span_id, []).append(Event("glassbox.decision", _clean({
-            "glassbox.decision.what": d.what, "glassbox.decision.why": d.why,
+            "glassbox.id": d.id, "glassbox.decision.what": d.what, "glassbox.decision.why": d.why,
             "glassbox.decision.confidence": d.confidence,
             "glassbox.decision.alternatives": _json([{"option": o, "score": s} for o, s in d.alternatives]),
             "glassbox.decision.inputs": _json(d.inputs) if d.inputs else None,
         }), d.at_ns))  # fmt: skip
     for e in trace.events:
         events.setdefault(e.span_id, []).append(
-            Event(e.name, _clean({"glassbox.evidence": _json(e.payload)}), e.at_ns))
+            Event(e.name, _clean({"glassbox.id": e.id, "glassbox.evidence": _json(e.payload)}), e.at_ns))
     for s in trace.scores:
         events.setdefault(s.span_id or root_id, []).append(Event("glassbox.score", _clean({
+            "glassbox.id": s.id, "glassbox.score.comment": s.comment,
             "glassbox.score.name": s.name, "glassbox.score.value": s.value, "glassbox.score.max": s.max,
             "glassbox.score.passed": s.passed, "glassbox.score.source": s.source,
             "glassbox.score.dimensions": _json(s.dimensions) if s.dimensions else None,
@@ -295,6 +296,8 @@ def to_otel_spans(trace: Trace) -> list[Any]:
                 "glassbox.release": trace.release, "user.id": trace.user_id, "session.id": trace.session_id,
                 "glassbox.tags": list(trace.tags) or None,
                 "glassbox.metadata": _json(trace.metadata) if trace.metadata else None,
+                "glassbox.error": _json(trace.error) if trace.error else None,
+                "glassbox.experiment": trace.experiment, "glassbox.variant": trace.variant,
             })  # fmt: skip
             if trace.input is not None:
                 attrs["input.value"] = trace.input if isinstance(trace.input, str) else _json(trace.input)

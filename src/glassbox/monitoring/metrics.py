@@ -34,42 +34,72 @@ class Metrics:
         self.budget = Counter("glassbox_budget_events_total", "Budget warnings and halts.", ("event",), registry=r)
         self.spans_received = Counter("glassbox_ingest_spans_received_total", "Spans accepted by the OTLP receiver.",
                                       registry=r)
-        self.spans_rejected = Counter("glassbox_ingest_spans_rejected_total", "Spans refused, by reason.",
-                                      ("reason",), registry=r)
+        self.spans_rejected = Counter("glassbox_ingest_spans_rejected_total",
+                                      "Spans refused one by one (invalid ids, another project's trace).",
+                                      ("reason",), registry=r)  # fmt: skip
+        self.requests_rejected = Counter("glassbox_ingest_requests_rejected_total",
+                                         "Export requests refused whole (malformed, too large, overloaded).",
+                                         ("reason",), registry=r)  # fmt: skip
+        self.traces_written = Counter("glassbox_ingest_traces_written_total", "Traces (segments) stored by the writer.",
+                                      registry=r)
+        self.spans_written = Counter("glassbox_ingest_spans_written_total", "Spans stored by the writer.", registry=r)
+        self.store_errors = Counter("glassbox_store_write_errors_total", "Failed store writes (transient: retried).",
+                                    registry=r)
         # Gauges of one process: "livesum"/"max" keep them meaningful under PROMETHEUS_MULTIPROC_DIR.
         self.queue_depth = Gauge("glassbox_ingest_queue_depth", "Traces waiting for the writer.", registry=r,
                                  multiprocess_mode="livesum")
-        self.writer_lag = Gauge("glassbox_writer_lag_seconds", "Age of the oldest batch when it was written.",
+        self.writer_lag = Gauge("glassbox_writer_lag_seconds", "Wait of the oldest queued trace.",
                                 registry=r, multiprocess_mode="max")
 
     def observe(self, traces: Iterable[Trace]) -> None:
-        """Feed stored runs into the metrics (writer thread: never the request or app path)."""
+        """Feed stored runs into the metrics (writer thread: never the request or app path).
+
+        Values are grouped by label set first: a ``labels()`` lookup costs more than an observation.
+        """
+        stages: dict[tuple[str, str, str], list[float]] = {}
+        tokens: dict[tuple[str, str, str], int] = {}
+        cost: dict[tuple[str, str], float] = {}
         for t in traces:
             wf = t.workflow or t.name or ""
             release = t.release or ""
-            if t.root_span_id is not None and t.status in ("complete", "failed"):
+            root_id = t.root_span_id
+            if root_id is not None and t.status in ("complete", "failed"):
                 self.traces.labels(wf, t.status).inc()
-                if t.duration_ms is not None:
-                    self.trace_seconds.labels(wf).observe(t.duration_ms / 1000)
+                if t.end_ns is not None:
+                    self.trace_seconds.labels(wf).observe((t.end_ns - t.start_ns) / 1e9)
                 q = t.quality_score
                 if q is not None:
                     self.quality.labels(wf).observe(q)
             for s in t.spans:
-                if s.span_id != t.root_span_id and s.duration_ms is not None:
-                    self.stage_seconds.labels(wf, s.name, release).observe(s.duration_ms / 1000)
-                if s.tokens_in is not None or s.cost_usd is not None:
+                if s.span_id != root_id and s.end_ns is not None:
+                    key = (wf, s.name, release)
+                    seconds = (s.end_ns - s.start_ns) / 1e9
+                    got = stages.get(key)
+                    if got is None:
+                        stages[key] = [seconds]
+                    else:
+                        got.append(seconds)
+                if s.tokens_in is not None or s.tokens_out is not None or s.cost_usd is not None:
                     attrs: dict[str, Any] = s.attributes or {}
                     provider = str(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system") or "")
                     model = s.model or ""
                     if s.tokens_in:
-                        self.tokens.labels(provider, model, "input").inc(s.tokens_in)
+                        tokens[(provider, model, "input")] = tokens.get((provider, model, "input"), 0) + s.tokens_in
                     if s.tokens_out:
-                        self.tokens.labels(provider, model, "output").inc(s.tokens_out)
+                        tokens[(provider, model, "output")] = tokens.get((provider, model, "output"), 0) + s.tokens_out
                     if s.cost_usd:
-                        self.cost.labels(provider, model).inc(s.cost_usd)
+                        cost[(provider, model)] = cost.get((provider, model), 0.0) + s.cost_usd
             for e in t.events:
                 if e.name in ("budget.warned", "budget.exceeded"):
                     self.budget.labels(e.name.split(".")[1]).inc()
+        for key, values in stages.items():
+            child = self.stage_seconds.labels(*key)
+            for v in values:
+                child.observe(v)
+        for key, n in tokens.items():
+            self.tokens.labels(*key).inc(n)
+        for key, usd in cost.items():
+            self.cost.labels(*key).inc(usd)
 
 
 def exposition_registry(metrics: Metrics) -> CollectorRegistry:

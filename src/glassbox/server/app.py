@@ -1,184 +1,114 @@
-"""The ASGI app of ``glassbox serve``: OTLP receiver, REST API, metrics, health (and routers added later)."""
+"""The ASGI app of ``glassbox serve``: OTLP receiver, REST API, metrics, health, and routers added by others.
+
+``create_app(store, routers=[...])`` is the one factory; the web dashboard mounts its pages
+through ``routers`` and reuses ``glassbox.server.auth`` (``reader``/``writer`` dependencies,
+``principal(request, scope)``, the ``COOKIE`` name) for its access checks.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from glassbox import __version__
-from glassbox.errors import ConfigError, GlassboxError, QueryError, StoreError, TraceNotFound
-from glassbox.monitoring.metrics import Metrics
-from glassbox.server.auth import AuthError, writer
+from glassbox.server import errors
+from glassbox.server.auth import principal
 from glassbox.server.ingest import Ingest
 from glassbox.store.store import Store
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_SPANS = 10_000
+CONFIG_ENV = "GLASSBOX_SERVE_CONFIG"  # create_app's options for worker processes (`glassbox serve --workers N`)
 log = logging.getLogger("glassbox.server")
 
 
-def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
-
-
 def create_app(store: str | Store, *, auth_required: bool = False, queue_size: int = 2000,
-               max_body_bytes: int = MAX_BODY_BYTES, max_spans: int = 50_000, calibration: bool = True,
-               writer_delay: float = 0.0, routers: Iterable[APIRouter] = ()) -> FastAPI:  # fmt: skip
-    """The server app over ``store``. ``routers`` are mounted too (the web dashboard adds its pages this way)."""
+               max_queue_spans: int = 50_000, batch_size: int = 500, max_body_bytes: int = MAX_BODY_BYTES,
+               max_spans: int = MAX_SPANS, calibration: bool = True, writer_delay: float = 0.0,
+               spool_dir: str | None = None, routers: Iterable[APIRouter] = ()) -> FastAPI:  # fmt: skip
+    """The server app over ``store``; ``routers`` are mounted too (the web dashboard adds its pages this way).
+
+    ``auth_required``: every request needs an API key (the CLI sets it off loopback or with ``--auth``).
+    ``queue_size``/``max_queue_spans``: the ingest queue's bounds (traces, spans); beyond, senders get 429.
+    ``spool_dir``: where batches go if the store is still down at shutdown (audit-trail format).
+    """
     st = store if isinstance(store, Store) else Store(store)
     st.ready()  # migrate now: a store that cannot open fails the start, not the first request
+    from glassbox.monitoring.metrics import Metrics
+
     metrics = Metrics()
-    ingest = Ingest(st, metrics, queue_size=queue_size, calibration=calibration, writer_delay=writer_delay)
+    ingest = Ingest(st, metrics, queue_size=queue_size, max_queue_spans=max_queue_spans, batch_size=batch_size,
+                    calibration=calibration, writer_delay=writer_delay, spool_dir=spool_dir)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         yield
         ingest.close()
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid())  # its live gauges leave the sums
 
     app = FastAPI(title="glassbox", version=__version__, lifespan=lifespan,
-                  description="Traces, decisions, costs and quality of AI pipelines: REST API and OTLP receiver.")
+                  description="Traces, decisions, costs and quality of AI pipelines: REST API and OTLP receiver. "
+                              "Errors: `{\"error\": {\"code\": …, \"message\": …}}`.")  # fmt: skip
     app.state.store, app.state.ingest, app.state.metrics = st, ingest, metrics
     app.state.auth_required = auth_required
     app.state.max_body_bytes, app.state.max_spans = max_body_bytes, max_spans
     app.state.pricer = None
-
-    @app.exception_handler(AuthError)
-    async def _auth(request: Request, exc: AuthError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error(exc.status, exc.code, exc.message, headers)
-
-    @app.exception_handler(TraceNotFound)
-    async def _missing(request: Request, exc: TraceNotFound) -> JSONResponse:
-        return error(404, "not_found", str(exc).split(" in ")[0])  # never the store URL
-
-    @app.exception_handler(QueryError)
-    async def _bad_query(request: Request, exc: QueryError) -> JSONResponse:
-        return error(400, "bad_request", str(exc))
-
-    @app.exception_handler(StoreError)
-    async def _store(request: Request, exc: StoreError) -> JSONResponse:
-        return error(503, "store_unavailable", "the store cannot be reached; try again", {"Retry-After": "5"})
-
-    @app.exception_handler(GlassboxError)
-    async def _other(request: Request, exc: GlassboxError) -> JSONResponse:
-        return error(400, "bad_request", str(exc))
-
-    @app.exception_handler(ValueError)
-    async def _value(request: Request, exc: ValueError) -> JSONResponse:
-        return error(400, "bad_request", str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
-        return error(422, "invalid_request", f"{where or 'request'}: {first.get('msg', 'invalid')}")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("glassbox serve: unexpected error on %s %s", request.method, request.url.path)
-        return error(500, "internal_error", "unexpected server error (logged); please report it")
+    app.state.health_checks = {}  # name -> () -> (status, detail): mounted routers add theirs (see health.py)
+    errors.install(app)
+    app.add_middleware(errors.BodyLimit, limit=max_body_bytes)
 
     @app.middleware("http")
-    async def _limits(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > app.state.max_body_bytes:
-            return error(413, "payload_too_large", f"request body over {app.state.max_body_bytes} bytes")
+    async def _headers(request: Request, call_next: Any) -> Response:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
     from glassbox.server.api import router as api_router
+    from glassbox.server.receiver import router as otlp_router
 
     app.include_router(api_router)
-    _otlp_routes(app)
+    app.include_router(otlp_router)
     _ops_routes(app)
     for r in routers:
         app.include_router(r)
     return app
 
 
-def _otlp_routes(app: FastAPI) -> None:
-    @app.post("/v1/traces", tags=["otlp"], summary="OTLP/HTTP trace export (protobuf or JSON, gzip)")
-    async def otlp_traces(request: Request) -> Response:
-        from glassbox.server import otlp
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes: ``create_app`` with the options the CLI put in the environment."""
+    options = json.loads(os.environ[CONFIG_ENV])
+    routers: list[APIRouter] = []
+    if options.pop("web", False):
+        from glassbox.server.web import router
 
-        who = writer(request)
-        state = request.app.state
-        body = await request.body()
-        ctype = request.headers.get("content-type")
-        is_json = (ctype or "").split(";")[0].strip().lower() == "application/json"
-        try:
-            if len(body) > state.max_body_bytes:
-                raise otlp.TooLarge(f"request body over {state.max_body_bytes} bytes")
-            raw = otlp.decompress(body, request.headers.get("content-encoding"), state.max_body_bytes * 4)
-            req = otlp.parse(raw, ctype)
-            decoded = otlp.decode(req, project=who.project, pricer=_pricer(state), max_spans=state.max_spans)
-        except otlp.TooLarge as exc:
-            state.metrics.spans_rejected.labels("too_large").inc()
-            return error(413, "payload_too_large", str(exc))
-        except otlp.PayloadError as exc:
-            state.metrics.spans_rejected.labels("malformed").inc()
-            return error(400, "bad_payload", str(exc))
-        if decoded.traces and not state.ingest.offer(decoded.traces):
-            state.metrics.spans_rejected.labels("overloaded").inc(decoded.spans)
-            retry = str(state.ingest.retry_after())
-            return error(429, "overloaded", "the ingest queue is full; retry after the delay",
-                         {"Retry-After": retry})  # fmt: skip
-        state.metrics.spans_received.inc(decoded.spans - decoded.rejected)
-        if decoded.rejected:
-            state.metrics.spans_rejected.labels("invalid").inc(decoded.rejected)
-        return _export_response(is_json, decoded.rejected, "; ".join(decoded.problems[:5]))
-
-
-def _pricer(state: Any) -> Any:
-    if state.pricer is None:
-        from glassbox.config import load_settings
-        from glassbox.cost.record import make_pricer
-
-        try:
-            s = load_settings()
-            state.pricer = make_pricer(s.prices, s.prices_file)
-        except ConfigError:
-            state.pricer = make_pricer()
-    return state.pricer
-
-
-def _export_response(is_json: bool, rejected: int, message: str) -> Response:
-    """ExportTraceServiceResponse, with partial_success when spans were rejected (OTLP spec)."""
-    if is_json:
-        doc: dict[str, Any] = {}
-        if rejected:
-            doc["partialSuccess"] = {"rejectedSpans": str(rejected), "errorMessage": message}
-        return JSONResponse(doc)
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-
-    resp = ExportTraceServiceResponse()
-    if rejected:
-        resp.partial_success.rejected_spans = rejected
-        resp.partial_success.error_message = message
-    return Response(resp.SerializeToString(), media_type="application/x-protobuf")
+        routers.append(router)
+    return create_app(options.pop("store"), routers=routers, **options)
 
 
 def _ops_routes(app: FastAPI) -> None:
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (needs a `metrics` key when keys are required)",
+             response_class=Response)  # fmt: skip
     def metrics(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        m = request.app.state.metrics
-        m.queue_depth.set(request.app.state.ingest.writer.queue_depth)
         from glassbox.monitoring.metrics import exposition_registry
 
+        state = request.app.state
+        if state.auth_required:
+            principal(request, "metrics")  # server-wide figures (every project's workflows): not a project key's
+        m = state.metrics
+        m.queue_depth.set(state.ingest.writer.queue_depth)
+        m.writer_lag.set(state.ingest.lag())
         return Response(generate_latest(exposition_registry(m)), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health", tags=["ops"], summary="Liveness")

@@ -2,17 +2,26 @@
 
 On loopback without ``--auth`` the server is open (one person's laptop); otherwise every request
 needs a key. A key sees only its project and needs ``write`` scope to change anything.
+
+For routers mounted into the app (the dashboard): ``Depends(reader)`` / ``Depends(writer)`` give
+the caller's ``Principal``; ``principal(request, scope)`` does the same inside a handler.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from dataclasses import dataclass
 
 from fastapi import Request
 
-from glassbox.store.keys import verify
+from glassbox.store.keys import touch, verify
 
 COOKIE = "glassbox_key"
+TOUCH_EVERY = 60.0  # seconds between last_used_at updates of one key (a write per request would be waste)
+_touched: dict[str, float] = {}
+_touch_lock = threading.Lock()
 
 
 class AuthError(Exception):
@@ -55,7 +64,18 @@ def principal(request: Request, scope: str) -> Principal:
         raise AuthError(401, "unauthorized", "invalid or revoked API key")
     if not record.allows(scope):
         raise AuthError(403, "forbidden", f"this key has {record.scope} scope; {scope} is needed")
+    _touch(state.store, record.key_id)
     return Principal(record.project, record.scope, record.key_id)
+
+
+def _touch(store: object, key_id: str) -> None:
+    now = time.monotonic()
+    with _touch_lock:
+        if now - _touched.get(key_id, -TOUCH_EVERY) < TOUCH_EVERY:
+            return
+        _touched[key_id] = now
+    with contextlib.suppress(Exception):  # bookkeeping must never fail a request
+        touch(store, key_id)  # type: ignore[arg-type]
 
 
 def reader(request: Request) -> Principal:

@@ -1,49 +1,180 @@
-"""The server's ingest path: a bounded queue in front of the batching writer, so overload slows senders down
-(429 + Retry-After) instead of losing spans."""
+"""The server's ingest path: a bounded queue in front of the batching writer.
+
+Nothing a sender was told is accepted gets lost: a full queue answers 429 + Retry-After
+(senders slow down and retry), and a store that is down holds the batch in the writer,
+retried with backoff, while new requests get 503 + Retry-After. Only at shutdown, with the
+store still down, does a batch go to the spool folder (audit-trail format, ``glassbox import``
+loads it). A trace belongs to the project that stored it first: another project's segment
+of the same trace id is refused.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
+
+from glassbox.errors import StoreError
 from glassbox.model import Trace
 from glassbox.monitoring.metrics import Metrics
+from glassbox.store.schema import traces as traces_table
 from glassbox.store.store import DatabaseSink, Store
-from glassbox.writer import Writer
+from glassbox.writer import RateLimitedLog, Writer
+
+log = logging.getLogger("glassbox.server")
+
+
+class StoreSink:
+    """The writer's only sink: project ownership, then the store, retried while it is unreachable."""
+
+    name = "database"
+
+    def __init__(self, store: Store, metrics: Metrics, spool_dir: str | None = None, max_backoff: float = 5.0) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.inner = DatabaseSink(store)
+        self.spool_dir = spool_dir
+        self.max_backoff = max_backoff
+        self.give_up_at: float | None = None  # set at shutdown: stop retrying after this moment
+        self.retrying_since: float | None = None
+        self.spooled = 0
+        self._log = RateLimitedLog(30.0)
+
+    def write(self, batch: Sequence[Trace]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                kept = self._owned(batch)
+                if kept:
+                    self.inner.write(kept)
+            except StoreError as exc:
+                self.metrics.store_errors.inc()
+                if getattr(exc, "data_error", True):  # rows the store refused (isolated per trace): no retry helps
+                    raise
+                if self.give_up_at is not None and time.monotonic() >= self.give_up_at:
+                    self._spool(batch)
+                    raise
+                if self.retrying_since is None:
+                    self.retrying_since = time.monotonic()
+                self._log.warning("store-down", "glassbox serve: store unreachable (%s); holding %d traces, retrying",
+                                  exc, len(batch))  # fmt: skip
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            self.retrying_since = None
+            self.metrics.traces_written.inc(len(kept))
+            self.metrics.spans_written.inc(sum(len(t.spans) for t in kept))
+            return
+
+    def _owned(self, batch: Sequence[Trace]) -> list[Trace]:
+        """The batch without segments of traces another project owns (a keyed sender's are refused;
+        an open sender's are adopted by the owner, e.g. a service without ``glassbox.project``)."""
+        ids = list({t.trace_id for t in batch})
+        owner: dict[str, str] = {}
+        with self.store.ready().engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                q = select(traces_table.c.trace_id, traces_table.c.project).where(
+                    traces_table.c.trace_id.in_(ids[i : i + 500]))  # fmt: skip
+                owner.update((tid, project) for tid, project in conn.execute(q).all())
+        kept, refused = [], 0
+        for t in batch:
+            project = owner.setdefault(t.trace_id, t.project or "default")
+            if project == (t.project or "default"):
+                kept.append(t)
+            elif getattr(t, "keyed", False):
+                refused += len(t.spans)
+            else:
+                t.project = project
+                kept.append(t)
+        if refused:
+            self.metrics.spans_rejected.labels("other_project").inc(refused)
+            self._log.warning("other-project", "glassbox serve: refused %d spans of traces another project owns",
+                              refused)  # fmt: skip
+        return kept
+
+    def _spool(self, batch: Sequence[Trace]) -> None:
+        if not self.spool_dir:
+            log.error("glassbox serve: store unreachable at shutdown; %d traces lost (no spool folder)", len(batch))
+            return
+        from glassbox.store.trail import TrailSink
+
+        try:
+            TrailSink(self.spool_dir).write(batch)
+        except OSError as exc:
+            log.error("glassbox serve: store unreachable and spool %s failed (%s); %d traces lost",
+                      self.spool_dir, exc, len(batch))  # fmt: skip
+            return
+        self.spooled += len(batch)
+        log.error("glassbox serve: store unreachable at shutdown; %d traces spooled to %s "
+                  "(load them with `glassbox import %s`)", len(batch), self.spool_dir, self.spool_dir)  # fmt: skip
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class Ingest:
-    def __init__(self, store: Store, metrics: Metrics, *, queue_size: int = 2000, batch_size: int = 500,
-                 calibration: bool = True, writer_delay: float = 0.0) -> None:  # fmt: skip
+    """Bounded queue (traces and spans) + batching writer + what runs after each stored batch."""
+
+    def __init__(self, store: Store, metrics: Metrics, *, queue_size: int = 2000, max_queue_spans: int = 50_000,
+                 batch_size: int = 500, calibration: bool = True, writer_delay: float = 0.0,
+                 spool_dir: str | None = None) -> None:  # fmt: skip
         self.store = store
         self.metrics = metrics
+        self.max_queue_spans = max_queue_spans
         self.writer_delay = writer_delay  # tests slow the writer down to overload it
         self.engine = None
         if calibration:
             from glassbox.analysis.calibration import CalibrationEngine
 
             self.engine = CalibrationEngine(store)
-        self.writer = Writer([DatabaseSink(store)], max_queue=queue_size, policy="drop", batch_size=batch_size,
+        self.sink = StoreSink(store, metrics, spool_dir)
+        self.writer = Writer([self.sink], max_queue=queue_size, policy="drop", batch_size=batch_size,
                              interval=0.05, after_batch=self._after_batch)  # fmt: skip
         self.accepted = 0
-        self._waiting_since = time.monotonic()
+        self.queued_spans = 0
         self.last_write_at: float | None = None
-        self.errors = 0
+        self.hook_errors = 0
+        self._lock = threading.Lock()
+        self._arrivals: deque[list[Any]] = deque()  # [traces left, monotonic arrival] per accepted request
 
     def offer(self, traces: list[Trace]) -> bool:
-        if self.writer.queue_depth == 0:
-            self._waiting_since = time.monotonic()  # the oldest unwritten trace arrived about now
-        ok = self.writer.offer(traces)
-        if ok:
+        """Queue all of ``traces`` or none (False: the queue is full, the sender should retry later)."""
+        spans = sum(len(t.spans) for t in traces)
+        with self._lock:
+            if self.queued_spans + spans > self.max_queue_spans and self.queued_spans:
+                return False
+            if not self.writer.offer(traces):
+                return False
+            self.queued_spans += spans
+            self._arrivals.append([len(traces), time.monotonic()])
             self.accepted += len(traces)
         self.metrics.queue_depth.set(self.writer.queue_depth)
-        return ok
+        return True
+
+    @property
+    def store_down(self) -> bool:
+        return self.sink.retrying_since is not None
 
     def _after_batch(self, batch: list[Trace]) -> None:
         now = time.monotonic()
+        with self._lock:
+            self.queued_spans -= sum(len(t.spans) for t in batch)
+            oldest = self._arrivals[0][1] if self._arrivals else now
+            left = len(batch)
+            while left and self._arrivals:
+                head = self._arrivals[0]
+                take = min(left, head[0])
+                head[0] -= take
+                left -= take
+                if not head[0]:
+                    self._arrivals.popleft()
         self.last_write_at = now
-        self.metrics.writer_lag.set(max(0.0, now - self._waiting_since))
-        self._waiting_since = now
+        self.metrics.writer_lag.set(now - oldest)
         self.metrics.queue_depth.set(self.writer.queue_depth)
         if self.writer_delay:
             time.sleep(self.writer_delay)
@@ -51,15 +182,27 @@ class Ingest:
             self.metrics.observe(batch)
             if self.engine is not None:
                 self.engine.after_batch(batch)
-        except Exception:  # noqa: BLE001 - metrics or rules must never stop ingest
-            self.errors += 1
+        except Exception as exc:  # noqa: BLE001 - metrics or rules must never stop ingest
+            self.hook_errors += 1
+            log.warning("glassbox serve: after-batch step failed: %r", exc)
+
+    def lag(self) -> float:
+        """Seconds the oldest queued trace has been waiting (0 when the queue is empty)."""
+        with self._lock:
+            return time.monotonic() - self._arrivals[0][1] if self._arrivals else 0.0
 
     def retry_after(self) -> int:
-        """Seconds a sender should wait: roughly how long the queue takes to drain."""
+        """Seconds a sender should wait: about how long the queue takes to drain (longer while the store is down)."""
+        if self.store_down:
+            return 5
         return max(1, min(30, self.writer.queue_depth // max(1, self.writer.batch_size)))
 
     def health(self) -> dict[str, Any]:
-        return {**self.writer.health(), "accepted": self.accepted, "hook_errors": self.errors}
+        return {**self.writer.health(), "accepted": self.accepted, "queued_spans": self.queued_spans,
+                "max_queue_spans": self.max_queue_spans, "hook_errors": self.hook_errors,
+                "store_down_for": None if self.sink.retrying_since is None
+                else round(time.monotonic() - self.sink.retrying_since, 1), "spooled": self.sink.spooled}  # fmt: skip
 
-    def close(self) -> None:
-        self.writer.close(10.0)
+    def close(self, grace: float = 10.0) -> None:
+        self.sink.give_up_at = time.monotonic() + grace
+        self.writer.close(grace + 5.0)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glassbox.cost.record import price_span, weakest_source
-from glassbox.model import Decision, Event, Score, Span, Trace
+from glassbox.model import TRACE_STATUSES, Decision, Event, Score, Span, Trace
 from glassbox.otel import infer_kind
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -32,6 +32,12 @@ class PayloadError(ValueError):
 
 class TooLarge(ValueError):
     """The request is over a size limit (HTTP 413)."""
+
+
+class Segment(Trace):
+    """A decoded trace segment; ``keyed``: its project is the sending API key's (authoritative, see ingest)."""
+
+    __slots__ = ("keyed",)
 
 
 @dataclass
@@ -90,29 +96,49 @@ def parse(body: bytes, content_type: str | None) -> Any:
 
 def _hex_ids_to_base64(doc: dict[str, Any]) -> None:
     """OTLP/JSON writes trace and span ids as hex; protobuf's JSON mapping expects base64."""
-    for rs in doc.get("resourceSpans") or doc.get("resource_spans") or []:
-        for ss in rs.get("scopeSpans") or rs.get("scope_spans") or []:
-            for sp in ss.get("spans") or []:
-                for key in ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"):
-                    v = sp.get(key)
-                    if isinstance(v, str) and v and all(c in "0123456789abcdefABCDEF" for c in v):
-                        try:
-                            sp[key] = base64.b64encode(bytes.fromhex(v)).decode()
-                        except ValueError:
-                            raise PayloadError(f"span {key} {v!r} is not valid hex") from None
+    rss = doc.get("resourceSpans", doc.get("resource_spans")) or []
+    if not isinstance(rss, list):
+        raise PayloadError("resourceSpans must be a list")
+    for rs in rss:
+        for ss in (rs.get("scopeSpans") or rs.get("scope_spans") or []) if isinstance(rs, dict) else []:
+            for sp in (ss.get("spans") or []) if isinstance(ss, dict) else []:
+                if not isinstance(sp, dict):
+                    continue
+                _hex_fields(sp)
+                for link in sp.get("links") or []:
+                    if isinstance(link, dict):
+                        _hex_fields(link)
+
+
+_ID_HEX_LENGTHS = {"traceId": 32, "trace_id": 32, "spanId": 16, "span_id": 16, "parentSpanId": 16,
+                   "parent_span_id": 16}  # fmt: skip
+
+
+def _hex_fields(obj: dict[str, Any]) -> None:
+    for key, length in _ID_HEX_LENGTHS.items():
+        v = obj.get(key)
+        if isinstance(v, str) and len(v) == length:  # hex per the spec (base64 ids are 24/12 characters)
+            try:
+                obj[key] = base64.b64encode(bytes.fromhex(v)).decode()
+            except ValueError:
+                raise PayloadError(f"span {key} {v!r} is not valid hex") from None
+
+
+_SCALARS = {"string_value": "string_value", "int_value": "int_value", "double_value": "double_value",
+            "bool_value": "bool_value"}  # fmt: skip
 
 
 def _value(v: Any) -> Any:
     kind = v.WhichOneof("value")
+    if kind in _SCALARS:
+        return getattr(v, kind)
     if kind is None:
         return None
     if kind == "array_value":
         return [_value(x) for x in v.array_value.values]
     if kind == "kvlist_value":
         return {kv.key: _value(kv.value) for kv in v.kvlist_value.values}
-    if kind == "bytes_value":
-        return v.bytes_value.hex()
-    return getattr(v, kind)
+    return v.bytes_value.hex()
 
 
 def _attrs(kvs: Iterable[Any]) -> dict[str, Any]:
@@ -129,11 +155,23 @@ def _json_or(value: Any, default: Any) -> Any:
 
 
 def _rid(*parts: Any) -> str:
-    """Deterministic ids for decisions/events/scores: a re-sent payload is idempotent."""
+    """Deterministic ids for decisions/events/scores sent without one: a re-sent payload is idempotent."""
     return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
 _STATUS = {0: "unset", 1: "ok", 2: "error"}
+_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
+# Span attributes that describe the run (on glassbox's root span), not the span itself.
+_RUN_KEYS = frozenset({"user.id", "session.id"})
+# glassbox.* attributes that stay on the span (pricing provenance written by apply_usage).
+_SPAN_GB_KEYS = frozenset({"glassbox.cost.source", "glassbox.cost.usd", "glassbox.cost.input_usd",
+                           "glassbox.cost.output_usd", "glassbox.cost.model_ref", "glassbox.cost.note",
+                           "glassbox.usage.problems"})  # fmt: skip
+_SPAN_NUMBERS = (("glassbox.cost_usd", "cost_usd"), ("glassbox.peak_gpu_mem_bytes", "peak_gpu_mem_bytes"),
+                 ("glassbox.model_loads", "model_loads"))  # fmt: skip
+_MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
+_IN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
+_OUT_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
 
 
 def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int = MAX_SPANS) -> Decoded:
@@ -146,57 +184,54 @@ def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int 
     for rs in req.resource_spans:
         res = _attrs(rs.resource.attributes)
         service = res.get("service.name")
+        service = None if service is None else str(service)
         res_project = res.get("glassbox.project")
         for ss in rs.scope_spans:
             scope = ss.scope.name or None
             for sp in ss.spans:
-                if len(sp.trace_id) != 16 or len(sp.span_id) != 8 or not any(sp.trace_id) or not any(sp.span_id):
+                raw_tid, raw_sid = sp.trace_id, sp.span_id
+                if len(raw_tid) != 16 or len(raw_sid) != 8 or raw_tid == _ZERO_TRACE or raw_sid == _ZERO_SPAN:
                     out.rejected += 1
                     out.problems.append(f"span {sp.name!r}: invalid trace or span id")
                     continue
-                tid = sp.trace_id.hex()
+                tid = raw_tid.hex()
                 t = by_trace.get(tid)
                 if t is None:
-                    t = by_trace[tid] = Trace(tid, sp.name)
-                    t.project = project or res_project or "default"
+                    t = by_trace[tid] = Segment(tid, sp.name)
+                    t.keyed = project is not None
+                    t.project = project or (str(res_project) if res_project else None) or "default"
                     t.service = service
-                    t.status = "in_progress"
-                _add_span(t, sp, service, scope, pricer)
+                _add_span(t, sp, raw_sid.hex(), service, scope, pricer)
     for t in by_trace.values():
         _finish(t)
         out.traces.append(t)
     return out
 
 
-def _add_span(t: Trace, sp: Any, service: str | None, scope: str | None, pricer: Any) -> None:
-    attrs = _attrs(sp.attributes)
-    parent = sp.parent_span_id.hex() if sp.parent_span_id and any(sp.parent_span_id) else None
-    kind = attrs.pop("glassbox.kind", None) or infer_kind(attrs)
-    s = Span(t.trace_id, sp.span_id.hex(), parent, sp.name or "span", str(kind), int(sp.start_time_unix_nano))
-    s.end_ns = int(sp.end_time_unix_nano) or None
-    s.status = _STATUS.get(int(sp.status.code), "unset")
-    if s.status == "unset" and s.end_ns:
-        s.status = "ok"
+def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str | None, pricer: Any) -> None:
+    attrs = {kv.key: _value(kv.value) for kv in sp.attributes}
+    raw_parent = sp.parent_span_id
+    parent = raw_parent.hex() if raw_parent and raw_parent != _ZERO_SPAN else None
+    kind = attrs.pop("glassbox.kind", None) or (infer_kind(attrs) if attrs else "stage")
+    s = Span(t.trace_id, span_id, parent, sp.name or "span", str(kind), sp.start_time_unix_nano)
+    s.end_ns = sp.end_time_unix_nano or None
+    status = _STATUS.get(sp.status.code, "unset")
+    s.status = "ok" if status == "unset" and s.end_ns else status
     s.service = service
-    s.model = attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model") or attrs.get("llm.model_name")
-    for key, name in (("glassbox.cost_usd", "cost_usd"), ("glassbox.peak_gpu_mem_bytes", "peak_gpu_mem_bytes"),
-                      ("glassbox.model_loads", "model_loads")):  # fmt: skip
-        if attrs.get(key) is not None:
-            setattr(s, name, attrs.pop(key))
-    for key in ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"):
-        if isinstance(attrs.get(key), int):
-            s.tokens_in = attrs[key]
-            break
-    for key in ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"):
-        if isinstance(attrs.get(key), int):
-            s.tokens_out = attrs[key]
-            break
-    root_fields = {k: attrs.pop(k) for k in list(attrs) if k.startswith("glassbox.") and k not in (
-        "glassbox.cost.source", "glassbox.cost.usd", "glassbox.cost.input_usd", "glassbox.cost.output_usd",
-        "glassbox.cost.model_ref", "glassbox.cost.note", "glassbox.usage.problems")}  # fmt: skip
-    for key in ("user.id", "session.id"):
-        if key in attrs:
-            root_fields[key] = attrs.pop(key)
+    run: dict[str, Any] = {}
+    gb_keys = [k for k in attrs if k.startswith("glassbox.")]
+    if gb_keys:
+        for key, name in _SPAN_NUMBERS:
+            v = attrs.pop(key, None)
+            if v is not None:
+                setattr(s, name, v)
+        run = {k: attrs.pop(k) for k in gb_keys if k in attrs and k not in _SPAN_GB_KEYS}
+    for key in _RUN_KEYS & attrs.keys():
+        run[key] = attrs.pop(key)
+    if kind != "stage" or "llm.model_name" in attrs:
+        s.model = next((m for k in _MODEL_KEYS if isinstance(m := attrs.get(k), str)), None)
+        s.tokens_in = next((v for k in _IN_KEYS if type(v := attrs.get(k)) is int), None)
+        s.tokens_out = next((v for k in _OUT_KEYS if type(v := attrs.get(k)) is int), None)
     if "input.value" in attrs:
         s.input = _json_or(attrs.pop("input.value"), None)
     if "output.value" in attrs:
@@ -207,69 +242,84 @@ def _add_span(t: Trace, sp: Any, service: str | None, scope: str | None, pricer:
     if s.status == "error":
         exc = next((e for e in sp.events if e.name == "exception"), None)
         ea = _attrs(exc.attributes) if exc is not None else {}
-        s.error = {"type": ea.get("exception.type") or "Error",
-                   "message": ea.get("exception.message") or sp.status.message or "",
-                   "stack": ea.get("exception.stacktrace") or ""}  # fmt: skip
-    if pricer is not None and s.kind in ("llm", "embedding") and s.cost_usd is None:
-        source = price_span(s, pricer)
-        t.cost_source = weakest_source(t.cost_source, source)
-    elif (s.attributes or {}).get("glassbox.cost.source"):
-        t.cost_source = weakest_source(t.cost_source, s.attributes["glassbox.cost.source"])
+        s.error = {"type": str(ea.get("exception.type") or "Error"),
+                   "message": str(ea.get("exception.message") or sp.status.message or ""),
+                   "stack": str(ea.get("exception.stacktrace") or "")}  # fmt: skip
+    if pricer is not None and s.cost_usd is None and s.kind in ("llm", "embedding"):
+        t.cost_source = weakest_source(t.cost_source, price_span(s, pricer))
+    elif attrs.get("glassbox.cost.source"):
+        t.cost_source = weakest_source(t.cost_source, str(attrs["glassbox.cost.source"]))
     t.spans.append(s)
-    _events(t, s, sp)
-    if "glassbox.trace.name" in root_fields or "glassbox.status" in root_fields:
-        _root(t, s, root_fields)
+    is_root = "glassbox.trace.name" in run or "glassbox.status" in run
+    if sp.events:
+        _events(t, s, sp, is_root)
+    if is_root:
+        _root(t, s, run)
 
 
-def _events(t: Trace, s: Span, sp: Any) -> None:
+def _events(t: Trace, s: Span, sp: Any, is_root: bool) -> None:
     for i, e in enumerate(sp.events):
         a = _attrs(e.attributes)
         at = int(e.time_unix_nano)
-        rid = _rid(t.trace_id, s.span_id, e.name, at, i)
-        if e.name == "glassbox.decision":
+        name = e.name
+        rid = str(a.get("glassbox.id") or _rid(t.trace_id, s.span_id, name, at, i))
+        if name == "glassbox.decision":
             alts = _json_or(a.get("glassbox.decision.alternatives"), [])
             alternatives = [(str(x.get("option")), x.get("score")) for x in alts if isinstance(x, dict)] \
                 if isinstance(alts, list) else []  # fmt: skip
+            inputs = _json_or(a.get("glassbox.decision.inputs"), None)
             t.decisions.append(Decision(rid, str(a.get("glassbox.decision.what", "")), a.get("glassbox.decision.why"),
-                                        a.get("glassbox.decision.confidence"), alternatives,
-                                        _json_or(a.get("glassbox.decision.inputs"), None), s.span_id, s.name, at))
-        elif e.name == "glassbox.score":
+                                        _number(a.get("glassbox.decision.confidence")), alternatives,
+                                        inputs if isinstance(inputs, dict) else None, s.span_id, s.name, at))
+        elif name == "glassbox.score":
             dims = _json_or(a.get("glassbox.score.dimensions"), {})
+            passed = a.get("glassbox.score.passed")
+            # The recorder keeps a score made on the trace itself without a span: so does the round trip.
             t.scores.append(Score(rid, str(a.get("glassbox.score.name", "score")),
-                                  float(a.get("glassbox.score.value", 0.0)), a.get("glassbox.score.max"),
-                                  a.get("glassbox.score.passed"), str(a.get("glassbox.score.source", "sdk")),
-                                  dims if isinstance(dims, dict) else {}, None, s.span_id, at))  # fmt: skip
+                                  _number(a.get("glassbox.score.value")) or 0.0,
+                                  _number(a.get("glassbox.score.max")), passed if isinstance(passed, bool) else None,
+                                  str(a.get("glassbox.score.source", "sdk")),
+                                  dims if isinstance(dims, dict) else {}, a.get("glassbox.score.comment"),
+                                  None if is_root else s.span_id, at))  # fmt: skip
         elif "glassbox.evidence" in a:
             payload = _json_or(a["glassbox.evidence"], {})
-            t.events.append(Event(rid, e.name, payload if isinstance(payload, dict) else {"value": payload},
+            t.events.append(Event(rid, name, payload if isinstance(payload, dict) else {"value": payload},
                                   s.span_id, at))
-        elif e.name != "exception":
-            t.events.append(Event(rid, e.name, a or None, s.span_id, at))
+        elif name != "exception":
+            t.events.append(Event(rid, name, a or None, s.span_id, at))
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v)
 
 
 def _root(t: Trace, s: Span, f: dict[str, Any]) -> None:
     """The span glassbox recorded as a trace's root: it carries the run's own fields."""
     t.root_span_id = s.span_id
     t.parent_span_id = s.parent_id
-    t.name = f.get("glassbox.trace.name") or s.name
+    t.name = str(f.get("glassbox.trace.name") or s.name)
     for key, attr in (("workflow", "glassbox.workflow"), ("intent", "glassbox.intent"), ("domain", "glassbox.domain"),
                       ("environment", "glassbox.environment"), ("release", "glassbox.release"),
-                      ("user_id", "user.id"), ("session_id", "session.id")):  # fmt: skip
+                      ("user_id", "user.id"), ("session_id", "session.id"), ("experiment", "glassbox.experiment"),
+                      ("variant", "glassbox.variant")):  # fmt: skip
         if f.get(attr) is not None:
-            setattr(t, key, f[attr])
-    if f.get("glassbox.status"):
+            setattr(t, key, str(f[attr]))
+    if f.get("glassbox.status") in TRACE_STATUSES:
         t.status = f["glassbox.status"]
     if isinstance(f.get("glassbox.tags"), list):
         t.tags = [str(x) for x in f["glassbox.tags"]]
     meta = _json_or(f.get("glassbox.metadata"), {})
     t.metadata = meta if isinstance(meta, dict) else {}
+    err = _json_or(f.get("glassbox.error"), None)
+    t.error = err if isinstance(err, dict) else None
     t.input, t.output = s.input, s.output
     s.input = s.output = None
 
 
 def _finish(t: Trace) -> None:
-    """Root, times and status of a segment whose root glassbox did not mark (a foreign OTel trace)."""
-    ids = {s.span_id for s in t.spans}
+    """Root, times, status and error of a segment (a foreign OTel trace has no glassbox root marked)."""
     if t.root_span_id is None:
         roots = [s for s in t.spans if s.parent_id is None]
         if roots:
@@ -286,7 +336,9 @@ def _finish(t: Trace) -> None:
         ends = [s.end_ns for s in t.spans if s.end_ns]
         t.end_ns = max(ends) if ends else None
         t.status = "incomplete"
-    if any(s.status == "error" for s in t.spans) and t.status == "complete" and root is not None \
-            and root.status == "error":  # fmt: skip
-        t.status = "failed"
-    del ids
+    if t.error is None:
+        # As the recorder does: the first stage to fail (the innermost one) explains the run's error.
+        failed = [s for s in t.spans if s.status == "error" and s.error]
+        if failed:
+            first = min(failed, key=lambda s: s.end_ns or s.start_ns)
+            t.error = {**(first.error or {}), "stage": first.name}

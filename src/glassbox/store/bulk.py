@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+ROWS_PER_STATEMENT = 200  # x 25 span columns = 5,000 parameters (SQLite allows 32,766 since 3.32)
+
 
 class Compiled:
     """One INSERT … ON CONFLICT statement for rows with exactly ``keys``."""
@@ -27,15 +29,48 @@ class Compiled:
         # Binds that are not row values are constants of the statement (e.g. the 1e6 of a duration).
         self.constants = {n: compiled.binds[n].effective_value for n in names if n not in wanted}
         procs = [(i, compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for i, n in enumerate(names)]
-        self.procs = [(i, p) for i, p in procs if p is not None]
+        # A processor's answer for None is computed once (JSON's is 'null'): most optional columns are None.
+        self.procs = [(i, p, p(None)) for i, p in procs if p is not None]
+        self.multirow = self._multirow_parts(len(keys)) if dialect.name == "sqlite" else None
+        self._sql_for: dict[int, str] = {}
+
+    def _multirow_parts(self, width: int) -> tuple[str, str, str] | None:
+        """(head, one VALUES group, tail) when rows can go many to a statement: ``VALUES (?, …), (?, …)``."""
+        if not self.positional or self.names[width:] != [n for n in self.names if n in self.constants]:
+            return None
+        head, sep, rest = self.sql.partition("VALUES (")
+        group, close, tail = rest.partition(")")
+        if not sep or not close or group.replace("?", "").replace(", ", "") or group.count("?") != width:
+            return None
+        return head + "VALUES ", f"({group})", tail
+
+    def statements(self, rows: Sequence[dict[str, Any]], per: int = ROWS_PER_STATEMENT) -> list[tuple[str, Any]]:
+        """(SQL, parameters) to run: many rows per statement on SQLite (one step, one GIL hand-back instead of one
+        per row, which a busy server's other threads otherwise stretch to the switch interval), else executemany."""
+        params = self.params(rows)
+        if self.multirow is None or len(params) == 1:
+            return [(self.sql, params)]
+        head, group, tail = self.multirow
+        width = len(self.names) - len(self.constants)
+        consts = tuple(params[0][width:])
+        out = []
+        for i in range(0, len(params), per):
+            chunk = params[i : i + per]
+            sql = self._sql_for.get(len(chunk))
+            if sql is None:
+                sql = self._sql_for[len(chunk)] = head + ", ".join([group] * len(chunk)) + tail
+            flat = [v for p in chunk for v in p[:width]]
+            out.append((sql, tuple(flat) + consts))
+        return out
 
     def params(self, rows: Sequence[dict[str, Any]]) -> list[Any]:
         names, procs, consts = self.names, self.procs, self.constants
         out: list[Any] = []
         for r in rows:
             values = [r[n] if n in r else consts[n] for n in names]
-            for i, p in procs:
-                values[i] = p(values[i])
+            for i, p, none in procs:
+                v = values[i]
+                values[i] = none if v is None else p(v)
             out.append(tuple(values) if self.positional else dict(zip(names, values, strict=True)))
         return out
 
@@ -58,8 +93,9 @@ class BulkWriter:
         if compiled is None:
             compiled = self._cache[(name, keys)] = Compiled(make_stmt(), self.dialect, keys)
         try:
-            params = compiled.params(rows)
+            statements = compiled.statements(rows)
         except KeyError:  # a row with other keys of the same count: let SQLAlchemy bind it
             conn.execute(make_stmt(), list(rows))
             return
-        conn.exec_driver_sql(compiled.sql, params)
+        for sql, params in statements:
+            conn.exec_driver_sql(sql, params)

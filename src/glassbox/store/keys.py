@@ -1,8 +1,10 @@
 """API keys of ``glassbox serve``: created with a secret shown once, stored as a hash, revocable.
 
 A key reads ``gbk_<key id>_<secret>``. The key id (indexed, the primary key) finds the row;
-the secret is checked against its SHA-256 in constant time. Scopes: ``read`` (query the
-project's data) and ``write`` (also ingest OTLP spans, post scores and feedback).
+the secret is checked against its SHA-256 in constant time (the secret has 256 bits of entropy,
+so a fast hash is enough: nothing to brute-force). Scopes: ``read`` (query the project's data),
+``write`` (also ingest OTLP spans, post scores, feedback and acknowledgements) and ``metrics``
+(scrape ``/metrics`` only: server-wide figures, no trace data).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from glassbox.store.schema import api_keys
 if TYPE_CHECKING:
     from glassbox.store.store import Store
 
-SCOPES = ("read", "write")
+SCOPES = ("read", "write", "metrics")
 PREFIX = "gbk_"
 
 
@@ -47,7 +49,11 @@ class ApiKey:
         return self.revoked_at is None
 
     def allows(self, scope: str) -> bool:
-        return self.active and (self.scope == "write" or scope == "read")
+        if not self.active:
+            return False
+        if self.scope == "metrics" or scope == "metrics":
+            return self.scope == scope
+        return self.scope == "write" or scope == "read"
 
     def to_dict(self) -> dict[str, Any]:
         def iso(d: datetime | None) -> str | None:
@@ -73,7 +79,7 @@ def _row(r: Any) -> ApiKey:
 def create_key(store: Store, project: str, scope: str, name: str | None = None) -> tuple[str, ApiKey]:
     """A new key: returns the full key (shown once, never stored) and its record."""
     if scope not in SCOPES:
-        raise GlassboxError(f"scope: expected read or write, got {scope!r}")
+        raise GlassboxError(f"scope: expected read, write or metrics, got {scope!r}")
     if not project or not project.strip():
         raise GlassboxError("project: a key belongs to one project; give its name")
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
@@ -133,3 +139,9 @@ def verify(store: Store, presented: str) -> ApiKey | None:
     if not hmac.compare_digest(row.secret_hash, _hash(secret)):
         return None
     return _row(row)
+
+
+def touch(store: Store, key_id: str) -> None:
+    """Record that the key was just used (``keys list`` shows it)."""
+    with store.ready().engine.begin() as conn:
+        conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(last_used_at=_now()))
