@@ -331,7 +331,7 @@ class OTLPSink:
     name = "otlp"
 
     def __init__(self, endpoint: str, headers: dict[str, str] | None = None, timeout: float = 10.0,
-                 compression: bool = False, name: str = "otlp") -> None:  # fmt: skip
+                 compression: bool = False, name: str = "otlp", max_request_spans: int = 2000) -> None:  # fmt: skip
         from opentelemetry.exporter.otlp.proto.http import Compression
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -340,6 +340,7 @@ class OTLPSink:
             url += "/v1/traces"  # OTEL_EXPORTER_OTLP_ENDPOINT semantics: a base URL
         self.endpoint = url
         self.name = name
+        self.max_request_spans = max_request_spans  # receivers bound request sizes (glassbox serve: 10,000 spans)
         # The exporter batches per writer batch and retries 429/503 (with backoff) until its timeout.
         self.exporter = OTLPSpanExporter(endpoint=url, headers=headers or None, timeout=timeout,
                                          compression=Compression.Gzip if compression else Compression.NoCompression)
@@ -348,8 +349,10 @@ class OTLPSink:
         from opentelemetry.sdk.trace.export import SpanExportResult
 
         spans = [s for t in traces for s in to_otel_spans(t)]
-        if spans and self.exporter.export(spans) is not SpanExportResult.SUCCESS:
-            raise ConnectionError(f"OTLP export to {self.endpoint} failed ({len(spans)} spans)")
+        step = max(1, self.max_request_spans)
+        for i in range(0, len(spans), step):
+            if self.exporter.export(spans[i : i + step]) is not SpanExportResult.SUCCESS:
+                raise ConnectionError(f"OTLP export to {self.endpoint} failed ({len(spans)} spans)")
 
     def close(self) -> None:
         self.exporter.shutdown()

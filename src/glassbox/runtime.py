@@ -349,6 +349,8 @@ def install(rt: Runtime | None) -> Runtime | None:
     """Make ``rt`` the active runtime; returns the one it replaced (not shut down)."""
     global _runtime, _broken
     old, _runtime = _runtime, rt
+    if rt is not None and old is not None and rt.metrics is None:
+        rt.metrics = old.metrics  # gb.start_metrics_server keeps serving across gb.configure()
     _broken = False
     return old
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,12 +27,27 @@ def _loopback(host: str) -> bool:
         return False
 
 
+_Workers = Annotated[int, typer.Option(
+    "--workers", min=1, max=64, help="Server processes, each with its own ingest queue and writer "
+    "(PostgreSQL recommended beyond 1; /metrics sums them).")]
+_QueueSpans = Annotated[int, typer.Option("--queue-spans", min=100, help="Spans the ingest queue holds (memory).")]
+_SpoolDir = Annotated[str, typer.Option(
+    "--spool-dir", help="Where batches go if the store is still down at shutdown (`glassbox import` loads "
+    "them); 'off' to disable.")]
+
+
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = DEFAULT_PORT,
     store: StoreOption = None,
     auth: Annotated[bool, typer.Option("--auth", help="Require API keys even on loopback.")] = False,
+    workers: _Workers = 1,
     queue_size: Annotated[int, typer.Option("--queue-size", min=10, help="Traces the ingest queue holds.")] = 2000,
+    queue_spans: _QueueSpans = 50_000,
+    max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.01, help="Largest request body.")] = 8.0,
+    max_spans: Annotated[int, typer.Option("--max-spans", min=1, help="Most spans in one export request.")] = 10_000,
+    spool_dir: _SpoolDir = ".glassbox/server-spool",
+    web: Annotated[bool, typer.Option("--web/--no-web", help="Mount the web dashboard.")] = True,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
     """Serve the REST API, the OTLP/HTTP receiver (/v1/traces), /metrics and health over one store."""
@@ -42,15 +59,48 @@ def serve(
         if required and not has_keys(st):
             raise UsageProblem(f"refusing to listen on {host} without API keys: create one first with "
                                "`glassbox keys create --project NAME --scope write` (or listen on 127.0.0.1)")
-        import uvicorn
-
-        from glassbox.server.app import create_app
-
-        app = create_app(st, auth_required=required, queue_size=queue_size, routers=_extra_routers())
+        options = {"auth_required": required, "queue_size": queue_size, "max_queue_spans": queue_spans,
+                   "max_body_bytes": int(max_body_mb * 1024 * 1024), "max_spans": max_spans,
+                   "spool_dir": None if spool_dir.strip().lower() in ("", "off", "none") else spool_dir}  # fmt: skip
         where = f"http://{host}:{port}"
         typer.echo(f"glassbox serving {where} (store {st.info()['url']}, "
-                   f"{'API keys required' if required else 'no auth on loopback'})", err=True)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+                   f"{'API keys required' if required else 'no auth on loopback'}"
+                   f"{f', {workers} workers' if workers > 1 else ''})", err=True)  # fmt: skip
+        import uvicorn
+
+        if workers == 1:
+            from glassbox.server.app import create_app
+
+            app = create_app(st, routers=_extra_routers() if web else [], **options)
+            uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+            return
+        st.close()
+        own_folder = _multiprocess_metrics()
+        from glassbox.server.app import CONFIG_ENV
+
+        os.environ[CONFIG_ENV] = json.dumps({"store": st.url, "web": web, **options})
+        try:
+            uvicorn.run("glassbox.server.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                        log_level=log_level, access_log=False)  # fmt: skip
+        finally:
+            if own_folder:
+                import shutil
+
+                shutil.rmtree(own_folder, ignore_errors=True)
+
+
+def _multiprocess_metrics() -> str | None:
+    """Workers share one /metrics through prometheus_client's multiprocess mode (a folder of value files).
+
+    Returns the folder when it was made here (a fresh temporary one, removed at exit)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        return None
+    import tempfile
+
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="glassbox-metrics-")
+    return folder
 
 
 def _extra_routers() -> list:
@@ -64,7 +114,8 @@ def _extra_routers() -> list:
 @keys_app.command("create")
 def create(
     project: Annotated[str, typer.Option("--project", help="The project the key may see and write.")],
-    scope: Annotated[str, typer.Option("--scope", help="read or write (write includes read and ingest).")] = "read",
+    scope: Annotated[str, typer.Option("--scope", help="read, write (read + ingest, scores, feedback) or metrics "
+                                                       "(scrape /metrics only).")] = "read",
     name: Annotated[str | None, typer.Option("--name", help="A label, e.g. the service using it.")] = None,
     as_json: JsonOption = False,
     store: StoreOption = None,
@@ -74,7 +125,7 @@ def create(
 
     with reported():
         if scope not in SCOPES:
-            raise UsageProblem(f"--scope: expected read or write, got {scope!r}")
+            raise UsageProblem(f"--scope: expected read, write or metrics, got {scope!r}")
         st = open_store(store, must_exist=False)
         try:
             secret, record = create_key(st, project, scope, name)

@@ -49,7 +49,7 @@ class Metrics:
         self.queue_depth = Gauge("glassbox_ingest_queue_depth", "Traces waiting for the writer.", registry=r,
                                  multiprocess_mode="livesum")
         self.writer_lag = Gauge("glassbox_writer_lag_seconds", "Wait of the oldest queued trace.",
-                                registry=r, multiprocess_mode="max")
+                                registry=r, multiprocess_mode="livemax")
 
     def observe(self, traces: Iterable[Trace]) -> None:
         """Feed stored runs into the metrics (writer thread: never the request or app path).
@@ -60,7 +60,7 @@ class Metrics:
         tokens: dict[tuple[str, str, str], int] = {}
         cost: dict[tuple[str, str], float] = {}
         for t in traces:
-            wf = t.workflow or t.name or ""
+            wf = t.workflow or ""  # never the run's name: it is often the user's question (unbounded labels)
             release = t.release or ""
             root_id = t.root_span_id
             if root_id is not None and t.status in ("complete", "failed"):
@@ -115,12 +115,30 @@ def exposition_registry(metrics: Metrics) -> CollectorRegistry:
     return metrics.registry
 
 
+_servers: dict[tuple[str, int], Any] = {}
+
+
 def start_metrics_server(rt: Any, port: int = 9189, addr: str = "127.0.0.1") -> Metrics:
-    """Serve the app's own metrics on ``addr:port`` (``gb.start_metrics_server``); runs fed by its writer."""
+    """Serve the app's own metrics on ``addr:port`` (``gb.start_metrics_server``); runs fed by its writer.
+
+    Under ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn/uvicorn workers), every process records into the
+    folder and whichever process binds the port first serves the sum: the others' failure to bind
+    is expected and quiet. Calling it again with the same address serves nothing new.
+    """
+    import logging
+    import os
+
     from prometheus_client import start_http_server
 
     metrics = getattr(rt, "metrics", None)
     if metrics is None:
         metrics = rt.metrics = Metrics()
-    start_http_server(port, addr=addr, registry=exposition_registry(metrics))
+    if (addr, port) in _servers:
+        return metrics
+    try:
+        _servers[(addr, port)] = start_http_server(port, addr=addr, registry=exposition_registry(metrics))
+    except OSError as exc:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return metrics  # another worker serves the aggregate; this one still records
+        logging.getLogger("glassbox").warning("glassbox: cannot serve metrics on %s:%d: %s", addr, port, exc)
     return metrics

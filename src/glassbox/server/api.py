@@ -42,12 +42,16 @@ def trace_filters(
     session_id: str | None = None,
     environment: str | None = None,
     release: str | None = None,
+    experiment: str | None = None,
+    variant: str | None = None,
+    service: str | None = None,
 ) -> dict[str, Any]:
     """The trace filters of the query API, as query parameters."""
     values = {"project": project, "workflow": workflow, "intent": intent, "domain": domain, "status": status,
               "since": since, "until": until, "min_score": min_score, "max_score": max_score, "flagged": flagged,
               "tag": tag or None, "metadata": meta or None, "text": text, "user_id": user_id,
-              "session_id": session_id, "environment": environment, "release": release}  # fmt: skip
+              "session_id": session_id, "environment": environment, "release": release, "experiment": experiment,
+              "variant": variant, "service": service}  # fmt: skip
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -134,6 +138,48 @@ def principles(request: Request, who: Read, filters: Filters, min_runs: Annotate
     return _q(request).principle_patterns(min_runs=min_runs, threshold=threshold, **_scoped(filters, who))
 
 
+@router.get("/group", summary="Runs grouped by one dimension, with aggregate figures")
+def group(request: Request, who: Read, filters: Filters,
+          by: Literal["workflow", "intent", "domain", "status", "project", "environment", "release", "experiment",
+                      "variant", "service", "user_id", "day"] = "workflow",
+          metrics: Annotated[str, Query(description="comma-separated: runs, complete, failed, success_rate, "
+                                        "avg_duration_ms, max_duration_ms, total_cost_usd, avg_cost_usd, "
+                                        "avg_quality, pass_rate, tokens_in, tokens_out, flagged")]
+          = "runs,success_rate,avg_duration_ms,avg_cost_usd,avg_quality") -> list[dict[str, Any]]:  # fmt: skip
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    return _q(request).group_by(by, names, **_scoped(filters, who))
+
+
+@router.get("/quality", summary="Quality score trend by day (optionally split by a dimension)")
+def quality(request: Request, who: Read, filters: Filters, days: Annotated[float, Query(gt=0, le=3650)] = 30,
+            by: Literal["workflow", "intent", "domain", "status", "project", "environment", "release", "experiment",
+                        "variant", "service", "user_id", "day"] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    return _q(request).quality_trend(days=days, by=by, **_scoped(filters, who))
+
+
+@router.get("/review", summary="Runs flagged for review, newest first")
+def review_queue(request: Request, who: Read, filters: Filters,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
+    return _q(request).flagged_for_review(limit=limit, **_scoped(filters, who))
+
+
+class ReviewIn(BaseModel):
+    flagged: bool | None = Field(None, description="flag (true) or clear (false) the run for review")
+    notes: str | None = Field(None, max_length=10_000)
+
+
+@router.post("/traces/{trace_id}/review", summary="Flag a run for review, clear it, or write review notes")
+def set_review(request: Request, who: Write, trace_id: str, body: ReviewIn) -> dict[str, Any]:
+    from glassbox.errors import QueryError
+
+    if body.flagged is None and body.notes is None:
+        raise QueryError("give flagged and/or notes")
+    t = _visible(request, who, trace_id)
+    request.app.state.store.set_review(t.trace_id, flagged=body.flagged, notes=body.notes)
+    return {"trace_id": t.trace_id, "flagged_for_review": body.flagged if body.flagged is not None
+            else t.flagged_for_review, "review_notes": body.notes if body.notes is not None else t.review_notes}
+
+
 @router.get("/flags", summary="Calibration flags (and other alerts), newest first")
 def flags(request: Request, who: Read, include_acknowledged: bool = False, source: str = "calibration",
           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
@@ -200,6 +246,29 @@ def post_feedback(request: Request, who: Write, body: FeedbackIn) -> dict[str, A
                   time.time_ns())  # fmt: skip
     add_feedback(request.app.state.store, t.trace_id, fb)
     return {"trace_id": t.trace_id, **fb.to_dict()}
+
+
+class ExplicitIn(BaseModel):
+    trace_id: str = Field(min_length=4, max_length=32)
+    rating: float | None = Field(None, ge=0, le=1, description="0 (bad) to 1 (good)")
+    comment: str | None = Field(None, max_length=10_000)
+    user_id: str | None = Field(None, max_length=200)
+
+
+class ImplicitIn(BaseModel):
+    trace_id: str = Field(min_length=4, max_length=32)
+    signal: str = Field(description=f"one of {', '.join(SIGNALS)}")
+    user_id: str | None = Field(None, max_length=200)
+
+
+@router.post("/feedback/explicit", status_code=201, summary="Explicit rating/comment (seed 004's endpoint)")
+def post_explicit(request: Request, who: Write, body: ExplicitIn) -> dict[str, Any]:
+    return post_feedback(request, who, FeedbackIn(kind="explicit", **body.model_dump()))
+
+
+@router.post("/feedback/implicit", status_code=201, summary="Implicit signal: re_query, skip, accept, click, share")
+def post_implicit(request: Request, who: Write, body: ImplicitIn) -> dict[str, Any]:
+    return post_feedback(request, who, FeedbackIn(kind="implicit", **body.model_dump()))
 
 
 @router.get("/feedback/summary")

@@ -142,6 +142,11 @@ class Ingest:
         self._lock = threading.Lock()
         self._arrivals: deque[list[Any]] = deque()  # [traces left, monotonic arrival] per accepted request
 
+    def has_room(self, spans: int) -> bool:
+        """Whether ``spans`` more would fit now: checked before decoding, so a full queue costs senders little."""
+        return self.writer.queue_depth < self.writer.max_queue and (
+            self.queued_spans + spans <= self.max_queue_spans or not self.queued_spans)
+
     def offer(self, traces: list[Trace]) -> bool:
         """Queue all of ``traces`` or none (False: the queue is full, the sender should retry later)."""
         spans = sum(len(t.spans) for t in traces)

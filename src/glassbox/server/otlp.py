@@ -174,9 +174,13 @@ _IN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.toke
 _OUT_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
 
 
+def span_count(req: Any) -> int:
+    return sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
+
+
 def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int = MAX_SPANS) -> Decoded:
     """Map an export request onto one Trace segment per trace id (the key's project wins when given)."""
-    total = sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
+    total = span_count(req)
     if total > max_spans:
         raise TooLarge(f"{total} spans in one request; the limit is {max_spans}")
     by_trace: dict[str, Trace] = {}

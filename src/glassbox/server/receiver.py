@@ -44,6 +44,8 @@ def receive(state: Any, who: Principal, body: bytes, content_type: str | None, e
     try:
         raw = otlp.decompress(body, encoding, state.max_body_bytes * 4)
         req = otlp.parse(raw, content_type)
+        if not ingest.has_room(otlp.span_count(req)):  # before decoding: refusing must stay cheap under load
+            return busy(state)
         decoded = otlp.decode(req, project=who.project, pricer=pricer(state), max_spans=state.max_spans)
     except otlp.TooLarge as exc:
         metrics.requests_rejected.labels("too_large").inc()
@@ -52,16 +54,22 @@ def receive(state: Any, who: Principal, body: bytes, content_type: str | None, e
         metrics.requests_rejected.labels("malformed").inc()
         return error(400, "bad_payload", str(exc))
     if decoded.traces and not ingest.offer(decoded.traces):
-        retry = {"Retry-After": str(ingest.retry_after())}
-        if ingest.store_down:
-            metrics.requests_rejected.labels("store_unavailable").inc()
-            return error(503, "store_unavailable", "the store is unreachable; nothing was kept, retry later", retry)
-        metrics.requests_rejected.labels("overloaded").inc()
-        return error(429, "overloaded", "the ingest queue is full; nothing was kept, retry after the delay", retry)
+        return busy(state)
     metrics.spans_received.inc(decoded.spans - decoded.rejected)
     if decoded.rejected:
         metrics.spans_rejected.labels("invalid").inc(decoded.rejected)
     return export_response(is_json, decoded.rejected, "; ".join(decoded.problems[:5]))
+
+
+def busy(state: Any) -> Response:
+    """429 (queue full) or 503 (store down), with Retry-After: the sender keeps the spans and retries."""
+    ingest, metrics = state.ingest, state.metrics
+    retry = {"Retry-After": str(ingest.retry_after())}
+    if ingest.store_down:
+        metrics.requests_rejected.labels("store_unavailable").inc()
+        return error(503, "store_unavailable", "the store is unreachable; nothing was kept, retry later", retry)
+    metrics.requests_rejected.labels("overloaded").inc()
+    return error(429, "overloaded", "the ingest queue is full; nothing was kept, retry after the delay", retry)
 
 
 def pricer(state: Any) -> Any:
