@@ -20,39 +20,45 @@ def error(status: int, code: str, message: str, headers: dict[str, str] | None =
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-class BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"request body over {limit} bytes")
-
-
 class BodyLimit:
-    """ASGI middleware: a body over ``limit`` bytes is 413, whether or not it declared its length (chunked)."""
+    """ASGI middleware: a body over ``limit`` bytes is 413, whether or not it declared its length (chunked).
+
+    The body is read here first (the routes read it whole anyway), so the answer is the same 413 for
+    every route, never a framework's "cannot parse the body" 400.
+    """
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         limit = self.limit
+        too_large = error(413, "payload_too_large", f"request body over {limit} bytes")
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await error(413, "payload_too_large", f"request body over {limit} bytes")(scope, receive, send)
+                await too_large(scope, receive, send)
                 return
-        seen = 0
-
-        async def bounded() -> Any:
-            nonlocal seen
+        messages: list[Any] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLarge(limit)
-            return message
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > limit:
+                await too_large(scope, receive, send)
+                return
+            if not message.get("more_body"):
+                break
 
-        await self.app(scope, bounded, send)
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
 
 def install(app: FastAPI) -> None:
@@ -62,10 +68,6 @@ def install(app: FastAPI) -> None:
     async def _auth(request: Request, exc: AuthError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return error(exc.status, exc.code, exc.message, headers)
-
-    @app.exception_handler(BodyTooLarge)
-    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return error(413, "payload_too_large", str(exc))
 
     @app.exception_handler(TraceNotFound)
     async def _missing(request: Request, exc: TraceNotFound) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -171,3 +172,51 @@ def test_dashboard_login_never_redirects_off_site(store):
         assert no_csrf.status_code == 403
         page = c.get("/runs")
         assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    for t in threading.enumerate():  # the dashboard warms its overview in the background: let it end first
+        if t.name == "glassbox-overview":
+            t.join(30)
+
+
+def test_group_quality_review_and_seed_feedback_endpoints(filled, client):
+    groups = client.get("/api/v1/group", params={"by": "workflow", "metrics": "runs,failed"}).json()
+    assert {(g["workflow"], g["runs"], g["failed"]) for g in groups} >= {("qa", 2, 0), ("summarize", 1, 1)}
+    assert client.get("/api/v1/group", params={"metrics": "runs,bogus"}).status_code == 400
+    assert isinstance(client.get("/api/v1/quality", params={"days": 30, "by": "workflow"}).json(), list)
+    r = client.post(f"/api/v1/traces/{tid(2)}/review", json={"flagged": True, "notes": "check grounding"})
+    assert r.status_code == 200 and r.json()["flagged_for_review"] is True
+    assert [x["trace_id"] for x in client.get("/api/v1/review").json()] == [tid(2)]
+    assert client.post(f"/api/v1/traces/{tid(2)}/review", json={}).status_code == 400
+    ok = client.post("/api/v1/feedback/explicit", json={"trace_id": tid(1), "rating": 0.2, "comment": "wrong"})
+    assert ok.status_code == 201 and ok.json()["kind"] == "explicit"
+    imp = client.post("/api/v1/feedback/implicit", json={"trace_id": tid(1), "signal": "share"})
+    assert imp.status_code == 201 and imp.json()["signal"] == "share"
+    assert client.post("/api/v1/feedback/implicit", json={"trace_id": tid(1), "signal": "dance"}).status_code == 400
+    assert client.get("/api/v1/feedback/summary").json()["implicit"] == {"share": 1}
+
+
+def test_metrics_need_a_metrics_key_when_keys_are_required(filled):
+    read_key, _ = create_key(filled, "p", "read")
+    metrics_key, _ = create_key(filled, "ops", "metrics")
+    with TestClient(create_app(filled, auth_required=True)) as c:
+        assert c.get("/metrics").status_code == 401
+        assert c.get("/metrics", headers={"X-API-Key": read_key}).status_code == 403  # server-wide: not a project's
+        ok = c.get("/metrics", headers={"Authorization": f"Bearer {metrics_key}"})
+        assert ok.status_code == 200 and "glassbox_traces_total" in ok.text
+        assert c.get("/api/v1/traces", headers={"X-API-Key": metrics_key}).status_code == 403  # and no trace data
+        assert c.get("/health/full").status_code == 200
+
+
+def test_bodies_over_the_limit_are_413_even_when_chunked(store):
+    def chunks():
+        for _ in range(20):
+            yield b"x" * 1000
+
+    with TestClient(create_app(store, max_body_bytes=5000)) as c:
+        r = c.post("/api/v1/scores", content=chunks(), headers={"content-type": "application/json"})
+        assert "content-length" not in r.request.headers and r.status_code == 413
+        assert r.json()["error"]["code"] == "payload_too_large"
+        r = c.post("/v1/traces", content=chunks(), headers={"content-type": "application/x-protobuf"})
+        assert r.status_code == 413
+        small = c.post("/api/v1/scores", content=b'{"trace_id": "abcd", "name": "x", "value": 1}',
+                       headers={"content-type": "application/json"})  # fmt: skip
+        assert small.status_code == 404  # under the limit: handled (no such trace)
