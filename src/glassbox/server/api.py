@@ -122,7 +122,7 @@ def costs(request: Request, who: Read, project: str | None = None,
 
 @router.get("/decisions")
 def decisions(request: Request, who: Read, filters: Filters,
-              min_runs: Annotated[int, Query(ge=1)] = 1) -> list[dict[str, Any]]:  # fmt: skip
+              min_runs: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> list[dict[str, Any]]:  # fmt: skip
     return _q(request).decisions(min_runs=min_runs, **_scoped(filters, who))
 
 
@@ -133,7 +133,7 @@ def failures(request: Request, who: Read, filters: Filters,
 
 
 @router.get("/principles")
-def principles(request: Request, who: Read, filters: Filters, min_runs: Annotated[int, Query(ge=1)] = 3,
+def principles(request: Request, who: Read, filters: Filters, min_runs: Annotated[int, Query(ge=1, le=1_000_000)] = 3,
                threshold: Annotated[float, Query(ge=0, le=1)] = 0.6) -> dict[str, Any]:  # fmt: skip
     return _q(request).principle_patterns(min_runs=min_runs, threshold=threshold, **_scoped(filters, who))
 

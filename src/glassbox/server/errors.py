@@ -86,6 +86,10 @@ def install(app: FastAPI) -> None:
     async def _other(request: Request, exc: GlassboxError) -> JSONResponse:
         return error(400, "bad_request", str(exc))
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        return error(400, "bad_request", "a number is out of range")
+
     @app.exception_handler(ValueError)
     async def _value(request: Request, exc: ValueError) -> JSONResponse:
         return error(400, "bad_request", str(exc))

@@ -186,3 +186,98 @@ def test_remote_mode_spools_what_a_dead_server_did_not_take(tmp_path):
     spooled = [tr for f in trail_files([tmp_path / ".glassbox" / "spool"]) for _, tr in read_trail(f)]
     assert [s.trace_id for s in spooled] == [t.trace_id]
     assert spooled[0].decisions[0].what == "use bm25"
+
+
+def test_senders_at_twice_the_writers_capacity_lose_no_span(store):
+    """Two real OTel exporters push twice what a deliberately slowed writer stores; they get 429 +
+    Retry-After, retry, and every span ends up stored."""
+    import threading
+
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    # Writer: batches of 10 runs, 0.1 s each -> at most ~100 runs/s. Senders: 2 x 10 runs every 0.1 s = 2x that.
+    app = create_app(store, queue_size=20, batch_size=10, writer_delay=0.1, calibration=False)
+    batches = [otel_spans(10, service=f"svc{i % 2}", llm=False) for i in range(24)]
+    results: list[SpanExportResult] = []
+    with LiveServer(app) as srv:
+        def sender(mine: list) -> None:
+            exporter = OTLPSpanExporter(endpoint=f"{srv.url}/v1/traces", timeout=60)
+            for spans in mine:
+                results.append(exporter.export(spans))
+                time.sleep(0.1)
+            exporter.shutdown()
+
+        threads = [threading.Thread(target=sender, args=(batches[i::2],)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        q = Query(store)
+        assert wait_for(lambda: q.summary()["runs"] == 240)
+        metrics = httpx.get(f"{srv.url}/metrics").text
+    assert results == [SpanExportResult.SUCCESS] * 24
+    assert 'glassbox_ingest_requests_rejected_total{reason="overloaded"}' in metrics  # backpressure happened
+    assert q.summary()["runs"] == 240 and sum(len(q.trace(r["trace_id"]).spans) for r in
+                                              q.traces(limit=1000).items) == 240 * 2  # fmt: skip
+
+
+def test_a_key_cannot_add_spans_to_another_projects_trace(store):
+    spans = otel_spans(1, llm=False)
+    body = encode_spans(spans).SerializeToString()
+    alpha, _ = create_key(store, "alpha", "write")
+    beta, _ = create_key(store, "beta", "write")
+    ops, _ = create_key(store, "ops", "metrics")
+    with TestClient(create_app(store, auth_required=True)) as c:
+        headers = {"content-type": "application/x-protobuf"}
+        assert c.post("/v1/traces", content=body, headers={**headers, "X-API-Key": alpha}).status_code == 200
+        q = Query(store)
+        assert wait_for(lambda: q.summary()["runs"] == 1)
+        hijack = encode_spans(otel_spans(1, llm=False))  # new spans, forged into alpha's trace id
+        for rs in hijack.resource_spans:
+            for ss in rs.scope_spans:
+                for sp in ss.spans:
+                    sp.trace_id = spans[0].context.trace_id.to_bytes(16, "big")
+        r = c.post("/v1/traces", content=hijack.SerializeToString(), headers={**headers, "X-API-Key": beta})
+        assert r.status_code == 200  # accepted for the queue; refused by the writer, counted
+        assert wait_for(lambda: 'reason="other_project"} 2.0' in c.get("/metrics", headers={"X-API-Key": ops}).text)
+        trace_id = f"{spans[0].context.trace_id:032x}"
+        t = q.trace(trace_id)
+        assert t.project == "alpha" and len(t.spans) == 2
+        assert c.get(f"/api/v1/traces/{trace_id}", headers={"X-API-Key": beta}).status_code == 404
+
+
+def test_a_store_outage_answers_503_and_loses_nothing(store):
+    """While the store is down the writer holds its batch; once the queue is full, senders get 503 +
+    Retry-After; when the store is back, everything accepted is stored."""
+    from glassbox.errors import StoreError
+
+    app = create_app(store, queue_size=2, batch_size=1, calibration=False)
+    real = store.write_traces
+    down = True
+
+    def flaky(batch):
+        if down:
+            err = StoreError("connection refused")
+            err.data_error = False
+            raise err
+        real(batch)
+
+    with TestClient(app) as c:
+        app.state.ingest.sink.inner.store = type("S", (), {"write_traces": staticmethod(flaky)})()
+        headers = {"content-type": "application/x-protobuf"}
+        statuses = []
+        for _ in range(6):
+            r = c.post("/v1/traces", content=encode_spans(otel_spans(1, llm=False)).SerializeToString(),
+                       headers=headers)  # fmt: skip
+            statuses.append(r.status_code)
+            if r.status_code == 503:
+                assert r.json()["error"]["code"] == "store_unavailable" and int(r.headers["retry-after"]) >= 1
+            time.sleep(0.15)
+        assert 503 in statuses
+        health = c.get("/health/full")
+        assert health.status_code == 503
+        assert next(x for x in health.json()["checks"] if x["name"] == "writer")["status"] == "fail"
+        down = False
+        q = Query(store)
+        assert wait_for(lambda: q.summary()["runs"] == statuses.count(200))
+        assert c.get("/health/full").status_code == 200
