@@ -152,6 +152,13 @@ def test_sdk_metrics_server_in_process(tmp_path):
     assert 'glassbox_stage_duration_seconds_count{model_version="",stage="retrieve",workflow="qa"} 1.0' in text
     assert 'glassbox_llm_tokens_total{direction="input",model="gpt-4o-mini",provider="openai"} 100.0' in text
     assert "glassbox_quality_score_bucket" in text
+    gb.start_metrics_server(port=port)  # again: already served, no error
+    gb.configure(store=f"sqlite:///{tmp_path}/m2.db", trail_dir=None, flush_interval=0.05)  # a new runtime
+    with gb.trace("q", workflow="qa"):
+        pass
+    gb.flush()
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert 'glassbox_traces_total{status="complete",workflow="qa"} 2.0' in text  # still fed after configure()
 
 
 def test_dashboard_login_never_redirects_off_site(store):
