@@ -20,13 +20,16 @@ def make_run(i: int, *, ago: timedelta = timedelta(hours=1), workflow: str = "qa
              quality: float | None = None, passed: bool | None = None, dims: dict[str, float] | None = None,
              cost: float | None = None, tags: list[str] = (), metadata: dict[str, Any] | None = None,
              text: str = "question", output: str | None = None, model: str | None = None,
-             project: str = "p", flagged: bool = False) -> Trace:  # fmt: skip
-    """A run: stages as (name, ms, status), decisions as (stage, what, confidence)."""
+             project: str = "p", flagged: bool = False, now: datetime = NOW) -> Trace:  # fmt: skip
+    """A run: stages as (name, ms, status), decisions as (stage, what, confidence).
+
+    `ago` counts back from the fixed NOW, or from `now` for tests that go through the CLI,
+    whose relative windows ("7d", "30d") count back from the real clock."""
     t = Trace(f"{i:032x}", workflow)
     t.project, t.workflow, t.intent, t.domain, t.status = project, workflow, intent, domain, status
     t.input, t.output, t.tags, t.metadata = text, output, list(tags), dict(metadata or {})
     t.flagged_for_review = flagged
-    start = ns(NOW - ago)
+    start = ns(now - ago)
     t.start_ns, t.end_ns = start, start + int(duration_ms * 1e6)
     root = Span(t.trace_id, f"{i:08x}00000000", None, workflow, "trace", start)
     root.end_ns, root.status = t.end_ns, "error" if status == "failed" else "ok"

@@ -28,11 +28,14 @@ runner = CliRunner()
 
 @pytest.fixture
 def filled(store, store_url):
+    now = datetime.now(UTC).replace(tzinfo=None)  # the CLI's "7d" and "30d" count back from the real clock
     store.write_traces([
-        make_run(1, ago=timedelta(days=60), quality=0.2, decisions=[("retrieve", "use bm25", 0.5)], text="old one"),
+        make_run(1, ago=timedelta(days=60), quality=0.2, decisions=[("retrieve", "use bm25", 0.5)], text="old one",
+                 now=now),
         make_run(2, ago=timedelta(days=2), quality=0.9, passed=True, cost=0.01, text="What is the refund window?",
-                 stages=[("retrieve", 10, "ok"), ("llm", 20, "ok")]),
-        make_run(3, ago=timedelta(hours=1), workflow="summarize", quality=0.5, passed=False, tags=["x"], text="Sum"),
+                 stages=[("retrieve", 10, "ok"), ("llm", 20, "ok")], now=now),
+        make_run(3, ago=timedelta(hours=1), workflow="summarize", quality=0.5, passed=False, tags=["x"], text="Sum",
+                 now=now),
     ])  # fmt: skip
     return store_url
 
