@@ -31,13 +31,15 @@ log = logging.getLogger("glassbox.server")
 
 def create_app(store: str | Store, *, auth_required: bool = False, queue_size: int = 2000,
                max_queue_spans: int = 50_000, batch_size: int = 500, max_body_bytes: int = MAX_BODY_BYTES,
-               max_spans: int = MAX_SPANS, calibration: bool = True, writer_delay: float = 0.0,
+               max_spans: int = MAX_SPANS, calibration: Any = True, writer_delay: float = 0.0,
                spool_dir: str | None = None, routers: Iterable[APIRouter] = ()) -> FastAPI:  # fmt: skip
     """The server app over ``store``; ``routers`` are mounted too (the web dashboard adds its pages this way).
 
     ``auth_required``: every request needs an API key (the CLI sets it off loopback or with ``--auth``).
     ``queue_size``/``max_queue_spans``: the ingest queue's bounds (traces, spans); beyond, senders get 429.
     ``spool_dir``: where batches go if the store is still down at shutdown (audit-trail format).
+    ``calibration``: True judges stored runs with the calibration rules, configured like the SDK
+    (``[calibration]`` in glassbox.toml, ``GLASSBOX_CALIBRATION_*``); a ``CalibrationSettings``; False: off.
     """
     st = store if isinstance(store, Store) else Store(store)
     st.ready()  # migrate now: a store that cannot open fails the start, not the first request

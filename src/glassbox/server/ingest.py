@@ -121,7 +121,7 @@ class Ingest:
     """Bounded queue (traces and spans) + batching writer + what runs after each stored batch."""
 
     def __init__(self, store: Store, metrics: Metrics, *, queue_size: int = 2000, max_queue_spans: int = 50_000,
-                 batch_size: int = 500, calibration: bool = True, writer_delay: float = 0.0,
+                 batch_size: int = 500, calibration: Any = True, writer_delay: float = 0.0,
                  spool_dir: str | None = None) -> None:  # fmt: skip
         self.store = store
         self.metrics = metrics
@@ -129,9 +129,14 @@ class Ingest:
         self.writer_delay = writer_delay  # tests slow the writer down to overload it
         self.engine = None
         if calibration:
-            from glassbox.analysis.calibration import CalibrationEngine
+            from glassbox.analysis.calibration import CalibrationEngine, CalibrationSettings
 
-            self.engine = CalibrationEngine(store)
+            if not isinstance(calibration, CalibrationSettings):
+                # The same [calibration] table / GLASSBOX_CALIBRATION_* options the SDK reads in this folder.
+                from glassbox.config import load_settings
+
+                calibration = CalibrationSettings.from_settings(load_settings())
+            self.engine = CalibrationEngine(store, calibration)
         self.sink = StoreSink(store, metrics, spool_dir)
         self.writer = Writer([self.sink], max_queue=queue_size, policy="drop", batch_size=batch_size,
                              interval=0.05, after_batch=self._after_batch)  # fmt: skip

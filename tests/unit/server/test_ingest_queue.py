@@ -131,3 +131,23 @@ def test_spans_and_runs_written_are_counted_after_each_batch(store):
         assert value(metrics, "glassbox_traces_total", workflow="qa", status="complete") == 1
     finally:
         ingest.close()
+
+
+def test_the_server_judges_runs_with_the_projects_calibration_settings(store, tmp_path, monkeypatch):
+    from datetime import UTC, datetime
+
+    from glassbox.store.alerts import list_alerts
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "glassbox.toml").write_text(
+        '[calibration]\nmin_failures = 1\nalerts_file = "server-flags.md"\n[calibration.thresholds]\ngrounding = 0.8\n'
+    )
+    ingest = Ingest(store, Metrics())
+    try:  # one run whose grounding (0.75) is under the table's threshold; the default would wait for 3
+        run = make_run(7, quality=0.9, dims={"grounding": 0.75}, now=datetime.now(UTC).replace(tzinfo=None))
+        assert ingest.offer([run]) and ingest.writer.flush(10)
+    finally:
+        ingest.close()
+    (flag,) = [a for a in list_alerts(store) if a.rule == "repeated_principle_failure"]
+    assert flag.dims["principle"] == "grounding" and flag.dims["threshold"] == 0.8 and flag.trace_id == run.trace_id
+    assert "grounding" in (tmp_path / "server-flags.md").read_text()
