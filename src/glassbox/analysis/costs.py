@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, and_, func, or_, select
+from sqlalchemy import Integer, and_, func, select
 
 from glassbox.errors import GlassboxError, StoreError
 from glassbox.store import database
-from glassbox.store.schema import spans, traces
+from glassbox.store.schema import LLM_CALL, spans, traces
 
 if TYPE_CHECKING:
     from glassbox.store.store import Store
@@ -101,7 +101,7 @@ def cost_report(store: Store, *, days: float = 7, by: str = "model", project: st
     span_window = [spans.c.started_at >= start, spans.c.started_at < end]
     if project:
         span_window.append(spans.c.project == project)
-    is_call = or_(spans.c.cost_usd.is_not(None), spans.c.tokens_in.is_not(None), spans.c.tokens_out.is_not(None))
+    is_call = LLM_CALL  # verbatim, so the partial indexes over calls serve the window
     try:
         with store.engine.connect() as conn:
             totals = conn.execute(select(
