@@ -303,6 +303,18 @@ class LiveTrace(Trace):
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         return self.__exit__(exc_type, exc, tb)
 
+    def detach_stages(self) -> None:
+        """Called once the sinks have the trace: point its ended stages away from it.
+
+        A recorded trace is a reference cycle (``Stage._trace`` and ``LiveTrace.spans``), which only
+        the cyclic GC can free; by then it has aged into the oldest generation and pays for full
+        collections. Without the cycle it is freed as soon as the app drops it. A stage used after
+        this (``s.set()`` on a finished stage) records into nothing, as it would have anyway.
+        """
+        for span in self.spans:
+            if type(span) is Stage and span.end_ns is not None:
+                span._trace = _RELEASED
+
     def _note_error(self, stage: Stage, exc: BaseException) -> None:
         # The innermost failing stage explains the failure best; keep the first one seen.
         if self.error is None:
@@ -324,6 +336,39 @@ class LiveTrace(Trace):
 
     def __repr__(self) -> str:
         return f"<Trace {self.name!r} trace_id={self.trace_id} status={self.status}>"
+
+
+class _Discard(list):
+    """A list that keeps nothing: what a released trace's stages record goes nowhere."""
+
+    def append(self, item: Any) -> None:
+        return None
+
+
+class _ReleasedRuntime:
+    max_attribute_length = 0  # no truncation: nothing is kept
+
+    @staticmethod
+    def late_span(trace: Any, span: Any) -> None:
+        return None
+
+
+class _Released:
+    """What the ended stages of a written trace point to instead of it (see ``LiveTrace.detach_stages``)."""
+
+    __slots__ = ()
+    _hooks = None
+    _finished = True
+    _root = None
+    budget = None
+    _runtime = _ReleasedRuntime()
+    decisions = events = scores = _Discard()
+
+    def _note_error(self, stage: Stage, exc: BaseException) -> None:
+        return None
+
+
+_RELEASED = _Released()
 
 
 def current() -> Any:

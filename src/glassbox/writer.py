@@ -215,8 +215,9 @@ class Writer:
                 batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
                 self._cond.notify_all()  # wake a blocked submitter
             self._write(batch)
+            n, batch = len(batch), None  # written: hold no trace while waiting for the next batch
             with self._cond:
-                self._done += len(batch)
+                self._done += n
                 self._cond.notify_all()
 
     def _run_tick(self) -> None:
@@ -246,6 +247,10 @@ class Writer:
                 self.after_batch(batch)
             except Exception as exc:  # noqa: BLE001
                 self._log.warning("after-batch", "glassbox: after-batch step failed: %r", exc)
+        for trace in batch:
+            detach = getattr(trace, "detach_stages", None)  # live traces: break their reference cycle now
+            if detach is not None:
+                detach()
 
     def _record_error(self, name: str, exc: BaseException) -> None:
         st = self.stats.setdefault(name, SinkStats())

@@ -206,3 +206,30 @@ def test_writer_works_in_a_forked_child(tmp_path):
     from glassbox.store.store import Store
 
     assert sorted(s["input"] for s in Store(db).list_traces()) == ["child", "parent"]
+
+
+def test_a_written_trace_is_freed_without_the_cyclic_gc():
+    """Stages and their trace form a cycle while recording; once written it is broken, so a long-running
+    app frees each trace when it drops it instead of piling traces up for full collections."""
+    import gc
+
+    from glassbox.recorder import LiveTrace
+
+    gb.configure(store=None, trail_dir=None, heuristics=False)
+    gc.collect()
+    gc.disable()
+    try:
+        with gb.trace("q") as t, gb.stage("s") as s:
+            s.set(k=1)
+        trace_id = t.trace_id
+        assert gb.flush(5)
+        del t
+        alive = [o for o in gc.get_objects() if type(o) is LiveTrace and o.trace_id == trace_id]
+        assert alive == []
+        s.set(after="the write")  # a finished stage still takes calls without raising
+        s.decision("late", why="after the write")
+        s.score("late", 1.0)
+        s.__exit__(None, None, None)
+    finally:
+        gc.enable()
+        gb.shutdown()

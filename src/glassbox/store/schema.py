@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     or_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -121,6 +122,9 @@ LLM_CALL = or_(spans.c.cost_usd.is_not(None), spans.c.tokens_in.is_not(None), sp
 Index("ix_spans_calls_started", spans.c.started_at, sqlite_where=LLM_CALL, postgresql_where=LLM_CALL)
 Index("ix_spans_calls_project_started", spans.c.project, spans.c.started_at, sqlite_where=LLM_CALL,
       postgresql_where=LLM_CALL)  # fmt: skip
+# Calls that could not be priced (rare): counted by every cost report.
+UNPRICED_CALL = and_(spans.c.cost_usd.is_(None), LLM_CALL)
+Index("ix_spans_unpriced_started", spans.c.started_at, sqlite_where=UNPRICED_CALL, postgresql_where=UNPRICED_CALL)
 
 decisions = Table(
     "decisions",

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from glassbox.analysis.costs import cost_report
+from glassbox.analysis.costs import GROUPINGS, cost_report
 from glassbox.cli.app import app
 from glassbox.errors import GlassboxError
 from glassbox.model import Span, Trace
+from glassbox.store.store import Store
 
 NOW = datetime(2026, 11, 24, 12, 0, 0)
 
@@ -113,3 +117,51 @@ def test_cli_costs_json_and_table(history, store_url):
     drop = runner.invoke(app, ["costs", "--store", store_url, "--project", "x'; DROP TABLE traces; --", "--json"])
     assert drop.exit_code == 0 and json.loads(drop.stdout)["runs"] == 0
     assert history.counts()["traces"] == 6  # parameterised: nothing dropped
+
+
+_calls = st.lists(st.tuples(st.sampled_from(["m-a", "m-b", "m-c"]),
+                            st.one_of(st.none(), st.floats(0, 5, allow_nan=False).map(lambda x: round(x, 4))),
+                            st.integers(0, 5000), st.integers(0, 500)), max_size=3)  # fmt: skip
+_runs = st.lists(st.tuples(st.integers(1, 9 * 24), st.sampled_from(["qa", "sum"]), _calls,
+                           st.sampled_from(["complete", "failed"])), max_size=12)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def one_store(tmp_path_factory):
+    return Store(f"sqlite:///{tmp_path_factory.mktemp('costs')}/c.db"), itertools.count(1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(runs=_runs, by=st.sampled_from(GROUPINGS))
+def test_report_agrees_with_the_runs_summed_by_hand(one_store, runs, by):
+    """Any history: the report's totals, groups and days are what summing the runs themselves gives."""
+    store, numbers = one_store
+    project = f"p{next(numbers)}"  # each example is a project of its own in one store
+    built = [_run(next(numbers), NOW - timedelta(hours=h), wf, calls, status, project=project)
+             for h, wf, calls, status in runs]  # fmt: skip
+    store.write_traces(built)
+    r = cost_report(store, days=7, by=by, until=NOW, project=project)
+    inside = [t for t in built if t.start_ns >= _ns(NOW - timedelta(days=7))]
+    calls = [s for t in inside for s in t.spans if s.kind == "llm"]
+    run_costs = [c for t in inside if (c := sum(s.cost_usd for s in t.spans if s.cost_usd is not None)) or any(
+        s.cost_usd is not None for s in t.spans)]  # fmt: skip
+    assert r.runs == len(inside)
+    assert r.cost_usd == pytest.approx(sum(s.cost_usd or 0 for s in calls), abs=1e-9)
+    assert r.unpriced_calls == sum(1 for s in calls if s.cost_usd is None)
+    assert (r.tokens_in, r.tokens_out) == (sum(s.tokens_in for s in calls), sum(s.tokens_out for s in calls))
+    assert r.max_run_cost == (pytest.approx(max(run_costs)) if run_costs else None)
+    assert sum(d["runs"] for d in r.daily) == len(inside)
+    assert r.success_rate == (pytest.approx(sum(t.status == "complete" for t in inside) / len(inside))
+                              if inside else None)  # fmt: skip
+    if by in ("model", "stage"):
+        key = (lambda s: s.model) if by == "model" else (lambda s: s.name)
+        want = {}
+        for s in calls:
+            n, c, u = want.get(key(s), (0, 0.0, 0))
+            want[key(s)] = (n + 1, c + (s.cost_usd or 0), u + (s.cost_usd is None))
+        assert {g.key: (g.count, g.unpriced) for g in r.groups} == {k: (n, u) for k, (n, _, u) in want.items()}
+        assert all(g.cost_usd == pytest.approx(want[g.key][1], abs=1e-9) for g in r.groups)
+    else:
+        assert sum(g.count for g in r.groups) == len(inside)
+    costs = [g.cost_usd for g in r.groups]
+    assert by == "day" or costs == sorted(costs, reverse=True)  # most expensive first

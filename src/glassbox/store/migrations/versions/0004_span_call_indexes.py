@@ -1,4 +1,4 @@
-"""Spans: partial indexes over LLM calls replace five full indexes no query used.
+"""Spans: partial indexes over LLM calls (and unpriced calls) replace five full indexes no query used.
 
 Spans are read by trace id (the primary key), except by cost reports, which read the LLM calls of
 a time window. Keeping name/kind/model/status/project indexes on every span halved write throughput.
@@ -26,6 +26,7 @@ _OLD = {
     "ix_spans_project_started": ["project", "started_at"],
 }
 _CALL = sa.text("cost_usd IS NOT NULL OR tokens_in IS NOT NULL OR tokens_out IS NOT NULL")
+_UNPRICED = sa.text("cost_usd IS NULL AND (cost_usd IS NOT NULL OR tokens_in IS NOT NULL OR tokens_out IS NOT NULL)")
 
 
 def upgrade() -> None:
@@ -34,9 +35,12 @@ def upgrade() -> None:
     op.create_index("ix_spans_calls_started", "spans", ["started_at"], sqlite_where=_CALL, postgresql_where=_CALL)
     op.create_index("ix_spans_calls_project_started", "spans", ["project", "started_at"], sqlite_where=_CALL,
                     postgresql_where=_CALL)  # fmt: skip
+    op.create_index("ix_spans_unpriced_started", "spans", ["started_at"], sqlite_where=_UNPRICED,
+                    postgresql_where=_UNPRICED)  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_index("ix_spans_unpriced_started", table_name="spans")
     op.drop_index("ix_spans_calls_project_started", table_name="spans")
     op.drop_index("ix_spans_calls_started", table_name="spans")
     for name, columns in _OLD.items():
