@@ -9,11 +9,27 @@ the same type processors SQLAlchemy would apply (JSON, datetimes, floats).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, DateTime
 
 ROWS_PER_STATEMENT = 200  # x 25 span columns = 5,000 parameters (SQLite allows 32,766 since 3.32)
+
+
+def _fast(impl: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """The type's bind processor; SQLite datetimes are formatted by ``datetime.isoformat`` (C, 3x faster)
+    into the very text SQLAlchemy's processor writes (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    proc = impl.bind_processor(dialect)
+    if proc is None or dialect.name != "sqlite" or not isinstance(impl, DateTime):
+        return proc
+
+    def datetime_text(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return proc(value)
+
+    return datetime_text
 
 
 class Compiled:
@@ -28,7 +44,7 @@ class Compiled:
         self.names = names
         # Binds that are not row values are constants of the statement (e.g. the 1e6 of a duration).
         self.constants = {n: compiled.binds[n].effective_value for n in names if n not in wanted}
-        procs = [(i, compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for i, n in enumerate(names)]
+        procs = [(i, _fast(compiled.binds[n].type.dialect_impl(dialect), dialect)) for i, n in enumerate(names)]
         # A processor's answer for None is computed once (JSON's is 'null'): most optional columns are None.
         self.procs = [(i, p, p(None)) for i, p in procs if p is not None]
         self.multirow = self._multirow_parts(len(keys)) if dialect.name == "sqlite" else None
