@@ -304,16 +304,25 @@ class LiveTrace(Trace):
         return self.__exit__(exc_type, exc, tb)
 
     def detach_stages(self) -> None:
-        """Called once the sinks have the trace: point its ended stages away from it.
+        """Called once the sinks have the trace: point its ended stages at a shadow of it.
 
         A recorded trace is a reference cycle (``Stage._trace`` and ``LiveTrace.spans``), which only
         the cyclic GC can free; by then it has aged into the oldest generation and pays for full
-        collections. Without the cycle it is freed as soon as the app drops it. A stage used after
-        this (``s.set()`` on a finished stage) records into nothing, as it would have anyway.
+        collections. The shadow has the trace's identity and settings but empty collections, so the
+        stages no longer keep the trace (nor it them) alive. A stage still current somewhere (e.g. in
+        an asyncio task started inside it) goes on working: new child stages become late segments of
+        the trace, exactly as they did before, and the shadow holds only those.
         """
+        shadow = LiveTrace.__new__(LiveTrace)
+        for name in _SHADOWED:
+            setattr(shadow, name, getattr(self, name, None))
+        shadow.spans, shadow.decisions, shadow.events, shadow.scores = [], [], [], []
+        shadow.feedback, shadow.alerts, shadow.tags, shadow.metadata = [], [], [], {}
+        shadow.input = shadow.output = shadow._token = None
+        shadow._finished = True
         for span in self.spans:
             if type(span) is Stage and span.end_ns is not None:
-                span._trace = _RELEASED
+                span._trace = shadow
 
     def _note_error(self, stage: Stage, exc: BaseException) -> None:
         # The innermost failing stage explains the failure best; keep the first one seen.
@@ -338,37 +347,8 @@ class LiveTrace(Trace):
         return f"<Trace {self.name!r} trace_id={self.trace_id} status={self.status}>"
 
 
-class _Discard(list):
-    """A list that keeps nothing: what a released trace's stages record goes nowhere."""
-
-    def append(self, item: Any) -> None:
-        return None
-
-
-class _ReleasedRuntime:
-    max_attribute_length = 0  # no truncation: nothing is kept
-
-    @staticmethod
-    def late_span(trace: Any, span: Any) -> None:
-        return None
-
-
-class _Released:
-    """What the ended stages of a written trace point to instead of it (see ``LiveTrace.detach_stages``)."""
-
-    __slots__ = ()
-    _hooks = None
-    _finished = True
-    _root = None
-    budget = None
-    _runtime = _ReleasedRuntime()
-    decisions = events = scores = _Discard()
-
-    def _note_error(self, stage: Stage, exc: BaseException) -> None:
-        return None
-
-
-_RELEASED = _Released()
+# Every slot a trace shadow copies (see LiveTrace.detach_stages); collections are replaced.
+_SHADOWED = tuple(dict.fromkeys(n for cls in (Trace, LiveTrace) for n in cls.__slots__ if n != "__weakref__"))
 
 
 def current() -> Any:

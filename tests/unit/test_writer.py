@@ -225,7 +225,7 @@ def test_a_written_trace_is_freed_without_the_cyclic_gc():
         assert gb.flush(5)
         del t
         alive = [o for o in gc.get_objects() if type(o) is LiveTrace and o.trace_id == trace_id]
-        assert alive == []
+        assert [o.spans for o in alive] == [[]]  # only the stages' empty shadow of it is left
         s.set(after="the write")  # a finished stage still takes calls without raising
         s.decision("late", why="after the write")
         s.score("late", 1.0)
@@ -233,3 +233,32 @@ def test_a_written_trace_is_freed_without_the_cyclic_gc():
     finally:
         gc.enable()
         gb.shutdown()
+
+
+def test_a_task_started_in_a_stage_still_records_after_the_trace_is_written():
+    """An asyncio task copies the context, so its current stage can outlive the written trace."""
+    import asyncio
+
+    from glassbox.testing import capture
+
+    async def main():
+        gate = asyncio.Event()
+
+        async def background():
+            await gate.wait()
+            with gb.stage("late-child") as s:  # its parent ended long ago; the trace is written
+                s.set(k=1)
+                gb.decision("retry", why="after the run")
+            gb.current_trace().score("late", 1.0)  # takes the call without raising
+
+        with capture() as cap:
+            with gb.trace("q") as t, gb.stage("parent"):
+                task = asyncio.create_task(background())
+            cap.flush()
+            gate.set()
+            await task
+            return list(cap.flush()), t.trace_id
+
+    written, trace_id = asyncio.run(main())
+    late = [s for tr in written if tr.trace_id == trace_id and tr.root_span_id is None for s in tr.spans]
+    assert [s.name for s in late] == ["late-child"] and late[0].attributes == {"k": 1}
