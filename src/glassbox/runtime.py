@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from glassbox.budget import after_cost, check
 from glassbox.ids import new_span_id, new_trace_id
 from glassbox.model import Span, Trace
 from glassbox.noop import NOOP_STAGE, NOOP_TRACE, NoopTrace, SampledOut
@@ -198,14 +199,10 @@ class Runtime:
         if (limit is None or trace._spent < limit) and (daily is None or daily.stored + daily.unwritten
                                                           < daily.limit_usd):  # fmt: skip
             return
-        from glassbox.budget import check
-
         check(trace, daily)
 
     def add_cost(self, trace: LiveTrace, usd: float) -> None:
         """Count a priced call against the budgets (warns once per trace past the threshold)."""
-        from glassbox.budget import after_cost
-
         after_cost(trace, self.daily, usd)
 
     def after_batch(self, batch: list[Trace]) -> None:

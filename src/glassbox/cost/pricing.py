@@ -173,7 +173,12 @@ class _Plan:
         total_in = raw[0]
         total = inp = out = _ZERO
         for coeffs, price, per, direction in self.items:
-            count = 1 if not coeffs else sum(c * raw[i] for i, c in coeffs)
+            if not coeffs:
+                count = 1
+            else:
+                count = 0
+                for i, c in coeffs:  # a loop, not sum(<generator>): this runs on every priced call
+                    count += c * raw[i]
             if count == 0:
                 continue
             if type(price) is tuple:

@@ -84,10 +84,10 @@ class LLMUsage:
     @property
     def total_input_tokens(self) -> int | None:
         """Input + cache read + cache write (OTel's ``gen_ai.usage.input_tokens``); None if none known."""
-        parts = (self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
-        if all(p is None for p in parts):
+        a, b, c = self.input_tokens, self.cache_read_tokens, self.cache_write_tokens
+        if a is None and b is None and c is None:
             return None
-        return sum(p for p in parts if p is not None)
+        return (a or 0) + (b or 0) + (c or 0)  # read on every call: no generators
 
     @property
     def has_counts(self) -> bool:
@@ -184,6 +184,8 @@ def _get(obj: Any, key: str) -> Any:
         return None
     fields = getattr(type(obj), "__pydantic_fields__", None)
     if fields is not None and type(fields) is dict:
+        if key in fields:  # the common case, inlined: a declared field of an SDK response
+            return obj.__dict__.get(key)
         try:
             return _pydantic_get(obj, fields, key)
         except Exception:  # noqa: BLE001 - a property that raises means "not available"
@@ -256,7 +258,10 @@ class _Reader:
         """
         if total is None:
             return None
-        parts = sum(c for c in cached if c is not None)
+        parts = 0
+        for c in cached:  # a loop, not sum(<generator>): this runs on every LLM call
+            if c is not None:
+                parts += c
         if parts > total:
             self.problems.append(
                 f"cached tokens ({parts}) exceed {total_name} ({total}); {total_name} taken as excluding the cache"
