@@ -316,8 +316,9 @@ class LiveTrace(Trace):
         shadow = LiveTrace.__new__(LiveTrace)
         for name in _SHADOWED:
             setattr(shadow, name, getattr(self, name, None))
-        shadow.spans, shadow.decisions, shadow.events, shadow.scores = [], [], [], []
-        shadow.feedback, shadow.alerts, shadow.tags, shadow.metadata = [], [], [], {}
+        for name in _FRESH_LISTS:
+            setattr(shadow, name, [])
+        shadow.metadata = {}
         shadow.input = shadow.output = shadow._token = None
         shadow._finished = True
         for span in self.spans:
@@ -347,8 +348,10 @@ class LiveTrace(Trace):
         return f"<Trace {self.name!r} trace_id={self.trace_id} status={self.status}>"
 
 
-# Every slot a trace shadow copies (see LiveTrace.detach_stages); collections are replaced.
-_SHADOWED = tuple(dict.fromkeys(n for cls in (Trace, LiveTrace) for n in cls.__slots__ if n != "__weakref__"))
+# What a trace's shadow (LiveTrace.detach_stages) starts empty, and the slots it copies.
+_FRESH_LISTS = ("spans", "decisions", "events", "scores", "feedback", "alerts", "tags")
+_SHADOWED = tuple(dict.fromkeys(n for cls in (Trace, LiveTrace) for n in cls.__slots__
+                                if n not in (*_FRESH_LISTS, "metadata", "input", "output", "_token", "_finished")))
 
 
 def current() -> Any:

@@ -206,7 +206,18 @@ class Runtime:
         after_cost(trace, self.daily, usd)
 
     def after_batch(self, batch: list[Trace]) -> None:
-        """Writer thread, after each batch: the daily total now includes what was just stored."""
+        """Writer thread, after each batch: the daily total now includes what was just stored.
+
+        Last, the written live traces let go of their stages (``LiveTrace.detach_stages``).
+        """
+        try:
+            self._after_batch(batch)
+        finally:
+            for trace in batch:
+                if type(trace) is LiveTrace:
+                    trace.detach_stages()
+
+    def _after_batch(self, batch: list[Trace]) -> None:
         daily = self.daily
         if daily is not None:
             daily.written(sum(getattr(t, "_spent", 0.0) for t in batch))

@@ -247,10 +247,6 @@ class Writer:
                 self.after_batch(batch)
             except Exception as exc:  # noqa: BLE001
                 self._log.warning("after-batch", "glassbox: after-batch step failed: %r", exc)
-        for trace in batch:
-            detach = getattr(trace, "detach_stages", None)  # live traces: break their reference cycle now
-            if detach is not None:
-                detach()
 
     def _record_error(self, name: str, exc: BaseException) -> None:
         st = self.stats.setdefault(name, SinkStats())

@@ -158,14 +158,13 @@ def _is_mapping(obj: Any) -> bool:
 _CLASS_ATTRS: dict[tuple[type, str], bool] = {}
 
 
-def _pydantic_get(obj: Any, fields: Any, key: str) -> Any:
-    """A pydantic model's field or extra without ``getattr``'s exception path for absent names.
+def _pydantic_get_other(obj: Any, key: str) -> Any:
+    """A pydantic model's property or extra (``_get`` answers declared fields itself), without
+    ``getattr``'s exception path for absent names.
 
     SDK response types (openai, anthropic, google-genai) are pydantic models; a name that
     is neither a field nor a class attribute (property) can only be an extra.
     """
-    if key in fields:
-        return obj.__dict__.get(key)
     t = type(obj)
     is_class_attr = _CLASS_ATTRS.get((t, key))
     if is_class_attr is None:
@@ -184,10 +183,10 @@ def _get(obj: Any, key: str) -> Any:
         return None
     fields = getattr(type(obj), "__pydantic_fields__", None)
     if fields is not None and type(fields) is dict:
-        if key in fields:  # the common case, inlined: a declared field of an SDK response
+        if key in fields:  # a declared field of an SDK response: the common case
             return obj.__dict__.get(key)
         try:
-            return _pydantic_get(obj, fields, key)
+            return _pydantic_get_other(obj, key)
         except Exception:  # noqa: BLE001 - a property that raises means "not available"
             return None
     if _is_mapping(obj):

@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -23,6 +23,9 @@ from glassbox.server.auth import principal
 from glassbox.server.ingest import Ingest
 from glassbox.store.store import Store
 
+if TYPE_CHECKING:
+    from glassbox.analysis.calibration import CalibrationSettings
+
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_SPANS = 10_000
 CONFIG_ENV = "GLASSBOX_SERVE_CONFIG"  # create_app's options for worker processes (`glassbox serve --workers N`)
@@ -31,7 +34,7 @@ log = logging.getLogger("glassbox.server")
 
 def create_app(store: str | Store, *, auth_required: bool = False, queue_size: int = 2000,
                max_queue_spans: int = 50_000, batch_size: int = 500, max_body_bytes: int = MAX_BODY_BYTES,
-               max_spans: int = MAX_SPANS, calibration: Any = True, writer_delay: float = 0.0,
+               max_spans: int = MAX_SPANS, calibration: bool | CalibrationSettings = True, writer_delay: float = 0.0,
                spool_dir: str | None = None, routers: Iterable[APIRouter] = ()) -> FastAPI:  # fmt: skip
     """The server app over ``store``; ``routers`` are mounted too (the web dashboard adds its pages this way).
 

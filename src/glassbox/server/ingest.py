@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -25,6 +25,9 @@ from glassbox.monitoring.metrics import Metrics
 from glassbox.store.schema import traces as traces_table
 from glassbox.store.store import DatabaseSink, Store
 from glassbox.writer import RateLimitedLog, Writer
+
+if TYPE_CHECKING:
+    from glassbox.analysis.calibration import CalibrationSettings
 
 log = logging.getLogger("glassbox.server")
 
@@ -121,7 +124,7 @@ class Ingest:
     """Bounded queue (traces and spans) + batching writer + what runs after each stored batch."""
 
     def __init__(self, store: Store, metrics: Metrics, *, queue_size: int = 2000, max_queue_spans: int = 50_000,
-                 batch_size: int = 500, calibration: Any = True, writer_delay: float = 0.0,
+                 batch_size: int = 500, calibration: bool | CalibrationSettings = True, writer_delay: float = 0.0,
                  spool_dir: str | None = None) -> None:  # fmt: skip
         self.store = store
         self.metrics = metrics

@@ -143,8 +143,8 @@ def test_report_agrees_with_the_runs_summed_by_hand(one_store, runs, by):
     r = cost_report(store, days=7, by=by, until=NOW, project=project)
     inside = [t for t in built if t.start_ns >= _ns(NOW - timedelta(days=7))]
     calls = [s for t in inside for s in t.spans if s.kind == "llm"]
-    run_costs = [c for t in inside if (c := sum(s.cost_usd for s in t.spans if s.cost_usd is not None)) or any(
-        s.cost_usd is not None for s in t.spans)]  # fmt: skip
+    priced_runs = [[s.cost_usd for s in t.spans if s.cost_usd is not None] for t in inside]
+    run_costs = [sum(costs) for costs in priced_runs if costs]
     assert r.runs == len(inside)
     assert r.cost_usd == pytest.approx(sum(s.cost_usd or 0 for s in calls), abs=1e-9)
     assert r.unpriced_calls == sum(1 for s in calls if s.cost_usd is None)
