@@ -15,7 +15,15 @@ class StoreError(GlassboxError):
     """The store cannot be reached, opened or migrated."""
 
 
-class TraceNotFound(GlassboxError):
+class NotFound(GlassboxError):
+    """Base of every "no such thing" error (traces, alerts, datasets, flags, goldens…).
+
+    The CLI maps it to one message and exit code, the server to a 404 with a JSON body; subclasses
+    only say what was missing.
+    """
+
+
+class TraceNotFound(NotFound):
     """No trace with that id is in the store."""
 
 

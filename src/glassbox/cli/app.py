@@ -119,9 +119,35 @@ def demo(
         if result.flags:
             console.print(Text.assemble("       ", (f"glassbox flags{suffix}".ljust(pad), "bold"),
                                         "patterns the calibration rules spotted"))  # fmt: skip
+        _demo_sections(result, console, store)
         serve_cmd = f"glassbox serve{suffix}"
         console.print(Text.assemble("Dashboard: ", (serve_cmd, "bold"),
                                     " then open http://127.0.0.1:7433/runs"))  # fmt: skip
+
+
+# Each feature adds a short section to the demo's output: ``module:function(result, console, store)``.
+DEMO_SECTIONS = (
+    "glassbox.evaluation.demo:section",
+    "glassbox.experiments.demo:section",
+    "glassbox.monitoring.demo:section",
+    "glassbox.monitoring.drift_demo:section",
+    "glassbox.reports.demo:section",
+)
+
+
+def _demo_sections(result: Any, console: Console, store: str | None) -> None:
+    import importlib
+
+    for spec in DEMO_SECTIONS:
+        module, _, func = spec.partition(":")
+        try:
+            section = getattr(importlib.import_module(module), func)
+        except (ImportError, AttributeError):
+            continue  # that feature is not installed in this build
+        try:
+            section(result, console, store)
+        except Exception as exc:  # noqa: BLE001 - one section failing must not hide the others
+            warn(f"demo section {module} failed: {one_line(exc)}")
 
 
 # -- show ---------------------------------------------------------------------------------------
@@ -268,6 +294,14 @@ def _register() -> None:
     data_cmds.register(app)
     server_cmds.register(app)
     app.command()(costs)
+    # The wave's features: one module each, registering its own commands (see docs/architecture.md).
+    import importlib
+
+    for name in FEATURE_CLI:
+        importlib.import_module(f"glassbox.cli.{name}").register(app)
+
+
+FEATURE_CLI = ("evaluation_cmds", "experiment_cmds", "monitoring_cmds", "drift_cmds", "report_cmds")
 
 
 _register()

@@ -105,10 +105,11 @@ def _multiprocess_metrics() -> str | None:
 
 def _extra_routers() -> list:
     try:
+        from glassbox.server import features
         from glassbox.server.web import router
     except ImportError:
         return []
-    return [router]
+    return [router, *features.page_routers()]
 
 
 @keys_app.command("create")

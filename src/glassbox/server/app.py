@@ -35,12 +35,14 @@ log = logging.getLogger("glassbox.server")
 def create_app(store: str | Store, *, auth_required: bool = False, queue_size: int = 2000,
                max_queue_spans: int = 50_000, batch_size: int = 500, max_body_bytes: int = MAX_BODY_BYTES,
                max_spans: int = MAX_SPANS, calibration: bool | CalibrationSettings = True, writer_delay: float = 0.0,
-               spool_dir: str | None = None, routers: Iterable[APIRouter] = ()) -> FastAPI:  # fmt: skip
+               spool_dir: str | None = None, routers: Iterable[APIRouter] = (),
+               jobs: bool = True) -> FastAPI:  # fmt: skip
     """The server app over ``store``; ``routers`` are mounted too (the web dashboard adds its pages this way).
 
     ``auth_required``: every request needs an API key (the CLI sets it off loopback or with ``--auth``).
     ``queue_size``/``max_queue_spans``: the ingest queue's bounds (traces, spans); beyond, senders get 429.
     ``spool_dir``: where batches go if the store is still down at shutdown (audit-trail format).
+    ``jobs``: start the features' background jobs (drift monitor, scheduled reports…; see ``features``).
     ``calibration``: True judges stored runs with the calibration rules, configured like the SDK
     (``[calibration]`` in glassbox.toml, ``GLASSBOX_CALIBRATION_*``); a ``CalibrationSettings``; False: off.
     """
@@ -54,7 +56,15 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
+        from glassbox.server import features
+
+        stops = features.start_jobs(app) if jobs else []
         yield
+        for stop in stops:
+            try:
+                stop()
+            except Exception:
+                log.exception("glassbox serve: a background job failed to stop")
         ingest.close()
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
@@ -78,10 +88,13 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
+    from glassbox.server import features
     from glassbox.server.api import router as api_router
     from glassbox.server.receiver import router as otlp_router
 
     app.include_router(api_router)
+    for feature_router in features.api_routers():
+        app.include_router(feature_router)
     app.include_router(otlp_router)
     _ops_routes(app)
     for r in routers:
@@ -94,9 +107,11 @@ def app_from_env() -> FastAPI:
     options = json.loads(os.environ[CONFIG_ENV])
     routers: list[APIRouter] = []
     if options.pop("web", False):
+        from glassbox.server import features
         from glassbox.server.web import router
 
         routers.append(router)
+        routers.extend(features.page_routers())
     return create_app(options.pop("store"), routers=routers, **options)
 
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from glassbox.errors import GlassboxError, QueryError, StoreError, TraceNotFound
+from glassbox.errors import GlassboxError, NotFound, QueryError, StoreError
 from glassbox.server.auth import AuthError
 
 log = logging.getLogger("glassbox.server")
@@ -69,8 +69,8 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return error(exc.status, exc.code, exc.message, headers)
 
-    @app.exception_handler(TraceNotFound)
-    async def _missing(request: Request, exc: TraceNotFound) -> JSONResponse:
+    @app.exception_handler(NotFound)
+    async def _missing(request: Request, exc: NotFound) -> JSONResponse:
         return error(404, "not_found", str(exc).split(" in ")[0])  # never the store URL
 
     @app.exception_handler(QueryError)

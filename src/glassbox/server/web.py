@@ -378,3 +378,9 @@ def static(name: str) -> Response:
     resp.headers["Cache-Control"] = "public, max-age=86400"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
+
+
+# Public names for the features' dashboard pages (glassbox.server.features): same rendering, same access checks.
+page = _page
+viewer = _viewer
+check_csrf = _check_csrf

@@ -8,7 +8,6 @@ The migrations in ``store/migrations`` build exactly this; a test checks they ag
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -16,22 +15,19 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     and_,
     or_,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
-metadata = MetaData()
-
-# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
-Json = JSON().with_variant(JSONB(), "postgresql")
-Id = String(32)
-# User-supplied text (names, kinds, sources) is unbounded: a long workflow name must not fail a write.
-Name = Text
+from glassbox.store.columns import Id, Json, Name, metadata
+from glassbox.store.tables import evaluation as _evaluation
+from glassbox.store.tables import experiments as _experiments
+from glassbox.store.tables import feedback as _feedback
+from glassbox.store.tables import monitoring as _monitoring
+from glassbox.store.tables import reports as _reports
 
 traces = Table(
     "traces",
@@ -226,3 +222,6 @@ api_keys = Table(
 )
 
 CHILD_TABLES = (spans, decisions, events, scores, feedback)
+
+# The wave's table families register themselves on ``metadata`` (each in its own module and migration).
+FAMILIES = (_evaluation, _experiments, _monitoring, _feedback, _reports)

@@ -1,0 +1,1 @@
+"""Datasets, regression runs, evaluators, golden traces, release gates and canary analysis."""

@@ -1,0 +1,1 @@
+"""Experiment analysis over traces: metrics per variant, tests, SRM, corrections, power, reports."""

@@ -1,0 +1,1 @@
+"""Cost, quality, weekly and experiment reports (Markdown, self-contained HTML, JSON)."""

@@ -1,0 +1,16 @@
+"""The store's one ``MetaData`` and the column types every table family shares."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, MetaData, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = String(32)
+# User-supplied text (names, kinds, sources) is unbounded: a long workflow name must not fail a write.
+Name = Text
+
+__all__ = ["Id", "Json", "Name", "metadata"]
