@@ -8,6 +8,7 @@ authority, so a trace survives ``to_dict`` → JSON → ``from_dict`` unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -507,3 +508,62 @@ class Trace:
         t.feedback = [Feedback.from_dict(x) for x in d.get("feedback") or []]
         t.alerts = [Alert.from_dict(x) for x in d.get("alerts") or []]
         return t
+
+
+# -- the span tree -----------------------------------------------------------------------------
+class Node:
+    """One span in its trace's tree: the span, its depth (0 at the top) and its children in start order."""
+
+    __slots__ = ("children", "depth", "span")
+
+    def __init__(self, span: Span, depth: int = 0) -> None:
+        self.span = span
+        self.depth = depth
+        self.children: list[Node] = []
+
+    def walk(self) -> Iterator[Node]:
+        """This node, then its descendants depth-first in start order (iterative: deep trees are fine)."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+    def __repr__(self) -> str:
+        return f"<Node {self.span.name!r} depth={self.depth} children={len(self.children)}>"
+
+
+def span_tree(trace: Trace, *, include_root: bool = True) -> list[Node]:
+    """The trace's spans as a forest, top-level nodes and every list of children in (start_ns, span_id) order.
+
+    A span is top-level when its parent is not in the trace (the root, a segment continuing a remote
+    parent, a span whose parent was lost). ``include_root=False`` leaves the root span out, so its
+    children become top-level. Spans that only reach each other through a parent cycle are left out.
+    Use ``walk(span_tree(t))`` for the depth-first order the CLI and the dashboard show.
+    """
+    spans = trace.spans
+    if not include_root:
+        spans = [s for s in spans if s.span_id != trace.root_span_id]
+    ids = {s.span_id for s in spans}
+    children: dict[str | None, list[Span]] = {}
+    for s in spans:
+        children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
+    for group in children.values():
+        group.sort(key=lambda x: (x.start_ns, x.span_id))
+    top = [Node(s) for s in children.get(None, [])]
+    stack = list(top)
+    seen: set[str] = set()
+    while stack:
+        node = stack.pop()
+        if node.span.span_id in seen:  # a duplicated span id: attach its children once
+            continue
+        seen.add(node.span.span_id)
+        node.children = [Node(s, node.depth + 1) for s in children.get(node.span.span_id, [])]
+        stack.extend(node.children)
+    return top
+
+
+def walk(nodes: list[Node]) -> Iterator[Node]:
+    """Every node of a forest (``span_tree``'s answer) depth-first, each before its children."""
+    for node in nodes:
+        yield from node.walk()

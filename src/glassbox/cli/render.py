@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from glassbox.cli import formats as fmt
-from glassbox.model import Score, Span, Trace, iso_from_ns
+from glassbox.model import Score, Span, Trace, iso_from_ns, span_tree, walk
 
 # A score dimension below this share of the score's maximum (1.0 when none is given) is a gap.
 GAP_RATIO = 0.6
@@ -203,19 +203,8 @@ def _cost_text(trace: Trace) -> Text:
 # -- the verbose breakdown ----------------------------------------------------------------
 def _stage_tree(trace: Trace) -> Iterator[tuple[int, Span]]:
     """Spans other than the root, depth-first in start order, with their depth below the root."""
-    spans = [s for s in trace.spans if s.span_id != trace.root_span_id]
-    ids = {s.span_id for s in spans}
-    children: dict[str | None, list[Span]] = {}
-    for s in spans:
-        parent = s.parent_id if s.parent_id in ids else None
-        children.setdefault(parent, []).append(s)
-
-    def walk(parent: str | None, depth: int) -> Iterator[tuple[int, Span]]:
-        for s in sorted(children.get(parent, []), key=lambda x: (x.start_ns, x.span_id)):
-            yield depth, s
-            yield from walk(s.span_id, depth + 1)
-
-    yield from walk(None, 0)
+    for node in walk(span_tree(trace, include_root=False)):
+        yield node.depth, node.span
 
 
 def _plural(n: int, word: str) -> str:

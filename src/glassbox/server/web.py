@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from glassbox.analysis.query import Query
+from glassbox.model import span_tree, walk
 from glassbox.server.auth import COOKIE, AuthError, Principal, principal
 
 HERE = Path(__file__).parent
@@ -197,10 +198,6 @@ def _timeline(t: Any) -> list[dict[str, Any]]:
     start = t.start_ns or min((s.start_ns for s in t.spans), default=0)
     end = t.end_ns or max((s.end_ns or s.start_ns for s in t.spans), default=start)
     total = max(end - start, 1)
-    children: dict[str | None, list[Any]] = {}
-    ids = {s.span_id for s in t.spans}
-    for s in t.spans:
-        children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
     decisions: dict[str, list[Any]] = {}
     for d in t.decisions:
         decisions.setdefault(d.span_id or "", []).append(d)
@@ -208,17 +205,13 @@ def _timeline(t: Any) -> list[dict[str, Any]]:
     for e in t.events:
         events.setdefault(e.span_id or "", []).append(e)
     out: list[dict[str, Any]] = []
-
-    def walk(parent: str | None, depth: int) -> None:
-        for s in sorted(children.get(parent, []), key=lambda x: (x.start_ns, x.span_id)):
-            left = 100 * (s.start_ns - start) / total
-            width = 100 * ((s.end_ns or end) - s.start_ns) / total
-            out.append({"span": s, "depth": min(depth, 12), "left": round(max(0.0, left), 3),
-                        "width": round(max(0.4, min(width, 100 - left)), 3),
-                        "decisions": decisions.get(s.span_id, []), "events": events.get(s.span_id, [])})  # fmt: skip
-            walk(s.span_id, depth + 1)
-
-    walk(None, 0)
+    for node in walk(span_tree(t)):
+        s = node.span
+        left = 100 * (s.start_ns - start) / total
+        width = 100 * ((s.end_ns or end) - s.start_ns) / total
+        out.append({"span": s, "depth": min(node.depth, 12), "left": round(max(0.0, left), 3),
+                    "width": round(max(0.4, min(width, 100 - left)), 3),
+                    "decisions": decisions.get(s.span_id, []), "events": events.get(s.span_id, [])})  # fmt: skip
     return out
 
 
