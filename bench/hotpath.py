@@ -68,6 +68,15 @@ def run_glassbox(n: int) -> float:
     return (perf_counter_ns() - t0) / (outer * PER_TRACE) / 1000
 
 
+def run_traces(n: int) -> float:
+    """Whole traces with no stages: what a sampled-out ``gb.trace`` costs by itself."""
+    t0 = perf_counter_ns()
+    for _ in range(n):
+        with gb.trace("t"):
+            pass
+    return (perf_counter_ns() - t0) / n / 1000
+
+
 def run_otel(tracer: Any, n: int) -> float:
     outer = n // PER_TRACE
     t0 = perf_counter_ns()
@@ -140,6 +149,8 @@ def main() -> None:
         cases["glassbox"] = configured(n)
         cases["disabled"] = configured(n, enabled=False)
         cases["sampled-out"] = configured(n, sample_rate=0.0)
+        cases["sampled-out-trace"] = lambda: (gb.configure(store=None, trail_dir=None, sample_rate=0.0),
+                                              run_traces(n // 10))[1]  # fmt: skip
     else:
         from opentelemetry import trace as otel_trace
 
