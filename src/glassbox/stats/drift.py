@@ -1,0 +1,239 @@
+"""Distribution drift between a reference and a current sample, as Evidently 0.7 computes it.
+
+Every figure equals Evidently's stattest of the same name on the same data (checked in tests):
+
+- ``psi``: population stability index over Evidently's bins, zero shares filled; bands 0.1 / 0.2.
+- ``ks_test``: two-sample Kolmogorov–Smirnov (scipy ``ks_2samp``), drift when p ≤ 0.05.
+- ``jensen_shannon``: Jensen–Shannon *distance* (scipy, natural log) over the same bins, unfilled.
+- ``wasserstein_normed``: first Wasserstein distance over the reference's std (at least 0.001).
+- ``chi2_test``: χ² goodness of fit of current counts against reference shares, drift when p < 0.05.
+- ``z_proportion_test``: two-proportion Z test for a binary category, drift when p < 0.05.
+
+Bins (Evidently's ``get_binned_data``): a numeric sample whose reference has more than 20 distinct
+values is cut at Sturges edges over the combined data; otherwise each distinct value is a bin.
+
+``select_method`` is Evidently's default registry: up to 1,000 reference values, KS (numeric with
+more than 5 distinct values), χ² (3+ categories) or Z (2); above 1,000, normed Wasserstein
+(numeric, more than 5 values) or Jensen–Shannon. ``drift_test`` runs the chosen one.
+NaN and None are dropped first. Nothing here reads the store.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from glassbox.stats.results import TestResult
+
+PSI_BANDS = (0.1, 0.2)  # < 0.1 no shift, 0.1–0.2 moderate, ≥ 0.2 significant
+SMALL_REFERENCE = 1000  # Evidently: up to this many reference values, a test; above, a distance
+METHODS = ("ks", "wasserstein", "psi", "jensenshannon", "chisquare", "z")
+# method -> (default threshold, the score is a p-value)
+DEFAULTS: dict[str, tuple[float, bool]] = {
+    "ks": (0.05, True), "chisquare": (0.05, True), "z": (0.05, True),
+    "wasserstein": (0.1, False), "jensenshannon": (0.1, False), "psi": (0.1, False),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DriftScore:
+    """One drift check: ``score`` is a p-value (ks, chisquare, z) or a distance (the others);
+    ``drifted`` compares it with ``threshold`` the way Evidently does."""
+
+    method: str
+    score: float
+    threshold: float
+    drifted: bool
+    n_reference: int
+    n_current: int
+    categorical: bool
+    statistic: float = math.nan
+
+    @property
+    def is_p_value(self) -> bool:
+        return DEFAULTS[self.method][1]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["score_kind"] = "p_value" if self.is_p_value else "distance"
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def clean(values: Iterable[Any]) -> list[Any]:
+    """Values without None/NaN (Evidently drops them before testing)."""
+    return [v for v in values if not _missing(v)]
+
+
+def _numeric(values: Iterable[Any]) -> Any:
+    import numpy as np
+
+    return np.asarray([float(v) for v in values], dtype=float)
+
+
+def _check(a: Sequence[Any], b: Sequence[Any]) -> None:
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("drift needs a non-empty reference and current sample")
+
+
+def binned_shares(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False,
+                  fill_zeros: bool = True) -> tuple[Any, Any]:  # fmt: skip
+    """Shares of each sample per bin (Evidently's ``get_binned_data``), as two numpy arrays.
+
+    ``fill_zeros`` replaces empty bins by a small share (0.0001, or a millionth of the smallest
+    share when that is below it) so that PSI's logarithm is defined.
+    """
+    import numpy as np
+
+    _check(reference, current)
+    if not categorical and len(set(reference)) > 20:
+        ref, cur = _numeric(reference), _numeric(current)
+        edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
+        ref_share = np.histogram(ref, edges)[0] / len(ref)
+        cur_share = np.histogram(cur, edges)[0] / len(cur)
+    else:
+        ref_counts, cur_counts = Counter(reference), Counter(current)
+        keys = list(set(ref_counts) | set(cur_counts))
+        ref_share = np.array([ref_counts.get(k, 0) / len(reference) for k in keys], dtype=float)
+        cur_share = np.array([cur_counts.get(k, 0) / len(current) for k in keys], dtype=float)
+    if fill_zeros:
+        for shares in (ref_share, cur_share):
+            smallest = shares[shares != 0].min()
+            np.place(shares, shares == 0, smallest / 10**6 if smallest <= 0.0001 else 0.0001)
+    return ref_share, cur_share
+
+
+def psi(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False) -> float:
+    """Population stability index: Σ (ref − cur) · ln(ref / cur) over the bins."""
+    import numpy as np
+
+    ref, cur = binned_shares(reference, current, categorical=categorical, fill_zeros=True)
+    return float(np.sum((ref - cur) * np.log(ref / cur)))
+
+
+def psi_band(value: float) -> str:
+    """``none`` (< 0.1), ``moderate`` (0.1–0.2) or ``significant`` (≥ 0.2): the usual PSI reading."""
+    if value < PSI_BANDS[0]:
+        return "none"
+    return "moderate" if value < PSI_BANDS[1] else "significant"
+
+
+def jensen_shannon(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False,
+                   base: float | None = None) -> float:  # fmt: skip
+    """Jensen–Shannon distance (the square root of the divergence) between the binned shares."""
+    from scipy.spatial import distance
+
+    ref, cur = binned_shares(reference, current, categorical=categorical, fill_zeros=False)
+    return float(distance.jensenshannon(ref, cur, base))
+
+
+def wasserstein_normed(reference: Sequence[float], current: Sequence[float]) -> float:
+    """First Wasserstein distance divided by the reference's (population) std, floored at 0.001."""
+    import numpy as np
+    from scipy import stats
+
+    _check(reference, current)
+    ref, cur = _numeric(reference), _numeric(current)
+    return float(stats.wasserstein_distance(ref, cur) / max(float(np.std(ref)), 0.001))
+
+
+def ks_test(reference: Sequence[float], current: Sequence[float]) -> TestResult:
+    """Two-sided two-sample Kolmogorov–Smirnov; estimate = mean(current) − mean(reference)."""
+    from scipy.stats import ks_2samp
+
+    _check(reference, current)
+    ref, cur = _numeric(reference), _numeric(current)
+    res = ks_2samp(ref, cur)
+    return TestResult("ks", float(res.statistic), float(res.pvalue), float(cur.mean() - ref.mean()),
+                      math.nan, math.nan, math.nan, len(ref), len(cur))  # fmt: skip
+
+
+def chi2_test(reference: Sequence[Any], current: Sequence[Any]) -> TestResult:
+    """χ² goodness of fit: current counts against reference counts scaled to the current size
+    (Evidently's form, not a contingency test). Estimate: NaN (no single difference)."""
+    from scipy.stats import chisquare
+
+    _check(reference, current)
+    ref_counts, cur_counts = Counter(reference), Counter(current)
+    keys = list(set(ref_counts) | set(cur_counts))
+    k = len(current) / len(reference)
+    res = chisquare([cur_counts.get(key, 0) for key in keys], [ref_counts.get(key, 0) * k for key in keys])
+    return TestResult("chisquare", float(res.statistic), float(res.pvalue), math.nan, math.nan, math.nan, math.nan,
+                      len(reference), len(current), {"categories": len(keys)})  # fmt: skip
+
+
+def z_proportion_test(reference: Sequence[Any], current: Sequence[Any]) -> TestResult:
+    """Pooled two-proportion Z test (two-sided) on the share of values other than the smallest
+    category; estimate = share(current) − share(reference), statistic = estimate / pooled s.e."""
+    from scipy.stats import norm
+
+    _check(reference, current)
+    values = set(reference) | set(current)
+    if len(values) == 1:  # both samples hold the same single value: nothing moved (Evidently: p = 1)
+        return TestResult("z", 0.0, 1.0, 0.0, math.nan, math.nan, math.nan, len(reference), len(current))
+    first = sorted(values)[0]
+    n1, n2 = len(reference), len(current)
+    p1 = sum(1 for v in reference if v != first) / n1
+    p2 = sum(1 for v in current if v != first) / n2
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
+    z = (p2 - p1) / se if se > 0 else math.nan
+    p = float(2 * (1 - norm.cdf(abs(z)))) if se > 0 else math.nan
+    return TestResult("z", z, p, p2 - p1, math.nan, math.nan, math.nan, n1, n2, {"baseline_category": first})
+
+
+def select_method(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False) -> str:
+    """Evidently's default stattest for these samples (see the module docstring)."""
+    distinct = len(set(reference) | set(current))
+    if len(reference) <= SMALL_REFERENCE:
+        if categorical or distinct <= 5:
+            return "chisquare" if distinct > 2 else "z"
+        return "ks"
+    if categorical or distinct <= 5:
+        return "jensenshannon"
+    return "wasserstein"
+
+
+def drift_test(reference: Iterable[Any], current: Iterable[Any], *, categorical: bool = False,
+               method: str | None = None, threshold: float | None = None) -> DriftScore:  # fmt: skip
+    """Run ``method`` (default: ``select_method``) at ``threshold`` (default: the method's own).
+
+    Numeric input is compared as floats; categories as they are. Raises ValueError on an empty
+    sample, an unknown method, or a numeric-only method asked of categories.
+    """
+    ref, cur = clean(reference), clean(current)
+    _check(ref, cur)
+    if not categorical:
+        ref, cur = [float(v) for v in ref], [float(v) for v in cur]
+    name = method or select_method(ref, cur, categorical=categorical)
+    if name not in DEFAULTS:
+        raise ValueError(f"drift method: expected one of {', '.join(METHODS)}, got {name!r}")
+    if categorical and name in ("ks", "wasserstein"):
+        raise ValueError(f"drift method {name!r} needs numbers; categories take chisquare, z, psi or jensenshannon")
+    limit = DEFAULTS[name][0] if threshold is None else float(threshold)
+    statistic = math.nan
+    if name == "ks":
+        r = ks_test(ref, cur)
+        score, statistic, drifted = r.p_value, r.statistic, r.p_value <= limit
+    elif name == "chisquare":
+        r = chi2_test(ref, cur)
+        score, statistic, drifted = r.p_value, r.statistic, r.p_value < limit
+    elif name == "z":
+        r = z_proportion_test(ref, cur)
+        score, statistic, drifted = r.p_value, r.statistic, r.p_value < limit
+    elif name == "wasserstein":
+        score = wasserstein_normed(ref, cur)
+        drifted = score >= limit
+    elif name == "psi":
+        score = psi(ref, cur, categorical=categorical)
+        drifted = score >= limit
+    else:
+        score = jensen_shannon(ref, cur, categorical=categorical)
+        drifted = score >= limit
+    return DriftScore(name, float(score), limit, bool(drifted), len(ref), len(cur), categorical, float(statistic))
