@@ -3,8 +3,8 @@
 Every figure equals Evidently's stattest of the same name on the same data (checked in tests):
 
 - ``psi``: population stability index over Evidently's bins, zero shares filled; bands 0.1 / 0.2.
-- ``ks_test``: two-sample Kolmogorov–Smirnov (scipy ``ks_2samp``), drift when p ≤ 0.05.
-- ``jensen_shannon``: Jensen–Shannon *distance* (scipy, natural log) over the same bins, unfilled.
+- ``ks_test``: two-sample Kolmogorov-Smirnov (scipy ``ks_2samp``), drift when p ≤ 0.05.
+- ``jensen_shannon``: Jensen-Shannon *distance* (scipy, natural log) over the same bins, unfilled.
 - ``wasserstein_normed``: first Wasserstein distance over the reference's std (at least 0.001).
 - ``chi2_test``: χ² goodness of fit of current counts against reference shares, drift when p < 0.05.
 - ``z_proportion_test``: two-proportion Z test for a binary category, drift when p < 0.05.
@@ -14,7 +14,7 @@ values is cut at Sturges edges over the combined data; otherwise each distinct v
 
 ``select_method`` is Evidently's default registry: up to 1,000 reference values, KS (numeric with
 more than 5 distinct values), χ² (3+ categories) or Z (2); above 1,000, normed Wasserstein
-(numeric, more than 5 values) or Jensen–Shannon. ``drift_test`` runs the chosen one.
+(numeric, more than 5 values) or Jensen-Shannon. ``drift_test`` runs the chosen one.
 NaN and None are dropped first. Nothing here reads the store.
 """
 
@@ -28,7 +28,7 @@ from typing import Any
 
 from glassbox.stats.results import TestResult
 
-PSI_BANDS = (0.1, 0.2)  # < 0.1 no shift, 0.1–0.2 moderate, ≥ 0.2 significant
+PSI_BANDS = (0.1, 0.2)  # < 0.1 no shift, 0.1-0.2 moderate, ≥ 0.2 significant
 SMALL_REFERENCE = 1000  # Evidently: up to this many reference values, a test; above, a distance
 METHODS = ("ks", "wasserstein", "psi", "jensenshannon", "chisquare", "z")
 # method -> (default threshold, the score is a p-value)
@@ -110,7 +110,7 @@ def binned_shares(reference: Sequence[Any], current: Sequence[Any], *, categoric
 
 
 def psi(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False) -> float:
-    """Population stability index: Σ (ref − cur) · ln(ref / cur) over the bins."""
+    """Population stability index: Σ (ref - cur) · ln(ref / cur) over the bins."""
     import numpy as np
 
     ref, cur = binned_shares(reference, current, categorical=categorical, fill_zeros=True)
@@ -118,7 +118,7 @@ def psi(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool =
 
 
 def psi_band(value: float) -> str:
-    """``none`` (< 0.1), ``moderate`` (0.1–0.2) or ``significant`` (≥ 0.2): the usual PSI reading."""
+    """``none`` (< 0.1), ``moderate`` (0.1-0.2) or ``significant`` (≥ 0.2): the usual PSI reading."""
     if value < PSI_BANDS[0]:
         return "none"
     return "moderate" if value < PSI_BANDS[1] else "significant"
@@ -126,7 +126,7 @@ def psi_band(value: float) -> str:
 
 def jensen_shannon(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False,
                    base: float | None = None) -> float:  # fmt: skip
-    """Jensen–Shannon distance (the square root of the divergence) between the binned shares."""
+    """Jensen-Shannon distance (the square root of the divergence) between the binned shares."""
     from scipy.spatial import distance
 
     ref, cur = binned_shares(reference, current, categorical=categorical, fill_zeros=False)
@@ -144,7 +144,7 @@ def wasserstein_normed(reference: Sequence[float], current: Sequence[float]) -> 
 
 
 def ks_test(reference: Sequence[float], current: Sequence[float]) -> TestResult:
-    """Two-sided two-sample Kolmogorov–Smirnov; estimate = mean(current) − mean(reference)."""
+    """Two-sided two-sample Kolmogorov-Smirnov; estimate = mean(current) - mean(reference)."""
     from scipy.stats import ks_2samp
 
     _check(reference, current)
@@ -170,7 +170,7 @@ def chi2_test(reference: Sequence[Any], current: Sequence[Any]) -> TestResult:
 
 def z_proportion_test(reference: Sequence[Any], current: Sequence[Any]) -> TestResult:
     """Pooled two-proportion Z test (two-sided) on the share of values other than the smallest
-    category; estimate = share(current) − share(reference), statistic = estimate / pooled s.e."""
+    category; estimate = share(current) - share(reference), statistic = estimate / pooled s.e."""
     from scipy.stats import norm
 
     _check(reference, current)

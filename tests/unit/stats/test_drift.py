@@ -92,7 +92,7 @@ def test_binary_z_test_equals_evidently(shifted):
     b = list(rng.choice(["accept", "reject"], 250, p=[0.4, 0.6] if shifted else [0.7, 0.3]))
     z = drift.z_proportion_test(a, b)
     assert z.p_value == pytest.approx(_ev(z_stat_test, a, b, CAT).drift_score, abs=1e-12)
-    # the estimate is b − a of the share of the non-baseline category ("reject")
+    # the estimate is b - a of the share of the non-baseline category ("reject")
     assert z.estimate == pytest.approx(b.count("reject") / 250 - a.count("reject") / 300, abs=1e-12)
     assert drift.drift_test(a, b, categorical=True).method == "z"
     assert drift.drift_test(a, b, categorical=True).drifted is shifted
