@@ -278,9 +278,15 @@ class Span:
 
 
 class Feedback:
-    """What a user told us about a run, explicitly (rating) or implicitly (a signal)."""
+    """What a user told us about a run, explicitly (rating, comment) or implicitly (a signal).
 
-    __slots__ = ("at_ns", "comment", "id", "kind", "rating", "sentiment", "signal", "user_id")
+    ``rating`` is as given, on ``scale`` (``"0-1"``, ``"1-5"``, ``"thumbs"``, any ``"lo-hi"``);
+    ``normalized`` is the rating on 0..1 (aggregates use it); ``sentiment`` is -1..1 and ``label``
+    positive / negative / neutral (see ``glassbox.feedback``).
+    """
+
+    __slots__ = ("at_ns", "comment", "id", "kind", "label", "normalized", "rating", "scale", "sentiment", "signal",
+                 "user_id")  # fmt: skip
 
     def __init__(
         self,
@@ -292,6 +298,9 @@ class Feedback:
         sentiment: float | None = None,
         user_id: str | None = None,
         at_ns: int = 0,
+        scale: str | None = None,
+        normalized: float | None = None,
+        label: str | None = None,
     ) -> None:
         self.id = id
         self.kind = kind
@@ -301,15 +310,21 @@ class Feedback:
         self.sentiment = sentiment
         self.user_id = user_id
         self.at_ns = at_ns
+        self.scale = scale
+        self.normalized = normalized
+        self.label = label
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "kind": self.kind,
             "rating": self.rating,
+            "scale": self.scale,
+            "normalized": self.normalized,
             "signal": self.signal,
             "comment": self.comment,
             "sentiment": self.sentiment,
+            "label": self.label,
             "user_id": self.user_id,
             "at": iso_from_ns(self.at_ns),
             "at_ns": self.at_ns,
@@ -318,7 +333,8 @@ class Feedback:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Feedback:
         return cls(d["id"], d.get("kind") or "explicit", d.get("rating"), d.get("signal"), d.get("comment"),
-                   d.get("sentiment"), d.get("user_id"), _time_from(d, "at_ns", "at") or 0)
+                   d.get("sentiment"), d.get("user_id"), _time_from(d, "at_ns", "at") or 0, d.get("scale"),
+                   d.get("normalized"), d.get("label"))
 
 
 class Alert:

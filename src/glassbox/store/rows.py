@@ -134,7 +134,7 @@ def feedback_row(trace_id: str, f: Feedback) -> dict[str, Any]:
     return {
         "trace_id": trace_id, "id": f.id, "kind": f.kind, "rating": f.rating, "signal": f.signal,
         "comment": f.comment, "sentiment": f.sentiment, "user_id": f.user_id, "at": dt(f.at_ns),
-        "at_ns": f.at_ns,
+        "at_ns": f.at_ns, "scale": f.scale, "normalized": f.normalized, "label": f.label,
     }  # fmt: skip
 
 
@@ -191,7 +191,8 @@ def trace_from_rows(
         for s in scores
     ]
     t.feedback = [
-        Feedback(f.id, f.kind, f.rating, f.signal, f.comment, f.sentiment, f.user_id, f.at_ns or 0) for f in feedback
+        Feedback(f.id, f.kind, f.rating, f.signal, f.comment, f.sentiment, f.user_id, f.at_ns or 0, f.scale,
+                 f.normalized, f.label) for f in feedback
     ]
     t.alerts = [alert_from_row(a) for a in alerts]
     return t

@@ -184,6 +184,10 @@ feedback = Table(
     Column("user_id", Name),
     Column("at", DateTime),
     Column("at_ns", BigInteger),
+    # migration 0009: the rating's scale ("1-5", "thumbs", "0-1"), the rating on 0..1, and the sentiment's label
+    Column("scale", Text),
+    Column("normalized", Float),
+    Column("label", Text),
     Index("ix_feedback_at", "at"),
 )
 
