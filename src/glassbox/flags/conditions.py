@@ -1,0 +1,186 @@
+"""Targeting conditions on unit attributes: GrowthBook's MongoDB-like condition language.
+
+Supported: ``$eq $ne $in $nin $gt $gte $lt $lte $regex $exists $and $or $nor $not``, semver
+``$veq $vne $vgt $vgte $vlt $vlte``, and also ``$elemMatch $size $all $type $inGroup $notInGroup``.
+A field path may be dotted (``"father.age"``). Comparisons follow GrowthBook's SDKs: a missing
+attribute compares as 0, a numeric string against a number compares as a number, an unknown
+operator or invalid regex fails the condition (never raises).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+Condition = Mapping[str, Any]
+
+OPERATORS = ("$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$regex", "$exists", "$not", "$veq",
+             "$vne", "$vgt", "$vgte", "$vlt", "$vlte", "$elemMatch", "$size", "$all", "$type", "$inGroup",
+             "$notInGroup")  # fmt: skip
+LOGICAL = ("$and", "$or", "$nor", "$not")
+
+
+def eval_condition(attributes: Mapping[str, Any], condition: Condition,
+                   saved_groups: Mapping[str, list[Any]] | None = None) -> bool:  # fmt: skip
+    """Whether ``attributes`` satisfy ``condition`` (an empty condition always does)."""
+    if "$or" in condition:
+        return _any(attributes, condition["$or"], saved_groups)
+    if "$nor" in condition:
+        return not _any(attributes, condition["$nor"], saved_groups)
+    if "$and" in condition:
+        return all(eval_condition(attributes, c, saved_groups) for c in condition["$and"])
+    if "$not" in condition:
+        return not eval_condition(attributes, condition["$not"], saved_groups)
+    return all(_eval_value(expected, _get_path(attributes, path), saved_groups) for path, expected in condition.items())
+
+
+def _any(attributes: Mapping[str, Any], conditions: list[Condition], groups: Any) -> bool:
+    if not conditions:
+        return True
+    return any(eval_condition(attributes, c, groups) for c in conditions)
+
+
+def _get_path(attributes: Any, path: str) -> Any:
+    current = attributes
+    for part in path.split("."):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        else:
+            return None
+    return current
+
+
+def _is_operator_object(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(str(k).startswith("$") for k in value)
+
+
+def _eval_value(expected: Any, actual: Any, groups: Any) -> bool:
+    if _is_operator_object(expected):
+        return all(_eval_operator(op, actual, arg, groups) for op, arg in expected.items())
+    return bool(expected == actual)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return "unknown"
+
+
+def _comparable(actual: Any, expected: Any) -> tuple[Any, Any] | None:
+    """JS-like operands: a missing value is 0, a numeric string meets a number as a number."""
+    if actual is None:
+        actual = 0
+    num = (int, float)
+    try:
+        if isinstance(expected, num) and isinstance(actual, str):
+            actual = float(actual)
+        elif isinstance(actual, num) and isinstance(expected, str):
+            expected = float(expected)
+    except ValueError:
+        return None
+    return actual, expected
+
+
+@lru_cache(maxsize=1024)
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def padded_version(version: Any) -> str:
+    """A semver string made comparable as text: ``v`` and build stripped, numbers left-padded, a release after its
+    pre-releases (GrowthBook's ``paddedVersionString``)."""
+    text = str(version) if isinstance(version, (int, float)) else version
+    if not text or not isinstance(text, str):
+        text = "0"
+    text = re.sub(r"(^v|\+.*$)", "", text)
+    parts = re.split(r"[-.]", text)
+    if len(parts) == 3:
+        parts.append("~")  # "~" sorts after every pre-release tag: 1.0.0 > 1.0.0-beta
+    return "-".join(p.rjust(5, " ") if p.isdigit() and p.isascii() else p for p in parts)
+
+
+def _is_in(actual: Any, options: list[Any]) -> bool:
+    if isinstance(actual, list):
+        return any(a in options for a in actual)
+    return actual in options
+
+
+def _eval_operator(op: str, actual: Any, arg: Any, groups: Any) -> bool:
+    if op == "$eq":
+        return bool(actual == arg)
+    if op == "$ne":
+        return bool(actual != arg)
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        pair = _comparable(actual, arg)
+        if pair is None:
+            return False
+        a, b = pair
+        try:
+            if op == "$gt":
+                return bool(a > b)
+            if op == "$gte":
+                return bool(a >= b)
+            if op == "$lt":
+                return bool(a < b)
+            return bool(a <= b)
+        except TypeError:
+            return False
+    if op == "$regex":
+        rx = _regex(arg) if isinstance(arg, str) else None
+        return rx is not None and isinstance(actual, str) and rx.search(actual) is not None
+    if op == "$in":
+        return isinstance(arg, list) and _is_in(actual, arg)
+    if op == "$nin":
+        return isinstance(arg, list) and not _is_in(actual, arg)
+    if op == "$exists":
+        return (actual is not None) if arg else (actual is None)
+    if op == "$not":
+        return not _eval_value(arg, actual, groups)
+    if op in ("$veq", "$vne", "$vgt", "$vgte", "$vlt", "$vlte"):
+        a, b = padded_version(actual), padded_version(arg)
+        return {"$veq": a == b, "$vne": a != b, "$vgt": a > b, "$vgte": a >= b, "$vlt": a < b, "$vlte": a <= b}[op]
+    if op == "$elemMatch":
+        if not isinstance(actual, list):
+            return False
+        if _is_operator_object(arg):
+            return any(_eval_value(arg, el, groups) for el in actual)
+        return any(isinstance(el, Mapping) and eval_condition(el, arg, groups) for el in actual)
+    if op == "$size":
+        return isinstance(actual, list) and _eval_value(arg, len(actual), groups)
+    if op == "$all":
+        return isinstance(actual, list) and isinstance(arg, list) and all(
+            any(_eval_value(c, el, groups) for el in actual) for c in arg)
+    if op == "$type":
+        return _type_name(actual) == arg
+    if op in ("$inGroup", "$notInGroup"):
+        members = (groups or {}).get(arg, [])
+        return _is_in(actual, members) == (op == "$inGroup")
+    return False  # an unknown operator fails closed
+
+
+def check_condition(condition: Any, where: str = "condition") -> None:
+    """Raise ValueError naming the first unknown operator in ``condition`` (for definitions, at save time)."""
+    if isinstance(condition, Mapping):
+        for key, value in condition.items():
+            if str(key).startswith("$") and key not in OPERATORS and key not in LOGICAL:
+                raise ValueError(f"{where}: unknown operator {key!r}; known: {', '.join(LOGICAL + OPERATORS)}")
+            check_condition(value, where)
+    elif isinstance(condition, list):
+        for item in condition:
+            check_condition(item, where)
