@@ -71,7 +71,7 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
 
             multiprocess.mark_process_dead(os.getpid())  # its live gauges leave the sums
 
-    app = FastAPI(title="glassbox", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="glassbox", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Traces, decisions, costs and quality of AI pipelines: REST API and OTLP receiver. "
                               "Errors: `{\"error\": {\"code\": …, \"message\": …}}`.")  # fmt: skip
     app.state.store, app.state.ingest, app.state.metrics = st, ingest, metrics
@@ -80,6 +80,9 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
     app.state.pricer = None
     app.state.health_checks = {}  # name -> () -> (status, detail): mounted routers add theirs (see health.py)
     errors.install(app)
+    from glassbox.server import apidocs
+
+    apidocs.install(app)  # Swagger UI from the installed package: /docs works offline
     app.add_middleware(errors.BodyLimit, limit=max_body_bytes)
 
     @app.middleware("http")
