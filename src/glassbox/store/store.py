@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, text, update
+from sqlalchemy import Engine, and_, func, literal_column, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
@@ -151,7 +151,9 @@ class Store:
     def _merged_totals(self, ex: Any) -> dict[str, Any]:
         """SET clauses for a trace row that already exists: times widen, totals come from all spans."""
         t, s = traces.c, spans.c
-        own = s.trace_id == t.trace_id
+        # The row being updated, named as SQL text: an INSERT does not correlate subqueries, so `traces.c.trace_id`
+        # would add `traces` to the subquery's FROM and sum the spans of every trace in the store.
+        own = s.trace_id == literal_column("traces.trace_id")
         start = self._least(func.coalesce(t.start_ns, ex.start_ns), func.coalesce(ex.start_ns, t.start_ns))
         end = self._greatest(func.coalesce(t.end_ns, ex.end_ns), func.coalesce(ex.end_ns, t.end_ns))
         return {
