@@ -123,3 +123,16 @@ def test_console_script_is_installed():
         pytest.skip("glassbox console script not installed next to this interpreter")
     proc = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0 and proc.stdout.startswith("glassbox ")
+
+
+def test_a_short_id_prefix_says_how_long_a_prefix_must_be(tmp_path):
+    from typer.testing import CliRunner
+
+    from glassbox.cli.app import app
+    from glassbox.demo import run_demo
+
+    db = tmp_path / "s.db"
+    run_demo(2, 1, store=f"sqlite:///{db}", trail_dir=str(tmp_path / "trail"), pace=0)
+    res = CliRunner().invoke(app, ["show", "cd6", "--store", f"sqlite:///{db}"])
+    assert res.exit_code != 0
+    assert "prefix needs at least 4 characters" in res.output
