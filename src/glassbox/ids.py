@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import random
 
-# The random module's global generator is reseeded in forked children by CPython,
-# so two processes never share an id stream; getrandbits is ~10x cheaper than uuid4.
-_bits = random.getrandbits
+# glassbox's own generator, seeded from the OS: an app that seeds the global `random` (common in evaluation
+# code) must not repeat ids across processes and merge unrelated runs. Re-seeded in forked children, which
+# would otherwise continue the parent's stream. getrandbits is ~10x cheaper than uuid4.
+_rng = random.Random(os.urandom(32))
+_bits = _rng.getrandbits
+
+
+def _reseed() -> None:
+    _rng.seed(os.urandom(32))
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed)
 
 
 def new_trace_id() -> str:
