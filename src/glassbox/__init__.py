@@ -237,6 +237,61 @@ def start_metrics_server(port: int = 9189, addr: str = "127.0.0.1") -> None:
     start(rt, port, addr)
 
 
+def feedback(
+    trace_id: Any,
+    rating: Any = None,
+    *,
+    scale: Any = None,
+    comment: str | None = None,
+    signal: str | None = None,
+    user_id: str | None = None,
+    sentiment: Any = None,
+) -> Feedback | None:
+    """What a user thought of a run: ``rating`` on ``scale`` (``(1, 5)``, ``"thumbs"``, default 0-1),
+    a ``comment``, or an implicit ``signal`` (``re_query``, ``skip``, ``accept``, ``click``, ``share``, or
+    your own name). Sentiment: from the rating, else the comment, else the signal (glassbox.user_feedback).
+
+    Works during the run or any time after (``trace_id`` or the trace object). Returns what was
+    recorded, or None (outside a configuration, or bad input: a warning names the argument); never raises.
+    """
+    rt = _runtime.get()
+    if rt is None:
+        return None
+    try:
+        from glassbox.user_feedback import record
+
+        fb = record(rt, trace_id, rating=rating, scale=scale, comment=comment, signal=signal, user_id=user_id,
+                    sentiment=sentiment)
+    except ValueError as exc:
+        import logging
+
+        logging.getLogger("glassbox").warning("glassbox: feedback not recorded: %s", exc)
+        return None
+    except Exception as exc:  # noqa: BLE001 - tracing never raises into user code
+        rt.internal_error("feedback", exc)
+        return None
+    return fb
+
+
+def health_check(name: str, check: Any, *, critical: bool = True, timeout: float = 2.0) -> None:
+    """Register a component check of this app (sync or async ``check()``; see ``glassbox.app_health``).
+
+    ``check`` returns True/None (up), False (down) or a dict of details (``{"ok": False, ...}``);
+    raising or running past ``timeout`` seconds marks it down. Served by ``gb.health_app()`` and
+    beside ``gb.start_metrics_server()`` at ``/health/full``.
+    """
+    from glassbox.app_health import register
+
+    register(name, check, critical=critical, timeout=timeout)
+
+
+def health_app() -> Any:
+    """An ASGI app answering ``/health/full`` (and ``/health``) from the registered checks: mount it in yours."""
+    from glassbox.app_health import asgi_app
+
+    return asgi_app()
+
+
 def check_budget() -> None:
     """Raise ``BudgetExceeded`` now if the current trace's or the daily budget is spent."""
     cur = _current.get()
@@ -296,8 +351,11 @@ __all__ = [
     "decision",
     "evidence",
     "extract",
+    "feedback",
     "flush",
     "health",
+    "health_app",
+    "health_check",
     "inject",
     "llm",
     "query",

@@ -19,7 +19,7 @@ def test_all_lists_exactly_the_public_names():
 def test_contract_calls_exist():
     for name in ("configure", "trace", "stage", "traced", "decision", "evidence", "score", "flush", "shutdown",
                  "current_trace", "current_stage", "inject", "extract", "wrap", "health", "llm", "check_budget",
-                 "scorer", "calibration_rule", "start_metrics_server"):
+                 "scorer", "calibration_rule", "start_metrics_server", "feedback", "health_check", "health_app"):
         assert callable(getattr(gb, name)), name
 
 

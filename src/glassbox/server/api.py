@@ -17,7 +17,8 @@ from glassbox.analysis.query import Query as TraceQuery
 from glassbox.ids import new_record_id
 from glassbox.model import Feedback, Score
 from glassbox.server.auth import Principal, reader, writer
-from glassbox.store.annotations import SIGNALS, add_feedback, add_score, feedback_summary
+from glassbox.store.annotations import add_feedback, add_score, feedback_summary
+from glassbox.user_feedback import SIGNALS
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 Read = Annotated[Principal, Depends(reader)]
@@ -213,12 +214,22 @@ class ScoreIn(BaseModel):
     source: Literal["human", "llm_judge", "rule", "sdk", "heuristic"] = "human"
 
 
+_RATING = ("explicit: a number on `scale` (default 0-1; a number above 1 and up to 5 reads as 1-5 stars), "
+           "or true/false, 'up'/'down' with scale 'thumbs'")
+_SCALE = "'thumbs', '1-5', [1, 10]: the rating's scale, stored with it and normalised to 0..1 for aggregates"
+_SIGNAL = f"implicit: {', '.join(SIGNALS)} or a name of your own (lowercase, digits, _ . : -)"
+_SENTIMENT = "override: positive, neutral, negative or -1..1 (default: from the rating, comment or signal)"
+
+
 class FeedbackIn(BaseModel):
     trace_id: str = Field(min_length=4, max_length=32)
-    kind: Literal["explicit", "implicit"] = "explicit"
-    rating: float | None = Field(None, ge=0, le=1, description="explicit: 0 (bad) to 1 (good)")
-    signal: str | None = Field(None, description=f"implicit: one of {', '.join(SIGNALS)}")
+    kind: Literal["explicit", "implicit"] | None = Field(None, description="default: explicit with a rating or "
+                                                         "comment, implicit with only a signal")
+    rating: bool | float | str | None = Field(None, description=_RATING)
+    scale: str | tuple[float, float] | None = Field(None, description=_SCALE)
+    signal: str | None = Field(None, max_length=64, description=_SIGNAL)
     comment: str | None = Field(None, max_length=10_000)
+    sentiment: str | float | None = Field(None, description=_SENTIMENT)
     user_id: str | None = Field(None, max_length=200)
 
 
@@ -236,28 +247,37 @@ def post_score(request: Request, who: Write, body: ScoreIn) -> dict[str, Any]:
 @router.post("/feedback", status_code=201, summary="Explicit rating/comment or implicit signal for a run")
 def post_feedback(request: Request, who: Write, body: FeedbackIn) -> dict[str, Any]:
     from glassbox.errors import QueryError
+    from glassbox.user_feedback import assess
 
-    if body.kind == "implicit" and body.signal not in SIGNALS:
-        raise QueryError(f"signal: implicit feedback needs one of {', '.join(SIGNALS)}")
+    if body.kind == "implicit" and body.signal is None:
+        raise QueryError(f"signal: implicit feedback needs a signal ({', '.join(SIGNALS)} or your own)")
     if body.kind == "explicit" and body.rating is None and not body.comment:
         raise QueryError("explicit feedback needs a rating or a comment")
+    try:
+        f = assess(rating=body.rating, scale=body.scale, comment=body.comment, signal=body.signal,
+                   sentiment=body.sentiment)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
     t = _visible(request, who, body.trace_id)
-    fb = Feedback(new_record_id(), body.kind, body.rating, body.signal, body.comment, None, body.user_id,
-                  time.time_ns())  # fmt: skip
+    fb = Feedback(new_record_id(), body.kind or f["kind"], f["rating"], f["signal"], body.comment, f["sentiment"],
+                  body.user_id, time.time_ns(), f["scale"], f["normalized"], f["label"])  # fmt: skip
     add_feedback(request.app.state.store, t.trace_id, fb)
     return {"trace_id": t.trace_id, **fb.to_dict()}
 
 
 class ExplicitIn(BaseModel):
     trace_id: str = Field(min_length=4, max_length=32)
-    rating: float | None = Field(None, ge=0, le=1, description="0 (bad) to 1 (good)")
+    rating: bool | float | str | None = Field(None, description=_RATING)
+    scale: str | tuple[float, float] | None = Field(None, description=_SCALE)
     comment: str | None = Field(None, max_length=10_000)
+    sentiment: str | float | None = Field(None, description=_SENTIMENT)
     user_id: str | None = Field(None, max_length=200)
 
 
 class ImplicitIn(BaseModel):
     trace_id: str = Field(min_length=4, max_length=32)
-    signal: str = Field(description=f"one of {', '.join(SIGNALS)}")
+    signal: str = Field(max_length=64, description=_SIGNAL)
+    sentiment: str | float | None = Field(None, description=_SENTIMENT)
     user_id: str | None = Field(None, max_length=200)
 
 

@@ -12,11 +12,10 @@ from glassbox.errors import StoreError, TraceNotFound
 from glassbox.model import Feedback, Score
 from glassbox.store import database, rows
 from glassbox.store.schema import feedback, scores, traces
+from glassbox.user_feedback import SIGNALS  # noqa: F401  (re-exported: the known signals)
 
 if TYPE_CHECKING:
     from glassbox.store.store import Store
-
-SIGNALS = ("re_query", "skip", "accept", "click", "share", "copy", "thumbs_up", "thumbs_down", "abandon")
 
 
 def _project_of(conn: Any, trace_id: str) -> str:
@@ -56,7 +55,7 @@ def add_feedback(store: Store, trace_id: str, fb: Feedback, *, project: str | No
 
 
 def feedback_summary(store: Store, *, project: str | None = None, since: datetime | None = None) -> dict[str, Any]:
-    """Explicit ratings (count, average, share positive) and implicit signals by kind."""
+    """Explicit ratings (count, average on 0..1, share positive), implicit signals by kind, sentiment labels."""
     f, t = feedback.c, traces.c
     conds: list[Any] = []
     if project is not None:
@@ -64,14 +63,21 @@ def feedback_summary(store: Store, *, project: str | None = None, since: datetim
     if since is not None:
         conds.append(f.at >= since)
     base = select().select_from(feedback.join(traces, traces.c.trace_id == f.trace_id))
+    # Rows from before migration 0009 have no normalised value: their rating was already on 0..1.
+    norm = func.coalesce(f.normalized, f.rating)
     store.ready()
     with store.engine.connect() as conn:
-        n, avg, positive, comments = conn.execute(base.add_columns(
-            func.count(), func.avg(f.rating), func.sum(case((f.rating > 0.5, 1), else_=0)),
+        n, rated, avg, positive, comments = conn.execute(base.add_columns(
+            func.count(), func.count(norm), func.avg(norm), func.sum(case((norm > 0.5, 1), else_=0)),
             func.count(f.comment)).where(f.kind == "explicit", *conds)).one()  # fmt: skip
         signals = dict(conn.execute(base.add_columns(f.signal, func.count()).where(
             f.kind == "implicit", *conds).group_by(f.signal)).all())  # fmt: skip
+        labels = dict(conn.execute(base.add_columns(f.label, func.count()).where(
+            f.label.is_not(None), *conds).group_by(f.label)).all())  # fmt: skip
         runs = conn.execute(base.add_columns(func.count(func.distinct(f.trace_id))).where(*conds)).scalar_one()
-    return {"explicit": {"count": int(n), "avg_rating": None if avg is None else float(avg),
-                         "positive_rate": (int(positive or 0) / int(n)) if n else None, "comments": int(comments)},
-            "implicit": {k or "": int(v) for k, v in signals.items()}, "runs_with_feedback": int(runs)}  # fmt: skip
+    return {"explicit": {"count": int(n), "ratings": int(rated), "avg_rating": None if avg is None else float(avg),
+                         "positive_rate": (int(positive or 0) / int(rated)) if rated else None,
+                         "comments": int(comments)},
+            "implicit": {k or "": int(v) for k, v in signals.items()},
+            "sentiment": {k: int(labels.get(k, 0)) for k in ("positive", "neutral", "negative")},
+            "runs_with_feedback": int(runs)}  # fmt: skip

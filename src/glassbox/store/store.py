@@ -116,8 +116,9 @@ class Store:
             row = rows.trace_row(t)
             if t.root_span_id is not None and t.parent_span_id is None:
                 primary_by_id[t.trace_id] = row  # a duplicate in one batch: the last copy wins
-            else:
+            elif t.spans or t.start_ns:
                 partial.append(row)
+            # else: an annotation (feedback given after the run was written): child rows only, no run row
             tid, project = t.trace_id, t.project
             child["spans"].update(((tid, s.span_id), rows.span_row(s, project)) for s in t.spans)
             child["decisions"].update(((tid, d.id), rows.decision_row(tid, d)) for d in t.decisions)

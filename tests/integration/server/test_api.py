@@ -79,7 +79,7 @@ def test_scores_feedback_and_flags(filled, client):
     assert ok.status_code == 201, ok.text
     client.post("/api/v1/feedback", json={"trace_id": tid(1), "kind": "implicit", "signal": "re_query"})
     client.post("/api/v1/feedback", json={"trace_id": tid(2), "kind": "implicit", "signal": "accept"})
-    bad = client.post("/api/v1/feedback", json={"trace_id": tid(1), "kind": "implicit", "signal": "dance"})
+    bad = client.post("/api/v1/feedback", json={"trace_id": tid(1), "kind": "implicit", "signal": "Dance Now!"})
     assert bad.status_code == 400 and "signal" in bad.json()["error"]["message"]
     summary = client.get("/api/v1/feedback/summary").json()
     assert summary["explicit"]["count"] == 1 and summary["implicit"] == {"re_query": 1, "accept": 1}
@@ -197,7 +197,7 @@ def test_group_quality_review_and_seed_feedback_endpoints(filled, client):
     assert ok.status_code == 201 and ok.json()["kind"] == "explicit"
     imp = client.post("/api/v1/feedback/implicit", json={"trace_id": tid(1), "signal": "share"})
     assert imp.status_code == 201 and imp.json()["signal"] == "share"
-    assert client.post("/api/v1/feedback/implicit", json={"trace_id": tid(1), "signal": "dance"}).status_code == 400
+    assert client.post("/api/v1/feedback/implicit", json={"trace_id": tid(1), "signal": "Dance!"}).status_code == 400
     assert client.get("/api/v1/feedback/summary").json()["implicit"] == {"share": 1}
 
 
