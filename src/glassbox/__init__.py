@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from glassbox import runtime as _runtime
+from glassbox._version import __version__
 from glassbox.budget import Budget, BudgetExceeded
 from glassbox.decorators import traced
 from glassbox.errors import ConfigError, GlassboxError, ImportFormatError, StoreError, TraceNotFound

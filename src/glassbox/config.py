@@ -140,6 +140,14 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("store")
+    @classmethod
+    def _path_is_sqlite(cls, value: str | None) -> str | None:
+        # store = ".glassbox/glassbox.db": a plain path is an SQLite file (as glassbox.store.database.as_url reads it)
+        if not value or "://" in value or value.startswith("sqlite:"):
+            return value
+        return f"sqlite:///{value}"
+
     @field_validator("prices_file")
     @classmethod
     def _readable_prices(cls, value: str | None) -> str | None:

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from glassbox import runtime
+from glassbox.context import CURRENT as _current
+from glassbox.context import RemoteParent
 from glassbox.noop import NOOP_STAGE, NoopStage
-from glassbox.recorder import RemoteParent, _current, start_stage
+from glassbox.recorder import start_stage
 
 F = TypeVar("F", bound=Callable[..., Any])
 Opener = Callable[[tuple[Any, ...], dict[str, Any], bool], Any]

@@ -6,7 +6,11 @@ trace, so instrumented code never checks whether tracing is on.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from contextvars import Token
+from typing import Any, Literal
+
+from glassbox.context import CURRENT, SampledOut, restore
 
 
 class NoopStage:
@@ -14,22 +18,28 @@ class NoopStage:
 
     __slots__ = ()
     recording = False
-    trace_id = None
-    span_id = None
     name = ""
     kind = "stage"
     status = "unset"
 
+    @property
+    def trace_id(self) -> str | None:
+        return None
+
+    @property
+    def span_id(self) -> str | None:
+        return None
+
     def __enter__(self) -> NoopStage:
         return self
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> Literal[False]:
         return False
 
     async def __aenter__(self) -> NoopStage:
         return self
 
-    async def __aexit__(self, *exc: object) -> bool:
+    async def __aexit__(self, *exc: object) -> Literal[False]:
         return False
 
     def set(self, **attributes: Any) -> NoopStage:
@@ -62,54 +72,41 @@ class NoopTrace(NoopStage):
     """Stands in for a trace. A sampled-out trace keeps its ids so they still propagate."""
 
     __slots__ = ("_ids", "_token")
+    _ids: tuple[str | None, str | None]
+    _token: Token[Any] | None
 
     def __init__(self, trace_id: str | None = None, span_id: str | None = None) -> None:
-        object.__setattr__(self, "_ids", (trace_id, span_id))
-        object.__setattr__(self, "_token", None)
+        _set_ids(self, (trace_id, span_id))
+        _set_token(self, None)
 
-    @property  # type: ignore[override]
+    @property
     def trace_id(self) -> str | None:
         return self._ids[0]
 
-    @property  # type: ignore[override]
+    @property
     def span_id(self) -> str | None:
         return self._ids[1]
 
     def __enter__(self) -> NoopTrace:
-        if self._ids[0] is not None:
-            from glassbox.recorder import _current
-
-            object.__setattr__(self, "_token", _current.set(SampledOut(*self._ids)))
+        trace_id, span_id = self._ids
+        if trace_id is not None:
+            _set_token(self, _set_current(SampledOut(trace_id, span_id)))
         return self
 
-    def __exit__(self, *exc: object) -> bool:
-        if self._token is not None:
-            from glassbox.recorder import _current
-
-            try:
-                _current.reset(self._token)
-            except ValueError:
-                _current.set(None)
+    def __exit__(self, *exc: object) -> Literal[False]:
+        token = self._token
+        if token is not None:
+            restore(token)
         return False
 
 
-class SampledOut(NoopStage):
-    """Current-context marker inside a sampled-out trace: nested stages stay no-ops."""
-
-    __slots__ = ("_ids",)
-    recording = False
-
-    def __init__(self, trace_id: str, span_id: str | None) -> None:
-        object.__setattr__(self, "_ids", (trace_id, span_id))
-
-    @property  # type: ignore[override]
-    def trace_id(self) -> str:
-        return self._ids[0]
-
-    @property  # type: ignore[override]
-    def span_id(self) -> str | None:
-        return self._ids[1]
-
+# The slots' own setters, bound once: NoopStage.__setattr__ swallows assignments on purpose (``t.output = ...``),
+# and this is the sampled-out path, paid per trace.
+_set_ids: Callable[[NoopTrace, tuple[str | None, str | None]], None] = NoopTrace.__dict__["_ids"].__set__
+_set_token: Callable[[NoopTrace, Token[Any] | None], None] = NoopTrace.__dict__["_token"].__set__
+_set_current = CURRENT.set
 
 NOOP_STAGE = NoopStage()
 NOOP_TRACE = NoopTrace()
+
+__all__ = ["NOOP_STAGE", "NOOP_TRACE", "NoopStage", "NoopTrace", "SampledOut"]

@@ -121,9 +121,7 @@ class FoldingProcessor:
             gspan = span_from_otel(span, trace.trace_id)
             gspan.service = gspan.service or trace.service
             if gspan.kind in ("llm", "embedding"):
-                from glassbox.cost.calls import price_foreign
-
-                price_foreign(rt, trace, gspan)
+                rt.foreign_llm_span(trace, gspan)  # priced by the runtime: the OTel layer knows no cost layer
             if trace._finished:
                 rt.late_span(trace, gspan)
             else:
@@ -259,7 +257,7 @@ def to_otel_spans(trace: Trace) -> list[Any]:
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
-    from glassbox import __version__
+    from glassbox._version import __version__
 
     scope = InstrumentationScope("glassbox", __version__)
     resources: dict[str, Resource] = {}

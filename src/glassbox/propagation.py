@@ -11,11 +11,11 @@ import contextvars
 import functools
 from collections.abc import Callable, Mapping, MutableMapping
 from concurrent import futures
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+from glassbox.context import CURRENT as _current
+from glassbox.context import RemoteParent, SampledOut, restore
 from glassbox.ids import is_valid_span_id, is_valid_trace_id
-from glassbox.noop import SampledOut
-from glassbox.recorder import RemoteParent, _current
 
 T = TypeVar("T")
 
@@ -81,16 +81,13 @@ class extract:
                         otel_trace.NonRecordingSpan(sc)))
         return self.parent
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self._otel_token is not None:
             from opentelemetry import context as otel_context
 
             otel_context.detach(self._otel_token)  # type: ignore[arg-type]
         if self._token is not None:
-            try:
-                _current.reset(self._token)
-            except ValueError:
-                _current.set(None)
+            restore(self._token)
         return False
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 import traceback
-from contextvars import ContextVar
+from contextvars import Token
 from time import time_ns
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from glassbox.context import CURRENT, RemoteParent, restore
 from glassbox.ids import new_record_id, new_span_id
 from glassbox.model import Decision, Event, Score, Span, Trace
 from glassbox.noop import NOOP_STAGE, NoopStage
@@ -20,23 +21,9 @@ from glassbox.noop import NOOP_STAGE, NoopStage
 if TYPE_CHECKING:
     from glassbox.runtime import Runtime
 
-# The active stage (or trace root), a SampledOut marker, a RemoteParent, or None.
-_current: ContextVar[Any] = ContextVar("glassbox_current", default=None)
+_current = CURRENT  # the name the SDK core has always imported from here (glassbox.context holds it)
 
 _PRIMITIVES = (str, bool, int, float)
-
-
-class RemoteParent:
-    """A parent span from another process, made current by ``gb.extract``."""
-
-    __slots__ = ("sampled", "span_id", "trace_id", "tracestate")
-    recording = False
-
-    def __init__(self, trace_id: str, span_id: str, sampled: bool, tracestate: str | None = None) -> None:
-        self.trace_id = trace_id
-        self.span_id = span_id
-        self.sampled = sampled
-        self.tracestate = tracestate
 
 
 def _coerce_attribute(value: Any, limit: int) -> Any:
@@ -91,7 +78,7 @@ class Stage(Span):
         self.status = "unset"
         self.attributes = None
         self.service = trace.service
-        self._token = None
+        self._token: Token[Any] | None = None
         self._hook_state = None
 
     recording = True
@@ -107,7 +94,7 @@ class Stage(Span):
         self.start_ns = time_ns()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> Literal[False]:
         token = self._token
         # Exited out of order (e.g. after its trace ended): restoring would resurrect a finished parent.
         if token is not None and _current.get() is self:
@@ -126,7 +113,7 @@ class Stage(Span):
     async def __aenter__(self) -> Stage:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         return self.__exit__(exc_type, exc, tb)
 
     def _begin(self) -> None:
@@ -251,7 +238,7 @@ class LiveTrace(Trace):
         self._hooks = runtime.hooks
         self._keep = keep  # False: sampled out, recorded only because keep_errors is on
         self._finished = False
-        self._token = None
+        self._token: Token[Any] | None = None
         self.parent_span_id = parent_span_id
         self.project = runtime.project
         self.service = runtime.service
@@ -281,11 +268,9 @@ class LiveTrace(Trace):
         self._token = _current.set(self._root)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
-        try:
-            _current.reset(self._token)
-        except ValueError:
-            _current.set(None)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> Literal[False]:
+        if self._token is not None:
+            restore(self._token)
         root = self._root
         root._end(exc)
         self.end_ns = root.end_ns
@@ -300,7 +285,7 @@ class LiveTrace(Trace):
     async def __aenter__(self) -> LiveTrace:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         return self.__exit__(exc_type, exc, tb)
 
     def detach_stages(self) -> None:

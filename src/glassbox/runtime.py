@@ -201,6 +201,12 @@ class Runtime:
             return
         check(trace, daily)
 
+    def foreign_llm_span(self, trace: LiveTrace, span: Span) -> None:
+        """Price an LLM span an OTel instrumentor produced inside ``trace`` (otel.FoldingProcessor hands it over)."""
+        from glassbox.cost.calls import price_foreign
+
+        price_foreign(self, trace, span)
+
     def add_cost(self, trace: LiveTrace, usd: float) -> None:
         """Count a priced call against the budgets (warns once per trace past the threshold)."""
         after_cost(trace, self.daily, usd)

@@ -69,3 +69,43 @@ def test_environment_and_release_land_on_traces(tmp_path):
         pass
     tr = traces[0]
     assert (tr.environment, tr.release, tr.service, tr.spans[0].service) == ("staging", "2026.11.2", "api", "api")
+
+
+def test_a_plain_path_is_an_sqlite_store_everywhere(tmp_path):
+    from typer.testing import CliRunner
+
+    from glassbox.cli.app import app
+    from glassbox.config import load_settings
+    from glassbox.store.store import Store
+
+    assert load_settings(store=".glassbox/glassbox.db").store == "sqlite:///.glassbox/glassbox.db"
+    assert Store(str(tmp_path / "a.db")).url == f"sqlite:///{tmp_path}/a.db"
+    gb.configure(store="plain/path.db", trail_dir=None)
+    with gb.trace("q"):
+        pass
+    gb.flush()
+    gb.shutdown()
+    assert (tmp_path / "plain" / "path.db").is_file()  # the test runs in tmp_path
+    res = CliRunner().invoke(app, ["traces", "--store", "plain/path.db", "--json"])
+    assert res.exit_code == 0, res.output
+    assert '"q"' in res.output or "q" in res.output
+
+
+def test_a_missing_store_driver_names_the_extra_to_install(monkeypatch):
+    import builtins
+
+    from glassbox.errors import StoreError
+    from glassbox.store.database import make_engine
+
+    real = builtins.__import__
+
+    def no_psycopg(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if name.split(".")[0] == "psycopg":
+            raise ModuleNotFoundError("No module named 'psycopg'", name="psycopg")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_psycopg)
+    with pytest.raises(StoreError) as err:
+        make_engine("postgresql+psycopg://u@127.0.0.1:1/db")
+    assert "pip install 'glassbox[postgres]'" in str(err.value)
+    assert "No module named" not in str(err.value)

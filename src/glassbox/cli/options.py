@@ -41,7 +41,9 @@ def parse_when(value: str, option: str = "--since", now: datetime | None = None)
 def store_url(url: str | None) -> str:
     """The ``--store`` value, else the configured store (settings: env, glassbox.toml, pyproject)."""
     if url:
-        return url
+        from glassbox.store.database import as_url
+
+        return as_url(url)  # `--store .glassbox/glassbox.db`: a plain path is an SQLite file
     from glassbox.config import load_settings
 
     configured = load_settings().store

@@ -49,7 +49,18 @@ def _json_text(value: Any) -> str:
         return json.dumps(value, default=str)
 
 
+def as_url(store: str) -> str:
+    """A store as a URL: a plain file path (``.glassbox/glassbox.db``, ``/data/gb.db``) is an SQLite file."""
+    if "://" in store or store.startswith("sqlite:"):
+        return store
+    return f"sqlite:///{store}"
+
+
+DRIVER_EXTRAS = {"psycopg": "postgres", "psycopg2": "postgres"}
+
+
 def make_engine(url: str) -> Engine:
+    url = as_url(url)
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -75,9 +86,13 @@ def make_engine(url: str) -> Engine:
     kwargs["json_serializer"] = _json_text
     try:
         engine = create_engine(parsed, **kwargs)
-    except (ImportError, SQLAlchemyError) as exc:
-        hint = " (install glassbox[postgres])" if backend == "postgresql" else ""
-        raise StoreError(f"cannot open store {safe_url(url)}: {exc}{hint}") from None
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or str(exc)
+        extra = DRIVER_EXTRAS.get(str(missing).split(".")[0], "postgres" if backend == "postgresql" else None)
+        hint = f": pip install 'glassbox[{extra}]'" if extra else ""
+        raise StoreError(f"cannot open store {safe_url(url)}: its driver ({missing}) is not installed{hint}") from None
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open store {safe_url(url)}: {exc}") from None
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -34,7 +34,7 @@ class Store:
     """A SQLite or PostgreSQL store, migrated on first use."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
-        self.url = url
+        self.url = url = database.as_url(url)  # a plain path is an SQLite file
         self.engine: Engine = database.make_engine(url)
         self.dialect = self.engine.dialect.name
         self._bulk = BulkWriter(self.engine.dialect)
