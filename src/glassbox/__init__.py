@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from glassbox.config import Settings
     from glassbox.cost.calls import LLMCall
 
-__version__ = "0.1.0"
-
 
 def _default_runtime() -> _runtime.Runtime:
     from glassbox.bootstrap import default_runtime
