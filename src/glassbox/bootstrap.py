@@ -9,7 +9,7 @@ from glassbox.config import Settings, load_settings
 from glassbox.jsonsafe import jsonable
 from glassbox.model import Trace
 from glassbox.runtime import Runtime
-from glassbox.writer import Sink, Writer
+from glassbox.writer import PerTrace, Sink, Step, Writer
 
 log = logging.getLogger("glassbox")
 
@@ -20,6 +20,16 @@ def make_preparer(limit: int, attr_limit: int, scoring: Any = None) -> Any:
     def prepare(t: Trace) -> None:
         if scoring is not None:
             scoring(t)  # sees the app's own output objects, before they become JSON
+        json_safe(t)
+
+    json_safe = make_json_safe(limit, attr_limit)
+    return prepare
+
+
+def make_json_safe(limit: int, attr_limit: int) -> Any:
+    """Per trace: every user value becomes JSON-safe data (bounded in depth and size)."""
+
+    def json_safe(t: Trace) -> None:
         t.input = jsonable(t.input, limit)
         t.output = jsonable(t.output, limit)
         t.metadata = jsonable(t.metadata, attr_limit)
@@ -35,7 +45,7 @@ def make_preparer(limit: int, attr_limit: int, scoring: Any = None) -> Any:
             if e.payload:
                 e.payload = jsonable(e.payload, limit)
 
-    return prepare
+    return json_safe
 
 
 class SpoolingSink:
@@ -101,10 +111,16 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
             policy=settings.queue_policy,
             batch_size=settings.batch_size,
             interval=settings.flush_interval,
-            prepare=make_preparer(settings.max_text_length, settings.max_attribute_length, _scoring(settings)),
             tick=lambda: rt_box[0].tick() if rt_box else None,
-            after_batch=lambda batch: rt_box[0].after_batch(batch) if rt_box else None,
+            spool=_spool(settings),
         )
+        # The writer's explicit step list: prepare in order, then every sink on its own lane, then after steps.
+        on_error = writer._prepare_failed
+        writer.prepare_steps = [
+            PerTrace("scoring", _scoring(settings), on_error),  # sees the app's own objects, before JSON
+            PerTrace("json-safe", make_json_safe(settings.max_text_length, settings.max_attribute_length), on_error),
+        ]
+        writer.after_steps = [Step("after-batch", lambda batch: rt_box[0].after_batch(batch) if rt_box else None)]
     rt = Runtime(settings, writer)
     if settings.daily_budget_usd is not None:
         from glassbox.budget import DailySpend
@@ -121,14 +137,31 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
         from glassbox.analysis.calibration import CalibrationEngine, CalibrationSettings
 
         rt.calibration = CalibrationEngine(db.store, CalibrationSettings.from_settings(settings))
+    rt.deliver_alerts = _deliver_alerts
     rt_box.append(rt)
     return rt
+
+
+def _deliver_alerts(alerts: Any) -> None:
+    """Budget alerts raised on stored runs go to the alert receivers ([alerts] settings, gb.on_alert)."""
+    from glassbox.monitoring.notifiers import submit_raised
+
+    submit_raised(alerts)
 
 
 def _scoring(settings: Settings) -> Any:
     from glassbox.scoring import ScoringStep
 
     return ScoringStep(heuristics=settings.heuristics, timeout=settings.scorer_timeout)
+
+
+def _spool(settings: Settings) -> Any:
+    """Where the writer leaves, at shutdown, what its sinks could not write in time (reloaded at next start)."""
+    if not settings.spool_dir:
+        return None
+    from glassbox.store.spool import SpoolDir
+
+    return SpoolDir(settings.spool_dir)
 
 
 def default_runtime() -> Runtime:

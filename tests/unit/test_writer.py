@@ -62,11 +62,15 @@ def test_drop_policy_counts_what_it_drops_and_never_blocks():
     w.submit(_trace(0))
     time.sleep(0.1)  # the writer thread now holds trace 0 inside the blocked sink
     results = [w.submit(_trace(i)) for i in range(1, 20)]
-    assert results.count(True) == 5 and w.dropped == 14
-    assert w.health()["dropped"] == 14 and w.health()["queue_depth"] == 5
+    time.sleep(0.2)
+    results += [w.submit(_trace(i)) for i in range(20, 30)]
+    # The sink's own backlog holds up to max_queue traces, then the queue fills and submit refuses.
+    assert results.count(True) == 10 and w.dropped == 19
+    assert w.health()["dropped"] == 19 and w.health()["queue_depth"] == 11
+    assert w.health()["sinks"]["blocking"]["backlog"] == 5
     sink.gate.set()
     assert w.flush(10)
-    assert len(sink.traces) == 6
+    assert len(sink.traces) == 11
     w.close()
 
 

@@ -2,10 +2,10 @@
 
 Nothing a sender was told is accepted gets lost: a full queue answers 429 + Retry-After
 (senders slow down and retry), and a store that is down holds the batch in the writer,
-retried with backoff, while new requests get 503 + Retry-After. Only at shutdown, with the
-store still down, does a batch go to the spool folder (audit-trail format, ``glassbox import``
-loads it). A trace belongs to the project that stored it first: another project's segment
-of the same trace id is refused.
+retried with backoff, while new requests get 503 + Retry-After. At shutdown, whatever is not
+written within the grace period (store down or just a long queue) goes to the spool folder
+(audit-trail format) and is written back at the next start. A trace belongs to the project that
+stored it first: another project's segment of the same trace id is refused.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from glassbox.errors import StoreError
 from glassbox.model import Trace
 from glassbox.monitoring.metrics import Metrics
+from glassbox.store.database import safe_url
 from glassbox.store.schema import traces as traces_table
 from glassbox.store.store import DatabaseSink, Store
-from glassbox.writer import RateLimitedLog, Writer
+from glassbox.writer import RateLimitedLog, Step, Writer
 
 if TYPE_CHECKING:
     from glassbox.analysis.calibration import CalibrationSettings
@@ -37,15 +39,13 @@ class StoreSink:
 
     name = "database"
 
-    def __init__(self, store: Store, metrics: Metrics, spool_dir: str | None = None, max_backoff: float = 5.0) -> None:
+    def __init__(self, store: Store, metrics: Metrics, max_backoff: float = 5.0) -> None:
         self.store = store
         self.metrics = metrics
         self.inner = DatabaseSink(store)
-        self.spool_dir = spool_dir
         self.max_backoff = max_backoff
         self.give_up_at: float | None = None  # set at shutdown: stop retrying after this moment
         self.retrying_since: float | None = None
-        self.spooled = 0
         self._log = RateLimitedLog(30.0)
 
     def write(self, batch: Sequence[Trace]) -> None:
@@ -57,11 +57,10 @@ class StoreSink:
                     self.inner.write(kept)
             except StoreError as exc:
                 self.metrics.store_errors.inc()
-                if getattr(exc, "data_error", True):  # rows the store refused (isolated per trace): no retry helps
+                if getattr(exc, "data_error", False):  # rows the store refused (isolated per trace): no retry helps
                     raise
                 if self.give_up_at is not None and time.monotonic() >= self.give_up_at:
-                    self._spool(batch)
-                    raise
+                    raise  # shutting down: the writer spools what is left
                 if self.retrying_since is None:
                     self.retrying_since = time.monotonic()
                 self._log.warning("store-down", "glassbox serve: store unreachable (%s); holding %d traces, retrying",
@@ -79,11 +78,16 @@ class StoreSink:
         an open sender's are adopted by the owner, e.g. a service without ``glassbox.project``)."""
         ids = list({t.trace_id for t in batch})
         owner: dict[str, str] = {}
-        with self.store.ready().engine.connect() as conn:
-            for i in range(0, len(ids), 500):
-                q = select(traces_table.c.trace_id, traces_table.c.project).where(
-                    traces_table.c.trace_id.in_(ids[i : i + 500]))  # fmt: skip
-                owner.update((tid, project) for tid, project in conn.execute(q).all())
+        try:
+            with self.store.ready().engine.connect() as conn:
+                for i in range(0, len(ids), 500):
+                    q = select(traces_table.c.trace_id, traces_table.c.project).where(
+                        traces_table.c.trace_id.in_(ids[i : i + 500]))  # fmt: skip
+                    owner.update((tid, project) for tid, project in conn.execute(q).all())
+        except SQLAlchemyError as exc:  # the server is unreachable (this read comes before any write): retry
+            err = StoreError(f"read from {safe_url(self.store.url)} failed: {type(exc).__name__}: {exc}")
+            err.data_error = False  # type: ignore[attr-defined]
+            raise err from None
         kept, refused = [], 0
         for t in batch:
             project = owner.setdefault(t.trace_id, t.project or "default")
@@ -99,22 +103,6 @@ class StoreSink:
             self._log.warning("other-project", "glassbox serve: refused %d spans of traces another project owns",
                               refused)  # fmt: skip
         return kept
-
-    def _spool(self, batch: Sequence[Trace]) -> None:
-        if not self.spool_dir:
-            log.error("glassbox serve: store unreachable at shutdown; %d traces lost (no spool folder)", len(batch))
-            return
-        from glassbox.store.trail import TrailSink
-
-        try:
-            TrailSink(self.spool_dir).write(batch)
-        except OSError as exc:
-            log.error("glassbox serve: store unreachable and spool %s failed (%s); %d traces lost",
-                      self.spool_dir, exc, len(batch))  # fmt: skip
-            return
-        self.spooled += len(batch)
-        log.error("glassbox serve: store unreachable at shutdown; %d traces spooled to %s "
-                  "(load them with `glassbox import %s`)", len(batch), self.spool_dir, self.spool_dir)  # fmt: skip
 
     def close(self) -> None:
         self.inner.close()
@@ -140,9 +128,15 @@ class Ingest:
 
                 calibration = CalibrationSettings.from_settings(load_settings())
             self.engine = CalibrationEngine(store, calibration)
-        self.sink = StoreSink(store, metrics, spool_dir)
+        self.sink = StoreSink(store, metrics)
+        spool = None
+        if spool_dir:
+            from glassbox.store.spool import SpoolDir
+
+            spool = SpoolDir(spool_dir, batch_size)  # what shutdown could not write; written back at the next start
+        # The ingest's step list: the store on its lane, then queue accounting, metrics and calibration.
         self.writer = Writer([self.sink], max_queue=queue_size, policy="drop", batch_size=batch_size,
-                             interval=0.05, after_batch=self._after_batch)  # fmt: skip
+                             interval=0.05, after=[Step("ingest-after", self._after_batch)], spool=spool)  # fmt: skip
         self.accepted = 0
         self.queued_spans = 0
         self.last_write_at: float | None = None
@@ -214,8 +208,9 @@ class Ingest:
         return {**self.writer.health(), "accepted": self.accepted, "queued_spans": self.queued_spans,
                 "max_queue_spans": self.max_queue_spans, "hook_errors": self.hook_errors,
                 "store_down_for": None if self.sink.retrying_since is None
-                else round(time.monotonic() - self.sink.retrying_since, 1), "spooled": self.sink.spooled}  # fmt: skip
+                else round(time.monotonic() - self.sink.retrying_since, 1)}  # fmt: skip
 
     def close(self, grace: float = 10.0) -> None:
+        """Write what is queued for up to ``grace`` seconds; the rest goes to the spool (written at the next start)."""
         self.sink.give_up_at = time.monotonic() + grace
-        self.writer.close(grace + 5.0)
+        self.writer.close(grace + 1.0)

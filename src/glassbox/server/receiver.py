@@ -44,7 +44,7 @@ def receive(state: Any, who: Principal, body: bytes, content_type: str | None, e
     try:
         raw = otlp.decompress(body, encoding, state.max_body_bytes * 4)
         req = otlp.parse(raw, content_type)
-        if not ingest.has_room(otlp.span_count(req)):  # before decoding: refusing must stay cheap under load
+        if ingest.store_down or not ingest.has_room(otlp.span_count(req)):  # before decoding: refusing stays cheap
             return busy(state)
         decoded = otlp.decode(req, project=who.project, pricer=pricer(state), max_spans=state.max_spans)
     except otlp.TooLarge as exc:

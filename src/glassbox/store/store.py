@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, literal_column, select, text, update
+from sqlalchemy import Engine, and_, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
@@ -15,6 +15,7 @@ from glassbox.errors import StoreError, TraceNotFound
 from glassbox.model import Trace
 from glassbox.store import database, rows
 from glassbox.store.bulk import BulkWriter
+from glassbox.store.merge import MergeRules, primary_fields
 from glassbox.store.schema import CHILD_TABLES, alerts, decisions, events, feedback, scores, spans, traces
 
 _CHILD_KEYS = {
@@ -25,9 +26,6 @@ _CHILD_KEYS = {
     "feedback": ("trace_id", "id"),
     "alerts": ("id",),
 }
-# Fields a non-primary segment (a late span, another service's part) may fill in but never overwrite.
-_FILL_ONLY = ("project", "service", "name", "workflow", "intent", "domain", "user_id", "session_id",
-              "environment", "release", "input", "output")  # fmt: skip
 
 
 class Store:
@@ -38,6 +36,7 @@ class Store:
         self.engine: Engine = database.make_engine(url)
         self.dialect = self.engine.dialect.name
         self._bulk = BulkWriter(self.engine.dialect)
+        self._merge = MergeRules(self.dialect)
         self._ready = False
         self._migrate = migrate
 
@@ -71,12 +70,6 @@ class Store:
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
-    def _least(self, a: Any, b: Any) -> Any:
-        return func.least(a, b) if self.dialect == "postgresql" else func.min(a, b)
-
-    def _greatest(self, a: Any, b: Any) -> Any:
-        return func.greatest(a, b) if self.dialect == "postgresql" else func.max(a, b)
-
     def write_traces(self, batch: Sequence[Trace]) -> None:
         """Upsert whole traces or segments in one transaction (idempotent by id)."""
         if not batch:
@@ -94,8 +87,7 @@ class Store:
                     self._bulk.execute(conn, "traces", self._primary_upsert, primary)
                 for row in partial:
                     stmt = self._insert(traces)
-                    cols = {k: func.coalesce(traces.c[k], stmt.excluded[k]) for k in _FILL_ONLY}
-                    cols.update(self._merged_totals(stmt.excluded))
+                    cols = self._merge.partial(stmt.excluded)  # see store/merge.py: any arrival order, one run
                     conn.execute(stmt.on_conflict_do_update(index_elements=["trace_id"], set_=cols), row)
         except SQLAlchemyError as exc:
             err = StoreError(f"write to {database.safe_url(self.url)} failed: {database._short(exc)}")
@@ -115,8 +107,10 @@ class Store:
         for t in batch:
             row = rows.trace_row(t)
             if t.root_span_id is not None and t.parent_span_id is None:
+                row["segment_fields"] = primary_fields(row)
                 primary_by_id[t.trace_id] = row  # a duplicate in one batch: the last copy wins
             elif t.spans or t.start_ns:
+                row["segment_fields"] = 0
                 partial.append(row)
             # else: an annotation (feedback given after the run was written): child rows only, no run row
             tid, project = t.trace_id, t.project
@@ -135,12 +129,7 @@ class Store:
 
     def _primary_upsert(self) -> Any:
         stmt = self._insert(traces)
-        cols = {c.name: stmt.excluded[c.name] for c in traces.c if c.name != "trace_id"}
-        # Review state is set by people after the fact; a re-import must not erase it.
-        cols["flagged_for_review"] = traces.c.flagged_for_review | stmt.excluded.flagged_for_review
-        cols["review_notes"] = func.coalesce(traces.c.review_notes, stmt.excluded.review_notes)
-        cols.update(self._merged_totals(stmt.excluded))
-        return stmt.on_conflict_do_update(index_elements=["trace_id"], set_=cols)
+        return stmt.on_conflict_do_update(index_elements=["trace_id"], set_=self._merge.primary(stmt.excluded))
 
     def _child_upsert(self, table: Any) -> Any:
         stmt = self._insert(table)
@@ -148,27 +137,6 @@ class Store:
         # An alert's `acknowledged` stays as a person set it.
         cols = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys and c.name != "acknowledged"}
         return stmt.on_conflict_do_update(index_elements=list(keys), set_=cols)
-
-    def _merged_totals(self, ex: Any) -> dict[str, Any]:
-        """SET clauses for a trace row that already exists: times widen, totals come from all spans."""
-        t, s = traces.c, spans.c
-        # The row being updated, named as SQL text: an INSERT does not correlate subqueries, so `traces.c.trace_id`
-        # would add `traces` to the subquery's FROM and sum the spans of every trace in the store.
-        own = s.trace_id == literal_column("traces.trace_id")
-        start = self._least(func.coalesce(t.start_ns, ex.start_ns), func.coalesce(ex.start_ns, t.start_ns))
-        end = self._greatest(func.coalesce(t.end_ns, ex.end_ns), func.coalesce(ex.end_ns, t.end_ns))
-        return {
-            "start_ns": start,
-            "end_ns": end,
-            "started_at": self._least(func.coalesce(t.started_at, ex.started_at),
-                                      func.coalesce(ex.started_at, t.started_at)),
-            "ended_at": self._greatest(func.coalesce(t.ended_at, ex.ended_at),
-                                       func.coalesce(ex.ended_at, t.ended_at)),
-            "duration_ms": (end - start) / 1e6,
-            "tokens_in": select(func.sum(s.tokens_in)).where(own).scalar_subquery(),
-            "tokens_out": select(func.sum(s.tokens_out)).where(own).scalar_subquery(),
-            "cost_usd": select(func.sum(s.cost_usd)).where(own).scalar_subquery(),
-        }
 
     def set_review(self, trace_id: str, *, flagged: bool | None = None, notes: str | None = None) -> None:
         values: dict[str, Any] = {}
@@ -196,7 +164,8 @@ class Store:
                         raise TraceNotFound(f"trace id prefix {trace_id!r} is ambiguous in "
                                             f"{database.safe_url(self.url)}: give more characters")
                     if not matches:
-                        raise TraceNotFound(f"no trace {trace_id!r} in {database.safe_url(self.url)}")
+                        hint = ": an id prefix needs at least 4 characters" if len(trace_id) < 4 else ""
+                        raise TraceNotFound(f"no trace {trace_id!r} in {database.safe_url(self.url)}{hint}")
                     trace_id = matches[0][0]
                     row = conn.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
                 parts = [
@@ -305,7 +274,9 @@ class DatabaseSink:
                 except StoreError as one:
                     failed.append(f"{t.trace_id}: {one}")
             if failed:
-                raise StoreError(f"{len(failed)} of {len(traces)} traces not written; first: {failed[0]}") from None
+                err = StoreError(f"{len(failed)} of {len(traces)} traces not written; first: {failed[0]}")
+                err.data_error = True  # type: ignore[attr-defined]  # the rest are stored: retrying cannot help
+                raise err from None
 
     def close(self) -> None:
         self.store.close()

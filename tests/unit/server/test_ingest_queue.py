@@ -15,7 +15,7 @@ from glassbox.model import Span, Trace
 from glassbox.monitoring.metrics import Metrics
 from glassbox.server.ingest import Ingest, StoreSink
 from glassbox.server.otlp import Segment
-from glassbox.store.trail import read_trail, trail_files
+from glassbox.store.trail import read_trail
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
 from runs_builder import make_run
@@ -89,14 +89,29 @@ def test_a_store_that_is_down_holds_the_batch_and_retries(store):
     assert time.monotonic() - t0 >= 0.1 + 0.2 + 0.4  # backoff between attempts
 
 
-def test_at_shutdown_a_dead_store_spools_the_batch_for_import(store, tmp_path):
-    sink = StoreSink(store, Metrics(), spool_dir=str(tmp_path / "spool"), max_backoff=0.05)
-    sink.inner.store = FlakyStore(store, failures=10**6)
-    sink.give_up_at = time.monotonic() + 0.3
-    with pytest.raises(StoreError):
-        sink.write([make_run(8, decisions=[("retrieve", "use bm25", 0.7)])])
-    (spooled,) = [t for f in trail_files([tmp_path / "spool"]) for _, t in read_trail(f)]
-    assert spooled.trace_id == f"{8:032x}" and spooled.decisions[0].what == "use bm25" and sink.spooled == 1
+def test_at_shutdown_a_dead_store_spools_the_queue_and_the_next_start_writes_it(store, tmp_path):
+    ingest = Ingest(store, Metrics(), calibration=False, spool_dir=str(tmp_path / "spool"), batch_size=2)
+    ingest.sink.max_backoff = 0.05
+    ingest.sink.inner.store = FlakyStore(store, failures=10**6)
+    runs = [make_run(8, decisions=[("retrieve", "use bm25", 0.7)])] + [make_run(i) for i in range(20, 25)]
+    assert ingest.offer(runs)
+    ingest.close(grace=0.3)
+    assert ingest.health()["spooled"] == 6 and ingest.health()["lost_at_close"] == 0
+    spooled = {t.trace_id for f in (tmp_path / "spool").rglob("*.jsonl") for _, t in read_trail(f)}
+    assert spooled == {r.trace_id for r in runs}
+    with pytest.raises(Exception, match="no trace"):
+        store.get_trace(f"{8:032x}")
+    # The next start (the store is back) writes the spool before anything else, then forgets it.
+    again = Ingest(store, Metrics(), calibration=False, spool_dir=str(tmp_path / "spool"))
+    try:
+        deadline = time.monotonic() + 10
+        while again.health()["reloaded_from_spool"] < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert again.health()["reloaded_from_spool"] == 6
+        assert store.get_trace(f"{8:032x}").decisions[0].what == "use bm25"
+        assert not list((tmp_path / "spool").rglob("*.jsonl"))
+    finally:
+        again.close()
 
 
 def test_the_queue_is_bounded_by_spans_too(store):
