@@ -158,7 +158,11 @@ def record(rt: Runtime, cur: Stage, response: Any, *, stage: Any, prompt: Any, c
         if completion is None and response is not None:
             completion = completion_text(response)
         captured = {"gen_ai.prompt": ctx.content(prompt), "gen_ai.completion": ctx.content(completion)}
-        target.attributes.update({k: v for k, v in captured.items() if v is not None})
+        kept = {k: v for k, v in captured.items() if v is not None}
+        if target.attributes is None:  # apply_usage sets attributes today; a stage without any must not raise
+            target.attributes = kept
+        else:
+            target.attributes.update(kept)
     trace = cur._trace
     trace.cost_source = weakest_source(trace.cost_source, price.source)
     if price.cost_usd:
