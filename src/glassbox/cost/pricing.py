@@ -58,12 +58,23 @@ _PROVIDER_IDS = {
 # The usage keys glassbox reports to genai-prices, in the order of the raw-count tuple.
 _REPORTED = (
     "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-    "output_reasoning_tokens",
+    "output_reasoning_tokens", "cache_write_5m_tokens", "input_audio_tokens", "output_audio_tokens",
+    "cache_audio_read_tokens", "web_searches", "code_executions", "storage_searches", "social_searches",
 )  # fmt: skip
-_PROBES = (  # (total input, output, cache read, cache write, 1h write, reasoning): below and above usual tiers
-    (1_017, 301, 203, 101, 11, 29),
-    (3_000_017, 700_001, 1_000_003, 500_009, 100_003, 200_003),
+# LLMUsage field of each reported key after the first six (same order)
+_EXTRA_FIELDS = (
+    "cache_write_5m_tokens", "input_audio_tokens", "output_audio_tokens", "cache_audio_read_tokens",
+    "web_searches", "code_executions", "storage_searches", "social_searches",
+)  # fmt: skip
+_PROBES = (  # one value per _REPORTED key, subsets inside their wholes: below and above usual tiers
+    (1_017, 301, 203, 101, 11, 29, 43, 157, 37, 19, 3, 2, 5, 7),
+    (3_000_017, 700_001, 1_000_003, 500_009, 100_003, 200_003, 200_017, 900_001, 100_019, 300_007, 13, 11, 17, 19),
 )
+# Request context genai-prices selects price variants by: (provider id or None for any, tier) -> context
+_TIER_CONTEXT = {
+    ("anthropic", "batch"): {"processing": "batch"},
+    (None, "batch"): {"processing": "batch"},
+}
 
 
 @dataclass(slots=True, frozen=True)
@@ -266,6 +277,7 @@ class Pricer:
         self._snapshot: Any = None
         self._models: dict[tuple[str | None, str], tuple[Any, Any, str | None] | str] = {}
         self._plans: dict[int, tuple[Any, _Plan | None]] = {}
+        self._variants: dict[tuple[int, int, tuple[int, ...]], tuple[Any, Any, Any]] = {}
 
     def add_override(self, model: str, rates: Mapping[str, Any]) -> None:
         """Price ``model`` (matched case-insensitively, exactly) at these per-million-token rates."""
@@ -274,9 +286,24 @@ class Pricer:
     def clear_cache(self) -> None:
         self._models.clear()
         self._plans.clear()
+        self._variants.clear()
+
+    def warm(self) -> None:
+        """Load genai-prices and its price table now (``gb.configure`` calls it off the app's thread)."""
+        try:
+            gp = self._load_gp()
+            if gp is not None:
+                snapshot = gp.data_snapshot.get_snapshot()
+                snapshot.find_provider_model("gpt-4o-mini", None, "openai", None)
+        except Exception:  # noqa: BLE001 - warming is an optimisation; the first price() reports problems
+            pass
 
     def price(self, usage: LLMUsage, *, at: datetime | None = None) -> PriceResult:
-        """The cost of ``usage``; ``at`` is the request time (prices change), default now."""
+        """The cost of ``usage``; ``at`` is the request time (prices change), default now.
+
+        The call's ``service_tier`` selects genai-prices' price variants (OpenAI ``flex`` /
+        ``priority``, Anthropic and others' ``batch``), at the request time as well.
+        """
         try:
             return self._price(usage, at)
         except Exception as exc:  # noqa: BLE001 - pricing must never break the app
@@ -345,12 +372,13 @@ class Pricer:
         if lookup_note:
             notes = [lookup_note, *notes]
         model_ref = f"{provider.id}:{model.id}"
-        if isinstance(model.prices, gp.types.ModelPrice):
+        context = _price_context(provider.id, usage.service_tier) if model.price_variants else None
+        if isinstance(model.prices, gp.types.ModelPrice) and context is None:
             model_price = model.prices
             ts = None
         else:
             ts = _utc(at) if at is not None else datetime.now(UTC)
-            model_price = model.get_prices(ts)
+            model_price = self._resolve(gp, model, ts, context)
         cached = self._plans.get(id(model_price))
         if cached is None or cached[0] is not model_price:
             try:
@@ -370,11 +398,31 @@ class Pricer:
             gp_usage = gp.Usage(**{k: v for k, v in zip(_REPORTED, raw, strict=True) if v})
             try:
                 when = ts if ts is not None else (_utc(at) if at is not None else None)
-                calc = model.calc_price(gp_usage, provider, genai_request_timestamp=when)
+                calc = model.calc_price(gp_usage, provider, genai_request_timestamp=when, price_context=context)
             except ValueError as exc:
                 return _unknown(f"genai-prices could not price {model_ref}: {exc}", model_ref)
             total, inp, out = calc.total_price, calc.input_price, calc.output_price
         return PriceResult(float(total), source, float(inp), float(out), model_ref, "; ".join(notes) or None)
+
+    def _resolve(self, gp: Any, model: Any, ts: datetime, context: dict[str, str] | None) -> Any:
+        """The model's prices at ``ts`` for the request ``context``: the same object while nothing changes,
+        so the compiled plan of a tier is reused (genai-prices copies a variant's prices on every call)."""
+        standard = model.get_prices(ts)
+        if not context:
+            return standard
+        active = tuple(i for i, v in enumerate(model.price_variants)
+                       if (v.constraint is None or v.constraint.active(ts))
+                       and all(context.get(k) == val for k, val in v.when.items()))  # fmt: skip
+        if not active:
+            return standard
+        key = (id(model), id(standard), active)
+        hit = self._variants.get(key)
+        if hit is not None and hit[0] is model and hit[1] is standard:
+            return hit[2]
+        resolved = model.get_prices(ts, context)
+        self._bound(self._variants)
+        self._variants[key] = (model, standard, resolved)
+        return resolved
 
     def _lookup(self, snapshot: Any, provider_id: str | None, name: str) -> tuple[Any, Any, str | None] | str:
         key = (provider_id, name.strip().lower())
@@ -417,6 +465,19 @@ def _provider_id(provider: str | None) -> str | None:
     return _PROVIDER_IDS.get(p, p) or None
 
 
+def _price_context(provider_id: str | None, tier: str | None) -> dict[str, str] | None:
+    """genai-prices' request context for a service tier (None when the tier changes nothing)."""
+    if not tier:
+        return None
+    t = tier.strip().lower()
+    ctx = _TIER_CONTEXT.get((provider_id, t)) or _TIER_CONTEXT.get((None, t))
+    if ctx is not None:
+        return ctx
+    if t in ("standard", "auto", "default", "standard_only"):
+        return None
+    return {"service_tier": t}  # OpenAI / Google: flex, priority, fast, scale …
+
+
 def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
@@ -443,8 +504,29 @@ def _counts(usage: LLMUsage) -> tuple[tuple[int, ...], list[str]] | str:
         notes.append("reasoning_tokens exceed output_tokens; reasoning breakdown ignored")
         vals["reasoning_tokens"] = 0
     total_in = vals["input_tokens"] + vals["cache_read_tokens"] + vals["cache_write_tokens"]
+    extra: list[int] = []
+    for name in _EXTRA_FIELDS:
+        v = getattr(usage, name)
+        if v is None:
+            v = 0
+        elif isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            return f"invalid {name}={v!r}: counts must be non-negative integers"
+        extra.append(v)
+    five_min, audio_in, audio_out, audio_cached = extra[0], extra[1], extra[2], extra[3]
+    if five_min + vals["cache_write_1h_tokens"] > vals["cache_write_tokens"]:
+        notes.append("cache_write_5m_tokens + cache_write_1h_tokens exceed cache_write_tokens; 5m split ignored")
+        extra[0] = 0
+    if audio_in > total_in:
+        notes.append("input_audio_tokens exceed the total input; audio split ignored")
+        extra[1] = extra[3] = 0
+    elif audio_cached > min(audio_in, vals["cache_read_tokens"]):
+        notes.append("cache_audio_read_tokens exceed the audio input or cache reads; ignored")
+        extra[3] = 0
+    if audio_out > vals["output_tokens"]:
+        notes.append("output_audio_tokens exceed output_tokens; audio split ignored")
+        extra[2] = 0
     raw = (total_in, vals["output_tokens"], vals["cache_read_tokens"], vals["cache_write_tokens"],
-           vals["cache_write_1h_tokens"], vals["reasoning_tokens"])  # fmt: skip
+           vals["cache_write_1h_tokens"], vals["reasoning_tokens"], *extra)  # fmt: skip
     return raw, notes
 
 

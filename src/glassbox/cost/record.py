@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from glassbox.cost.pricing import Pricer, PriceResult, load_overrides
@@ -87,10 +88,20 @@ def make_pricer(prices: Mapping[str, Mapping[str, Any]] | None = None, prices_fi
     return Pricer(overrides)
 
 
+def span_time(span: Any) -> datetime | None:
+    """When the span's call was made (its start), for date-effective prices; None if it has no time."""
+    start = getattr(span, "start_ns", None)
+    if not isinstance(start, int) or start <= 0:
+        return None
+    return datetime.fromtimestamp(start / 1e9, UTC)
+
+
 def price_span(span: Any, pricer: Pricer, warnings: Warnings | None = None) -> str | None:
     """Price a span that carries ``gen_ai.*`` / ``llm.*`` usage attributes; returns its cost source.
 
-    Spans without usage attributes, and spans already priced, are left alone (None).
+    The price is the one in effect at the span's start (an OTLP span sent late, or imported
+    from an old trail, is priced at the date of its call, not of its arrival). Spans without
+    usage attributes, and spans already priced, are left alone (None).
     """
     attrs = span.attributes
     if not attrs or COST_SOURCE in attrs:
@@ -98,7 +109,7 @@ def price_span(span: Any, pricer: Pricer, warnings: Warnings | None = None) -> s
     usage = extract_usage_from_attributes(attrs)
     if usage is None or not (usage.has_counts or usage.provider_cost_usd is not None):
         return None
-    price = pricer.price(usage)
+    price = pricer.price(usage, at=span_time(span))
     if price.source == "unknown" and warnings is not None:
         warnings.once(("model", usage.provider, usage.model), "glassbox: no price for %s: %s",
                       usage.model or "an LLM call", price.message)

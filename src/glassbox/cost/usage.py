@@ -38,14 +38,24 @@ from dataclasses import dataclass, field
 from numbers import Integral
 from typing import Any
 
+from glassbox.cost.attributes import BY_FIGURE, EXPORT_NAMES
+
 MAX_TOKENS = 10**9
 """Counts above this are treated as corrupt (no single call uses a billion tokens)."""
 
 NO_USAGE = "no usage in response"
 
+_EXTRA_EXPORTS = (
+    ("cache_write_5m_tokens", "cache_write_5m"), ("cache_write_1h_tokens", "cache_write_1h"),
+    ("input_audio_tokens", "input_audio"), ("output_audio_tokens", "output_audio"),
+    ("cache_audio_read_tokens", "cache_audio_read"), ("web_searches", "web_searches"),
+    ("code_executions", "code_executions"), ("storage_searches", "storage_searches"),
+    ("social_searches", "social_searches"), ("service_tier", "service_tier"),
+)  # fmt: skip
 _COUNT_FIELDS = (
-    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-    "reasoning_tokens",
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_5m_tokens",
+    "cache_write_1h_tokens", "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
+    "cache_audio_read_tokens", "web_searches", "code_executions", "storage_searches", "social_searches",
 )  # fmt: skip
 
 
@@ -53,8 +63,14 @@ _COUNT_FIELDS = (
 class LLMUsage:
     """Token counts (and what is known about the call) for one LLM request.
 
-    ``cache_write_1h_tokens`` is the part of ``cache_write_tokens`` written with a one-hour
-    TTL (Anthropic bills it higher than the default five-minute write).
+    ``cache_write_1h_tokens`` / ``cache_write_5m_tokens`` are the parts of ``cache_write_tokens``
+    written with a one-hour / five-minute TTL (Anthropic bills the hour higher).
+    ``input_audio_tokens`` / ``output_audio_tokens`` are the audio parts of the input (total,
+    cache included) and of the output; ``cache_audio_read_tokens`` the audio part of cache reads.
+    ``web_searches``, ``code_executions``, ``storage_searches``, ``social_searches`` count
+    priced server-side tool requests. ``service_tier`` is the tier that served the call
+    (``flex``, ``priority``, ``batch``…, as the provider names it); ``response_id`` the
+    provider's id of the response (``gen_ai.response.id``).
     ``provider_cost_usd`` is a cost the response itself reported (OpenRouter's
     ``usage.cost``, OpenInference's ``llm.cost.total``). ``estimated`` is set when the
     counts were estimated from text rather than reported.
@@ -69,6 +85,16 @@ class LLMUsage:
     cache_write_tokens: int | None = None
     cache_write_1h_tokens: int | None = None
     reasoning_tokens: int | None = None
+    cache_write_5m_tokens: int | None = None
+    input_audio_tokens: int | None = None
+    output_audio_tokens: int | None = None
+    cache_audio_read_tokens: int | None = None
+    web_searches: int | None = None
+    code_executions: int | None = None
+    storage_searches: int | None = None
+    social_searches: int | None = None
+    service_tier: str | None = None
+    response_id: str | None = None
     finish_reasons: list[str] = field(default_factory=list)
     operation: str | None = None
     provider_cost_usd: float | None = None
@@ -121,7 +147,22 @@ class LLMUsage:
                 attrs[key] = value
         if self.finish_reasons:
             attrs["gen_ai.response.finish_reasons"] = list(self.finish_reasons)
+        if self.response_id:
+            attrs["gen_ai.response.id"] = self.response_id
+        for name, figure in _EXTRA_EXPORTS:  # figures no GenAI attribute names: see cost/attributes.py
+            value = getattr(self, name)
+            if value is not None:
+                attrs[EXPORT_NAMES[figure]] = value
         return attrs
+
+    @property
+    def completeness(self) -> int:
+        """How many figures of the call are known (the dedupe rule keeps the most complete record)."""
+        n = 0
+        for name in _COUNT_FIELDS:
+            if getattr(self, name) is not None:
+                n += 1
+        return n + (self.service_tier is not None) + (self.response_id is not None) + bool(self.finish_reasons)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -323,7 +364,8 @@ def _from_openai(obj: Any) -> LLMUsage | None:
     if obj_type is None and _is_embeddings(obj):
         operation, source = "embeddings", "openai.embeddings"
     r = _Reader()
-    u = LLMUsage(provider="openai", response_model=_str(_get(obj, "model")), operation=operation, source_kind=source)
+    u = LLMUsage(provider="openai", response_model=_str(_get(obj, "model")), operation=operation, source_kind=source,
+                 service_tier=_str(_get(obj, "service_tier")), response_id=_str(_get(obj, "id")))  # fmt: skip
     _openai_chat_counts(u, usage, r)
     choices = _get(obj, "choices")
     if type(choices) is list or isinstance(choices, Sequence):
@@ -351,16 +393,34 @@ def _openai_chat_counts(u: LLMUsage, usage: Any, r: _Reader) -> None:
     u.cache_write_tokens = written
     if u.operation != "embeddings" or _get(usage, "completion_tokens") is not None:
         u.output_tokens = r.count(_get(usage, "completion_tokens"), "completion_tokens")
-    reasoning = r.count(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens"), "reasoning_tokens")
+    cd = _get(usage, "completion_tokens_details")
+    reasoning = r.count(_get(cd, "reasoning_tokens"), "reasoning_tokens")
     u.reasoning_tokens = r.within(reasoning, "reasoning_tokens", u.output_tokens, "completion_tokens")
+    if pd is not None:
+        audio_in = r.count(_get(pd, "audio_tokens"), "prompt_tokens_details.audio_tokens")
+        u.input_audio_tokens = r.within(audio_in, "audio input tokens", prompt, "prompt_tokens")
+    if cd is not None:
+        audio_out = r.count(_get(cd, "audio_tokens"), "completion_tokens_details.audio_tokens")
+        u.output_audio_tokens = r.within(audio_out, "audio output tokens", u.output_tokens, "completion_tokens")
     u.provider_cost_usd = r.cost(_get(usage, "cost"))
+
+
+_RESPONSES_TOOL_CALLS = {"web_search_call": "web_searches", "file_search_call": "storage_searches",
+                         "code_interpreter_call": "code_executions"}  # fmt: skip
 
 
 def _openai_responses(obj: Any, usage: Any) -> LLMUsage:
     """Responses API: ``usage.input_tokens`` includes ``input_tokens_details.cached_tokens``."""
     r = _Reader()
     u = LLMUsage(provider="openai", response_model=_str(_get(obj, "model")), operation="chat",
-                 source_kind="openai.responses")  # fmt: skip
+                 source_kind="openai.responses", service_tier=_str(_get(obj, "service_tier")),
+                 response_id=_str(_get(obj, "id")))  # fmt: skip
+    output = _get(obj, "output")
+    if type(output) is list and output:  # priced server-side tools: one output item per request
+        for item in output:
+            figure = _RESPONSES_TOOL_CALLS.get(_str(_get(item, "type")) or "")
+            if figure is not None:
+                setattr(u, figure, (getattr(u, figure) or 0) + 1)
     if usage is not None:
         total = r.count(_get(usage, "input_tokens"), "input_tokens")
         details = _get(usage, "input_tokens_details")
@@ -403,18 +463,24 @@ def _anthropic_build(msg: Any, usage: Any, reasons: list[str], source: str = "an
     """Anthropic's ``input_tokens`` EXCLUDES the cache; cache reads and writes are separate."""
     r = _Reader()
     u = LLMUsage(provider="anthropic", response_model=_str(_get(msg, "model")), operation="chat",
-                 source_kind=source, finish_reasons=reasons)  # fmt: skip
+                 source_kind=source, finish_reasons=reasons, response_id=_str(_get(msg, "id")))  # fmt: skip
     if usage is not None:
+        u.service_tier = _str(_get(usage, "service_tier"))
+        tools = _get(usage, "server_tool_use")
+        if tools is not None:
+            u.web_searches = r.count(_get(tools, "web_search_requests"), "web_search_requests")
+            u.code_executions = r.count(_get(tools, "code_execution_requests"), "code_execution_requests")
         u.input_tokens = r.count(_get(usage, "input_tokens"), "input_tokens")
         u.cache_read_tokens = r.count(_get(usage, "cache_read_input_tokens"), "cache_read_input_tokens")
         written = r.count(_get(usage, "cache_creation_input_tokens"), "cache_creation_input_tokens")
         breakdown = _get(usage, "cache_creation")
         one_hour = r.count(_get(breakdown, "ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens")
-        if written is None and breakdown is not None:
-            five_min = r.count(_get(breakdown, "ephemeral_5m_input_tokens"), "ephemeral_5m_input_tokens")
-            if five_min is not None or one_hour is not None:
-                written = (five_min or 0) + (one_hour or 0)
+        five_min = r.count(_get(breakdown, "ephemeral_5m_input_tokens"), "ephemeral_5m_input_tokens")
+        if written is None and (five_min is not None or one_hour is not None):
+            written = (five_min or 0) + (one_hour or 0)
         u.cache_write_tokens = written
+        u.cache_write_5m_tokens = r.within(five_min, "ephemeral_5m_input_tokens", written,
+                                           "cache_creation_input_tokens")  # fmt: skip
         u.cache_write_1h_tokens = r.within(
             one_hour, "ephemeral_1h_input_tokens", written, "cache_creation_input_tokens"
         )
@@ -426,7 +492,7 @@ def _anthropic_build(msg: Any, usage: Any, reasons: list[str], source: str = "an
 
 _ANTHROPIC_USAGE_KEYS = (
     "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation",
-    "output_tokens_details",
+    "output_tokens_details", "server_tool_use", "service_tier",
 )  # fmt: skip
 
 
@@ -478,10 +544,32 @@ def _from_google(obj: Any) -> LLMUsage:
         if candidates is not None or thoughts is not None:
             u.output_tokens = (candidates or 0) + (thoughts or 0)
         u.reasoning_tokens = thoughts
+        audio_in = _modality(meta, r, "prompt_tokens_details", "promptTokensDetails")
+        audio_tool = _modality(meta, r, "tool_use_prompt_tokens_details", "toolUsePromptTokensDetails")
+        if audio_in is not None or audio_tool is not None:
+            u.input_audio_tokens = (audio_in or 0) + (audio_tool or 0)
+        u.cache_audio_read_tokens = _modality(meta, r, "cache_tokens_details", "cacheTokensDetails")
+        u.output_audio_tokens = _modality(meta, r, "candidates_tokens_details", "candidatesTokensDetails")
     cands = _get(obj, "candidates")
     if isinstance(cands, Sequence):
         u.finish_reasons = [fr for c in cands if (fr := _reason(_get2(c, "finish_reason", "finishReason")))]
     return _finish(u, r)
+
+
+def _modality(meta: Any, r: _Reader, snake: str, camel: str, modality: str = "AUDIO") -> int | None:
+    """The token count of one modality in a Gemini ``*_tokens_details`` list (None if not listed)."""
+    details = _get2(meta, snake, camel)
+    if not isinstance(details, Sequence) or isinstance(details, str):
+        return None
+    total = None
+    for d in details:
+        m = _get(d, "modality")
+        name = _reason(m)
+        if name is not None and name.upper().rsplit(".", 1)[-1] == modality:
+            n = r.count(_get2(d, "token_count", "tokenCount"), f"{snake}.{modality}")
+            if n is not None:
+                total = (total or 0) + n
+    return total
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,7 +586,8 @@ _LANGCHAIN_PROVIDERS = {
 def _is_langchain(obj: Any) -> bool:
     if (type(obj).__module__ or "").startswith("langchain_core."):
         return True
-    return _is_mapping(obj) and obj.get("type") in ("ai", "AIMessageChunk") and "usage_metadata" in obj
+    return _is_mapping(obj) and obj.get("type") in ("ai", "AIMessageChunk") and (
+        "usage_metadata" in obj or "response_metadata" in obj)
 
 
 def _from_langchain(obj: Any) -> LLMUsage:
@@ -521,34 +610,70 @@ def _from_langchain(obj: Any) -> LLMUsage:
         u.output_tokens = r.count(_get(um, "output_tokens"), "output_tokens")
         reasoning = r.count(_get(_get(um, "output_token_details"), "reasoning"), "reasoning")
         u.reasoning_tokens = r.within(reasoning, "reasoning", u.output_tokens, "output_tokens")
+        audio_in = r.count(_get(details, "audio"), "input_token_details.audio")
+        u.input_audio_tokens = r.within(audio_in, "audio input tokens", total, "input_tokens")
+        audio_out = r.count(_get(_get(um, "output_token_details"), "audio"), "output_token_details.audio")
+        u.output_audio_tokens = r.within(audio_out, "audio output tokens", u.output_tokens, "output_tokens")
+    elif meta:
+        _langchain_metadata_counts(u, meta, r)
     reason = _reason(_get(meta, "finish_reason")) or _reason(_get(meta, "stop_reason"))
     if reason:
         u.finish_reasons = [reason]
     return _finish(u, r)
 
 
+def _langchain_metadata_counts(u: LLMUsage, meta: Any, r: _Reader) -> None:
+    """Counts held only in ``response_metadata``, in the provider's own shape.
+
+    langchain-openai: ``token_usage`` (Chat Completions usage); langchain-anthropic: ``usage``
+    (Anthropic usage, input excluding the cache); langchain-google-genai: ``usage_metadata``
+    (Gemini usage metadata). Each is read by the provider's own reader.
+    """
+    found: LLMUsage | None = None
+    token_usage = _get(meta, "token_usage")
+    usage = _get(meta, "usage")
+    google = _get(meta, "usage_metadata")
+    if token_usage is not None:
+        found = _from_openai({"object": "chat.completion", "usage": token_usage})
+    elif usage is not None and (_get(usage, "prompt_tokens") is not None
+                                or _get(usage, "completion_tokens") is not None):  # fmt: skip
+        found = _from_openai({"object": "chat.completion", "usage": usage})
+    elif usage is not None:
+        found = _anthropic_build(None, usage, [])
+    elif google is not None:
+        found = _from_google({"usage_metadata": google})
+    if found is None:
+        return
+    for name in _COUNT_FIELDS:
+        setattr(u, name, getattr(found, name))
+    u.service_tier = u.service_tier or found.service_tier or _str(_get(meta, "service_tier"))
+    u.provider = u.provider or {"openai.chat": "openai", "anthropic.messages": "anthropic",
+                                "google.genai": "gcp.gen_ai"}.get(found.source_kind or "")  # fmt: skip
+    r.problems.extend(p for p in found.problems if p != NO_USAGE)
+    u.source_kind = "langchain.response_metadata"
+
+
 # ---------------------------------------------------------------------------------------------
 # OpenTelemetry span attributes: current gen_ai.*, legacy gen_ai.*, OpenInference llm.*.
 
-_ATTR_PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
-_ATTR_REQUEST_MODEL = ("gen_ai.request.model",)
-_ATTR_RESPONSE_MODEL = ("gen_ai.response.model", "llm.model_name")
-_ATTR_INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
-_ATTR_OUTPUT = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
-_ATTR_CACHE_READ = (
-    "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
-    "llm.token_count.prompt_details.cache_read", "llm.token_count.prompt_details.cache_input",
+_ATTR_PROVIDER = BY_FIGURE["provider"]
+_ATTR_REQUEST_MODEL = BY_FIGURE["request_model"]
+_ATTR_RESPONSE_MODEL = BY_FIGURE["response_model"]
+_ATTR_INPUT = BY_FIGURE["total_input"]
+_ATTR_OUTPUT = BY_FIGURE["output"]
+_ATTR_CACHE_READ = BY_FIGURE["cache_read"]
+_ATTR_CACHE_WRITE = BY_FIGURE["cache_write"]
+_ATTR_REASONING = BY_FIGURE["reasoning"]
+_ATTR_FINISH = BY_FIGURE["finish_reasons"]
+_ATTR_COST = BY_FIGURE["provider_cost"]
+# (LLMUsage field, figure) of the counts read as they are (no cache arithmetic)
+_ATTR_PLAIN_COUNTS = (
+    ("cache_write_5m_tokens", "cache_write_5m"), ("cache_write_1h_tokens", "cache_write_1h"),
+    ("input_audio_tokens", "input_audio"), ("output_audio_tokens", "output_audio"),
+    ("cache_audio_read_tokens", "cache_audio_read"), ("web_searches", "web_searches"),
+    ("code_executions", "code_executions"), ("storage_searches", "storage_searches"),
+    ("social_searches", "social_searches"),
 )  # fmt: skip
-_ATTR_CACHE_WRITE = (
-    "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
-    "llm.token_count.prompt_details.cache_write",
-)  # fmt: skip
-_ATTR_REASONING = (
-    "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
-    "llm.token_count.completion_details.reasoning",
-)  # fmt: skip
-_ATTR_FINISH = ("gen_ai.response.finish_reasons", "llm.finish_reason")
-_ATTR_COST = ("llm.cost.total",)
 _OI_OPERATIONS = {"LLM": "chat", "EMBEDDING": "embeddings"}
 
 
@@ -596,6 +721,12 @@ def _from_attributes(attrs: Mapping[str, Any]) -> LLMUsage | None:
                  operation=operation, source_kind="otel" if any_gen_ai else "openinference")  # fmt: skip
     cached = r.count(_first(attrs, _ATTR_CACHE_READ)[1], "cache_read")
     written = r.count(_first(attrs, _ATTR_CACHE_WRITE)[1], "cache_write")
+    for name, figure in _ATTR_PLAIN_COUNTS:
+        setattr(u, name, r.count(_first(attrs, BY_FIGURE[figure])[1], figure))
+    if written is None and (u.cache_write_5m_tokens is not None or u.cache_write_1h_tokens is not None):
+        written = (u.cache_write_5m_tokens or 0) + (u.cache_write_1h_tokens or 0)
+    u.service_tier = _str(_first(attrs, BY_FIGURE["service_tier"])[1])
+    u.response_id = _str(_first(attrs, BY_FIGURE["response_id"])[1])
     u.input_tokens = r.exclusive(r.count(total, in_key or "input_tokens"), in_key or "input_tokens", cached, written)
     u.cache_read_tokens = cached
     u.cache_write_tokens = written

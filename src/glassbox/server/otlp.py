@@ -229,7 +229,8 @@ def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str |
             v = attrs.pop(key, None)
             if v is not None:
                 setattr(s, name, v)
-        run = {k: attrs.pop(k) for k in gb_keys if k in attrs and k not in _SPAN_GB_KEYS}
+        run = {k: attrs.pop(k) for k in gb_keys
+               if k in attrs and k not in _SPAN_GB_KEYS and not k.startswith("glassbox.usage.")}  # fmt: skip
     for key in _RUN_KEYS & attrs.keys():
         run[key] = attrs.pop(key)
     if kind != "stage" or "llm.model_name" in attrs:
