@@ -65,7 +65,7 @@ def test_cuped_theta_is_the_ols_slope_and_the_test_is_welch_on_adjusted_values()
     x, y = np.concatenate([xa, xb]), np.concatenate([ya, yb])
     slope = sm.OLS(y, sm.add_constant(x)).fit().params[1]
     assert cuped_theta(y, x) == pytest.approx(slope, rel=1e-9)
-    adj_a, adj_b, theta = cuped_adjust(ya, xa, yb, xb)
+    adj_a, adj_b, _theta = cuped_adjust(ya, xa, yb, xb)
     r = cuped_test(ya, xa, yb, xb)
     w = welch_t(adj_a, adj_b)
     assert (r.statistic, r.p_value, r.ci_low, r.ci_high) == pytest.approx((w.statistic, w.p_value, w.ci_low,
