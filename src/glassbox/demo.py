@@ -4,14 +4,20 @@ Three workflows (``search_qa``, ``summarize``, ``lesson_plan``) over several int
 domains, with decisions (alternatives and confidence), evidence, LLM stages priced from
 real provider response types (``glassbox.demo_responses``), a scored quality gate, and
 now and then a failing stage. Everything is drawn from one ``random.Random(seed)``, so
-the same seed gives the same runs; no network. Latencies are simulated with short sleeps, scaled so the whole demo stays
-well under a few seconds whatever ``runs`` is.
+the same seed gives the same runs; no network.
+
+The runs are spread over the last ``SPAN_DAYS`` days (oldest first), so the dashboard's charts have
+days to show; the last third run a new release (``NEW_RELEASE``) whose ``lesson_plan`` answers are
+weaker, a regression the calibration rules and a release gate catch. Latencies are simulated
+with short sleeps, scaled so the whole demo stays well under a few seconds whatever ``runs`` is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +27,11 @@ from glassbox.model import Trace
 
 PROJECT = "demo"
 RELEASE = "demo-2026.11"
-DEFAULT_RUNS = 12
+NEW_RELEASE = "demo-2026.12"  # the last third of the runs: lesson plans got worse
+REGRESSED_WORKFLOW = "lesson_plan"
+REGRESSION = 0.2  # how much lower the new release's lesson_plan quality dimensions are
+SPAN_DAYS = 14
+DEFAULT_RUNS = 36
 DEFAULT_SEED = 7
 FAIL_RATE = 0.15
 GATE_THRESHOLD = 0.7
@@ -226,13 +236,15 @@ def _lesson_plan(domain: str, rng: random.Random, pace: _Pace, fail: bool) -> st
 _PIPELINES = {"search_qa": _search_qa, "summarize": _summarize, "lesson_plan": _lesson_plan}
 
 
-def _quality_gate(workflow: str, rng: random.Random, pace: _Pace) -> None:
+def _quality_gate(workflow: str, rng: random.Random, pace: _Pace, regressed: bool = False) -> None:
     with gb.stage("quality_gate"):
         pace.work(rng.uniform(80, 400))
         dims = {name: round(rng.uniform(0.45, 1.0), 2) for name in ("relevance", "grounding", "completeness")}
         dims["clarity"] = round(rng.uniform(0.6, 1.0), 2)
         if rng.random() < 0.25:  # now and then one dimension is clearly weak
             dims[rng.choice(list(dims))] = round(rng.uniform(0.2, 0.5), 2)
+        if regressed:  # the new release's lesson plans are less grounded and complete
+            dims = {k: round(max(0.0, v - REGRESSION), 2) if k != "clarity" else v for k, v in dims.items()}
         value = round(sum(dims.values()) / len(dims), 2)
         passed = value >= GATE_THRESHOLD
         weakest = min(dims, key=lambda k: dims[k])
@@ -275,10 +287,14 @@ def run_demo(
         failing = set(rng.sample(range(1, runs), max(1, round(runs * FAIL_RATE)))) if runs >= 2 else set()
         pacer = _Pace(runs, pace)
         names = list(WORKFLOWS)
+        now = time.time_ns()
         for i in range(runs):
             workflow = names[i % len(names)] if i < len(names) else rng.choice(names)
             question, intent, domain = rng.choice(WORKFLOWS[workflow])
-            result.traces.append(_one_run(i, seed, workflow, question, intent, domain, rng, pacer, i in failing))
+            new = runs >= 3 and i >= runs - runs // 3
+            with _recorded_at(now - _age_ns(i, runs, rng)):
+                result.traces.append(_one_run(i, seed, workflow, question, intent, domain, rng, pacer, i in failing,
+                                              release=NEW_RELEASE if new else RELEASE))  # fmt: skip
         gb.flush(30)  # returns after the writer stored every run and ran the calibration rules on them
         result.flags = _calibration_flags({t.trace_id for t in result.traces})
         health = gb.health()
@@ -307,16 +323,41 @@ def _calibration_flags(trace_ids: set[str]) -> list[Any]:
     return [a for a in found if a.trace_id in trace_ids]
 
 
+def _age_ns(i: int, runs: int, rng: random.Random) -> int:
+    """How long ago run ``i`` of ``runs`` happened: evenly over SPAN_DAYS, oldest first, within its day."""
+    if runs < 2:
+        return 0
+    days = SPAN_DAYS * (runs - 1 - i) / (runs - 1)
+    return int((days * 86_400 + rng.uniform(0, 3_600)) * 1e9) if i < runs - 1 else 0
+
+
+@contextlib.contextmanager
+def _recorded_at(at_ns: int) -> Iterator[None]:
+    """Record as if it were ``at_ns``: the SDK's clock reads are shifted by the same amount (demo only)."""
+    from glassbox import recorder
+    from glassbox.cost import calls
+
+    shift = time.time_ns() - at_ns
+    clocks = [(m, m.time_ns) for m in (recorder, calls)]
+    for module, real in clocks:
+        module.time_ns = lambda real=real: real() - shift  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module, real in clocks:
+            module.time_ns = real  # type: ignore[attr-defined]
+
+
 def _one_run(i: int, seed: int, workflow: str, question: str, intent: str, domain: str, rng: random.Random,
-             pace: _Pace, fail: bool) -> Trace:  # fmt: skip
+             pace: _Pace, fail: bool, release: str = RELEASE) -> Trace:  # fmt: skip
     user = f"user-{rng.randint(1, 40):03d}"
     try:
         with gb.trace(question, workflow=workflow, intent=intent, domain=domain, user_id=user,
-                      session_id=f"sess-{seed}-{i // 3}", tags=["demo", workflow], release=RELEASE,
+                      session_id=f"sess-{seed}-{i // 3}", tags=["demo", workflow], release=release,
                       environment="demo", metadata={"seed": seed, "run": i}) as t:  # fmt: skip
             _intake(intent, domain, rng, pace)
             output = _PIPELINES[workflow](domain, rng, pace, fail)
-            _quality_gate(workflow, rng, pace)
+            _quality_gate(workflow, rng, pace, regressed=release == NEW_RELEASE and workflow == REGRESSED_WORKFLOW)
             t.output = output
     except DemoFailure:
         pass  # recorded: the trace ends `failed` with the stage's error; the demo goes on

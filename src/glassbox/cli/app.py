@@ -69,7 +69,9 @@ def _root(
 # -- demo -----------------------------------------------------------------------------------
 @app.command()
 def demo(
-    runs: Annotated[int, typer.Option("--runs", min=1, max=1000, help="How many pipeline runs to record.")] = 12,
+    runs: Annotated[
+        int, typer.Option("--runs", min=1, max=1000, help="How many pipeline runs to record (over the last 14 days).")
+    ] = 36,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the example data (same seed, same runs).")] = 7,
     store: StoreOption = None,
     trail_dir: Annotated[
@@ -97,10 +99,15 @@ def demo(
         console.print()
         scored = [t for t in result.traces if t.status == "complete" and t.quality_score is not None]
         shown = scored[-1] if scored else result.traces[-1]
+        console.print(Text("The newest complete run's scorecard (its quality gate, cost and evidence):", style="dim")
+                      if scored else Text("The newest run's scorecard:", style="dim"))  # fmt: skip
         console.print(render.scorecard(shown))
+        console.print(Text(render.SCORECARD_LEGEND, style="dim"))
         where = " and ".join(x for x in (result.store, result.trail_dir and f"{result.trail_dir}/") if x) or (
             "nowhere: both the store and the trail are turned off")
         failed = len(result.failed)
+        if result.flags:
+            console.print(Text(render.FLAGS_LEGEND, style="dim"))
         for flag in result.flags[:5]:
             console.print(Text.assemble(("[CALIBRATION] ", "bold yellow"), flag.message,
                                         (f"  (trace {flag.trace_id[:12]})", "dim")))  # fmt: skip

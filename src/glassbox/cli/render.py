@@ -167,6 +167,18 @@ def evidence_figure(trace: Trace) -> str:
     return f"{n} record{'s' if n != 1 else ''}" if n else "none"
 
 
+
+# Said once, under the demo's scorecard and flags: what the compact figures mean.
+SCORECARD_LEGEND = (
+    "Evidence 20->3: the run's stages collected 20 items (passages, chunks, standards) and 3 passed their filters. "
+    "Gaps: quality dimensions that scored below their threshold."
+)
+FLAGS_LEGEND = (
+    "Calibration flags are patterns across runs: a principle is a quality dimension (relevance, grounding…); "
+    "'below threshold N times' means it kept failing over the window, not just once."
+)
+
+
 def scorecard(trace: Trace) -> Group:
     """The compact scorecard (seed 001's terminal summary)."""
     q = quality_score(trace)
