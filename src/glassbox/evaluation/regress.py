@@ -485,12 +485,6 @@ def save_run(store: Store, run: RegressionRun) -> None:
         } for r in run.results])  # fmt: skip
 
 
-def _loaded(value: Any) -> Any:
-    import json
-
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def load_run(store: Store, run_id: str) -> RegressionRun:
     """A stored run by id (a unique prefix of 4+ characters works); RunNotFound otherwise."""
     from sqlalchemy import select
@@ -512,10 +506,9 @@ def load_run(store: Store, run_id: str) -> RegressionRun:
     out = RegressionRun(row.run_id, row.target, [], row.project, row.dataset_name, row.dataset_version,
                         row.dataset_id, row.started_at, row.ended_at, row.duration_ms)  # fmt: skip
     for x in results:
-        asserts = [Assertion(**a) for a in _loaded(x.assertions) or []]
+        asserts = [Assertion(**a) for a in x.assertions or []]
         out.results.append(CaseResult(x.case_id, x.position, bool(x.passed), x.trace_id, x.error, x.duration_ms,
-                                      x.cost_usd, x.workflow, _loaded(x.output), asserts,
-                                      _loaded(x.scores) or {}))  # fmt: skip
+                                      x.cost_usd, x.workflow, x.output, asserts, x.scores or {}))  # fmt: skip
     return out
 
 
