@@ -312,11 +312,26 @@ def shutdown(timeout: float = 5.0) -> None:
 
 
 def health() -> dict[str, Any]:
-    """The recorder's own health: queue depth, written, dropped, errors per sink, last error."""
+    """The recorder's own health: queue depth, written, dropped, errors per sink, last error (and alert delivery)."""
     rt = _runtime.current()
-    if rt is None:
-        return {"configured": False}
-    return {"configured": True, **rt.health()}
+    out = {"configured": False} if rt is None else {"configured": True, **rt.health()}
+    import sys
+
+    if "glassbox.monitoring.notifiers" in sys.modules:  # only once alerts were delivered or callbacks registered
+        delivery = sys.modules["glassbox.monitoring.notifiers"].health()
+        if delivery is not None:
+            out["alerts"] = delivery
+    return out
+
+
+def on_alert(fn: Any = None, *, source: str | Sequence[str] | None = None, min_severity: str = "info") -> Any:
+    """Call ``fn(alert)`` for every alert this process fires (SLO burns, budgets, calibration, drift…).
+
+    Runs off the caller's thread; usable as a decorator. ``alert.event`` is firing, resolved or test.
+    """
+    from glassbox.monitoring.notifiers import on_alert as register
+
+    return register(fn, source=source, min_severity=min_severity)
 
 
 __all__ = [
@@ -357,6 +372,7 @@ __all__ = [
     "health_check",
     "inject",
     "llm",
+    "on_alert",
     "query",
     "score",
     "scorer",

@@ -116,6 +116,23 @@ class Settings(BaseSettings):
         description="Markdown file each flag is appended to ({project} is replaced); off: none.",
     )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
+    # Alerts and monitoring (docs/monitoring.md); glassbox.toml: an [alerts] table of the alerts_* keys, [[slo]].
+    alerts_webhooks: list[Any] = Field(
+        default_factory=list, description="Webhook URLs (or tables: url, headers, min_severity, sources) alerts go to."
+    )
+    alerts_command: str | None = Field(None, description="A command run per alert, its JSON body on stdin.")
+    alerts_retries: int = Field(4, ge=0, le=20, description="Retries (exponential backoff) before a dead letter.")
+    alerts_rate_limit: int = Field(30, ge=1, description="Notifications a minute per receiver, at most.")
+    alerts_repeat_interval: float = Field(
+        3600.0, ge=0, description="Seconds before an alert still open notifies again (its count grows meanwhile)."
+    )
+    alerts_quiet_hours: str | None = Field(
+        None, description="UTC period like 22:00-07:00 in which only critical alerts notify."
+    )
+    slo: list[dict[str, Any]] = Field(default_factory=list, description="SLO definitions ([[slo]] tables).")
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="Serve the app's Prometheus metrics on this port at configure."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -131,6 +148,28 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown key {key!r} in [calibration]; known: enabled, {', '.join(known)}")
             data.setdefault(f"calibration_{key}", value)  # a plain calibration_* option (any source) wins
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alerts_table(cls, data: Any) -> Any:
+        """glassbox.toml's ``[alerts]`` table: ``webhooks = [...]`` is ``alerts_webhooks = [...]``."""
+        if not isinstance(data, dict) or not isinstance(data.get("alerts"), dict):
+            return data
+        data = dict(data)
+        for key, value in data.pop("alerts").items():
+            if f"alerts_{key}" not in cls.model_fields:
+                known = sorted(k.removeprefix("alerts_") for k in cls.model_fields if k.startswith("alerts_"))
+                raise ValueError(f"unknown key {key!r} in [alerts]; known: {', '.join(known)}")
+            data.setdefault(f"alerts_{key}", value)
+        return data
+
+    @field_validator("alerts_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        from glassbox.monitoring.notifiers import parse_quiet_hours
+
+        parse_quiet_hours(value)
+        return value
 
     @field_validator("store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", "endpoint", "spool_dir",
                      mode="before")

@@ -340,8 +340,8 @@ class Feedback:
 class Alert:
     """Something a person should look at: a budget warning, a calibration flag, an SLO burn."""
 
-    __slots__ = ("acknowledged", "at_ns", "dims", "id", "message", "project", "rule", "severity", "source",
-                 "trace_id")  # fmt: skip
+    __slots__ = ("acknowledged", "at_ns", "count", "dims", "first_seen_ns", "id", "key", "message", "project", "rule",
+                 "severity", "source", "state", "trace_id")  # fmt: skip
 
     def __init__(
         self,
@@ -355,6 +355,10 @@ class Alert:
         project: str | None = None,
         at_ns: int = 0,
         acknowledged: bool = False,
+        state: str | None = None,
+        key: str | None = None,
+        first_seen_ns: int | None = None,
+        count: int = 1,
     ) -> None:
         self.id = id
         self.source = source
@@ -364,21 +368,28 @@ class Alert:
         self.dims = dims or {}
         self.trace_id = trace_id
         self.project = project
-        self.at_ns = at_ns
+        self.at_ns = at_ns  # last seen
         self.acknowledged = acknowledged
+        self.state = state or ("acknowledged" if acknowledged else "firing")  # firing / acknowledged / resolved
+        self.key = key  # dedup key (None: the store derives it from source, rule and project)
+        self.first_seen_ns = first_seen_ns if first_seen_ns is not None else at_ns
+        self.count = count
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "source": self.source, "rule": self.rule, "severity": self.severity,
             "message": self.message, "dims": self.dims, "trace_id": self.trace_id, "project": self.project,
             "at": iso_from_ns(self.at_ns), "at_ns": self.at_ns, "acknowledged": self.acknowledged,
+            "state": self.state, "key": self.key, "first_seen": iso_from_ns(self.first_seen_ns),
+            "first_seen_ns": self.first_seen_ns, "last_seen": iso_from_ns(self.at_ns), "count": self.count,
         }  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Alert:
         return cls(d["id"], d["source"], d["rule"], d.get("message") or "", d.get("severity") or "warning",
                    d.get("dims") or {}, d.get("trace_id"), d.get("project"), _time_from(d, "at_ns", "at") or 0,
-                   bool(d.get("acknowledged")))
+                   bool(d.get("acknowledged")), d.get("state"), d.get("key"), d.get("first_seen_ns"),
+                   int(d.get("count") or 1))  # fmt: skip
 
 
 # Trace-level fields that are plain values, in document order (the rest are derived or nested).

@@ -51,6 +51,7 @@ class Runtime:
         self.costs: Any = None  # glassbox.cost.calls.CostContext, built on the first priced call
         self.calibration: Any = None  # glassbox.analysis.calibration.CalibrationEngine, set by bootstrap
         self.metrics: Any = None  # glassbox.monitoring.metrics.Metrics, set by gb.start_metrics_server
+        self.deliver_alerts: Any = None  # (alerts) -> None: budget alerts to their receivers, set by bootstrap
         if settings.budget_warn_usd is not None or settings.budget_max_usd is not None:
             from glassbox.budget import Budget
 
@@ -240,6 +241,14 @@ class Runtime:
                 engine.after_batch(batch)
             except Exception as exc:  # noqa: BLE001 - a rule or a query failing must not stop the writer
                 self.internal_error("calibration", exc)
+        deliver = self.deliver_alerts
+        if deliver is not None:
+            raised = [a for t in batch for a in t.alerts]
+            if raised:
+                try:
+                    deliver(raised)
+                except Exception as exc:  # noqa: BLE001
+                    self.internal_error("alerts", exc)
 
     def tick(self) -> None:
         """Writer thread, when idle: stray-span timeouts, and keep the daily total fresh."""

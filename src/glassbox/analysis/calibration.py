@@ -18,8 +18,9 @@ failing it. Built-in rules, thresholds in settings / glassbox.toml (``[calibrati
 User rules: ``@gb.calibration_rule("name")`` on ``fn(trace, query) -> str | list[str] | None``
 (``query`` is a ``glassbox.analysis.query.Query`` over the store). Each message is a flag.
 
-A flag is: a ``[CALIBRATION] …`` warning on the ``glassbox`` logger, an alert row (source
-``calibration``), the trace flagged for review, and a line appended to the alerts file
+A flag is an alert: a ``[CALIBRATION] …`` warning on the ``glassbox`` logger, an alert fired through
+``glassbox.monitoring.alerts`` (source ``calibration``: stored, delivered to webhooks/callbacks), the
+trace flagged for review, and a line appended to the alerts file
 (``.glassbox/calibration_alerts.md``; ``{project}`` in the path is replaced). A rule fires at
 most once per project and subject (the principle, ``intent=compare``, the workflow, the user
 rule's message) within its window: the rule's own ``window_days``, else ``window_days``.
@@ -40,7 +41,6 @@ from sqlalchemy import Float, Text, cast, func, select
 
 from glassbox.ids import new_record_id
 from glassbox.model import Alert, Score, Trace
-from glassbox.store.alerts import add_alerts
 from glassbox.store.schema import alerts, scores, traces
 
 if TYPE_CHECKING:
@@ -295,10 +295,13 @@ class CalibrationEngine:
                 continue  # deduplicated within the window (and within this batch)
             taken.add(key)
             fresh.append(Alert(new_record_id(), "calibration", f.rule, f.message, f.severity,
-                               {**f.dims, "subject": f.subject}, f.trace.trace_id, project, time.time_ns()))
+                               {**f.dims, "subject": f.subject}, f.trace.trace_id, project, time.time_ns(),
+                               key=f"calibration:{f.rule}:project={project}:{f.subject}"))  # fmt: skip
         if not fresh:
             return []
-        add_alerts(self.store, fresh, flag_traces=True)
+        from glassbox.monitoring.alerts import fire_many
+
+        fire_many(self.store, fresh, flag_traces=True)  # stored (dedup by key) and delivered to the receivers
         for a in fresh:
             log.warning("[CALIBRATION] %s", a.message)
         self._append_file(fresh)

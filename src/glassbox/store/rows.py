@@ -148,7 +148,7 @@ def alert_row(a: Alert) -> dict[str, Any]:
 
 def alert_from_row(r: Any) -> Alert:
     return Alert(r.id, r.source, r.rule, r.message, r.severity, r.dims or {}, r.trace_id, r.project,
-                 r.at_ns or 0, bool(r.acknowledged))
+                 r.at_ns or 0, bool(r.acknowledged), r.state, r.dedup_key, r.first_seen_ns, r.count or 1)
 
 
 # -- rows -> model ---------------------------------------------------------------------------

@@ -205,10 +205,21 @@ alerts = Table(
     Column("at", DateTime),
     Column("at_ns", BigInteger),
     Column("acknowledged", Boolean, nullable=False, server_default="0"),
+    # Monitoring (migration 0008): one row per open alert and dedup key; ``at`` is when it was last seen.
+    Column("state", Text, nullable=False, server_default="firing"),  # firing / acknowledged / resolved
+    Column("dedup_key", Text),
+    Column("first_seen", DateTime),
+    Column("first_seen_ns", BigInteger),
+    Column("count", Integer, nullable=False, server_default="1"),
+    Column("resolved_at", DateTime),
     Index("ix_alerts_project_at", "project", "at"),
     Index("ix_alerts_source_rule", "source", "rule"),
     Index("ix_alerts_trace", "trace_id"),
+    Index("ix_alerts_state_at", "state", "at"),
 )
+# At most one open (not resolved) alert per dedup key: firing again counts on the open one.
+ALERT_OPEN = alerts.c.state != "resolved"
+Index("ix_alerts_open_key", alerts.c.dedup_key, unique=True, sqlite_where=ALERT_OPEN, postgresql_where=ALERT_OPEN)
 
 # Server API keys: only a hash of the secret is kept; the secret is shown once at creation.
 api_keys = Table(

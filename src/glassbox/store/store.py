@@ -14,6 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from glassbox.errors import StoreError, TraceNotFound
 from glassbox.model import Trace
 from glassbox.store import database, rows
+from glassbox.store.alerts import record_in as record_alerts
 from glassbox.store.bulk import BulkWriter
 from glassbox.store.merge import MergeRules, primary_fields
 from glassbox.store.schema import CHILD_TABLES, alerts, decisions, events, feedback, scores, spans, traces
@@ -79,10 +80,15 @@ class Store:
             primary, partial, child_rows = self._rows(batch)
             with self.engine.begin() as conn:
                 # Children first: on conflict, a trace's totals are summed from all its spans in the table.
-                for table in (*CHILD_TABLES, alerts):
+                for table in CHILD_TABLES:
                     data = child_rows[table.name]
                     if data:
                         self._bulk.execute(conn, table.name, lambda t=table: self._child_upsert(t), data)
+                raised = [a for t in batch for a in t.alerts]
+                if raised:  # budget alerts: deduplicated like every alert (store.alerts)
+                    known = {r[0] for r in conn.execute(select(alerts.c.id).where(
+                        alerts.c.id.in_([a.id for a in raised])))}  # a re-import counts nothing twice
+                    record_alerts(conn, [a for a in raised if a.id not in known])
                 if primary:
                     self._bulk.execute(conn, "traces", self._primary_upsert, primary)
                 for row in partial:
@@ -103,7 +109,7 @@ class Store:
         """(primary trace rows, partial-segment rows, child rows by table), deduplicated by key."""
         primary_by_id: dict[str, dict[str, Any]] = {}
         partial: list[dict[str, Any]] = []
-        child: dict[str, dict[Any, dict[str, Any]]] = {t.name: {} for t in (*CHILD_TABLES, alerts)}
+        child: dict[str, dict[Any, dict[str, Any]]] = {t.name: {} for t in CHILD_TABLES}
         for t in batch:
             row = rows.trace_row(t)
             if t.root_span_id is not None and t.parent_span_id is None:
@@ -119,7 +125,6 @@ class Store:
             child["events"].update(((tid, e.id), rows.event_row(tid, e)) for e in t.events)
             child["scores"].update(((tid, s.id), rows.score_row(tid, s)) for s in t.scores)
             child["feedback"].update(((tid, f.id), rows.feedback_row(tid, f)) for f in t.feedback)
-            child["alerts"].update((a.id, rows.alert_row(a)) for a in t.alerts)
         primary = list(primary_by_id.values())
         child_rows = {name: list(d.values()) for name, d in child.items()}
         if self.dialect == "postgresql" and rows.has_nul([primary, partial, child_rows]):

@@ -169,7 +169,8 @@ def test_a_flag_fires_again_once_its_window_has_passed(configured):
     _age_flags(configured, 2)
     run(0.5, {"grounding": 0.2})
     gb.flush()
-    assert len(flags(configured, "repeated_principle_failure")) == 2  # 8 days ago: a new flag
+    (again,) = flags(configured, "repeated_principle_failure")  # 8 days ago: it fires again...
+    assert again.count == 2 and again.state == "firing"  # ...on the alert still open (one row per dedup key)
 
 
 def test_principles_of_any_judged_score_and_on_its_own_scale(configured):
@@ -303,7 +304,8 @@ def test_user_rules_subject_severity_window_and_bare_decorator(configured):
         run(output="z" * 30)
         run(output="both")
         gb.flush()
-        assert len(flags(configured, "long_answers")) == 2 and len(flags(configured, "bare_rule")) == 2
+        (again,) = flags(configured, "long_answers")  # it fired again, on the alert still open
+        assert again.count == 2 and len(flags(configured, "bare_rule")) == 2 and again.trace_id != flag.trace_id
     finally:
         unregister("long_answers")
         unregister("bare_rule")
@@ -324,7 +326,7 @@ def test_a_failing_rule_or_store_never_reaches_the_app(configured, monkeypatch):
     def no_alerts(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("glassbox.analysis.calibration.add_alerts", no_alerts)
+    monkeypatch.setattr("glassbox.monitoring.alerts.fire_many", no_alerts)
     with gb.trace("still fine") as t:
         pass
     gb.flush()
