@@ -264,6 +264,10 @@ def check(store: Store, fields: list[str] | tuple[str, ...] = DEFAULT_FIELDS, *,
         raise QueryError(f"min_samples: expected 2 or more, got {min_samples!r}")
     if by is not None and by not in SEGMENTS:
         raise QueryError(f"drift by: expected one of {', '.join(SEGMENTS)}, got {by!r}")
+    if method is not None and method not in stats.METHODS:
+        raise QueryError(f"drift method: expected one of {', '.join(stats.METHODS)}, got {method!r}")
+    if threshold is not None and not (math.isfinite(threshold) and threshold > 0):
+        raise QueryError(f"drift threshold: expected a positive number, got {threshold!r}")
     for name in fields:
         _field_source(name)
     cur_window, ref_window = windows(current, reference, now=now)
