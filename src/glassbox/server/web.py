@@ -21,16 +21,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from glassbox.analysis.filter_spec import TRACE_FILTERS
 from glassbox.analysis.query import Query
 from glassbox.model import span_tree, walk
+from glassbox.server import run_view
 from glassbox.server.auth import COOKIE, AuthError, Principal, principal
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "glassbox_csrf"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")  # fmt: skip
-FILTER_KEYS = ("workflow", "intent", "domain", "status", "since", "until", "min_score", "max_score", "flagged",
-               "tag", "text", "project")  # fmt: skip
+FILTER_KEYS = tuple(TRACE_FILTERS.by_param())  # the runs page's URL takes every filter the REST API does
 OVERVIEW_TTL_S = 30.0
 
 router = APIRouter(include_in_schema=False)
@@ -41,6 +42,8 @@ env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select
 def _fmt_ms(ms: float | None) -> str:
     if ms is None:
         return "—"
+    if ms < 1:  # a fast stage reads "180 µs", not "0 ms"
+        return f"{ms * 1000:.0f} µs"
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
 
@@ -94,11 +97,11 @@ def _check_csrf(request: Request, token: str) -> None:
 def _filters(request: Request, who: Principal) -> dict[str, Any]:
     q = request.query_params
     out: dict[str, Any] = {}
-    for key in FILTER_KEYS:
+    for key, spec in TRACE_FILTERS.by_param().items():
         values = [v for v in q.getlist(key) if v.strip()]
         if not values:
             continue
-        out[key] = values if key == "tag" else values[0].strip()
+        out[spec.name] = values if spec.kind == "list" else values[0].strip()
     project = who.filter_project(out.get("project"))
     if project:
         out["project"] = project
@@ -190,7 +193,14 @@ def run_detail(request: Request, trace_id: str) -> Response:
     except TraceNotFound:
         return _page(request, "missing.html", who=who, status=404, what=f"run {trace_id}")
     return _page(request, "run.html", who=who, t=t, timeline=_timeline(t), nodes=node_rows(t), quality=_quality(t),
+                 can_write=who.scope == "write",
+                 capture=_capture_on(request),
                  recent=_q(request).traces(limit=20, project=t.project, workflow=t.workflow).items)  # fmt: skip
+
+
+def _capture_on(request: Request) -> bool | None:
+    """Whether the server keeps prompt/completion text (None: not known here — the SDK decides for its own runs)."""
+    return getattr(request.app.state, "capture_content", None)
 
 
 def _timeline(t: Any) -> list[dict[str, Any]]:
@@ -209,9 +219,11 @@ def _timeline(t: Any) -> list[dict[str, Any]]:
         s = node.span
         left = 100 * (s.start_ns - start) / total
         width = 100 * ((s.end_ns or end) - s.start_ns) / total
+        mine = decisions.get(s.span_id, [])
         out.append({"span": s, "depth": min(node.depth, 12), "left": round(max(0.0, left), 3),
                     "width": round(max(0.4, min(width, 100 - left)), 3),
-                    "decisions": decisions.get(s.span_id, []), "events": events.get(s.span_id, [])})  # fmt: skip
+                    "decisions": mine, "events": events.get(s.span_id, []),
+                    "badges": run_view.badges(s, len(mine)), "llm": run_view.llm_card(s)})  # fmt: skip
     return out
 
 
@@ -236,15 +248,24 @@ def compare(request: Request, a: str = "", b: str = "") -> Response:
     from glassbox.analysis.compare import compare_traces
     from glassbox.errors import TraceNotFound
 
-    if not a or not b:
-        return _page(request, "compare.html", who=who, c=None, a=a, b=b)
+    if not a or not b:  # the run picker: the runs list's filters, each row a link that completes the pair
+        from glassbox.errors import QueryError
+
+        filters, found, problem = _filters(request, who), [], None
+        try:
+            found = _q(request).traces(limit=50, **filters).items
+        except QueryError as exc:
+            problem = str(exc)
+        return _page(request, "compare.html", who=who, c=None, a=a.strip().lower(), b=b, picker=found,
+                     picker_error=problem, filters=filters, status=400 if problem else 200)  # fmt: skip
     try:
         ta, tb = _q(request).trace(a.strip().lower()), _q(request).trace(b.strip().lower())
         if who.project is not None and (ta.project != who.project or tb.project != who.project):
             raise TraceNotFound(a)
     except TraceNotFound:
         return _page(request, "missing.html", who=who, status=404, what="one of the two runs")
-    return _page(request, "compare.html", who=who, c=compare_traces(ta, tb), a=ta.trace_id, b=tb.trace_id)
+    return _page(request, "compare.html", who=who, c=compare_traces(ta, tb), a=ta.trace_id, b=tb.trace_id,
+                 picker=None, filters={})  # fmt: skip
 
 
 @router.get("/overview")
