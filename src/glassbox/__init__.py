@@ -334,6 +334,41 @@ def on_alert(fn: Any = None, *, source: str | Sequence[str] | None = None, min_s
     return register(fn, source=source, min_severity=min_severity)
 
 
+_flag_client: list[Any] = []  # glassbox.flags.client.default_client, imported on the first gb.flag/gb.variant
+
+
+def _flags() -> Any:
+    if not _flag_client:
+        from glassbox.flags.client import default_client
+
+        _flag_client.append(default_client)
+    return _flag_client[0]()
+
+
+def variant(experiment: str, unit_id: Any, attributes: dict[str, Any] | None = None) -> str | None:
+    """The unit's variant of ``experiment`` (deterministic: same unit, same variant, every process and restart).
+
+    Inside the experiment the exposure is recorded on the current trace (its experiment and variant) and
+    in the exposures table; outside it (stopped, killed, targeting, coverage) the control; None for an
+    experiment that is not defined. Never raises. See docs/experiments.md.
+    """
+    try:
+        return _flags().variant(experiment, None if unit_id is None else str(unit_id), attributes)  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - flags never break the app
+        return None
+
+
+def flag(name: str, unit_id: Any = None, default: Any = None, attributes: dict[str, Any] | None = None) -> Any:
+    """The value of feature flag ``name`` for the unit (``default`` when the flag is missing or fails).
+
+    Evaluated locally (rules, percentage rollout, kill switch); the exposure is recorded on the current trace.
+    """
+    try:
+        return _flags().flag(name, None if unit_id is None else str(unit_id), default, attributes)
+    except Exception:  # noqa: BLE001 - flags never break the app
+        return default
+
+
 __all__ = [
     "NOOP_STAGE",
     "NOOP_TRACE",
@@ -366,6 +401,7 @@ __all__ = [
     "evidence",
     "extract",
     "feedback",
+    "flag",
     "flush",
     "health",
     "health_app",
@@ -381,5 +417,6 @@ __all__ = [
     "start_metrics_server",
     "trace",
     "traced",
+    "variant",
     "wrap",
 ]

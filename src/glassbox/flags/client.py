@@ -2,7 +2,8 @@
 
 ``gb.flag`` / ``gb.variant`` and the OpenFeature provider use the process's default client, built on
 first use from the configured store (``flag_definitions``) over glassbox.toml's ``[[flag]]`` and
-``[[experiment]]`` tables (the store wins: ``glassbox flag kill`` works without a deploy). The first
+``[[experiment]]`` tables (the store wins: ``glassbox flag kill`` works without a deploy; definitions of
+the ``default`` project apply to every project, a project's own ones override them). The first
 evaluation loads them once; afterwards a background thread refreshes them every ``refresh_seconds``.
 Evaluation itself never touches the network or the disk.
 """
@@ -74,8 +75,11 @@ class FlagClient:
 
                 store = Store(self.store_url)
                 try:
-                    for sd in list_definitions(store, project=self.project):
-                        defs[(sd.definition.kind, sd.definition.name)] = sd.definition
+                    # Shared ("default" project) definitions, then the app's own project's, which win.
+                    projects = ["default"] if self.project == "default" else ["default", self.project]
+                    for project in projects:
+                        for sd in list_definitions(store, project=project):
+                            defs[(sd.definition.kind, sd.definition.name)] = sd.definition
                 finally:
                     store.close()
         except Exception as exc:  # noqa: BLE001 - keep the last good definitions

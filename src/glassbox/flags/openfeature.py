@@ -88,8 +88,8 @@ class GlassboxProvider(AbstractProvider):
         value = r.value
         ok = isinstance(value, _TYPES[kind]) and not (kind in ("integer", "float") and isinstance(value, bool))
         if not ok:
-            return FlagResolutionDetails(default, ErrorCode.TYPE_MISMATCH,
-                                         f"{flag_key!r} is {type(value).__name__}, not {kind}", Reason.ERROR)  # fmt: skip
+            message = f"{flag_key!r} is {type(value).__name__}, not {kind}"
+            return FlagResolutionDetails(default, ErrorCode.TYPE_MISMATCH, message, Reason.ERROR)
         if kind == "float":
             value = float(value)
         meta: dict[str, bool | int | float | str] = {}

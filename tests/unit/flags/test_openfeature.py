@@ -64,7 +64,7 @@ def test_errors(of_client) -> None:
 
 
 def test_hook_records_exposure_on_the_current_trace(of_client, tmp_path) -> None:
-    client, flags = of_client
+    client, _ = of_client
     gb.configure(project="test", store=None, trail_dir=str(tmp_path / "t"))
     try:
         with gb.trace("q", workflow="qa") as t:
