@@ -116,6 +116,19 @@ class Settings(BaseSettings):
         description="Markdown file each flag is appended to ({project} is replaced); off: none.",
     )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
+    # Drift monitor of `glassbox serve` (docs/monitoring.md, "Drift").
+    drift_interval: float = Field(
+        3600.0, ge=0, description="Seconds between the server's drift checks (0: no background monitor)."
+    )
+    drift_fields: str = Field(
+        "confidence,quality_score,duration_ms,workflow", description="Comma-separated fields the monitor compares."
+    )
+    drift_current: str = Field("24h", description="The monitor's current window (a span back from now).")
+    drift_reference: str = Field("7d", description="The monitor's reference window, just before the current one.")
+    drift_by: Literal["release", "workflow", "none"] = Field(
+        "release", description="The monitor also compares per release (model version), per workflow, or none."
+    )
+    drift_min_samples: int = Field(30, ge=2, description="Fewer values on a side: not enough data (no alert).")
     # Alerts and monitoring (docs/monitoring.md); glassbox.toml: an [alerts] table of the alerts_* keys, [[slo]].
     alerts_webhooks: list[Any] = Field(
         default_factory=list, description="Webhook URLs (or tables: url, headers, min_severity, sources) alerts go to."
