@@ -32,8 +32,8 @@ _Workers = Annotated[int, typer.Option(
     "(PostgreSQL recommended beyond 1; /metrics sums them).")]
 _QueueSpans = Annotated[int, typer.Option("--queue-spans", min=100, help="Spans the ingest queue holds (memory).")]
 _SpoolDir = Annotated[str, typer.Option(
-    "--spool-dir", help="Where batches go if the store is still down at shutdown (`glassbox import` loads "
-    "them); 'off' to disable.")]
+    "--spool-dir", help="Where shutdown leaves what it could not write in time (written back at the next start; "
+    "`glassbox import` also reads it); 'off' to disable.")]
 
 
 def serve(
@@ -47,6 +47,8 @@ def serve(
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.01, help="Largest request body.")] = 8.0,
     max_spans: Annotated[int, typer.Option("--max-spans", min=1, help="Most spans in one export request.")] = 10_000,
     spool_dir: _SpoolDir = ".glassbox/server-spool",
+    shutdown_grace: Annotated[float, typer.Option(
+        "--shutdown-grace", min=0, help="Seconds to keep writing at shutdown; what is left is spooled.")] = 10.0,
     web: Annotated[bool, typer.Option("--web/--no-web", help="Mount the web dashboard.")] = True,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
@@ -61,7 +63,8 @@ def serve(
                                "`glassbox keys create --project NAME --scope write` (or listen on 127.0.0.1)")
         options = {"auth_required": required, "queue_size": queue_size, "max_queue_spans": queue_spans,
                    "max_body_bytes": int(max_body_mb * 1024 * 1024), "max_spans": max_spans,
-                   "spool_dir": None if spool_dir.strip().lower() in ("", "off", "none") else spool_dir}  # fmt: skip
+                   "spool_dir": None if spool_dir.strip().lower() in ("", "off", "none") else spool_dir,
+                   "shutdown_grace": shutdown_grace}  # fmt: skip
         where = f"http://{host}:{port}"
         typer.echo(f"glassbox serving {where} (store {st.info()['url']}, "
                    f"{'API keys required' if required else 'no auth on loopback'}"

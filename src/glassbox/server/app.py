@@ -35,13 +35,14 @@ log = logging.getLogger("glassbox.server")
 def create_app(store: str | Store, *, auth_required: bool = False, queue_size: int = 2000,
                max_queue_spans: int = 50_000, batch_size: int = 500, max_body_bytes: int = MAX_BODY_BYTES,
                max_spans: int = MAX_SPANS, calibration: bool | CalibrationSettings = True, writer_delay: float = 0.0,
-               spool_dir: str | None = None, routers: Iterable[APIRouter] = (),
+               spool_dir: str | None = None, shutdown_grace: float = 10.0, routers: Iterable[APIRouter] = (),
                jobs: bool = True) -> FastAPI:  # fmt: skip
     """The server app over ``store``; ``routers`` are mounted too (the web dashboard adds its pages this way).
 
     ``auth_required``: every request needs an API key (the CLI sets it off loopback or with ``--auth``).
     ``queue_size``/``max_queue_spans``: the ingest queue's bounds (traces, spans); beyond, senders get 429.
-    ``spool_dir``: where batches go if the store is still down at shutdown (audit-trail format).
+    ``spool_dir``: where shutdown leaves what it could not write within ``shutdown_grace`` seconds
+    (audit-trail format; the next start over the same folder writes it).
     ``jobs``: start the features' background jobs (drift monitor, scheduled reports…; see ``features``).
     ``calibration``: True judges stored runs with the calibration rules, configured like the SDK
     (``[calibration]`` in glassbox.toml, ``GLASSBOX_CALIBRATION_*``); a ``CalibrationSettings``; False: off.
@@ -65,7 +66,7 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
                 stop()
             except Exception:
                 log.exception("glassbox serve: a background job failed to stop")
-        ingest.close()
+        ingest.close(shutdown_grace)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
 

@@ -64,7 +64,10 @@ def full(app: Any) -> tuple[int, dict[str, Any]]:
             return "fail", "writer thread stopped with traces queued"
         lag = ingest.lag()
         status = "warn" if sink.get("errors") or lag > LAG_WARN_SECONDS else "ok"
-        return status, f"{sink.get('written', 0)} traces written, {sink.get('errors', 0)} write errors, lag {lag:.2f} s"
+        spool = (f"; {h['reloaded_from_spool']} written from the shutdown spool" if h.get("reloaded_from_spool")
+                 else "")  # fmt: skip
+        return status, (f"{sink.get('written', 0)} traces written, {sink.get('errors', 0)} write errors, "
+                        f"lag {lag:.2f} s{spool}")  # fmt: skip
 
     def disk_probe() -> tuple[str, str]:
         sqlite = store.engine.dialect.name == "sqlite" and store.engine.url.database not in (None, "", ":memory:")

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from glassbox.errors import StoreError
 from glassbox.model import Trace
 from glassbox.monitoring.metrics import Metrics
+from glassbox.store.database import _short as short_error
 from glassbox.store.database import safe_url
 from glassbox.store.schema import traces as traces_table
 from glassbox.store.store import DatabaseSink, Store
@@ -85,7 +86,7 @@ class StoreSink:
                         traces_table.c.trace_id.in_(ids[i : i + 500]))  # fmt: skip
                     owner.update((tid, project) for tid, project in conn.execute(q).all())
         except SQLAlchemyError as exc:  # the server is unreachable (this read comes before any write): retry
-            err = StoreError(f"read from {safe_url(self.store.url)} failed: {type(exc).__name__}: {exc}")
+            err = StoreError(f"read from {safe_url(self.store.url)} failed: {short_error(exc)}")
             err.data_error = False  # type: ignore[attr-defined]
             raise err from None
         kept, refused = [], 0
