@@ -1,5 +1,7 @@
 """Trace filters shared by every query (and so by the CLI and the REST API): parsed, checked, SQL.
 
+Which filters exist is declared once in ``glassbox.analysis.filter_spec``.
+
 Every value reaches SQL as a bound parameter; a bad filter raises ``QueryError`` naming it.
 """
 
@@ -13,23 +15,14 @@ from typing import Any
 from sqlalchemy import Text, and_, bindparam, cast, func, or_, text
 from sqlalchemy.sql.elements import ColumnElement
 
+from glassbox.analysis.filter_spec import TRACE_FILTERS
 from glassbox.errors import QueryError
 from glassbox.model import TRACE_STATUSES
 from glassbox.store.schema import traces
 
-# name -> what it takes (for messages and the CLI/REST layers)
-FILTERS: dict[str, str] = {
-    "project": "project name", "workflow": "workflow name", "intent": "intent", "domain": "domain",
-    "status": f"one of {', '.join(TRACE_STATUSES)}", "since": "a date, a date-time (UTC) or a span back (7d, 24h)",
-    "until": "same forms as since", "min_score": "number (quality score at least)",
-    "max_score": "number (quality score at most)", "flagged": "true/false (flagged for review)",
-    "tag": "a tag the run carries", "metadata": "key=value (compared as text)",
-    "text": "text found in the input or output", "user_id": "user id", "session_id": "session id",
-    "environment": "environment", "release": "release / model version", "experiment": "experiment",
-    "variant": "experiment variant", "service": "service name",
-}  # fmt: skip
-_EQUALS = ("project", "workflow", "intent", "domain", "status", "user_id", "session_id", "environment", "release",
-           "experiment", "variant", "service")  # fmt: skip
+# name -> what it takes (for messages); the filters themselves are declared once in filter_spec
+FILTERS: dict[str, str] = {f.name: f.takes for f in TRACE_FILTERS}
+_EQUALS = TRACE_FILTERS.equals()
 
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)$")
 _UNITS = {"s": "seconds", "sec": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from glassbox.analysis.filter_spec import TRACE_FILTERS, TraceFilter
 from glassbox.cli.errors import UsageProblem
 from glassbox.errors import StoreError
 
@@ -23,6 +27,38 @@ StoreOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+_KW = inspect.Parameter.KEYWORD_ONLY
+_CLI_TYPES: dict[str, Any] = {"text": str | None, "choice": str | None, "time": str | None, "number": float | None,
+                              "flag": bool | None, "list": list[str] | None}  # fmt: skip
+
+
+def _filter_parameter(f: TraceFilter) -> inspect.Parameter:
+    option = typer.Option(*f.cli_option.split(" "), help=f.help, show_default=False)
+    return inspect.Parameter(f.name, _KW, default=None, annotation=Annotated[_CLI_TYPES[f.kind], option])
+
+
+def with_filters(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the trace filter options (``analysis.filter_spec``) to a command, passed to it as one ``filters`` dict."""
+    sig = inspect.signature(fn)
+    hints = dict(inspect.get_annotations(fn, eval_str=True))
+    added = [_filter_parameter(f) for f in TRACE_FILTERS]
+    own = [p.replace(annotation=hints.get(p.name, p.annotation), kind=_KW) for p in sig.parameters.values()
+           if p.name != "filters"]  # fmt: skip
+    names = TRACE_FILTERS.names()
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        filters = {}
+        for name in names:
+            value = kwargs.pop(name, None)
+            if value not in (None, []):
+                filters[name] = value
+        return fn(filters=filters, **kwargs)
+
+    command.__signature__ = sig.replace(parameters=own + added)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in own + added}
+    return command
 
 def parse_when(value: str, option: str = "--since", now: datetime | None = None) -> datetime:
     """A naive UTC datetime from ``2026-11-01``, ``2026-11-01T08:30``, or a span back from now (``7d``, ``24h``).

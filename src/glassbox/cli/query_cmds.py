@@ -4,8 +4,6 @@ rendering only, the answers come from ``glassbox.analysis.query``."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,54 +18,8 @@ from rich.text import Text
 from glassbox.cli import formats as fmt
 from glassbox.cli import render
 from glassbox.cli.errors import UsageProblem, reported
-from glassbox.cli.options import JsonOption, StoreOption, open_store
+from glassbox.cli.options import JsonOption, StoreOption, open_store, with_filters
 from glassbox.errors import QueryError
-
-_KW = inspect.Parameter.KEYWORD_ONLY
-# The trace filters, once: (parameter, type, option names, help). Names match the query API's.
-_FILTERS: list[tuple[str, Any, tuple[str, ...], str]] = [
-    ("project", str | None, ("--project",), "Only this project."),
-    ("workflow", str | None, ("--workflow",), "Only this workflow."),
-    ("intent", str | None, ("--intent",), "Only this intent."),
-    ("domain", str | None, ("--domain",), "Only this domain."),
-    ("status", str | None, ("--status",), "complete, failed, incomplete or in_progress."),
-    ("since", str | None, ("--since",), "Started at or after: 2026-11-01, 2026-11-01T08:00 (UTC), or 7d, 24h ago."),
-    ("until", str | None, ("--until",), "Started before (same forms as --since)."),
-    ("min_score", float | None, ("--min-score",), "Quality score at least."),
-    ("max_score", float | None, ("--max-score",), "Quality score at most."),
-    ("flagged", bool | None, ("--flagged/--not-flagged",), "Only runs flagged (or not) for review."),
-    ("tag", list[str] | None, ("--tag",), "Runs carrying this tag (repeat: all of them)."),
-    ("metadata", list[str] | None, ("--meta",), "metadata key=value (repeat: all of them)."),
-    ("text", str | None, ("--text",), "Text in the input or output (any case)."),
-    ("user_id", str | None, ("--user",), "Only this user id."),
-    ("session_id", str | None, ("--session",), "Only this session id."),
-    ("environment", str | None, ("--environment",), "Only this environment."),
-    ("release", str | None, ("--release",), "Only this release / model version."),
-]  # fmt: skip
-_FILTER_NAMES = tuple(f[0] for f in _FILTERS)
-
-
-def with_filters(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the trace filter options to a command; it receives them as one ``filters`` dict."""
-    sig = inspect.signature(fn)
-    hints = dict(inspect.get_annotations(fn, eval_str=True))
-    added = [inspect.Parameter(name, _KW, default=None, annotation=Annotated[tp, typer.Option(*flags, help=h)])
-             for name, tp, flags, h in _FILTERS]  # fmt: skip
-    own = [p.replace(annotation=hints.get(p.name, p.annotation), kind=_KW) for p in sig.parameters.values()
-           if p.name != "filters"]  # fmt: skip
-
-    @functools.wraps(fn)
-    def command(**kwargs: Any) -> Any:
-        filters = {}
-        for name in _FILTER_NAMES:
-            value = kwargs.pop(name, None)
-            if value not in (None, []):
-                filters[name] = value
-        return fn(filters=filters, **kwargs)
-
-    command.__signature__ = sig.replace(parameters=own + added)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in own + added}
-    return command
 
 
 def _console() -> Console:

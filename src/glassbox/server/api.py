@@ -6,6 +6,7 @@ Every read is scoped to the caller's project (see ``auth``). Errors have one sha
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from typing import Annotated, Any, Literal
@@ -13,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from glassbox.analysis.filter_spec import TRACE_FILTERS, TraceFilter
 from glassbox.analysis.query import Query as TraceQuery
 from glassbox.ids import new_record_id
 from glassbox.model import Feedback, Score
@@ -25,36 +27,23 @@ Read = Annotated[Principal, Depends(reader)]
 Write = Annotated[Principal, Depends(writer)]
 
 
-def trace_filters(
-    project: str | None = None,
-    workflow: str | None = None,
-    intent: str | None = None,
-    domain: str | None = None,
-    status: Literal["in_progress", "complete", "failed", "incomplete"] | None = None,
-    since: Annotated[str | None, Query(description="2026-11-01, 2026-11-01T08:00Z, or 7d / 24h / 30m ago")] = None,
-    until: str | None = None,
-    min_score: float | None = None,
-    max_score: float | None = None,
-    flagged: bool | None = None,
-    tag: Annotated[list[str] | None, Query(description="repeat for several (all must match)")] = None,
-    meta: Annotated[list[str] | None, Query(description="metadata key=value, repeatable")] = None,
-    text: Annotated[str | None, Query(description="found in the input or output")] = None,
-    user_id: str | None = None,
-    session_id: str | None = None,
-    environment: str | None = None,
-    release: str | None = None,
-    experiment: str | None = None,
-    variant: str | None = None,
-    service: str | None = None,
-) -> dict[str, Any]:
-    """The trace filters of the query API, as query parameters."""
-    values = {"project": project, "workflow": workflow, "intent": intent, "domain": domain, "status": status,
-              "since": since, "until": until, "min_score": min_score, "max_score": max_score, "flagged": flagged,
-              "tag": tag or None, "metadata": meta or None, "text": text, "user_id": user_id,
-              "session_id": session_id, "environment": environment, "release": release, "experiment": experiment,
-              "variant": variant, "service": service}  # fmt: skip
-    return {k: v for k, v in values.items() if v is not None}
+def _filter_parameter(f: TraceFilter) -> inspect.Parameter:
+    kind: Any = {"text": str, "time": str, "number": float, "flag": bool, "list": list[str]}.get(f.kind)
+    if f.kind == "choice":
+        kind = Literal[f.choices]  # type: ignore[valid-type]
+    return inspect.Parameter(f.query_param, inspect.Parameter.KEYWORD_ONLY, default=None,
+                             annotation=Annotated[kind | None, Query(description=f.help)])  # fmt: skip
 
+
+def trace_filters(**params: Any) -> dict[str, Any]:
+    """The trace filters of the query API (``analysis.filter_spec``), as query parameters."""
+    by_param = TRACE_FILTERS.by_param()
+    return {by_param[k].name: v for k, v in params.items() if v is not None and v != []}
+
+
+# FastAPI reads the parameters from the signature: one per filter of the spec.
+trace_filters.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [_filter_parameter(f) for f in TRACE_FILTERS], return_annotation=dict[str, Any])
 
 Filters = Annotated[dict[str, Any], Depends(trace_filters)]
 
