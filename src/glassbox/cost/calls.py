@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 
+from glassbox.cost.dedupe import fold
 from glassbox.cost.record import COST_SOURCE, Warnings, apply_usage, make_pricer, price_span, weakest_source
 from glassbox.cost.tokens import estimate_usage
 from glassbox.cost.usage import NO_USAGE, LLMUsage, extract_usage
@@ -47,6 +48,15 @@ class CostContext:
         self.content_limit = int(getattr(settings, "max_content_length", 8192))
         self.redact = getattr(settings, "redact", None)
         self.warnings = Warnings()
+        # Traces that folded an instrumentor's LLM span: only their gb.llm() calls need the dedupe scan.
+        self.foreign_traces: dict[str, None] = {}
+
+    def saw_foreign(self, trace_id: str) -> None:
+        traces = self.foreign_traces
+        if trace_id not in traces:
+            if len(traces) >= 10_000:  # bounded: the oldest traces have long ended
+                traces.pop(next(iter(traces)), None)
+            traces[trace_id] = None
 
     @property
     def pricer(self) -> Pricer:
@@ -165,17 +175,28 @@ def record(rt: Runtime, cur: Stage, response: Any, *, stage: Any, prompt: Any, c
             target.attributes.update(kept)
     trace = cur._trace
     trace.cost_source = weakest_source(trace.cost_source, price.source)
-    if price.cost_usd:
-        rt.add_cost(trace, price.cost_usd)
+    counted = price.cost_usd
+    if trace.trace_id in ctx.foreign_traces:  # an instrumentor may already have described this call
+        spans = trace.spans
+        counted = fold(target, spans, {s.span_id: s for s in spans})
+    if counted:
+        rt.add_cost(trace, counted)
     return LLMCall(usage, price.cost_usd, price.source, target, price.message)
 
 
 def price_foreign(rt: Runtime, trace: Any, span: Any) -> None:
-    """Price an LLM span an OTel instrumentor (OpenLLMetry, OpenInference) produced inside the trace."""
+    """Price an LLM span an OTel instrumentor (OpenLLMetry, OpenInference) produced inside the trace.
+
+    A span describing a call the trace already holds (the anthropic SDK's own span beside an
+    instrumentor's, or a ``gb.llm()`` record) counts once: see ``glassbox.cost.dedupe``.
+    """
     ctx = cost_context(rt)
     source = price_span(span, ctx.pricer, ctx.warnings)
     if source is None:
         return
     trace.cost_source = weakest_source(trace.cost_source, source)
-    if span.cost_usd:
-        rt.add_cost(trace, span.cost_usd)
+    ctx.saw_foreign(trace.trace_id)
+    spans = trace.spans
+    delta = fold(span, spans, {s.span_id: s for s in spans})
+    if delta:
+        rt.add_cost(trace, delta)

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from glassbox.cost.dedupe import fold_all
 from glassbox.cost.record import price_span, weakest_source
 from glassbox.model import TRACE_STATUSES, Decision, Event, Score, Span, Trace
 from glassbox.otel import infer_kind
@@ -167,6 +168,7 @@ _RUN_KEYS = frozenset({"user.id", "session.id"})
 _SPAN_GB_KEYS = frozenset({"glassbox.cost.source", "glassbox.cost.usd", "glassbox.cost.input_usd",
                            "glassbox.cost.output_usd", "glassbox.cost.model_ref", "glassbox.cost.note",
                            "glassbox.usage.problems"})  # fmt: skip
+_SPAN_GB_PREFIXES = ("glassbox.usage.", "glassbox.cost.")  # usage figures and pricing facts (cost/attributes.py)
 _SPAN_NUMBERS = (("glassbox.cost_usd", "cost_usd"), ("glassbox.peak_gpu_mem_bytes", "peak_gpu_mem_bytes"),
                  ("glassbox.model_loads", "model_loads"))  # fmt: skip
 _MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
@@ -207,6 +209,7 @@ def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int 
                     t.service = service
                 _add_span(t, sp, raw_sid.hex(), service, scope, pricer)
     for t in by_trace.values():
+        fold_all(t.spans)  # spans of one LLM call (SDK + instrumentor) count once: cost/dedupe.py
         _finish(t)
         out.traces.append(t)
     return out
@@ -230,7 +233,7 @@ def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str |
             if v is not None:
                 setattr(s, name, v)
         run = {k: attrs.pop(k) for k in gb_keys
-               if k in attrs and k not in _SPAN_GB_KEYS and not k.startswith("glassbox.usage.")}  # fmt: skip
+               if k in attrs and k not in _SPAN_GB_KEYS and not k.startswith(_SPAN_GB_PREFIXES)}  # fmt: skip
     for key in _RUN_KEYS & attrs.keys():
         run[key] = attrs.pop(key)
     if kind != "stage" or "llm.model_name" in attrs:
