@@ -67,6 +67,8 @@ traces = Table(
     Column("root_span_id", String(16)),
     Column("parent_span_id", String(16)),
     Column("schema_version", Integer, nullable=False, server_default="1"),
+    # Which run fields the primary segment set (bit 0: a primary is stored); see store/merge.py.
+    Column("segment_fields", Integer, nullable=False, server_default="0"),
     Index("ix_traces_project_started", "project", "started_at"),
     Index("ix_traces_workflow_started", "workflow", "started_at"),
     Index("ix_traces_status_started", "status", "started_at"),
@@ -108,6 +110,13 @@ spans = Table(
     Column("attributes", Json),
     Column("input", Json),
     Column("output", Json),
+    # OTLP fidelity (migration 0005): what an OpenTelemetry span carries besides its attributes.
+    Column("span_kind", Text),  # internal / server / client / producer / consumer (NULL: unspecified)
+    Column("trace_state", Text),  # W3C tracestate header value
+    Column("status_message", Text),  # the span status's own description
+    Column("links", Json),  # [{trace_id, span_id, trace_state?, attributes?}]
+    Column("resource", Json),  # every resource attribute of the sender (service.name included)
+    Column("scope", Json),  # {name, version, attributes} of the instrumentation scope
 )
 
 # Spans are read by trace (the primary key) except for cost reports, which read LLM calls in a time

@@ -152,3 +152,140 @@ def test_otlp_spans_of_one_trace_in_separate_requests_keep_own_totals(store, per
     assert_own_totals(store)
     ins = sorted(v[0][0] for v in totals_by_trace(store).values())
     assert ins == [3003, 6003, 9003]
+
+
+# -- item 3: the merged run is the same whatever order its segments arrive in -------------------------------------
+def _foreign_root_and_glassbox_continuation():
+    """A Node-style OTel root (as the receiver decodes it) and a glassbox service continuing it via gb.extract."""
+    mem = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "web-node"}))
+    provider.add_span_processor(SimpleSpanProcessor(mem))
+    from opentelemetry import propagate
+    from opentelemetry import trace as otel_trace
+
+    with provider.get_tracer("node").start_as_current_span("GET /ask") as root:
+        headers: dict[str, str] = {}
+        propagate.inject(headers, context=otel_trace.set_span_in_context(root))
+    provider.shutdown()
+    (node,) = otlp.decode(otlp.parse(encode_spans(mem.get_finished_spans()).SerializeToString(),
+                                     "application/x-protobuf"), project="p").traces  # fmt: skip
+    with capture(project="p", service="answers") as got:
+        with gb.extract(headers), gb.trace({"question": "why?"}, workflow="qa", intent="explain"), \
+                gb.stage("llm", kind="llm") as s:  # fmt: skip
+            s.tokens_in, s.cost_usd = 40, 0.004
+    return node, got[0]
+
+
+def _run_row(store, trace_id) -> dict:
+    with store.engine.connect() as conn:
+        row = dict(conn.execute(sa.select(traces_table).where(traces_table.c.trace_id == trace_id)).one()._mapping)
+    row.pop("trace_id")
+    return row
+
+
+def test_a_service_continuing_a_foreign_root_keeps_workflow_and_input_in_either_order(store_url):
+    from glassbox.store.store import Store
+
+    runs = []
+    for order in ((0, 1), (1, 0)):
+        store = Store(store_url)
+        node, ours = _foreign_root_and_glassbox_continuation()
+        for i in order:
+            store.write_traces([(node, ours)[i]])
+        merged = store.get_trace(node.trace_id)
+        assert merged.workflow == "qa" and merged.intent == "explain" and merged.input == {"question": "why?"}
+        assert merged.name == "GET /ask" and merged.root_span_id == node.root_span_id
+        row = _run_row(store, node.trace_id)
+        assert row["tokens_in"] == 40 and row["service"] == "web-node"
+        runs.append({k: v for k, v in row.items() if k not in ("start_ns", "end_ns", "started_at", "ended_at",
+                                                                "duration_ms", "root_span_id", "name")})
+        with store.engine.begin() as conn:
+            for table in reversed(traces_table.metadata.sorted_tables):
+                conn.execute(table.delete())
+        store.close()
+    assert runs[0] == runs[1]
+
+
+word = st.sampled_from(["a", "b", "c"])
+maybe = st.none() | word
+
+
+@st.composite
+def trace_segments(draw):
+    """A primary (maybe) and 1-3 other segments of one trace, each setting a random subset of the run's fields."""
+    has_primary = draw(st.booleans())
+    n_other = draw(st.integers(1 if has_primary else 2, 3))
+    starts = draw(st.lists(st.integers(0, 50), min_size=n_other + 1, max_size=n_other + 1, unique=True))
+    segs = []
+    for i in range(n_other + 1):
+        primary = i == 0 and has_primary
+        if i == 0 and not has_primary:
+            continue
+        seg = {"primary": primary, "start": starts[i] * 1000, "root": draw(st.booleans()) or primary,
+               "fields": {f: draw(maybe) for f in ("workflow", "intent", "service", "user_id", "experiment")},
+               "input": draw(st.none() | st.dictionaries(word, word, max_size=2)),
+               "name": draw(word), "status": draw(st.sampled_from(["complete", "failed", "incomplete"])),
+               "tags": draw(st.lists(word, max_size=2)), "cost_source": draw(st.sampled_from(
+                   [None, "unknown", "estimated", "priced", "provider"])),
+               "calls": draw(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99)), min_size=1, max_size=2))}
+        segs.append(seg)
+    return segs
+
+
+def _build(tid: str, segs: list[dict]) -> list[Trace]:
+    """Trace segments from their description, with span ids derived from positions (same for every order)."""
+    primary_root = "a" * 16
+    out = []
+    for i, d in enumerate(segs):
+        t = Trace(tid, d["name"], d["start"])
+        t.project, t.status, t.tags, t.cost_source, t.input = "p", d["status"], list(d["tags"]), d["cost_source"], d["input"]
+        for k, v in d["fields"].items():
+            setattr(t, k, v)
+        root = primary_root if d["primary"] else f"{i + 1:016x}"
+        if d["root"]:
+            t.root_span_id = root
+            t.parent_span_id = None if d["primary"] else primary_root
+        for j, (tin, cost) in enumerate(d["calls"]):
+            sid = root if j == 0 else f"{i + 1:08x}{j:08x}"
+            parent = None if (j == 0 and d["primary"]) else (primary_root if j == 0 else root)
+            s = Span(tid, sid, parent, f"{d['name']}{j}", "llm", d["start"] + j)
+            s.end_ns, s.status, s.tokens_in, s.cost_usd = d["start"] + 500, "ok", tin, cost / 1e4
+            t.spans.append(s)
+        t.end_ns = d["start"] + 500
+        out.append(t)
+    return out
+
+
+def _merged(store, segs: list[dict], order: list[int]) -> tuple[dict, dict]:
+    tid = new_trace_id()
+    built = _build(tid, segs)
+    for i in order:
+        store.write_traces([built[i]])
+    doc = store.get_trace(tid).to_dict()
+    doc.pop("trace_id")
+    doc["spans"] = sorted(({k: v for k, v in s.items()} for s in doc["spans"]), key=lambda s: s["span_id"])
+    return _run_row(store, tid), doc
+
+
+@HYPOTHESIS
+@given(segs=trace_segments(), data=st.data())
+def test_the_merged_run_is_the_same_in_any_segment_order(store, segs, data):
+    n = len(segs)
+    orders = [list(range(n)), list(reversed(range(n)))]
+    orders += [data.draw(st.permutations(range(n))) for _ in range(2)]
+    first_row, first_doc = _merged(store, segs, orders[0])
+    for order in orders[1:]:
+        row, doc = _merged(store, segs, order)
+        assert row == first_row, order
+        assert doc == first_doc, order
+    # The primary's fields win wherever it has them; otherwise some segment's value is kept.
+    primary = next((d for d in segs if d["primary"]), None)
+    for f in ("workflow", "intent", "service", "user_id", "experiment"):
+        values = {d["fields"][f] for d in segs} - {None}
+        if primary is not None and primary["fields"][f] is not None:
+            assert first_row[f] == primary["fields"][f]
+        else:
+            assert first_row[f] == (min(values) if values else None)
+    if primary is not None:
+        assert (first_row["name"], first_row["status"]) == (primary["name"], primary["status"])
+    assert first_row["tokens_in"] == sum(c[0] for d in segs for c in d["calls"])
