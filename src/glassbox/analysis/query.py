@@ -149,7 +149,10 @@ class Query:
         durations = [r[0] for r in self._rows(select(t.duration_ms).where(cond, t.duration_ms.is_not(None))
                                               .order_by(t.duration_ms))]  # fmt: skip
         finished = int(complete or 0) + int(failed or 0)
-        return {
+        from glassbox.analysis.feedback import aggregate
+
+        fb = aggregate(self.store, ("feedback", "avg_rating", "positive_share"), cond)[None]
+        return {**fb,
             "runs": int(runs), "complete": int(complete or 0), "failed": int(failed or 0),
             "success_rate": _rate(complete, finished), "avg_duration_ms": _ratio(avg_ms),
             "p50_duration_ms": percentile(durations, 50), "p95_duration_ms": percentile(durations, 95),
@@ -284,20 +287,27 @@ class Query:
         """One row per value of ``dim`` (workflow, intent, domain, status, release, day, …) with ``metrics``."""
         if dim not in GROUP_DIMS:
             raise QueryError(f"group by: expected one of {', '.join(GROUP_DIMS)}, got {dim!r}")
-        unknown = [m for m in metrics if m not in METRICS]
+        from glassbox.analysis.feedback import FEEDBACK_METRICS, aggregate, empty
+
+        unknown = [m for m in metrics if m not in METRICS and m not in FEEDBACK_METRICS]
         if unknown:
-            raise QueryError(f"unknown metric {unknown[0]!r}; known: {', '.join(METRICS)}")
+            raise QueryError(f"unknown metric {unknown[0]!r}; known: {', '.join(METRICS + FEEDBACK_METRICS)}")
+        run_metrics = [m for m in metrics if m in METRICS]
+        fb_metrics = [m for m in metrics if m in FEEDBACK_METRICS]  # feedback joins in its own grouped query
         key = self._day(traces.c.started_at) if dim == "day" else traces.c[dim]
         cols = self._metric_columns()
-        rows = self._rows(select(key, *[cols[m] for m in metrics]).where(self._where(filters)).group_by(key)
+        cond = self._where(filters)
+        rows = self._rows(select(key, *[cols[m] for m in run_metrics]).where(cond).group_by(key)
                           .order_by(key if dim == "day" else func.count().desc(), key))  # fmt: skip
+        fb = aggregate(self.store, fb_metrics, cond, key) if fb_metrics else {}
         out = []
         for row in rows:
             d: dict[str, Any] = {dim: row[0]}
-            for m, v in zip(metrics, row[1:], strict=True):
+            for m, v in zip(run_metrics, row[1:], strict=True):
                 d[m] = None if v is None else (int(v) if m in ("runs", "complete", "failed", "flagged", "tokens_in",
                                                                 "tokens_out") else float(v))  # fmt: skip
-            out.append(d)
+            d.update(fb.get(row[0], empty(fb_metrics)) if fb_metrics else {})
+            out.append({dim: row[0], **{m: d[m] for m in metrics}})
         return out
 
     def quality_trend(self, days: float = 30, by: str | None = None, **filters: Any) -> list[dict[str, Any]]:

@@ -21,13 +21,15 @@ from glassbox.cli.query_cmds import with_filters
 from glassbox.errors import QueryError
 
 FORMATS = ("jsonl", "csv", "parquet")
-DATASETS = ("runs", "router")
+DATASETS = ("runs", "router", "feedback")
 PAGE = 500
 RUN_COLUMNS = ("trace_id", "project", "workflow", "intent", "domain", "status", "started_at", "duration_ms",
                "tokens_in", "tokens_out", "cost_usd", "cost_source", "quality_score", "gate_passed",
                "flagged_for_review", "tags", "input")  # fmt: skip
 ROUTER_COLUMNS = ("question", "workflow", "intent", "domain", "status", "quality", "passed", "cost_usd",
                   "latency_ms", "trace_id", "started_at")  # fmt: skip
+FEEDBACK_COLUMNS = ("trace_id", "workflow", "release", "input", "output", "rating", "sentiment", "label", "signals",
+                    "comments", "started_at")  # fmt: skip
 
 
 def _text(value: Any) -> str | None:
@@ -77,9 +79,15 @@ def export(
     = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout; parquet needs --out).")]
     = None,
-    dataset: Annotated[str, typer.Option("--dataset", help="runs, or router: question, workflow chosen, quality, "
-                                                           "cost, latency (the router-training export).")] = "runs",
+    dataset: Annotated[str, typer.Option("--dataset", help="runs, router (question, workflow chosen, quality, "
+                                                           "cost, latency: the router-training export) or feedback "
+                                                           "(input, output, rating, sentiment, signals of each run "
+                                                           "with feedback: the retraining export).")] = "runs",
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many runs.")] = None,
+    balance: Annotated[bool, typer.Option("--balance", help="feedback: as many positive as negative runs "
+                                          "(a seeded sample of the larger side; neutral left out).")] = False,
+    label: Annotated[str | None, typer.Option("--label", help="feedback: only positive, negative or neutral "
+                                              "runs.")] = None,
     store: StoreOption = None,
 ) -> None:
     """Export the matching runs, newest first, streaming (constant memory whatever the store's size)."""
@@ -92,6 +100,10 @@ def export(
             raise UsageProblem(f"--dataset: expected one of {', '.join(DATASETS)}, got {dataset!r}")
         if fmt == "parquet" and out is None:
             raise UsageProblem("--format parquet writes a binary file: give --out PATH")
+        if dataset != "feedback" and (balance or label):
+            raise UsageProblem("--balance and --label apply to --dataset feedback")
+        if dataset == "feedback" and fmt == "parquet":
+            raise UsageProblem("--dataset feedback: --format jsonl or csv")
         if out is not None and out.parent and not out.parent.is_dir():
             raise UsageProblem(f"--out: folder {str(out.parent)!r} does not exist")
         st = open_store(store, must_exist=True)
@@ -102,9 +114,12 @@ def export(
                 total = min(q.summary(**filters)["runs"], limit or sys.maxsize)
             except QueryError as exc:
                 raise UsageProblem(str(exc)) from None
-            with _progress(total) as bar:
-                task = bar.add_task("export", total=total)
-                written = _write(q, st, filters, limit, fmt, dataset, tmp, lambda n: bar.advance(task, n))
+            if dataset == "feedback":
+                written = _write_feedback(st, filters, limit, fmt, tmp, balance, label)
+            else:
+                with _progress(total) as bar:
+                    task = bar.add_task("export", total=total)
+                    written = _write(q, st, filters, limit, fmt, dataset, tmp, lambda n: bar.advance(task, n))
             if tmp is not None and out is not None:
                 tmp.replace(out)  # all or nothing: a failed export leaves no half file behind
         except BaseException:
@@ -166,6 +181,34 @@ def _write(q: Any, st: Any, filters: dict[str, Any], limit: int | None, fmt: str
         else:
             stream.flush()
     return count
+
+
+def _write_feedback(st: Any, filters: dict[str, Any], limit: int | None, fmt: str, path: Path | None, balance: bool,
+                    label: str | None) -> int:  # fmt: skip
+    """The retraining export (seed 004): one row per run with feedback (analysis.feedback.dataset_rows)."""
+    from glassbox.analysis.feedback import dataset_rows
+
+    try:
+        rows = dataset_rows(st, label=label, balance=balance, limit=limit, **filters)
+    except QueryError as exc:
+        raise UsageProblem(str(exc)) from None
+    stream = path.open("w", encoding="utf-8", newline="") if path is not None else sys.stdout
+    try:
+        if fmt == "jsonl":
+            stream.write("".join(json.dumps(r, default=str) + "\n" for r in rows))
+        else:
+            w = csv.DictWriter(stream, fieldnames=FEEDBACK_COLUMNS)
+            w.writeheader()
+            for r in rows:
+                w.writerow({**{k: r.get(k) for k in FEEDBACK_COLUMNS}, "input": _text(r["input"]),
+                            "output": _text(r["output"]), "signals": ",".join(r["signals"]),
+                            "comments": " | ".join(r["comments"])})  # fmt: skip
+    finally:
+        if path is not None:
+            stream.close()
+        else:
+            stream.flush()
+    return len(rows)
 
 
 def _schema(dataset: str) -> Any:
