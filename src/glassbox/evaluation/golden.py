@@ -5,7 +5,8 @@ loses nothing). ``compare(golden, run)`` reports:
 
 - the stage tree: stages missing, extra or reordered, by name and kind (depth-first order, root left out);
 - decisions that changed: a different ``what`` at the same stage, or a confidence moved beyond the tolerance;
-- latency beyond its tolerance (default +20 %), quality below it (default -0.05), cost beyond it (+20 %);
+- latency beyond its tolerance (default +20 %, and by more than ``latency_floor_ms``, 5 ms), quality below
+  it (default -0.05), cost beyond it (+20 %);
 - output similarity (rapidfuzz ``ratio``, 0..1) under its threshold (default 0.8).
 
 Templates (``rag``: retrieve -> rerank -> generate; ``agent_loop``: plan -> act -> observe, repeated)
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from glassbox.model import Trace
     from glassbox.store.store import Store
 
+# latency_floor_ms: a slowdown smaller than this never breaches (sub-millisecond runs jitter by more than 20 %).
 DEFAULT_TOLERANCES: dict[str, Any] = {"latency": "+20%", "quality": -0.05, "cost": "+20%", "similarity": 0.8,
-                                      "confidence": 0.1}  # fmt: skip
+                                      "confidence": 0.1, "latency_floor_ms": 5.0}  # fmt: skip
 # A template stage: (name fragment or None, kind or None); the run must hold them in this order.
 TEMPLATES: dict[str, list[tuple[str | None, str | None]]] = {
     "rag": [(None, "retrieval"), ("rerank", None), (None, "llm")],
@@ -192,12 +194,13 @@ def _template_missing(template: str, run: Sequence[tuple[str, str]]) -> list[str
     missing: list[str] = []
     i = 0
     for frag, kind in pattern:
-        while i < len(run) and not _fits(run[i], frag, kind):
-            i += 1
-        if i == len(run):
-            missing.append(f"{frag or '*'} ({kind or '*'})")
+        j = i
+        while j < len(run) and not _fits(run[j], frag, kind):
+            j += 1
+        if j == len(run):
+            missing.append(f"{frag or '*'} ({kind or '*'})")  # the later stages may still follow in order
         else:
-            i += 1
+            i = j + 1
     return missing
 
 
@@ -267,7 +270,8 @@ def _diff_figures(d: GoldenDiff, golden: Golden, ref: Trace, run: Trace) -> None
         tol, rel = _tol(golden.tolerance(key), key)
         limit = old * (1 + tol) if rel else old + tol
         d.figures[key] = {"golden": old, "run": new, "limit": limit}
-        if new > limit:
+        floor = float(golden.tolerance("latency_floor_ms")) if key == "latency" else 0.0
+        if new > limit and new - old > floor:
             d.breaches.append(f"{key} {new:.4g} above {limit:.4g} "
                               f"(golden {old:.4g}, tolerance {golden.tolerance(key)})")
     q_old, q_new = ref.quality_score, run.quality_score
@@ -309,9 +313,10 @@ def save(store: Store, golden: Golden) -> Golden:
     return golden
 
 
-def capture(store: Store, trace_id: str, name: str, *, project: str = "default",
+def capture(store: Store, trace_id: str, name: str, *, project: str | None = None,
             metadata: dict[str, Any] | None = None, tolerances: dict[str, Any] | None = None) -> Golden:  # fmt: skip
-    """Keep stored trace ``trace_id`` as golden ``name`` (replacing an older golden of that name)."""
+    """Keep stored trace ``trace_id`` as golden ``name`` (replacing an older golden of that name), in the
+    trace's project unless ``project`` is given."""
     if not name or not name.strip():
         raise GlassboxError("a golden needs a name")
     for key, value in (tolerances or {}).items():
@@ -321,7 +326,7 @@ def capture(store: Store, trace_id: str, name: str, *, project: str = "default",
             _tol(value, key)
     trace = store.get_trace(trace_id)
     # Runs are matched by the trace's workflow column when it has one, else by the trace's name.
-    g = Golden(name, project, trace.trace_id, trace.workflow, trace.name, None,
+    g = Golden(name, project or trace.project or "default", trace.trace_id, trace.workflow, trace.name, None,
                dict(tolerances or {}), dict(metadata or {}), trace.to_dict())  # fmt: skip
     return save(store, g)
 
