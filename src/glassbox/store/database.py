@@ -18,6 +18,9 @@ from glassbox.errors import StoreError
 HEAD_REVISION = "0010"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x67626F78  # "gbox": advisory lock serialising migrations across processes
+CONNECT_TIMEOUT = 10  # seconds to open a PostgreSQL connection
+STATEMENT_TIMEOUT = 60.0  # seconds one PostgreSQL statement may take (migrations are not bounded)
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite call waits for another writer's lock
 
 
 def safe_url(url: str) -> str:
@@ -33,7 +36,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets readers (CLI, server) work while the writer thread commits.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
     cur.close()
 
 
@@ -75,12 +78,17 @@ def make_engine(url: str) -> Engine:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create the folder of store {safe_url(url)}: {exc}") from None
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is what we ship for
         kwargs["pool_pre_ping"] = True
-        kwargs["connect_args"] = {"connect_timeout": 10}
+        # Every call is bounded: connecting (a server that accepts and never answers), a dead peer mid-query
+        # (TCP keepalives), and a statement the server takes too long over (statement_timeout, set on connect).
+        # The URL's own values (?connect_timeout=2) win over these defaults.
+        defaults = {"connect_timeout": CONNECT_TIMEOUT, "keepalives": 1, "keepalives_idle": 10,
+                    "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 30_000}  # fmt: skip
+        kwargs["connect_args"] = {k: v for k, v in defaults.items() if k not in parsed.query}
     else:
         raise StoreError(f"unsupported store {safe_url(url)}: use sqlite:///path or postgresql+psycopg://…")
     kwargs["json_serializer"] = _json_text
@@ -95,7 +103,15 @@ def make_engine(url: str) -> Engine:
         raise StoreError(f"cannot open store {safe_url(url)}: {exc}") from None
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif "statement_timeout" not in str(parsed.query.get("options", "")):
+        event.listen(engine, "connect", _pg_statement_timeout)
     return engine
+
+
+def _pg_statement_timeout(dbapi_conn: Any, _record: Any) -> None:
+    with dbapi_conn.cursor() as cur:
+        cur.execute(f"SET statement_timeout = {int(STATEMENT_TIMEOUT * 1000)}")
+    dbapi_conn.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -112,12 +128,16 @@ def _migration_lock(engine: Engine) -> Iterator[Any]:
     """Serialise migrations between processes starting at once."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
+            saved = conn.execute(text("SHOW statement_timeout")).scalar_one()
+            # Waiting for another process's migration, or building an index over millions of spans, takes its time.
+            conn.execute(text("SET statement_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
             conn.commit()
             try:
                 yield conn
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+                conn.execute(text("SELECT set_config('statement_timeout', :v, false)"), {"v": saved})
                 conn.commit()
         return
     db = engine.url.database
