@@ -68,7 +68,7 @@ def confidence_sequence(result: TestResult, alpha: float | None = None, tuning: 
             p = lo
         else:
             for _ in range(200):
-                mid = math.sqrt(lo * hi)
+                mid = math.exp((math.log(lo) + math.log(hi)) / 2.0)  # in log space: lo * hi underflows
                 if cs_half_width(var, n, mid, tuning) > abs(est):
                     lo = mid
                 else:
