@@ -69,10 +69,10 @@ def normalize(rating: Any, scale: Any = None) -> tuple[float, str, float]:
         elif 1.0 < value <= 5.0:
             scale = (1, 5)
         else:
-            raise ValueError(f"rating {rating!r} is off 0-1 and 1-5: give its scale, e.g. scale=(1, 10)")
+            raise ValueError(f"rating {_fmt(value)} is off 0-1 and 1-5: give its scale, e.g. scale=(1, 10)")
     name, lo, hi = scale_bounds(scale)
     if not lo <= value <= hi:
-        raise ValueError(f"rating {rating!r} is off its scale {name}")
+        raise ValueError(f"rating {_fmt(value)} is off its scale {name}")
     return value, name, (value - lo) / (hi - lo)
 
 

@@ -32,7 +32,10 @@ def modules() -> Iterator[ModuleType]:
 
 
 def api_routers() -> list[Any]:
-    return [m.router for m in modules() if getattr(m, "router", None) is not None]
+    """Each feature's ``router``, and its ``aliases`` (routes outside /api/v1, such as seed 004's bare paths)."""
+    found = list(modules())
+    return ([m.router for m in found if getattr(m, "router", None) is not None]
+            + [m.aliases for m in found if getattr(m, "aliases", None) is not None])
 
 
 def page_routers() -> list[Any]:
