@@ -21,7 +21,7 @@ from glassbox.server.web import router as web
 from glassbox.store.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "monitoring"))
-from drift_seed import seed  # noqa: E402
+from drift_seed import seed
 
 
 @pytest.fixture
@@ -46,8 +46,8 @@ def test_check_summary_history_and_gauges(seeded):
         hist = c.get("/api/v1/drift/history", params={"field": "confidence"}).json()
         assert {h["segment"] for h in hist} == {None, "v2"} and all(h["check_id"] == body["check_id"] for h in hist)
         metrics = c.get("/metrics").text
-        assert 'glassbox_drift_severity{field="confidence",method="ks",project="default",segment="",segment_by=""} 4.0' \
-            in metrics
+        line = 'glassbox_drift_severity{field="confidence",method="ks",project="default",segment="",segment_by=""} 4.0'
+        assert line in metrics
         assert "glassbox_drift_detected" in metrics and "glassbox_drift_score" in metrics
         flags = c.get("/api/v1/flags", params={"source": "drift"}).json()
         assert len(flags) == 1 and flags[0]["rule"] == "confidence"
