@@ -92,7 +92,6 @@ def test_cuped_narrows_the_interval_with_a_pre_period(store) -> None:
     from datetime import timedelta
 
     from conftest import make_run
-
     from glassbox.experiments import registry
 
     registry.save(store, "experiment", {"name": "cup", "variants": ["control", "b"], "metrics": ["avg_quality"],
