@@ -8,6 +8,7 @@ authority, so a trace survives ``to_dict`` → JSON → ``from_dict`` unchanged.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -465,7 +466,7 @@ class Trace:
     @property
     def cost_usd(self) -> float | None:
         vals = [s.cost_usd for s in self.spans if s.cost_usd is not None]
-        return sum(vals) if vals else None
+        return math.fsum(vals) if vals else None  # correctly rounded: 0.7 + 0.1 + 0.1 + 0.1 is 1.0
 
     def _quality(self) -> Score | None:
         """The latest score named ``quality``, else the earliest score: independent of list order."""

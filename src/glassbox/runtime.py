@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from glassbox.budget import after_cost, check
+from glassbox.budget import after_cost, check, exact
 from glassbox.ids import new_span_id, new_trace_id
 from glassbox.model import Span, Trace
 from glassbox.noop import NOOP_STAGE, NOOP_TRACE, NoopTrace, SampledOut
@@ -197,8 +197,7 @@ class Runtime:
         # Runs before every stage of a budgeted trace: answer "not yet" without a call when possible.
         limit = trace.budget.max_usd
         daily = self.daily
-        if (limit is None or trace._spent < limit) and (daily is None or daily.stored + daily.unwritten
-                                                          < daily.limit_usd):  # fmt: skip
+        if (limit is None or trace._spent < limit) and (daily is None or daily.total() < daily.limit_usd):
             return
         check(trace, daily)
 
@@ -227,7 +226,7 @@ class Runtime:
     def _after_batch(self, batch: list[Trace]) -> None:
         daily = self.daily
         if daily is not None:
-            daily.written(sum(getattr(t, "_spent", 0.0) for t in batch))
+            daily.written(sum((exact(getattr(t, "_spent", 0)) for t in batch), exact(0)))  # exact: budget.py
             daily.refresh()
         metrics = self.metrics
         if metrics is not None:
