@@ -369,6 +369,17 @@ def flag(name: str, unit_id: Any = None, default: Any = None, attributes: dict[s
         return default
 
 
+
+_LAZY_MODULES = ("evaluation",)  # feature packages reached as gb.<name>, imported on first use
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"glassbox.{name}")
+    raise AttributeError(f"module 'glassbox' has no attribute {name!r}")
+
 __all__ = [
     "NOOP_STAGE",
     "NOOP_TRACE",
