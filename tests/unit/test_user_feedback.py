@@ -114,3 +114,30 @@ def test_bad_feedback_warns_and_returns_none(tmp_path, caplog):
         assert gb.feedback("0" * 32, 9) is None
         assert gb.feedback("not-an-id", 1) is None
     assert "give its scale" in caplog.text and "32 hex digits" in caplog.text
+
+
+def test_feedback_in_show_and_on_the_run_page(tmp_path):
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from glassbox.cli.app import app
+    from glassbox.server.app import create_app
+    from glassbox.server.web import router
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    gb.configure(store=url, trail_dir=None, flush_interval=0.05)
+    with gb.trace("q", workflow="qa") as t:
+        pass
+    gb.flush()
+    gb.feedback(t.trace_id, 4, scale=(1, 5), comment="<b>nice</b>", user_id="u1")
+    gb.feedback(t.trace_id, signal="skip")
+    gb.flush()
+    runner = CliRunner()
+    compact = runner.invoke(app, ["show", t.trace_id, "--store", url]).output
+    assert "Feedback: 2 (1 positive, 1 negative) · avg rating 0.75" in compact
+    verbose = runner.invoke(app, ["show", t.trace_id, "--store", url, "-v"]).output
+    assert "rating 4 on 1-5  positive +0.50" in verbose and "signal skip  negative -1.00" in verbose
+    with TestClient(create_app(url, routers=[router])) as c:
+        html = c.get(f"/runs/{t.trace_id}").text
+    assert "rating 4 (1-5)" in html and '<span class="badge pass">positive</span>' in html
+    assert "&lt;b&gt;nice&lt;/b&gt;" in html and "<b>nice</b>" not in html

@@ -200,9 +200,22 @@ def scorecard(trace: Trace) -> Group:
             status.append(" — ")
             status.append(fmt.error_line(trace.error))
         lines.append(status)
+    if trace.feedback:
+        lines.append(_feedback_summary(trace))
     lines.append(Text.assemble("Trace: ", (trace.trace_id, "cyan")))
     lines.append(_Rule())
     return Group(*lines)
+
+
+def _feedback_summary(trace: Trace) -> Text:
+    """``Feedback: 3 (2 positive, 1 negative) · avg rating 0.75``: ratings on 0..1 whatever their scale."""
+    labels = [f.label for f in trace.feedback if f.label]
+    counts = ", ".join(f"{labels.count(k)} {k}" for k in ("positive", "neutral", "negative") if labels.count(k))
+    text = Text(f"Feedback: {len(trace.feedback)}" + (f" ({counts})" if counts else ""))
+    norms = [f.normalized for f in trace.feedback if f.normalized is not None]
+    if norms:
+        text.append(f" · avg rating {sum(norms) / len(norms):.2f}")
+    return text
 
 
 def _cost_text(trace: Trace) -> Text:
@@ -397,12 +410,20 @@ def _feedback_lines(trace: Trace) -> list[Text]:
     for f in trace.feedback:
         line = Text(f"  {f.kind}")
         if f.rating is not None:
-            line.append(f"  rating {f.rating:g}")
+            line.append(f"  rating {f.rating:g}" + (f" on {f.scale}" if f.scale and f.scale != "thumbs" else "")
+                        + (" (thumbs)" if f.scale == "thumbs" else ""))
         if f.signal:
             line.append(f"  signal {f.signal}")
+        if f.label:
+            style = {"positive": "green", "negative": "red"}.get(f.label, "dim")
+            line.append(f"  {f.label}", style)
+            if f.sentiment is not None:
+                line.append(f" {f.sentiment:+.2f}", "dim")
         if f.comment:
             line.append("  ")
             line.append(fmt.preview(f.comment, 120))
+        if f.user_id:
+            line.append(f"  user {f.user_id}", "dim")
         lines.append(line)
     return lines
 
