@@ -91,7 +91,8 @@ def test_undefined_experiment_with_no_runs_is_not_found(store) -> None:
 def test_cuped_narrows_the_interval_with_a_pre_period(store) -> None:
     from datetime import timedelta
 
-    from conftest import make_run
+    from runs_builder import make_run
+
     from glassbox.experiments import registry
 
     registry.save(store, "experiment", {"name": "cup", "variants": ["control", "b"], "metrics": ["avg_quality"],
