@@ -137,6 +137,8 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
         from glassbox.analysis.calibration import CalibrationEngine, CalibrationSettings
 
         rt.calibration = CalibrationEngine(db.store, CalibrationSettings.from_settings(settings))
+    if settings.enabled:
+        _online_evaluation()
     rt.deliver_alerts = _deliver_alerts
     rt_box.append(rt)
     return rt
@@ -147,6 +149,16 @@ def _deliver_alerts(alerts: Any) -> None:
     from glassbox.monitoring.notifiers import submit_raised
 
     submit_raised(alerts)
+
+
+def _online_evaluation() -> None:
+    """[evaluation] online = {evaluator = …, sample = …}: evaluators registered as sampled scorers."""
+    try:
+        from glassbox.evaluation.online import configure_from_files
+
+        configure_from_files()
+    except Exception as exc:  # noqa: BLE001 - a bad evaluator setting must not stop the app from tracing
+        log.warning("glassbox: online evaluation not enabled: %s", exc)
 
 
 def _scoring(settings: Settings) -> Any:
