@@ -170,3 +170,20 @@ def test_demo_raises_calibration_flags_and_prints_them(tmp_path):
     flags = list_alerts(Store(url), source="calibration")
     assert flags and any(f.rule == "repeated_principle_failure" for f in flags)
     assert out.stdout.count("[CALIBRATION]") == min(len(flags), 5)
+
+
+def test_demo_drift_section_shows_one_drifted_field_and_the_feedback_trend(tmp_path):
+    from rich.console import Console
+
+    from glassbox.monitoring.drift import history
+    from glassbox.monitoring.drift_demo import PROJECT, section
+
+    url = f"sqlite:///{tmp_path}/demo.db"
+    console = Console(record=True, width=120)
+    section(None, console, url)
+    text = console.export_text()
+    assert "confidence    DRIFT (critical)" in text and text.count("no drift") == 2
+    assert "Feedback  per week" in text and text.count("-W") >= 3
+    st = Store(url)
+    assert {h["field"] for h in history(st, project=PROJECT) if h["drifted"]} == {"confidence"}
+    assert gb.query(st).summary(project=PROJECT)["avg_rating"] is not None
