@@ -483,8 +483,10 @@ class Trace:
 
     @property
     def gate_passed(self) -> bool | None:
+        """The gate of the run's quality score (docs/quality.md): a run scored only by, say,
+        ``faithfulness`` is gated by that score's ``passed``."""
         q = self._quality()
-        return None if q is None or q.name != "quality" else q.passed
+        return None if q is None else q.passed
 
     def root(self) -> Span | None:
         for s in self.spans:

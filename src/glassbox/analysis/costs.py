@@ -4,10 +4,19 @@ Two SQL aggregates per report, the same on SQLite and PostgreSQL. Runs (traces) 
 ``by="workflow"`` and ``by="day"``; LLM calls (spans with a cost or tokens) answer
 ``by="model"`` and ``by="stage"``. A call whose price was unknown has no cost: it is
 counted in ``unpriced_calls`` and left out of the sums, never counted as $0.
+
+One window rule for every grouping: a report covers the runs that STARTED in the window, and
+a call belongs to the window when its run does (whenever the call itself started). So the
+groups of ``by="model"`` / ``by="stage"`` add up to the total, as ``by="workflow"`` /
+``by="day"`` do, even for a run that straddles the window's edge.
+
+``trend_pct`` compares the average cost per run of the window's second half (by run start
+time) with its first half: the halves are halves of the window, not of its day buckets.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -95,15 +104,17 @@ def cost_report(store: Store, *, days: float = 7, by: str = "model", project: st
     sources: dict[str, int] = {}
     daily: dict[str, _Fold] = {}
     groups: dict[Any, _Fold] = {}
+    halves = (_Fold(), _Fold())
     for row in run_rows:
-        d, source = row[0], row[1]
+        d, source, half = row[0], row[1], row[2]
         figures = row[width:]
         whole.add(figures)
         daily.setdefault(d, _Fold()).add(figures)
+        halves[1 if half else 0].add(figures)
         if source is not None:
             sources[source] = sources.get(source, 0) + int(figures[0])
         if by == "workflow":
-            groups.setdefault(row[2], _Fold()).add(figures)
+            groups.setdefault(row[3], _Fold()).add(figures)
     if by == "day":
         groups = daily
     elif call_rows is not None:
@@ -127,7 +138,7 @@ def cost_report(store: Store, *, days: float = 7, by: str = "model", project: st
             share=(g.cost / total_cost) if total_cost else None, unpriced=g.unpriced,
         ))  # fmt: skip
     report.daily = [{"day": d, "runs": daily[d].count, "cost_usd": round(daily[d].cost, 10)} for d in sorted(daily)]
-    report.trend_pct = _trend(report.daily)
+    report.trend_pct = _trend(*halves)
     return report
 
 
@@ -137,15 +148,17 @@ def _fetch(store: Store, by: str, start: datetime, end: datetime,
     backend = store.engine.dialect.name
     t, sp = traces.c, spans.c
     in_window = [t.started_at >= start, t.started_at < end]
-    span_window = [sp.started_at >= start, sp.started_at < end]
     if project:
         in_window.append(t.project == project)
-        span_window.append(sp.project == project)
+    # A call is in the window when its run is (the module's one window rule): the window's runs'
+    # ids select the calls, through the spans' primary key.
+    span_window = [sp.trace_id.in_(select(t.trace_id).where(*in_window))]
     # One pass over the window's runs answers the totals, the cost sources, the days and (by workflow
     # or day) the groups: grouped by (day, source[, workflow]) and folded here. A window of 100,000
     # runs took one scan instead of four (~200 ms each on SQLite).
     day = _day(backend, t.started_at)
-    keys = [day, t.cost_source] + ([t.workflow] if by == "workflow" else [])
+    second_half = (t.started_at >= start + (end - start) / 2).cast(Integer)
+    keys = [day, t.cost_source, second_half] + ([t.workflow] if by == "workflow" else [])
     unpriced_run = and_(t.cost_usd.is_(None), t.tokens_in.is_not(None)).cast(Integer)
     run_stmt = select(*keys, func.count(), func.sum(t.cost_usd), func.count(t.cost_usd), func.min(t.cost_usd),
                       func.max(t.cost_usd), func.sum(t.tokens_in), func.sum(t.tokens_out),
@@ -177,18 +190,19 @@ class _Fold:
     """Sums partial aggregates (count, sum, count of costs, min, max, tokens in/out, complete, finished,
     unpriced) of several SQL groups into one."""
 
-    __slots__ = ("cost", "count", "finished", "hi", "lo", "ok", "priced", "tokens_in", "tokens_out", "unpriced")
+    __slots__ = ("_costs", "count", "finished", "hi", "lo", "ok", "priced", "tokens_in", "tokens_out", "unpriced")
 
     def __init__(self) -> None:
         self.count = self.priced = self.tokens_in = self.tokens_out = self.ok = self.finished = self.unpriced = 0
-        self.cost = 0.0
+        self._costs: list[float] = []
         self.lo: float | None = None
         self.hi: float | None = None
 
     def add(self, figures: Any) -> None:
         count, cost, priced, lo, hi, tin, tout, ok, finished, unpriced = figures
         self.count += int(count)
-        self.cost += _num(cost)
+        if cost is not None:
+            self._costs.append(float(cost))
         self.priced += int(priced or 0)
         if lo is not None:
             self.lo = float(lo) if self.lo is None else min(self.lo, float(lo))
@@ -201,23 +215,19 @@ class _Fold:
         self.unpriced += int(unpriced or 0)
 
     @property
+    def cost(self) -> float:
+        """The sum of the groups' costs, correctly rounded (math.fsum): totals and groups agree to the cent."""
+        return math.fsum(self._costs)
+
+    @property
     def avg(self) -> float | None:
         """Average over the priced items (SQL's avg: items without a cost are left out, not $0)."""
         return self.cost / self.priced if self.priced else None
 
 
-def _trend(daily: list[dict[str, Any]]) -> float | None:
-    """% change of the average cost per run, second half of the days vs the first half."""
-    if len(daily) < 2:
+def _trend(first: _Fold, second: _Fold) -> float | None:
+    """% change of the average cost per run (cost over every run), the window's second half vs its first."""
+    if not first.count or not second.count or first.cost == 0:
         return None
-    half = len(daily) // 2
-    first, second = daily[:half], daily[half:]
-
-    def per_run(part: list[dict[str, Any]]) -> float | None:
-        n = sum(d["runs"] for d in part)
-        return sum(d["cost_usd"] for d in part) / n if n else None
-
-    a, b = per_run(first), per_run(second)
-    if a is None or b is None or a == 0:
-        return None
+    a, b = first.cost / first.count, second.cost / second.count
     return round(100.0 * (b - a) / a, 1)

@@ -47,6 +47,9 @@ def add_score(store: Store, trace_id: str, score: Score, *, project: str | None 
     if score.name == "quality":
         quality = update(traces).where(traces.c.trace_id == trace_id).values(
             quality_score=score.value, gate_passed=score.passed)  # fmt: skip
+    elif score.source != "heuristic":  # a run scored by no `quality` score: its first judged score (docs/quality.md)
+        quality = update(traces).where(traces.c.trace_id == trace_id, traces.c.quality_score.is_(None)).values(
+            quality_score=score.value, gate_passed=score.passed)  # fmt: skip
     _add_row(store, trace_id, scores, rows.score_row(trace_id, score), project, quality)
 
 
