@@ -79,3 +79,88 @@ def capture(**options: Any) -> Iterator[CapturedTraces]:
         captured.flush()
         runtime.install(previous)
         rt.shutdown()
+
+
+# -- golden traces in users' tests -------------------------------------------------------------------
+def golden_from_trace(trace: Trace, name: str = "golden", **tolerances: Any) -> Any:
+    """A golden (``glassbox.evaluation.golden.Golden``) holding ``trace`` as its reference, no store needed."""
+    from glassbox.evaluation.golden import Golden
+
+    return Golden(name, trace.project or "default", trace.trace_id, trace.workflow, trace.name, None,
+                  dict(tolerances), {}, trace.to_dict())  # fmt: skip
+
+
+def assert_matches_golden(trace: Trace, golden: Any, *, store: Any = None, **tolerances: Any) -> None:
+    """Fail (AssertionError with the diff) unless ``trace`` matches ``golden``.
+
+    ``golden`` is a Golden, a reference Trace, or the name of a golden in ``store`` (a URL or Store).
+    Keyword tolerances (latency="+50%", quality=-0.1, similarity=0.7, confidence=0.2) override the golden's.
+    """
+    from glassbox.evaluation import golden as goldens
+
+    if isinstance(golden, Trace):
+        golden = golden_from_trace(golden, **tolerances)
+    elif isinstance(golden, str):
+        from glassbox.evaluation.api import open_store
+
+        st = open_store(store)
+        golden = goldens.get(st, golden, project=trace.project or "default")
+        golden.snapshot = golden.snapshot or golden.reference(st).to_dict()
+    if tolerances:
+        golden.tolerances = {**golden.tolerances, **tolerances}
+    diff = goldens.compare(golden, trace)
+    if not diff.ok:
+        raise AssertionError(str(diff))
+
+
+def _golden_file(directory: Any, name: str) -> Any:
+    import re
+    from pathlib import Path
+
+    return Path(directory) / "goldens" / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".json")
+
+
+class GoldenFiles:
+    """The ``glassbox_golden`` fixture: goldens kept as JSON files beside the test (``goldens/<name>.json``).
+
+    ``glassbox_golden.check(trace, "refund")`` compares with the file, or writes it when it does not exist
+    yet (or when pytest runs with ``--glassbox-update-goldens``), like a snapshot test.
+    """
+
+    def __init__(self, directory: Any, update: bool) -> None:
+        self.directory, self.update = directory, update
+
+    def check(self, trace: Trace, name: str, **tolerances: Any) -> None:
+        import json
+
+        path = _golden_file(self.directory, name)
+        if self.update or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(trace.to_dict(), indent=2, sort_keys=True, default=str), encoding="utf-8")
+            return
+        reference = Trace.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        assert_matches_golden(trace, golden_from_trace(reference, name, **tolerances))
+
+
+import sys as _sys  # noqa: E402 - the fixtures below exist only when pytest loads this module as a plugin
+
+if "pytest" in _sys.modules:
+    import pytest
+
+    def pytest_addoption(parser: Any) -> None:
+        parser.addoption("--glassbox-update-goldens", action="store_true", default=False,
+                         help="glassbox: rewrite the golden files the glassbox_golden fixture compares with")
+
+    @pytest.fixture
+    def glassbox_traces() -> Iterator[CapturedTraces]:
+        """Traces recorded during the test, in memory (``capture()``)."""
+        with capture() as traces:
+            yield traces
+
+    @pytest.fixture
+    def glassbox_golden(request: Any) -> GoldenFiles:
+        """Compare traces with golden files beside the test module (see GoldenFiles)."""
+        from pathlib import Path
+
+        update = bool(request.config.getoption("--glassbox-update-goldens", default=False))
+        return GoldenFiles(Path(str(request.fspath)).parent, update)
