@@ -9,8 +9,8 @@ Fields (``FIELDS`` lists them):
   ``decision`` (or ``decision:STAGE``: what was decided), ``model`` (LLM models called).
 
 The reference is the window just before the current one (``reference="7d"`` before ``current="24h"``),
-runs of a pinned release (``reference_release="v1"``), or a pinned baseline (``pin_baseline`` /
-``baseline="name"``). The statistic is Evidently's default for the samples (``stats.drift``) unless
+every run of a pinned release (``reference_release="v1"``; pass ``release="v2"`` to keep the current side
+to another release), or a pinned baseline (``pin_baseline`` / ``baseline="name"``). The statistic is Evidently's default for the samples (``stats.drift``) unless
 ``method`` says otherwise.
 
 Severity (how far past its threshold the score is; ``severity_of``):
@@ -274,7 +274,7 @@ def check(store: Store, fields: list[str] | tuple[str, ...] = DEFAULT_FIELDS, *,
     scope = {**filters, **({"project": project} if project else {})}
     ref_desc: dict[str, Any] = {"since": _iso(ref_window["since"]), "until": _iso(ref_window["until"])}
     if reference_release is not None:
-        ref_desc = {"release": reference_release, "until": _iso(cur_window["since"])}
+        ref_desc = {"release": reference_release, "until": _iso(cur_window["until"])}
     if baseline is not None:
         ref_desc = {"baseline": baseline}
     results: list[FieldDrift] = []
@@ -284,8 +284,9 @@ def check(store: Store, fields: list[str] | tuple[str, ...] = DEFAULT_FIELDS, *,
         if baseline is not None:
             ref_vals = load_baseline(store, baseline, name, project=project or "default", segment_by=by)
         elif reference_release is not None:
+            # every run of the pinned release so far (narrow the current side with release=… to compare apart)
             pinned = field_values(store, name, **{**scope, "release": reference_release},
-                                  until=cur_window["since"])[None]  # fmt: skip
+                                  until=cur_window["until"])[None]  # fmt: skip
             ref_vals = {None: pinned}
             if by is not None:
                 ref_vals.update({seg: pinned for seg in cur_vals if seg is not None})
