@@ -10,8 +10,8 @@ Fields (``FIELDS`` lists them):
 
 The reference is the window just before the current one (``reference="7d"`` before ``current="24h"``),
 every run of a pinned release (``reference_release="v1"``; pass ``release="v2"`` to keep the current side
-to another release), or a pinned baseline (``pin_baseline`` / ``baseline="name"``). The statistic is Evidently's default for the samples (``stats.drift``) unless
-``method`` says otherwise.
+to another release), or a pinned baseline (``pin_baseline`` / ``baseline="name"``). The statistic is
+Evidently's default for the samples (``stats.drift``) unless ``method`` says otherwise.
 
 Severity (how far past its threshold the score is; ``severity_of``):
 
