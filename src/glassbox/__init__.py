@@ -315,6 +315,9 @@ def health() -> dict[str, Any]:
     """The recorder's own health: queue depth, written, dropped, errors per sink, last error (and alert delivery)."""
     rt = _runtime.current()
     out = {"configured": False} if rt is None else {"configured": True, **rt.health()}
+    from glassbox.coerce import COERCE
+
+    out["values_coerced"] = COERCE.changed  # odd values made storable (NaN confidence, non-text why …)
     import sys
 
     if "glassbox.monitoring.notifiers" in sys.modules:  # only once alerts were delivered or callbacks registered

@@ -13,6 +13,7 @@ from contextvars import Token
 from time import time_ns
 from typing import TYPE_CHECKING, Any, Literal
 
+from glassbox.coerce import COERCE
 from glassbox.context import CURRENT, RemoteParent, restore
 from glassbox.ids import new_record_id, new_span_id
 from glassbox.model import Decision, Event, Score, Span, Trace
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 _current = CURRENT  # the name the SDK core has always imported from here (glassbox.context holds it)
 
 _PRIMITIVES = (str, bool, int, float)
+_INT_BOUND = 1 << 63
 
 
 def _coerce_attribute(value: Any, limit: int) -> Any:
@@ -34,7 +36,8 @@ def _coerce_attribute(value: Any, limit: int) -> Any:
         return value
     if isinstance(value, (list, tuple)) and value:
         t = type(value[0])
-        if t in _PRIMITIVES and all(type(v) is t for v in value):
+        if t in _PRIMITIVES and all(type(v) is t for v in value) and (
+                t is not int or all(-_INT_BOUND <= v < _INT_BOUND for v in value)):
             return [truncate(v, limit) if t is str else v for v in value]
     if value is None:
         return None
@@ -143,18 +146,24 @@ class Stage(Span):
     # -- recording -----------------------------------------------------------------
     def set(self, **attributes: Any) -> Stage:
         """Set span attributes; values OTel cannot carry are JSON-encoded, long strings truncated."""
-        limit = self._trace._runtime.max_attribute_length
-        for key, value in attributes.items():
-            t = type(value)
-            if t is str:
-                if len(value) > limit:
-                    attributes[key] = truncate(value, limit)
-            elif t is not int and t is not float and t is not bool:
-                attributes[key] = _coerce_attribute(value, limit)
-        if self.attributes is None:
-            self.attributes = attributes  # the kwargs dict is ours alone
-        else:
-            self.attributes.update(attributes)
+        try:
+            limit = self._trace._runtime.max_attribute_length
+            for key, value in attributes.items():
+                t = type(value)
+                if t is str:
+                    if len(value) > limit:
+                        attributes[key] = truncate(value, limit)
+                elif t is int:
+                    if not -_INT_BOUND <= value < _INT_BOUND:
+                        attributes[key] = str(value)  # beyond 64 bits: no sink stores it as a number
+                elif t is not float and t is not bool:
+                    attributes[key] = _coerce_attribute(value, limit)
+            if self.attributes is None:
+                self.attributes = attributes  # the kwargs dict is ours alone
+            else:
+                self.attributes.update(attributes)
+        except Exception as exc:  # noqa: BLE001 - tracing never raises into user code
+            self._trace._runtime.internal_error("set", exc)
         return self
 
     def decision(
@@ -164,27 +173,29 @@ class Stage(Span):
         confidence: float | None = None,
         alternatives: Any = None,
         inputs: dict[str, Any] | None = None,
-    ) -> Decision:
-        d = Decision(
-            new_record_id(),
-            str(what),
-            why,
-            None if confidence is None else float(confidence),
-            _normalise_alternatives(alternatives),
-            inputs,
-            self.span_id,
-            self.name,
-            time_ns(),
-        )
-        self._trace.decisions.append(d)
-        return d
+    ) -> Decision | None:
+        """Record a decision; odd values are coerced (counted in health), never raised."""
+        try:
+            c = COERCE
+            d = Decision(new_record_id(), c.name(what), c.text(why), c.number(confidence), c.alternatives(alternatives),
+                         c.mapping(inputs), self.span_id, self.name, time_ns())  # fmt: skip
+            self._trace.decisions.append(d)
+            return d
+        except Exception as exc:  # noqa: BLE001 - tracing never raises into user code
+            self._trace._runtime.internal_error("decision", exc)
+            return None
 
-    def evidence(self, name: str, payload: dict[str, Any] | None = None, **fields: Any) -> Event:
-        if fields:
-            payload = {**(payload or {}), **fields}
-        e = Event(new_record_id(), str(name), payload, self.span_id, time_ns())
-        self._trace.events.append(e)
-        return e
+    def evidence(self, name: str, payload: dict[str, Any] | None = None, **fields: Any) -> Event | None:
+        try:
+            payload = COERCE.mapping(payload)
+            if fields:
+                payload = {**(payload or {}), **fields}
+            e = Event(new_record_id(), COERCE.name(name), payload, self.span_id, time_ns())
+            self._trace.events.append(e)
+            return e
+        except Exception as exc:  # noqa: BLE001
+            self._trace._runtime.internal_error("evidence", exc)
+            return None
 
     def score(
         self,
@@ -196,34 +207,35 @@ class Stage(Span):
         dimensions: dict[str, float] | None = None,
         comment: str | None = None,
         source: str = "sdk",
-    ) -> Score:
-        # A score taken at the root belongs to the whole trace, not to a stage.
-        span_id = None if self is self._trace._root else self.span_id
-        sc = Score(new_record_id(), str(name), float(value), max, passed, source,
-                   {k: float(v) for k, v in (dimensions or {}).items()}, comment, span_id, time_ns())
-        self._trace.scores.append(sc)
-        return sc
+    ) -> Score | None:
+        """Score the trace (at the root) or this stage. A value that is not a finite number is not a score:
+        it is kept as an ``invalid_score`` event instead (and counted in health)."""
+        try:
+            # A score taken at the root belongs to the whole trace, not to a stage.
+            span_id = None if self is self._trace._root else self.span_id
+            c = COERCE
+            number = c.number(value)
+            if number is None:
+                self.evidence("invalid_score", {"name": c.name(name), "value": c.text(repr(value))})
+                return None
+            sc = Score(new_record_id(), c.name(name), number, c.number(max), c.flag(passed), c.name(source),
+                       c.dimensions(dimensions), c.text(comment), span_id, time_ns())  # fmt: skip
+            self._trace.scores.append(sc)
+            return sc
+        except Exception as exc:  # noqa: BLE001
+            self._trace._runtime.internal_error("score", exc)
+            return None
 
     def model_load(self, count: int = 1) -> None:
         """Count a model load in this stage (seed 000's per-step ``model_loads``)."""
-        self.model_loads = (self.model_loads or 0) + count
+        try:
+            total = (self.model_loads or 0) + int(count)
+            self.model_loads = total if 0 <= total < _INT_BOUND else self.model_loads
+        except Exception as exc:  # noqa: BLE001
+            self._trace._runtime.internal_error("model_load", exc)
 
     def __repr__(self) -> str:
         return f"<Stage {self.name!r} kind={self.kind} span_id={self.span_id}>"
-
-
-def _normalise_alternatives(alternatives: Any) -> list[tuple[str, float | None]]:
-    if not alternatives:
-        return []
-    if isinstance(alternatives, dict):
-        return [(str(k), None if v is None else float(v)) for k, v in alternatives.items()]
-    out: list[tuple[str, float | None]] = []
-    for item in alternatives:
-        if isinstance(item, (tuple, list)) and len(item) == 2:
-            out.append((str(item[0]), None if item[1] is None else float(item[1])))
-        else:
-            out.append((str(item), None))
-    return out
 
 
 class LiveTrace(Trace):
@@ -320,14 +332,26 @@ class LiveTrace(Trace):
         self._root.set(**attributes)
         return self
 
-    def decision(self, *args: Any, **kwargs: Any) -> Decision:
-        return self._root.decision(*args, **kwargs)
+    def decision(self, *args: Any, **kwargs: Any) -> Decision | None:
+        try:
+            return self._root.decision(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - e.g. a missing argument: tracing never raises into user code
+            self._runtime.internal_error("decision", exc)
+            return None
 
-    def evidence(self, *args: Any, **kwargs: Any) -> Event:
-        return self._root.evidence(*args, **kwargs)
+    def evidence(self, *args: Any, **kwargs: Any) -> Event | None:
+        try:
+            return self._root.evidence(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            self._runtime.internal_error("evidence", exc)
+            return None
 
-    def score(self, *args: Any, **kwargs: Any) -> Score:
-        return self._root.score(*args, **kwargs)
+    def score(self, *args: Any, **kwargs: Any) -> Score | None:
+        try:
+            return self._root.score(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            self._runtime.internal_error("score", exc)
+            return None
 
     def __repr__(self) -> str:
         return f"<Trace {self.name!r} trace_id={self.trace_id} status={self.status}>"

@@ -154,10 +154,15 @@ def test_decision_alternatives_forms():
 
 
 def test_bad_decision_values_never_raise_into_user_code():
+    from glassbox.coerce import COERCE
+
+    before = COERCE.changed
     with capture() as traces, gb.trace("q"):
-        assert gb.decision("x", confidence="not a number") is None  # recorded as an internal error instead
-        gb.score("q", "NaN?")
-    assert traces[0].decisions == []
+        d = gb.decision("x", confidence="not a number")  # one bad value costs only itself: coerced, counted
+        assert gb.score("q", "NaN?") is None  # not a number: kept as an invalid_score event, not a score
+    assert d is not None and traces[0].decisions[0].confidence is None
+    assert [s for s in traces[0].scores if s.name == "q"] == []
+    assert [e.name for e in traces[0].events] == ["invalid_score"] and COERCE.changed >= before + 2
     assert gb.health()["configured"] is False  # capture restored the previous (none) configuration
 
 
