@@ -1,4 +1,4 @@
-"""``glassbox flags`` (calibration flags and other alerts; acknowledge one) and ``glassbox review``
+"""``glassbox review`` and the alert rendering of ``glassbox alerts`` (its old name ``flags``: monitoring_cmds)
 (notes on a run, set or clear its flagged-for-review mark). Rendering only: the store's alert
 helpers and ``Store.set_review`` do the work."""
 
@@ -39,8 +39,7 @@ def flags(
     from glassbox.store.alerts import acknowledge, list_alerts
 
     with reported():
-        st = open_store(store, must_exist=True)
-        try:
+        with open_store(store, must_exist=True) as st:
             if ack is not None:
                 alert = acknowledge(st, ack.strip().lower())
                 if as_json:
@@ -50,8 +49,6 @@ def flags(
                 return
             items = list_alerts(st, source=None if source == "any" else source, project=project, rule=rule,
                                 trace_id=trace_id, acknowledged=None if show_all else False, limit=limit)  # fmt: skip
-        finally:
-            st.close()
         if as_json:
             _echo_json([a.to_dict() for a in items])
             return
@@ -71,8 +68,12 @@ def render_flags(items: list[Any]) -> Group:
         head = Text.assemble((a.id, "dim" if a.acknowledged else "bold cyan"), "  ",
                              fmt.started(a.to_dict().get("at"))[:16], "  ",
                              (a.severity, _SEVERITY_STYLE.get(a.severity, "")), "  ", (a.rule, "bold"))  # fmt: skip
-        if a.acknowledged:
-            head.append("  acknowledged", style="dim")
+        if a.count > 1:
+            head.append(f"  x{a.count} since {fmt.started(a.to_dict().get('first_seen'))[:16]}", style="dim")
+        if a.state != "firing" or a.acknowledged:
+            head.append(f"  {a.state if a.state != 'firing' else 'acknowledged'}", style="dim")
+        if a.source != "calibration":
+            head.append(f"  [{a.source}]", style="dim")
         body = Text("    ")
         body.append(fmt.preview(" ".join(a.message.split()), 500))  # model output may be hostile: plain Text
         where = [f"run {a.trace_id[:12]}"] if a.trace_id else []
@@ -97,13 +98,10 @@ def review(
             raise UsageProblem("--flag and --unflag contradict each other")
         if notes is None and not flag and not unflag:
             raise UsageProblem("nothing to do: give --notes, --flag or --unflag")
-        st = open_store(store, must_exist=True)
-        try:
+        with open_store(store, must_exist=True) as st:
             full_id = st.get_trace(trace_id.strip().lower()).trace_id
             st.set_review(full_id, flagged=True if flag else (False if unflag else None), notes=notes)
             t = st.get_trace(full_id)
-        finally:
-            st.close()
         result = {"trace_id": t.trace_id, "flagged_for_review": t.flagged_for_review, "review_notes": t.review_notes}
         if as_json:
             _echo_json(result)
@@ -114,5 +112,5 @@ def review(
 
 
 def register(app: typer.Typer) -> None:
-    for fn in (flags, review):
-        app.command(fn.__name__)(fn)
+    # `glassbox flags` is now `glassbox alerts` (monitoring_cmds registers both names); `flags()` stays importable.
+    app.command("review")(review)

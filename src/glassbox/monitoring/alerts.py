@@ -27,7 +27,7 @@ from glassbox.store.alerts import SEVERITIES, AlertNotFound, default_key
 if TYPE_CHECKING:
     from glassbox.store.store import Store
 
-__all__ = ["AlertNotFound", "acknowledge", "fire", "fire_many", "resolve", "test_fire"]
+__all__ = ["AlertNotFound", "acknowledge", "fire", "fire_many", "resolve", "send_test"]
 
 
 def fire(store: Store, *, source: str, rule: str, severity: str, message: str, key: str | None = None,
@@ -80,7 +80,7 @@ def acknowledge(store: Store, alert_id: str) -> Alert:
     return stored.acknowledge(store, alert_id)
 
 
-def test_fire(severity: str = "warning", message: str | None = None) -> Alert:
+def send_test(severity: str = "warning", message: str | None = None) -> Alert:
     """An alert for checking receivers (``glassbox alerts test-fire``): delivered, never stored."""
     if severity not in SEVERITIES:
         raise QueryError(f"unknown severity {severity!r}: use critical, warning or info")

@@ -81,7 +81,7 @@ class WebhookNotifier:
                  min_severity: str = "info", sources: Sequence[str] | None = None) -> None:  # fmt: skip
         self.url, self.headers, self.timeout = url, dict(headers or {}), timeout
         self.min_severity, self.sources = min_severity, tuple(sources or ())
-        self.name = f"webhook {url.split('?')[0]}"
+        self.name = f"webhook {url.split('?', maxsplit=1)[0]}"
         self._client: Any = None
 
     def notify(self, alert: Alert) -> None:
@@ -156,7 +156,8 @@ class CallbackNotifier:
     def notify(self, alert: Alert) -> None:
         problem = None
         for fn, sources, min_sev in list(_callbacks):
-            if (sources and alert.source not in sources) or SEVERITY_RANK.get(alert.severity, 0) < SEVERITY_RANK[min_sev]:
+            too_low = SEVERITY_RANK.get(alert.severity, 0) < SEVERITY_RANK[min_sev]
+            if (sources and alert.source not in sources) or too_low:
                 continue
             try:
                 fn(alert)

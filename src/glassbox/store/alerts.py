@@ -166,7 +166,7 @@ def resolve_key(store: Store, key: str, *, at: datetime | None = None) -> Alert 
     """Resolve the open alert with this dedup key; None when none is open (resolving is idempotent)."""
     store.ready()
     c = alerts.c
-    when = at or datetime.utcnow()  # noqa: DTZ003 - the store's datetimes are naive UTC
+    when = at or datetime.utcnow()
     try:
         with store.engine.begin() as conn:
             row = conn.execute(select(alerts).where(c.dedup_key == key, ALERT_OPEN)).first()
@@ -196,4 +196,5 @@ def open_counts(store: Store, project: str | None = None) -> dict[str, int]:
     conds = [c.state.in_(("firing", "acknowledged"))] + ([c.project == project] if project else [])
     store.ready()
     with store.engine.connect() as conn:
-        return {sev: n for sev, n in conn.execute(select(c.severity, func.count()).where(*conds).group_by(c.severity))}
+        return {str(sev): int(n) for sev, n in conn.execute(select(c.severity, func.count()).where(*conds)
+                                                           .group_by(c.severity))}

@@ -50,10 +50,13 @@ def filled(store, store_url):
     return store_url
 
 
-def test_flags_lists_open_calibration_flags_newest_first(filled):
-    out = run("flags", "--store", filled, "--json")
+def test_alerts_lists_every_firing_alert_newest_first(filled):
+    out = run("alerts", "--store", filled, "--json")
     assert out.exit_code == 0, out.output
-    assert [a["id"] for a in json.loads(out.stdout)] == ["c0c0c0c0c0c0c0c0", "a1b2ffff00000001", "a1b2c3d4e5f60718"]
+    # every source by default (a budget alert is not hidden behind --source any)
+    assert [a["id"] for a in json.loads(out.stdout)] == ["c0c0c0c0c0c0c0c0", "b0b0b0b0b0b0b0b0", "a1b2ffff00000001",
+                                                         "a1b2c3d4e5f60718"]
+    assert json.loads(run("flags", "--store", filled, "--json").stdout) == json.loads(out.stdout)  # the old name
     only_p = json.loads(run("flags", "--store", filled, "--json", "--project", "p").stdout)
     assert {a["project"] for a in only_p} == {"p"}
     gate = json.loads(run("flags", "--store", filled, "--json", "--rule", "quality_gate_regression").stdout)
@@ -62,7 +65,7 @@ def test_flags_lists_open_calibration_flags_newest_first(filled):
     assert len(on_run) == 2
     assert [a["source"] for a in json.loads(run("flags", "--store", filled, "--json", "--source", "budget").stdout)] \
         == ["budget"]  # fmt: skip
-    assert len(json.loads(run("flags", "--store", filled, "--json", "--source", "any").stdout)) == 4
+    assert len(json.loads(run("alerts", "--store", filled, "--json", "--source", "calibration").stdout)) == 3
     text = run("flags", "--store", filled)
     assert text.exit_code == 0
     lines = text.stdout.splitlines()
@@ -91,13 +94,13 @@ def test_flags_ack_of_a_bad_id_is_one_line_and_exit_1(filled, ack, why):
     out = run("flags", "--store", filled, "--ack", ack)
     assert out.exit_code == 1
     assert out.stderr.startswith("error: alert") and why in out.stderr and out.stderr.count("\n") == 1
-    assert len(json.loads(run("flags", "--store", filled, "--json").stdout)) == 3  # nothing changed
+    assert len(json.loads(run("flags", "--store", filled, "--json").stdout)) == 4  # nothing changed
 
 
 def test_flags_on_an_empty_store_and_a_missing_one(store, store_url, tmp_path):
     store.ready()
     out = run("flags", "--store", store_url)
-    assert out.exit_code == 0 and "no open flags" in out.stdout
+    assert out.exit_code == 0 and "no open alerts" in out.stdout
     assert run("flags", "--store", store_url, "--json").stdout.strip() == "[]"
     missing = run("flags", "--store", f"sqlite:///{tmp_path}/nope.db")
     assert missing.exit_code == 1 and missing.stderr.startswith("error: no store")

@@ -28,7 +28,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.attempts += 1
                 if outer.attempts <= outer.fail:
@@ -233,7 +233,8 @@ def test_budget_alerts_are_stored_deduplicated_and_delivered(store_url, delivery
     gb.flush()
     assert d.flush()
     (stored,) = list_alerts(Store(store_url), source="budget")
-    assert stored.rule == "budget_trace_max" and stored.count == 3 and stored.key == "budget:budget_trace_max:project=default"
+    assert stored.rule == "budget_trace_max" and stored.count == 3
+    assert stored.key == "budget:budget_trace_max:project=default"
     assert [b["alert"]["rule"] for b in receiver.bodies] == ["budget_trace_max"]  # repeats held back
 
 
