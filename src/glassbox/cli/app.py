@@ -171,11 +171,8 @@ def show(
 ) -> None:
     """Show one trace: the compact scorecard, the verbose breakdown, or its JSON document."""
     with reported():
-        st = open_store(store, must_exist=True)
-        try:
+        with open_store(store, must_exist=True) as st:
             trace = st.get_trace(trace_id.strip().lower())
-        finally:
-            st.close()
         if as_json:
             typer.echo(json.dumps(trace.to_dict()))
             return
@@ -226,15 +223,11 @@ def import_(
                             TimeRemainingColumn(), console=err_console, disable=not err_console.is_terminal,
                             transient=True)  # fmt: skip
         task = progress.add_task("import", total=running)
-        st = open_store(store, must_exist=False)
-        try:
-            with progress:
-                report = import_trails(
-                    st, files, batch_size=batch_size, on_skip=on_skip,
-                    on_progress=lambda f, line: progress.update(task, completed=before[f] + line),
-                )  # fmt: skip
-        finally:
-            st.close()
+        with open_store(store, must_exist=False) as st, progress:
+            report = import_trails(
+                st, files, batch_size=batch_size, on_skip=on_skip,
+                on_progress=lambda f, line: progress.update(task, completed=before[f] + line),
+            )  # fmt: skip
         if shown > MAX_SKIPS_SHOWN:
             typer.echo(f"… and {shown - MAX_SKIPS_SHOWN} more skipped lines", err=True)
         n, m, k = report.imported, report.files, len(report.skipped)
@@ -255,14 +248,12 @@ def db_upgrade(store: StoreOption = None) -> None:
 
     with reported():
         url = store_url(store)
-        st = Store(url, migrate=False)
-        try:
-            before = database.current_revision(st.engine)
-            after = database.upgrade(st.engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot upgrade {database.safe_url(url)}: {one_line(_reason(exc))}") from None
-        finally:
-            st.close()
+        with Store(url, migrate=False) as st:
+            try:
+                before = database.current_revision(st.engine)
+                after = database.upgrade(st.engine)
+            except SQLAlchemyError as exc:
+                raise StoreError(f"cannot upgrade {database.safe_url(url)}: {one_line(_reason(exc))}") from None
         safe = database.safe_url(url)
         if before == after:
             typer.echo(f"{safe} is up to date (revision {after})")
@@ -278,13 +269,11 @@ def db_info(store: StoreOption = None, as_json: JsonOption = False) -> None:
     from glassbox.store.database import safe_url
 
     with reported():
-        st = open_store(store, must_exist=True, migrate=False)  # looking must not migrate
-        try:
-            info = st.info()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read {safe_url(st.url)}: {one_line(_reason(exc))}") from None
-        finally:
-            st.close()
+        with open_store(store, must_exist=True, migrate=False) as st:  # looking must not migrate
+            try:
+                info = st.info()
+            except SQLAlchemyError as exc:
+                raise StoreError(f"cannot read {safe_url(st.url)}: {one_line(_reason(exc))}") from None
         if as_json:
             _print_json(info)
         else:

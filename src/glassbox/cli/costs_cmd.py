@@ -75,11 +75,8 @@ def costs(
             raise UsageProblem(f"--by: expected one of {', '.join(GROUPINGS)}, got {by!r}")
         if not days > 0:
             raise UsageProblem(f"--days: expected a positive number of days, got {days:g}")
-        st = open_store(store, must_exist=True)
-        try:
+        with open_store(store, must_exist=True) as st:
             report = cost_report(st, days=days, by=by, project=project, limit=limit)
-        finally:
-            st.close()
         if as_json:
             typer.echo(json.dumps(report.to_dict()))
             return

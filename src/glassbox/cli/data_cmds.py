@@ -106,28 +106,26 @@ def export(
             raise UsageProblem("--dataset feedback: --format jsonl or csv")
         if out is not None and out.parent and not out.parent.is_dir():
             raise UsageProblem(f"--out: folder {str(out.parent)!r} does not exist")
-        st = open_store(store, must_exist=True)
         tmp = out.with_name(out.name + ".partial") if out is not None else None
-        try:
-            q = Query(st)
+        with open_store(store, must_exist=True) as st:
             try:
-                total = min(q.summary(**filters)["runs"], limit or sys.maxsize)
-            except QueryError as exc:
-                raise UsageProblem(str(exc)) from None
-            if dataset == "feedback":
-                written = _write_feedback(st, filters, limit, fmt, tmp, balance, label)
-            else:
-                with _progress(total) as bar:
-                    task = bar.add_task("export", total=total)
-                    written = _write(q, st, filters, limit, fmt, dataset, tmp, lambda n: bar.advance(task, n))
-            if tmp is not None and out is not None:
-                tmp.replace(out)  # all or nothing: a failed export leaves no half file behind
-        except BaseException:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
-            raise
-        finally:
-            st.close()
+                q = Query(st)
+                try:
+                    total = min(q.summary(**filters)["runs"], limit or sys.maxsize)
+                except QueryError as exc:
+                    raise UsageProblem(str(exc)) from None
+                if dataset == "feedback":
+                    written = _write_feedback(st, filters, limit, fmt, tmp, balance, label)
+                else:
+                    with _progress(total) as bar:
+                        task = bar.add_task("export", total=total)
+                        written = _write(q, st, filters, limit, fmt, dataset, tmp, lambda n: bar.advance(task, n))
+                if tmp is not None and out is not None:
+                    tmp.replace(out)  # all or nothing: a failed export leaves no half file behind
+            except BaseException:
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
+                raise
         if out is not None:
             typer.echo(f"exported {written} run{'s' if written != 1 else ''} to {out}", err=True)
 
@@ -250,8 +248,7 @@ def gc(
         except QueryError as exc:
             raise UsageProblem(str(exc)) from None
         folder = trail_dir if trail_dir is not None else load_settings().trail_dir
-        st = open_store(store, must_exist=True)
-        try:
+        with open_store(store, must_exist=True) as st:
             counts = retention.count_older(st, cutoff)
             files = retention.old_trail_files(folder, cutoff) if folder else []
             plan = retention.summary(counts, files)
@@ -271,8 +268,6 @@ def gc(
             for path, _ in files:
                 path.unlink(missing_ok=True)
             plan["deleted"] = True
-        finally:
-            st.close()
         _report(plan, as_json)
 
 

@@ -104,7 +104,10 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def open_store(url: str | None, *, must_exist: bool, migrate: bool = True) -> Store:
-    """Open the store; with ``must_exist`` a missing SQLite file is an error rather than a new, empty store."""
+    """Open the store; with ``must_exist`` a missing SQLite file is an error rather than a new, empty store.
+
+    The CLI's one store lifetime: ``with open_store(store, must_exist=True) as st:`` closes it however the block ends.
+    """
     from glassbox.store.database import safe_url
     from glassbox.store.store import Store
 

@@ -34,13 +34,11 @@ def _json(value: Any) -> None:
 def _query(store: str | None) -> Iterator[Any]:
     from glassbox.analysis.query import Query
 
-    st = open_store(store, must_exist=True)
-    try:
-        yield Query(st)
-    except QueryError as exc:
-        raise UsageProblem(str(exc)) from None
-    finally:
-        st.close()
+    with open_store(store, must_exist=True) as st:
+        try:
+            yield Query(st)
+        except QueryError as exc:
+            raise UsageProblem(str(exc)) from None
 
 
 def _table(*headers: str, right: tuple[str, ...] = ()) -> Table:

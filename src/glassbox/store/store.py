@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, text, update
+from sqlalchemy import Connection, Engine, and_, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
@@ -63,6 +64,26 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Connections are taken here, in one place: the store is ready (migrated) first, and each block
+    # gives its connection back however it ends.
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading: ``with store.read() as conn: conn.execute(select(...))``."""
+        with self.ready().engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction, committed when the block ends and rolled back if it raises."""
+        with self.ready().engine.begin() as conn:
+            yield conn
 
     def after_fork(self) -> None:
         self.engine.dispose(close=False)  # connections belong to the parent
@@ -149,7 +170,7 @@ class Store:
             values["flagged_for_review"] = flagged
         if notes is not None:
             values["review_notes"] = notes
-        with self.ready().engine.begin() as conn:
+        with self.write() as conn:
             n = conn.execute(update(traces).where(traces.c.trace_id == trace_id).values(**values)).rowcount
         if not n:
             raise TraceNotFound(f"no trace {trace_id!r} in {database.safe_url(self.url)}")
@@ -157,9 +178,8 @@ class Store:
     # -- reading ----------------------------------------------------------------------
     def get_trace(self, trace_id: str) -> Trace:
         """One trace, whole, merged from every segment; TraceNotFound if absent."""
-        self.ready()
         try:
-            with self.engine.connect() as conn:
+            with self.read() as conn:
                 row = conn.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
                 if row is None:
                     matches = conn.execute(
@@ -205,9 +225,8 @@ class Store:
                 c.duration_ms, c.tokens_in, c.tokens_out, c.cost_usd, c.quality_score, c.gate_passed,
                 c.flagged_for_review, c.input, c.error]  # fmt: skip
         q = select(*cols).where(and_(True, *conds)).order_by(c.started_at.desc(), c.trace_id).limit(limit)
-        self.ready()
         try:
-            with self.engine.connect() as conn:
+            with self.read() as conn:
                 result = conn.execute(q).all()
         except SQLAlchemyError as exc:
             raise StoreError(f"read from {database.safe_url(self.url)} failed: {database._short(exc)}") from None
@@ -221,15 +240,13 @@ class Store:
 
     def spend_since(self, project: str, since: datetime) -> float:
         """Total cost of the project's traces started at or after ``since`` (naive UTC)."""
-        self.ready()
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             total = conn.execute(select(func.sum(traces.c.cost_usd)).where(
                 traces.c.project == project, traces.c.started_at >= since)).scalar()
         return float(total or 0.0)
 
     def counts(self) -> dict[str, int]:
-        self.ready()
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
                     for t in (traces, *CHILD_TABLES, alerts)}
 
