@@ -143,6 +143,17 @@ class Settings(BaseSettings):
         None, description="UTC period like 22:00-07:00 in which only critical alerts notify."
     )
     slo: list[dict[str, Any]] = Field(default_factory=list, description="SLO definitions ([[slo]] tables).")
+    # Reports (docs/reports.md); glassbox.toml: a [reports] table of the reports_* keys.
+    reports_schedule: str = Field(
+        "weekly", description="How often `glassbox serve` writes the scheduled reports: weekly, daily, off, or a "
+        "span like 12h."
+    )
+    reports_kinds: list[str] = Field(default_factory=lambda: ["weekly"], description="Scheduled report kinds.")
+    reports_formats: list[str] = Field(
+        default_factory=lambda: ["html", "md"], description="Formats each scheduled report is written in."
+    )
+    reports_dir: str = Field(".glassbox/reports", description="Folder the scheduled reports are written to.")
+    reports_keep_days: float = Field(90.0, gt=0, description="Reports older than this are deleted (files and list).")
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="Serve the app's Prometheus metrics on this port at configure."
     )
@@ -160,6 +171,20 @@ class Settings(BaseSettings):
                 known = sorted(k.removeprefix("calibration_") for k in cls.model_fields if k.startswith("calibration_"))
                 raise ValueError(f"unknown key {key!r} in [calibration]; known: enabled, {', '.join(known)}")
             data.setdefault(f"calibration_{key}", value)  # a plain calibration_* option (any source) wins
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reports_table(cls, data: Any) -> Any:
+        """glassbox.toml's ``[reports]`` table: ``schedule = "daily"`` is ``reports_schedule = "daily"``."""
+        if not isinstance(data, dict) or not isinstance(data.get("reports"), dict):
+            return data
+        data = dict(data)
+        for key, value in data.pop("reports").items():
+            if f"reports_{key}" not in cls.model_fields:
+                known = sorted(k.removeprefix("reports_") for k in cls.model_fields if k.startswith("reports_"))
+                raise ValueError(f"unknown key {key!r} in [reports]; known: {', '.join(known)}")
+            data.setdefault(f"reports_{key}", value)
         return data
 
     @model_validator(mode="before")

@@ -395,6 +395,33 @@ class Query:
         return {"threshold": threshold, "min_runs": min_runs, "overall": rows_for("overall"),
                 "by_intent": rows_for("intent"), "by_domain": rows_for("domain")}  # fmt: skip
 
+    def models(self, **filters: Any) -> list[dict[str, Any]]:
+        """Per model: LLM calls, runs that used it, their cost and tokens, and those runs' average quality
+        (so "cost per quality point" compares models). Most expensive first."""
+        s, t = spans.c, traces.c
+        calls = (select(s.model.label("model"), s.trace_id.label("trace_id"), func.count().label("calls"),
+                        func.sum(s.cost_usd).label("cost"), func.sum(s.tokens_in).label("tin"),
+                        func.sum(s.tokens_out).label("tout"))
+                 .where(s.model.is_not(None), s.kind != "trace", or_(s.cost_usd.is_not(None), s.tokens_in.is_not(None),
+                                                                     s.tokens_out.is_not(None)))
+                 .group_by(s.model, s.trace_id).subquery())  # fmt: skip
+        rows = self._rows(select(calls.c.model, func.count(), func.sum(calls.c.calls), func.sum(calls.c.cost),
+                                 func.sum(calls.c.tin), func.sum(calls.c.tout), func.avg(t.quality_score),
+                                 func.count(t.quality_score))
+                          .join(traces, traces.c.trace_id == calls.c.trace_id).where(self._where(filters))
+                          .group_by(calls.c.model).order_by(func.sum(calls.c.cost).desc(), calls.c.model))  # fmt: skip
+        out = []
+        for model, runs, n_calls, cost, tin, tout, avg_q, n_q in rows:
+            cost_f = None if cost is None else float(cost)
+            avg_quality = _ratio(avg_q)
+            out.append({"model": model, "runs": int(runs), "calls": int(n_calls or 0), "cost_usd": cost_f,
+                        "avg_cost_per_run": None if cost_f is None else cost_f / int(runs),
+                        "tokens_in": int(tin or 0), "tokens_out": int(tout or 0), "avg_quality": avg_quality,
+                        "scored_runs": int(n_q or 0),
+                        "cost_per_quality_point": None if cost_f is None or not avg_quality
+                        else cost_f / int(runs) / avg_quality})  # fmt: skip
+        return out
+
     def decisions(self, *, min_runs: int = 1, low_quality: float = GAP_RATIO, limit: int = 100,
                   **filters: Any) -> list[dict[str, Any]]:  # fmt: skip
         """Each decision ``what`` with the outcomes of the runs that took it vs the runs that did not.
