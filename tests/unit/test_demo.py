@@ -187,3 +187,42 @@ def test_demo_drift_section_shows_one_drifted_field_and_the_feedback_trend(tmp_p
     st = Store(url)
     assert {h["field"] for h in history(st, project=PROJECT) if h["drifted"]} == {"confidence"}
     assert gb.query(st).summary(project=PROJECT)["avg_rating"] is not None
+
+
+def test_demo_evaluation_section_runs_a_regression_a_golden_check_and_a_gate(sqlite_url, tmp_path):
+    from rich.console import Console
+
+    from glassbox.evaluation.demo import DATASET, GOLDEN, section
+    from glassbox.evaluation.gate import list_verdicts
+    from glassbox.evaluation.regress import list_runs
+
+    run_demo(store=sqlite_url, trail_dir=str(tmp_path / "trail"), pace=0)  # the default, seeded runs
+    console = Console(record=True, width=200)
+    section(None, console, sqlite_url)
+    text = console.export_text()
+    assert f"regress {DATASET}: 2 passed, 1 failed, 0 errors" in text
+    assert f"golden {GOLDEN} vs refund-again: matches" in text
+    assert f"golden {GOLDEN} vs shipping: BREACH: missing stages: rerank (stage)" in text
+    assert "gate demo-2026.11 -> demo-2026.12: fail (quality Low" in text
+    st = Store(sqlite_url)
+    assert list_runs(st, project="demo")[0]["failed"] == 1
+    assert list_verdicts(st, kind="gate")[0]["verdict"] == "fail"
+    st.close()
+
+
+def test_demo_experiment_section_runs_one_experiment_and_prints_its_analysis(sqlite_url, tmp_path):
+    from rich.console import Console
+
+    from glassbox.experiments.demo import EXPERIMENT, RUNS, section
+    from glassbox.experiments.registry import get
+
+    run_demo(store=sqlite_url, trail_dir=str(tmp_path / "trail"), pace=0)
+    console = Console(record=True, width=200)
+    section(None, console, sqlite_url)
+    text = console.export_text()
+    assert f"Experiment  {EXPERIMENT} (control " in text and "Ship concise (confidence" in text
+    assert "metric quality score:" in text and "(better)" in text and "guardrail error rate:" in text
+    st = Store(sqlite_url)
+    assert get(st, "experiment", EXPERIMENT).definition.control == "control"
+    assert gb.query(st).summary(experiment=EXPERIMENT)["runs"] == RUNS
+    st.close()
