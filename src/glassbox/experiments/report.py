@@ -31,7 +31,8 @@ def headline(a: Analysis) -> str:
     v = a.verdict
     text = _HEADLINES[v["decision"]].format(winner=v.get("winner"))
     if v.get("confidence") is not None:
-        text += f" (confidence {v['confidence']:.1%})"
+        conf = v["confidence"]
+        text += " (confidence > 99.9%)" if conf > 0.999 else f" (confidence {conf:.1%})"
     return text
 
 
