@@ -97,7 +97,8 @@ class Registry:
 
     async def _run(self, c: Check) -> dict[str, Any]:
         t0 = time.perf_counter()
-        status, detail, details = "fail", "", {}
+        status, detail = "fail", ""
+        details: dict[str, Any] = {}
         try:
             if inspect.iscoroutinefunction(c.fn):
                 value = await asyncio.wait_for(c.fn(), c.timeout)
@@ -178,6 +179,7 @@ def asgi_app(reg: Registry | None = None) -> Callable[..., Any]:
         if root and path.startswith(root):
             path = path[len(root):]
         path = path.rstrip("/") or "/"
+        body: dict[str, Any]
         if scope.get("method") not in ("GET", "HEAD"):
             code, body = 405, {"error": {"code": "method_not_allowed", "message": "use GET"}}
         elif path.endswith("/full") or path == "/health/full":
@@ -201,6 +203,7 @@ def wsgi_app(metrics_app: Callable[..., Any] | None, reg: Registry | None = None
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         path = (environ.get("PATH_INFO") or "/").rstrip("/") or "/"
+        body: dict[str, Any]
         if path in ("/health/full", "/health") or metrics_app is None:
             if path == "/health/full":
                 code, body = reg.evaluate_sync()
@@ -214,7 +217,7 @@ def wsgi_app(metrics_app: Callable[..., Any] | None, reg: Registry | None = None
                        ("Cache-Control", "no-store")]
             start_response(f"{code} {reason}", headers)
             return [data]
-        return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+        return list(metrics_app(environ, start_response))
 
     return app
 

@@ -87,7 +87,7 @@ def label_of_sentiment(sentiment: float) -> str:
 def comment_sentiment(text: str) -> float:
     """VADER's compound score of ``text`` (-1..1); the lexicon ships in the vaderSentiment package."""
     if not _vader:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
 
         _vader.append(SentimentIntensityAnalyzer())
     return float(_vader[0].polarity_scores(text)["compound"])
