@@ -32,7 +32,9 @@ def fmt(value: Any, kind: str) -> str:
 def delta(f: Figure) -> str:
     """The change from the previous period, as a reader wants it: points for shares, % for the rest."""
     if f.delta is None:
-        return "—" if f.previous is None else "±0"
+        return "—"
+    if f.delta == 0:
+        return "±0"
     if f.fmt == "pct":
         return f"{100 * f.delta:+.1f} pts"
     if f.delta_pct is not None:
