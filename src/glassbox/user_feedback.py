@@ -161,6 +161,10 @@ def record(rt: Any, trace: Any, *, rating: Any = None, scale: Any = None, commen
     f = assess(rating=rating, scale=scale, comment=comment, signal=signal, sentiment=sentiment)
     fb = Feedback(new_record_id(), f["kind"], f["rating"], f["signal"], comment, f["sentiment"],
                   None if user_id is None else str(user_id), time.time_ns(), f["scale"], f["normalized"], f["label"])
+    endpoint = getattr(rt.settings, "endpoint", None)
+    if endpoint:  # remote mode: OTLP carries no feedback; the server's REST API takes it
+        _post_remote(rt, endpoint, trace_id, fb, sentiment)
+        return fb
     live = rt.live_trace(trace_id)
     if live is not None:
         live.feedback.append(fb)
@@ -171,3 +175,39 @@ def record(rt: Any, trace: Any, *, rating: Any = None, scale: Any = None, commen
     note.feedback = [fb]
     rt._submit(note)
     return fb
+
+
+REMOTE_RETRIES = 6  # the run may still be on its way to the server: 404s are retried with backoff
+
+
+def _post_remote(rt: Any, endpoint: str, trace_id: str, fb: Any, sentiment: Any) -> None:
+    """POST the feedback to ``endpoint``/api/v1/feedback on a background thread (never blocks the app)."""
+    import threading
+
+    body = {"trace_id": trace_id, "kind": fb.kind, "rating": fb.rating, "scale": fb.scale, "signal": fb.signal,
+            "comment": fb.comment, "user_id": fb.user_id}
+    if sentiment is not None:
+        body["sentiment"] = sentiment
+    headers = {"Authorization": f"Bearer {rt.settings.api_key}"} if getattr(rt.settings, "api_key", None) else {}
+    url = endpoint.rstrip("/") + "/api/v1/feedback"
+
+    def send() -> None:
+        import time
+
+        import httpx
+
+        for attempt in range(REMOTE_RETRIES):
+            try:
+                r = httpx.post(url, json=body, headers=headers, timeout=10)
+            except httpx.HTTPError as exc:
+                status, detail = None, str(exc)
+            else:
+                status, detail = r.status_code, r.text[:200]
+                if status == 201:
+                    return
+            if status not in (None, 404, 429, 502, 503, 504):
+                break
+            time.sleep(0.25 * 2**attempt)
+        rt.internal_error("feedback", RuntimeError(f"server did not take feedback for {trace_id}: {status} {detail}"))
+
+    threading.Thread(target=send, name="glassbox-feedback", daemon=True).start()

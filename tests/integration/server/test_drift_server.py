@@ -119,3 +119,37 @@ def test_the_monitor_in_a_real_glassbox_serve(store_url, tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+def test_gb_feedback_in_remote_mode_goes_to_the_servers_rest_api(store_url, tmp_path):
+    from live_server import LiveServer
+
+    import glassbox as gb
+    from glassbox.store.keys import create_key
+
+    st = Store(store_url)
+    key, _ = create_key(st, "remote-app", "write")
+    with LiveServer(create_app(st, auth_required=True)) as srv:
+        gb.configure(endpoint=srv.url, api_key=key, flush_interval=0.05)
+        with gb.trace("a question", workflow="recommend") as t:
+            gb.feedback(t, 5, scale=(1, 5))  # during the run: posted once the run has reached the server
+        gb.flush()
+        gb.feedback(t.trace_id, signal="share")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(st.get_trace(t.trace_id).feedback if _has(st, t.trace_id)
+                                                   else []) < 2:  # fmt: skip
+            time.sleep(0.1)
+        got = st.get_trace(t.trace_id).feedback
+    assert sorted((f.kind, f.scale, f.signal) for f in got) == [("explicit", "1-5", None), ("implicit", None, "share")]
+    assert not (tmp_path / ".glassbox" / "glassbox.db").exists()
+    st.close()
+
+
+def _has(st, trace_id):
+    from glassbox.errors import TraceNotFound
+
+    try:
+        st.get_trace(trace_id)
+        return True
+    except TraceNotFound:
+        return False
