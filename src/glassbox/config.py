@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from glassbox.errors import ConfigError
+from glassbox.model import GAP_RATIO
 
 DEFAULT_STORE = "sqlite:///.glassbox/glassbox.db"
 DEFAULT_TRAIL_DIR = ".glassbox/traces"
@@ -98,7 +99,7 @@ class Settings(BaseSettings):
         3, ge=1, description="Runs with a principle below threshold in the window before it is flagged."
     )
     calibration_gap_ratio: float = Field(
-        0.6, ge=0, le=1, description="A score dimension below this share of its maximum is a failed principle."
+        GAP_RATIO, ge=0, le=1, description="A score dimension below this share of its maximum is a failed principle."
     )
     calibration_thresholds: dict[str, float] = Field(
         default_factory=dict, description="Per-dimension thresholds in the score's own units (override gap_ratio)."
@@ -297,3 +298,19 @@ def load_settings(**overrides: Any) -> Settings:
 
 def option_names() -> list[str]:
     return list(Settings.model_fields)
+
+
+def section(settings: Settings | None, name: str) -> dict[str, Any]:
+    """One settings section: its ``<name>_*`` options without the prefix (``section(s, "calibration")["window_days"]``).
+
+    A section is declared once, as prefixed fields of ``Settings`` (each also ``GLASSBOX_<NAME>_<KEY>`` and, in
+    glassbox.toml, a key of the ``[<name>]`` table); ``settings=None`` gives the defaults. Code that needs the
+    options together (e.g. ``analysis.calibration.CalibrationSettings``) reads them from here.
+    """
+    prefix = name + "_"
+    out: dict[str, Any] = {}
+    for field, info in Settings.model_fields.items():
+        if field.startswith(prefix):
+            key = field.removeprefix(prefix)
+            out[key] = getattr(settings, field) if settings is not None else info.get_default(call_default_factory=True)
+    return out

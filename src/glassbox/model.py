@@ -18,6 +18,9 @@ SCHEMA_VERSION = 1
 TRACE_STATUSES = ("in_progress", "complete", "failed", "incomplete")
 SPAN_STATUSES = ("ok", "error", "unset")
 SCORE_SOURCES = ("heuristic", "rule", "llm_judge", "human", "sdk")
+# A score dimension below this share of its score's maximum (1.0 when none is given) is a gap, a failed principle:
+# the default everywhere (calibration, principles, compare, the CLI and the dashboard).
+GAP_RATIO = 0.6
 
 
 def iso_from_ns(ns: int | None) -> str | None:

@@ -32,13 +32,14 @@ import logging
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Float, Text, cast, func, select
 
+from glassbox.config import section
 from glassbox.ids import new_record_id
 from glassbox.model import Alert, Score, Trace
 from glassbox.store.schema import alerts, scores, traces
@@ -57,22 +58,26 @@ DISPARITY_EVERY_S = 60.0
 _EPS = 1e-9  # 0.7 - 0.2 is 0.49999999999999994: a gap of exactly the threshold fires
 
 
+_DEFAULTS = section(None, "calibration")  # the calibration_* options of config.Settings: declared there, once
+
+
 @dataclass
 class CalibrationSettings:
-    window_days: float = 7.0
-    min_failures: int = 3
-    gap_ratio: float = 0.6
+    """The calibration section of the settings (``calibration_*``, ``[calibration]``), as the engine takes it."""
+
+    window_days: float = _DEFAULTS["window_days"]
+    min_failures: int = _DEFAULTS["min_failures"]
+    gap_ratio: float = _DEFAULTS["gap_ratio"]
     thresholds: dict[str, float] = field(default_factory=dict)
-    disparity: float | None = None  # None: a sixth of the quality score's max
-    min_runs: int = 5
-    gate_scope: str = "workflow"
-    alerts_file: str | None = ".glassbox/calibration_alerts.md"
+    disparity: float | None = _DEFAULTS["disparity"]  # None: a sixth of the quality score's max
+    min_runs: int = _DEFAULTS["min_runs"]
+    gate_scope: str = _DEFAULTS["gate_scope"]
+    alerts_file: str | None = _DEFAULTS["alerts_file"]
 
     @classmethod
     def from_settings(cls, s: Any) -> CalibrationSettings:
-        return cls(s.calibration_window_days, s.calibration_min_failures, s.calibration_gap_ratio,
-                   dict(s.calibration_thresholds), s.calibration_disparity, s.calibration_min_runs,
-                   s.calibration_gate_scope, s.calibration_alerts_file)  # fmt: skip
+        values = section(s, "calibration")
+        return cls(**{f.name: dict(v) if isinstance(v := values[f.name], dict) else v for f in fields(cls)})
 
 
 @dataclass

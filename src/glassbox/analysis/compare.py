@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glassbox.model import Score, Trace
-
-GAP_RATIO = 0.6
+from glassbox.model import GAP_RATIO, Score, Trace
 
 
 def _quality(trace: Trace) -> Score | None:

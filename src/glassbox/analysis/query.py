@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from glassbox.analysis.filters import check, where
 from glassbox.errors import GlassboxError, QueryError, StoreError
+from glassbox.model import GAP_RATIO  # the query API's default threshold (re-exported)
 from glassbox.store import database
 from glassbox.store.schema import decisions, scores, spans, traces
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from glassbox.model import Trace
     from glassbox.store.store import Store
 
-GAP_RATIO = 0.6  # a score dimension below 60% of its score's maximum is a gap (a failed principle)
 GROUP_DIMS = ("workflow", "intent", "domain", "status", "project", "environment", "release", "experiment",
               "variant", "service", "user_id", "day")  # fmt: skip
 METRICS = ("runs", "complete", "failed", "success_rate", "avg_duration_ms", "max_duration_ms", "total_cost_usd",

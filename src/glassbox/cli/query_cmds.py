@@ -20,6 +20,7 @@ from glassbox.cli import render
 from glassbox.cli.errors import UsageProblem, reported
 from glassbox.cli.options import JsonOption, StoreOption, open_store, with_filters
 from glassbox.errors import QueryError
+from glassbox.model import GAP_RATIO
 
 
 def _console() -> Console:
@@ -226,7 +227,7 @@ def principles(
     filters: dict[str, Any],
     min_runs: Annotated[int, typer.Option("--min-runs", min=1, help="Only principles scored in this many runs.")] = 3,
     threshold: Annotated[float, typer.Option("--threshold", min=0, max=1,
-                                             help="A dimension fails below this share of its maximum.")] = 0.6,
+                                             help="A dimension fails below this share of its maximum.")] = GAP_RATIO,
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:

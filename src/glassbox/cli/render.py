@@ -15,10 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from glassbox.cli import formats as fmt
-from glassbox.model import Score, Span, Trace, iso_from_ns, span_tree, walk
+from glassbox.model import GAP_RATIO, Score, Span, Trace, iso_from_ns, span_tree, walk
 
-# A score dimension below this share of the score's maximum (1.0 when none is given) is a gap.
-GAP_RATIO = 0.6
 MAX_WIDTH = 96
 
 STATUS_STYLES = {"complete": "green", "failed": "bold red", "incomplete": "yellow", "in_progress": "cyan"}

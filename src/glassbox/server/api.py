@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from glassbox.analysis.filter_spec import TRACE_FILTERS, TraceFilter
 from glassbox.analysis.query import Query as TraceQuery
 from glassbox.ids import new_record_id
-from glassbox.model import Feedback, Score
+from glassbox.model import GAP_RATIO, Feedback, Score
 from glassbox.server.auth import Principal, reader, writer
 from glassbox.store.annotations import add_feedback, add_score, feedback_summary
 from glassbox.user_feedback import SIGNALS
@@ -124,7 +124,7 @@ def failures(request: Request, who: Read, filters: Filters,
 
 @router.get("/principles")
 def principles(request: Request, who: Read, filters: Filters, min_runs: Annotated[int, Query(ge=1, le=1_000_000)] = 3,
-               threshold: Annotated[float, Query(ge=0, le=1)] = 0.6) -> dict[str, Any]:  # fmt: skip
+               threshold: Annotated[float, Query(ge=0, le=1)] = GAP_RATIO) -> dict[str, Any]:  # fmt: skip
     return _q(request).principle_patterns(min_runs=min_runs, threshold=threshold, **_scoped(filters, who))
 
 

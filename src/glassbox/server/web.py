@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from glassbox.analysis.filter_spec import TRACE_FILTERS
 from glassbox.analysis.query import Query
-from glassbox.model import span_tree, walk
+from glassbox.model import GAP_RATIO, span_tree, walk
 from glassbox.server import run_view
 from glassbox.server.auth import COOKIE, AuthError, Principal, principal
 
@@ -62,6 +62,7 @@ def _text(value: Any) -> str:
 env.filters.update(ms=_fmt_ms, cost=_fmt_cost, text=_text,
                    num=lambda v: "—" if v is None else f"{v:.2f}",
                    pct=lambda v: "—" if v is None else f"{100 * v:.0f}%")  # fmt: skip
+env.globals["GAP_RATIO"] = GAP_RATIO  # a score dimension below this share of its maximum is shown as a gap
 
 
 def _page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
