@@ -271,12 +271,34 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Both file sources read nothing when their file is absent; paths are relative to the cwd.
-        return (
-            init_settings,
-            env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=Path("glassbox.toml")),
-            PyprojectTomlConfigSettingsSource(settings_cls, Path("pyproject.toml")),
-        )
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path("glassbox.toml"))
+        pyproject = PyprojectTomlConfigSettingsSource(settings_cls, Path("pyproject.toml"))
+        check_keys(toml.toml_data, "glassbox.toml")
+        check_keys(pyproject.toml_data, "pyproject.toml [tool.glassbox]")
+        return (init_settings, env_settings, toml, pyproject)
+
+
+# Tables of glassbox.toml that feature modules read themselves (not Settings fields).
+FEATURE_TABLES = frozenset({"evaluation", "flag", "flags", "experiment", "experiments"})
+
+
+def known_keys() -> set[str]:
+    """Every top-level key a settings file may hold: each option, and each ``[section]`` table of options."""
+    fields = set(Settings.model_fields)
+    return fields | {f.split("_", 1)[0] for f in fields if "_" in f} | FEATURE_TABLES
+
+
+def check_keys(data: dict[str, Any], where: str) -> None:
+    """A typo'd key (``sampel_rate``) is an error naming the file, the key and the closest known key."""
+    import difflib
+
+    known = known_keys()
+    for key in data:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else "; see docs/configuration.md for every option"
+        raise ConfigError(f"{where}: unknown key {key!r}{hint}")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -289,11 +311,35 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
+            f"{_origin(str(e['loc'][0]) if e['loc'] else '', overrides)}"
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
+        )  # fmt: skip
         raise ConfigError(f"invalid glassbox settings: {problems}") from None
     except (OSError, ValueError) as exc:  # unreadable or malformed TOML
         raise ConfigError(f"cannot read glassbox settings: {exc}") from None
+
+
+def _origin(key: str, overrides: dict[str, Any]) -> str:
+    """Where a bad option came from, for the message: the configure() call, the env, or which file."""
+    import os
+    import tomllib
+
+    if key in overrides:
+        return "configure(): "
+    env = f"GLASSBOX_{key.upper()}"
+    if env in os.environ:
+        return f"{env}: "
+    for path, table in ((Path("glassbox.toml"), ()), (Path("pyproject.toml"), ("tool", "glassbox"))):
+        try:
+            data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for part in table:
+            data = data.get(part, {}) if isinstance(data, dict) else {}
+        section = key.split("_", 1)[0]
+        if isinstance(data, dict) and (key in data or key.removeprefix(section + "_") in (data.get(section) or {})):
+            return f"{path}{' [tool.glassbox]' if table else ''}: "
+    return ""
 
 
 def option_names() -> list[str]:

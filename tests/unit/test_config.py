@@ -109,3 +109,26 @@ def test_a_missing_store_driver_names_the_extra_to_install(monkeypatch):
         make_engine("postgresql+psycopg://u@127.0.0.1:1/db")
     assert "pip install 'glassbox[postgres]'" in str(err.value)
     assert "No module named" not in str(err.value)
+
+
+def test_a_typo_in_glassbox_toml_is_an_error_with_a_did_you_mean(tmp_path):
+    (tmp_path / "glassbox.toml").write_text("sampel_rate = 0.5\n")
+    with pytest.raises(ConfigError, match=r"glassbox.toml: unknown key 'sampel_rate'; did you mean 'sample_rate'\?"):
+        load_settings()
+    (tmp_path / "glassbox.toml").write_text('[calibration]\nwindow_days = 3\n[reports]\nschedule = "daily"\n'
+                                            "[evaluation]\nonline = []\n")  # tables are known keys
+    assert load_settings().reports_schedule == "daily"
+    (tmp_path / "glassbox.toml").unlink()
+    (tmp_path / "pyproject.toml").write_text('[tool.glassbox]\nprojet = "x"\n[tool.other]\nanything = 1\n')
+    with pytest.raises(ConfigError, match=r"pyproject.toml \[tool.glassbox\]: unknown key 'projet'; did you mean"):
+        load_settings()
+
+
+def test_every_bad_value_names_where_it_came_from(tmp_path, monkeypatch):
+    (tmp_path / "glassbox.toml").write_text("sample_rate = 5\n")
+    monkeypatch.setenv("GLASSBOX_QUEUE_SIZE", "0")
+    with pytest.raises(ConfigError) as err:
+        load_settings(batch_size=0)
+    msg = str(err.value)
+    assert "glassbox.toml: sample_rate" in msg and "GLASSBOX_QUEUE_SIZE: queue_size" in msg
+    assert "configure(): batch_size" in msg
