@@ -140,6 +140,10 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
     if settings.enabled:
         _online_evaluation()
     rt.deliver_alerts = _deliver_alerts
+    if settings.enabled:
+        from glassbox.cost.calls import warm_prices
+
+        warm_prices(rt)  # the price table loads in the background, not in the app's first gb.llm()
     rt_box.append(rt)
     return rt
 

@@ -10,6 +10,7 @@ budget passed here stops the *next* stage, never this call.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from time import time_ns
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,7 @@ class CostContext:
         self.content_limit = int(getattr(settings, "max_content_length", 8192))
         self.redact = getattr(settings, "redact", None)
         self.warnings = Warnings()
+        self._lock = threading.Lock()
         # Traces that folded an instrumentor's LLM span: only their gb.llm() calls need the dedupe scan.
         self.foreign_traces: dict[str, None] = {}
 
@@ -60,9 +62,23 @@ class CostContext:
 
     @property
     def pricer(self) -> Pricer:
-        if self._pricer is None:
-            self._pricer = make_pricer(self._prices, self._prices_file)
-        return self._pricer
+        pricer = self._pricer
+        if pricer is None:
+            with self._lock:  # the background warm-up and the app's first call build one Pricer between them
+                if self._pricer is None:
+                    self._pricer = make_pricer(self._prices, self._prices_file)
+                pricer = self._pricer
+        return pricer
+
+    def warm(self) -> None:
+        """Load genai-prices, its table and the common lookups (a background thread, at configure)."""
+        try:
+            pricer = self.pricer
+            pricer.warm()
+            for provider, model in (("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5")):
+                pricer.price(LLMUsage(provider=provider, request_model=model, input_tokens=1, output_tokens=1))
+        except Exception:  # noqa: BLE001 - an optimisation only: the first real call reports any problem
+            pass
 
     def price(self, usage: LLMUsage) -> PriceResult:
         result = self.pricer.price(usage)
@@ -85,6 +101,15 @@ class CostContext:
                                    exc)
                 return "[redaction failed]"
         return truncate(text, self.content_limit)
+
+
+def warm_prices(rt: Runtime) -> threading.Thread:
+    """Load the price table off the app's thread, so the first ``gb.llm()`` inside a stage does not
+    pay for it (importing genai-prices and its table takes 100+ ms)."""
+    ctx = cost_context(rt)
+    thread = threading.Thread(target=ctx.warm, name="glassbox-prices", daemon=True)
+    thread.start()
+    return thread
 
 
 def cost_context(rt: Runtime) -> CostContext:

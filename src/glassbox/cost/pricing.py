@@ -504,6 +504,11 @@ def _counts(usage: LLMUsage) -> tuple[tuple[int, ...], list[str]] | str:
         notes.append("reasoning_tokens exceed output_tokens; reasoning breakdown ignored")
         vals["reasoning_tokens"] = 0
     total_in = vals["input_tokens"] + vals["cache_read_tokens"] + vals["cache_write_tokens"]
+    if (usage.cache_write_5m_tokens is None and usage.input_audio_tokens is None and usage.output_audio_tokens is None
+            and usage.cache_audio_read_tokens is None and usage.web_searches is None and usage.code_executions is None
+            and usage.storage_searches is None and usage.social_searches is None):  # the common case: plain tokens
+        return (total_in, vals["output_tokens"], vals["cache_read_tokens"], vals["cache_write_tokens"],
+                vals["cache_write_1h_tokens"], vals["reasoning_tokens"], 0, 0, 0, 0, 0, 0, 0, 0), notes  # fmt: skip
     extra: list[int] = []
     for name in _EXTRA_FIELDS:
         v = getattr(usage, name)

@@ -307,3 +307,19 @@ def test_glassbox_export_keeps_every_priced_fact() -> None:
     back = extract_usage_from_attributes(u.to_attributes())
     assert cost(back) == pytest.approx(cost(u), rel=1e-12)
     assert (back.web_searches, back.service_tier, back.cache_write_5m_tokens) == (2, "batch", 1000)
+
+
+# -- issue 19 item 3: the price table loads off the app's path ----------------------------------------
+
+
+def test_configure_loads_the_price_table_in_the_background() -> None:
+    import threading
+
+    from glassbox.testing import capture
+
+    with capture() as got:
+        for t in threading.enumerate():
+            if t.name == "glassbox-prices":
+                t.join(timeout=60)
+        pricer = got._rt.costs._pricer
+        assert pricer is not None and pricer._gp is not None and pricer._models  # loaded, lookups cached
