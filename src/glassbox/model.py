@@ -210,6 +210,13 @@ class Span:
     cost_usd: float | None = None
     peak_gpu_mem_bytes: int | None = None
     model_loads: int | None = None
+    # What an OpenTelemetry span carries besides attributes (set for spans that came from OTel).
+    otel_kind: str | None = None  # internal / server / client / producer / consumer
+    trace_state: str | None = None  # W3C tracestate
+    status_message: str | None = None
+    links: list[dict[str, Any]] | None = None  # [{trace_id, span_id, trace_state?, attributes?}]
+    resource: dict[str, Any] | None = None  # the sender's resource attributes, all of them
+    scope: dict[str, Any] | None = None  # {name, version?, attributes?}
 
     def __init__(
         self,
@@ -259,6 +266,7 @@ class Span:
             "cost_usd": self.cost_usd,
             "peak_gpu_mem_bytes": self.peak_gpu_mem_bytes,
             "model_loads": self.model_loads,
+            **{k: v for k in OTEL_SPAN_FIELDS if (v := getattr(self, k)) is not None},  # only when set: a lean trail
         }
 
     @classmethod
@@ -278,7 +286,13 @@ class Span:
         s.cost_usd = d.get("cost_usd")
         s.peak_gpu_mem_bytes = d.get("peak_gpu_mem_bytes")
         s.model_loads = d.get("model_loads")
+        for k in OTEL_SPAN_FIELDS:
+            if d.get(k) is not None:
+                setattr(s, k, d[k])
         return s
+
+
+OTEL_SPAN_FIELDS = ("otel_kind", "trace_state", "status_message", "links", "resource", "scope")
 
 
 class Feedback:

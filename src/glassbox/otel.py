@@ -14,6 +14,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
+from glassbox import otel_fields
 from glassbox.model import Span, Trace
 
 if TYPE_CHECKING:
@@ -195,11 +196,32 @@ def span_from_otel(span: Any, trace_id: str) -> Span:
     resource = getattr(span, "resource", None)
     if resource is not None:
         g.service = resource.attributes.get("service.name")
+        g.resource = otel_fields.resource_to_keep(_plain(dict(resource.attributes)))
     scope = getattr(span, "instrumentation_scope", None)
     if scope is not None:
         attrs.setdefault("otel.scope.name", scope.name)
-    g.attributes = {k: (list(v) if isinstance(v, tuple) else v) for k, v in attrs.items()}
+        g.scope = otel_fields.scope_to_keep(scope.name, scope.version, _plain(dict(scope.attributes or {})))
+    g.otel_kind = otel_fields.kind_from_name(getattr(span.kind, "name", None))
+    g.trace_state = ctx.trace_state.to_header() or None if ctx.trace_state else None
+    g.status_message = span.status.description or None
+    if span.links:
+        g.links = [_link_dict(link) for link in span.links]
+    g.attributes = _plain(attrs)
     return g
+
+
+def _plain(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in attrs.items()}
+
+
+def _link_dict(link: Any) -> dict[str, Any]:
+    c = link.context
+    d: dict[str, Any] = {"trace_id": f"{c.trace_id:032x}", "span_id": f"{c.span_id:016x}"}
+    if c.trace_state:
+        d["trace_state"] = c.trace_state.to_header()
+    if link.attributes:
+        d["attributes"] = _plain(dict(link.attributes))
+    return d
 
 
 # -- glassbox trace -> OTel spans (for OTLP export) -------------------------------------------
@@ -224,6 +246,24 @@ def _clean(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_SCALARS = (str, bool, int, float)
+
+
+def _flat(payload: dict[str, Any]) -> bool:
+    """Whether every value is an OTel attribute value as is: a scalar or a non-empty list of one scalar type."""
+    for k, v in payload.items():
+        if k.startswith("glassbox.") or v is None:
+            return False
+        one = v
+        if isinstance(v, list):
+            if not v or any(type(x) is not type(v[0]) for x in v):
+                return False
+            one = v[0]
+        if not isinstance(one, _SCALARS) or (type(one) is int and not -(2**63) <= one < 2**63):
+            return False
+    return True
+
+
 def _events_by_span(trace: Trace) -> dict[str | None, list[Any]]:
     """Decisions, evidence and scores as OTel span events with ``glassbox.*`` attributes."""
     from opentelemetry.sdk.trace import Event
@@ -238,8 +278,11 @@ def _events_by_span(trace: Trace) -> dict[str | None, list[Any]]:
             "glassbox.decision.inputs": _json(d.inputs) if d.inputs else None,
         }), d.at_ns))  # fmt: skip
     for e in trace.events:
-        events.setdefault(e.span_id, []).append(
-            Event(e.name, _clean({"glassbox.id": e.id, "glassbox.evidence": _json(e.payload)}), e.at_ns))
+        # A payload OTel attributes can hold goes out as attributes (an event from an OTel span keeps its own);
+        # any other as JSON under glassbox.evidence.
+        attrs = {"glassbox.id": e.id, **e.payload} if _flat(e.payload) else \
+            {"glassbox.id": e.id, "glassbox.evidence": _json(e.payload)}  # fmt: skip
+        events.setdefault(e.span_id, []).append(Event(e.name, _clean(attrs), e.at_ns))
     for s in trace.scores:
         events.setdefault(s.span_id or root_id, []).append(Event("glassbox.score", _clean({
             "glassbox.id": s.id, "glassbox.score.comment": s.comment,
@@ -250,31 +293,84 @@ def _events_by_span(trace: Trace) -> dict[str | None, list[Any]]:
     return events
 
 
+_MODEL_ATTRS = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name")
+
+
+def _resource_for(s: Span, trace: Trace, cache: dict[Any, Any]) -> Any:
+    """The span's resource: the sender's own as it sent it (plus the project, for a glassbox downstream),
+    else glassbox's (service and project)."""
+    from opentelemetry.sdk.resources import Resource
+
+    service = s.service or trace.service or "unknown_service"
+    key: Any = service if s.resource is None else _json(s.resource)
+    res = cache.get(key)
+    if res is None:
+        project = trace.project or "default"
+        res = cache[key] = Resource({"service.name": service, "glassbox.project": project}) \
+            if s.resource is None else Resource({"glassbox.project": project, **_clean(s.resource)})  # fmt: skip
+    return res
+
+
+def _status(s: Span, span_events: list[Any]) -> Any:
+    """The span's OTel status; a failed span also gets its exception event (unless one was kept as sent)."""
+    from opentelemetry.sdk.trace import Event
+    from opentelemetry.trace import Status, StatusCode
+
+    if s.status == "ok":
+        return Status(StatusCode.OK)
+    if s.status != "error":
+        return Status(StatusCode.UNSET)
+    err = s.error or {}
+    if not any(e.name == "exception" for e in span_events):
+        span_events.append(Event("exception", _clean({
+            "exception.type": err.get("type"), "exception.message": err.get("message"),
+            "exception.stacktrace": err.get("stack")}), s.end_ns or s.start_ns))  # fmt: skip
+    return Status(StatusCode.ERROR, s.status_message or f"{err.get('type', 'Error')}: {err.get('message', '')}")
+
+
+def _links(links: list[dict[str, Any]] | None) -> list[Any]:
+    from opentelemetry.trace import Link
+
+    return [Link(span_context(lk["trace_id"], lk["span_id"], tracestate=lk.get("trace_state")),
+                 _clean(lk.get("attributes") or {})) for lk in links or ()]  # fmt: skip
+
+
+def _scope_for(scope: dict[str, Any], cache: dict[str, Any]) -> Any:
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    key = _json(scope)
+    got = cache.get(key)
+    if got is None:
+        got = cache[key] = InstrumentationScope(scope.get("name") or "", scope.get("version"), None,
+                                                _clean(scope.get("attributes") or {}))  # fmt: skip
+    return got
+
+
 def to_otel_spans(trace: Trace) -> list[Any]:
     """Convert a finished glassbox trace into OTel SDK ReadableSpans for any exporter."""
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import Event, ReadableSpan
+    from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from opentelemetry.trace import SpanKind
 
     from glassbox._version import __version__
 
     scope = InstrumentationScope("glassbox", __version__)
-    resources: dict[str, Resource] = {}
+    resources: dict[Any, Any] = {}
+    scopes: dict[str, Any] = {}
     events = _events_by_span(trace)
     root_id = trace.root_span_id
     own_ids = {s.span_id for s in trace.spans}
     out = []
     for s in trace.spans:
-        service = s.service or trace.service or "unknown_service"
-        res = resources.get(service)
-        if res is None:
-            res = resources[service] = Resource.create({"service.name": service,
-                                                        "glassbox.project": trace.project or "default"})
+        res = _resource_for(s, trace, resources)
+        span_scope = scope if s.scope is None else _scope_for(s.scope, scopes)
         attrs: dict[str, Any] = dict(s.attributes or {})
+        if s.scope is not None:  # `otel.scope.name` was derived from the scope on ingest: the scope itself goes out
+            attrs.pop("otel.scope.name", None)
         attrs["glassbox.kind"] = s.kind
-        if s.model:
-            attrs.setdefault("gen_ai.request.model", s.model)
+        attrs.setdefault("openinference.span.kind", otel_fields.openinference_kind(s.kind))
+        if s.model and not any(k in attrs for k in _MODEL_ATTRS):
+            attrs["gen_ai.response.model"] = s.model  # the model that answered; the request's is not known
         if s.tokens_in is not None:
             attrs.setdefault("gen_ai.usage.input_tokens", s.tokens_in)
         if s.tokens_out is not None:
@@ -302,23 +398,15 @@ def to_otel_spans(trace: Trace) -> list[Any]:
             if trace.output is not None:
                 attrs["output.value"] = trace.output if isinstance(trace.output, str) else _json(trace.output)
         span_events = list(events.get(s.span_id, ()))
-        status = Status(StatusCode.UNSET)
-        if s.status == "error":
-            err = s.error or {}
-            status = Status(StatusCode.ERROR, f"{err.get('type', 'Error')}: {err.get('message', '')}")
-            span_events.append(Event("exception", _clean({
-                "exception.type": err.get("type"), "exception.message": err.get("message"),
-                "exception.stacktrace": err.get("stack")}), s.end_ns or s.start_ns))  # fmt: skip
-        elif s.status == "ok":
-            status = Status(StatusCode.OK)
+        status = _status(s, span_events)
         parent = None
         if s.parent_id:
             parent = span_context(trace.trace_id, s.parent_id, remote=s.parent_id not in own_ids)
         out.append(ReadableSpan(
-            name=s.name, context=span_context(trace.trace_id, s.span_id), parent=parent, resource=res,
-            attributes=_clean(attrs), events=sorted(span_events, key=lambda e: e.timestamp),
-            kind=SpanKind.INTERNAL, status=status, start_time=s.start_ns,
-            end_time=s.end_ns or s.start_ns, instrumentation_scope=scope,
+            name=s.name, context=span_context(trace.trace_id, s.span_id, tracestate=s.trace_state), parent=parent,
+            resource=res, attributes=_clean(attrs), events=sorted(span_events, key=lambda e: e.timestamp),
+            links=_links(s.links), kind=SpanKind[s.otel_kind.upper()] if s.otel_kind else SpanKind.INTERNAL,
+            status=status, start_time=s.start_ns, end_time=s.end_ns or s.start_ns, instrumentation_scope=span_scope,
         ))  # fmt: skip
     return out
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from glassbox.cli import formats as fmt
+from glassbox.cli.otel_lines import otel_lines
 from glassbox.model import GAP_RATIO, Score, Span, Trace, iso_from_ns, span_tree, walk
 
 MAX_WIDTH = 96
@@ -453,6 +454,7 @@ def detail(trace: Trace) -> Group:
         ("Errors", _error_lines(trace)),
         ("Feedback", _feedback_lines(trace)),
         ("Flags & review", _flag_lines(trace)),
+        ("OpenTelemetry", otel_lines(trace)),
     ):
         if lines:
             sections += [Text(""), _Rule(title), *lines]

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from glassbox import otel_fields
 from glassbox.cost.dedupe import fold_all
 from glassbox.cost.record import price_span, weakest_source
 from glassbox.model import TRACE_STATUSES, Decision, Event, Score, Span, Trace
@@ -192,8 +193,10 @@ def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int 
         service = res.get("service.name")
         service = None if service is None else str(service)
         res_project = res.get("glassbox.project")
+        kept_res = otel_fields.resource_to_keep(res)
         for ss in rs.scope_spans:
             scope = ss.scope.name or None
+            kept_scope = otel_fields.scope_to_keep(scope, ss.scope.version, _attrs(ss.scope.attributes))
             for sp in ss.spans:
                 raw_tid, raw_sid = sp.trace_id, sp.span_id
                 if len(raw_tid) != 16 or len(raw_sid) != 8 or raw_tid == _ZERO_TRACE or raw_sid == _ZERO_SPAN:
@@ -207,7 +210,8 @@ def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int 
                     t.keyed = project is not None
                     t.project = project or (str(res_project) if res_project else None) or "default"
                     t.service = service
-                _add_span(t, sp, raw_sid.hex(), service, scope, pricer)
+                s = _add_span(t, sp, raw_sid.hex(), service, scope, pricer)
+                s.resource, s.scope = kept_res, kept_scope
     for t in by_trace.values():
         fold_all(t.spans)  # spans of one LLM call (SDK + instrumentor) count once: cost/dedupe.py
         _finish(t)
@@ -215,16 +219,20 @@ def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int 
     return out
 
 
-def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str | None, pricer: Any) -> None:
+def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str | None, pricer: Any) -> Span:
     attrs = {kv.key: _value(kv.value) for kv in sp.attributes}
     raw_parent = sp.parent_span_id
     parent = raw_parent.hex() if raw_parent and raw_parent != _ZERO_SPAN else None
-    kind = attrs.pop("glassbox.kind", None) or (infer_kind(attrs) if attrs else "stage")
+    kind = attrs.pop("glassbox.kind", None)
+    if kind is not None and attrs.get("openinference.span.kind") == otel_fields.openinference_kind(str(kind)):
+        del attrs["openinference.span.kind"]  # what glassbox's export derives from its own kind
+    kind = kind or (infer_kind(attrs) if attrs else "stage")
     s = Span(t.trace_id, span_id, parent, sp.name or "span", str(kind), sp.start_time_unix_nano)
     s.end_ns = sp.end_time_unix_nano or None
     status = _STATUS.get(sp.status.code, "unset")
     s.status = "ok" if status == "unset" and s.end_ns else status
     s.service = service
+    _otel_fields(s, sp)
     run: dict[str, Any] = {}
     gb_keys = [k for k in attrs if k.startswith("glassbox.")]
     if gb_keys:
@@ -253,6 +261,8 @@ def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str |
         s.error = {"type": str(ea.get("exception.type") or "Error"),
                    "message": str(ea.get("exception.message") or sp.status.message or ""),
                    "stack": str(ea.get("exception.stacktrace") or "")}  # fmt: skip
+        if s.status_message == f"{s.error['type']}: {s.error['message']}":
+            s.status_message = None  # what glassbox's export writes from the error itself
     if pricer is not None and s.cost_usd is None and s.kind in ("llm", "embedding"):
         t.cost_source = weakest_source(t.cost_source, price_span(s, pricer))
     elif attrs.get("glassbox.cost.source"):
@@ -263,6 +273,24 @@ def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str |
         _events(t, s, sp, is_root)
     if is_root:
         _root(t, s, run)
+    return s
+
+
+def _otel_fields(s: Span, sp: Any) -> None:
+    """Span kind, trace state, status message and links, as sent (see glassbox.otel_fields)."""
+    s.otel_kind = otel_fields.PROTO_KINDS.get(sp.kind)
+    s.trace_state = sp.trace_state or None
+    s.status_message = sp.status.message or None
+    if sp.links:
+        links = []
+        for link in sp.links:
+            d: dict[str, Any] = {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex()}
+            if link.trace_state:
+                d["trace_state"] = link.trace_state
+            if link.attributes:
+                d["attributes"] = _attrs(link.attributes)
+            links.append(d)
+        s.links = links
 
 
 def _events(t: Trace, s: Span, sp: Any, is_root: bool) -> None:
@@ -293,8 +321,18 @@ def _events(t: Trace, s: Span, sp: Any, is_root: bool) -> None:
             payload = _json_or(a["glassbox.evidence"], {})
             t.events.append(Event(rid, name, payload if isinstance(payload, dict) else {"value": payload},
                                   s.span_id, at))
-        elif name != "exception":
+        elif name != "exception" or not _is_the_error(s, a, at):
+            a.pop("glassbox.id", None)
             t.events.append(Event(rid, name, a or None, s.span_id, at))
+
+
+def _is_the_error(s: Span, a: dict[str, Any], at: int) -> bool:
+    """Whether an exception event says no more than the span's error (as glassbox's export writes it):
+    then the error holds it; any other exception event is kept as sent."""
+    err = s.error or {}
+    said = {"exception.type": err.get("type"), "exception.message": err.get("message"),
+            "exception.stacktrace": err.get("stack")}  # fmt: skip
+    return at == (s.end_ns or s.start_ns) and a == {k: v for k, v in said.items() if v}
 
 
 def _number(v: Any) -> float | None:

@@ -105,6 +105,12 @@ def span_row(s: Span, project: str | None) -> dict[str, Any]:
         "attributes": s.attributes or {},
         "input": s.input,
         "output": s.output,
+        "span_kind": s.otel_kind,
+        "trace_state": s.trace_state,
+        "status_message": s.status_message,
+        "links": s.links,
+        "resource": s.resource,
+        "scope": s.scope,
     }
 
 
@@ -177,8 +183,10 @@ def trace_from_rows(
         s.attributes = sm["attributes"] or {}
         s.input = sm["input"]
         s.output = sm["output"]
-        for key in ("model", "tokens_in", "tokens_out", "cost_usd", "peak_gpu_mem_bytes", "model_loads"):
+        for key in ("model", "tokens_in", "tokens_out", "cost_usd", "peak_gpu_mem_bytes", "model_loads",
+                    "trace_state", "status_message", "links", "resource", "scope"):  # fmt: skip
             setattr(s, key, sm[key])
+        s.otel_kind = sm["span_kind"]
         t.spans.append(s)
     t.decisions = [
         Decision(d.id, d.what, d.why, d.confidence, [(a["option"], a.get("score")) for a in d.alternatives or []],
