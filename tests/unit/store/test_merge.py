@@ -289,3 +289,10 @@ def test_the_merged_run_is_the_same_in_any_segment_order(store, segs, data):
     if primary is not None:
         assert (first_row["name"], first_row["status"]) == (primary["name"], primary["status"])
     assert first_row["tokens_in"] == sum(c[0] for d in segs for c in d["calls"])
+
+
+def test_the_merge_ranks_cost_sources_as_the_cost_layer_does():
+    from glassbox.cost import record
+    from glassbox.store.merge import COST_TRUST
+
+    assert record._TRUST == COST_TRUST
