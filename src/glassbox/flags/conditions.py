@@ -33,7 +33,10 @@ def eval_condition(attributes: Mapping[str, Any], condition: Condition,
         return all(eval_condition(attributes, c, saved_groups) for c in condition["$and"])
     if "$not" in condition:
         return not eval_condition(attributes, condition["$not"], saved_groups)
-    return all(_eval_value(expected, _get_path(attributes, path), saved_groups) for path, expected in condition.items())
+    for path, expected in condition.items():  # noqa: SIM110 - a loop is cheaper than all() over a generator here
+        if not _eval_value(expected, _get_path(attributes, path), saved_groups):
+            return False
+    return True
 
 
 def _any(attributes: Mapping[str, Any], conditions: list[Condition], groups: Any) -> bool:
@@ -43,6 +46,8 @@ def _any(attributes: Mapping[str, Any], conditions: list[Condition], groups: Any
 
 
 def _get_path(attributes: Any, path: str) -> Any:
+    if "." not in path:  # the common case, without splitting
+        return attributes.get(path) if isinstance(attributes, Mapping) else None
     current = attributes
     for part in path.split("."):
         if isinstance(current, Mapping) and part in current:
@@ -53,12 +58,20 @@ def _get_path(attributes: Any, path: str) -> Any:
 
 
 def _is_operator_object(value: Any) -> bool:
-    return isinstance(value, Mapping) and all(str(k).startswith("$") for k in value)
+    if not isinstance(value, Mapping):
+        return False
+    for k in value:  # noqa: SIM110 - cheaper than all() over a generator on the hot path
+        if not str(k).startswith("$"):
+            return False
+    return True
 
 
 def _eval_value(expected: Any, actual: Any, groups: Any) -> bool:
     if _is_operator_object(expected):
-        return all(_eval_operator(op, actual, arg, groups) for op, arg in expected.items())
+        for op, arg in expected.items():  # noqa: SIM110
+            if not _eval_operator(op, actual, arg, groups):
+                return False
+        return True
     return bool(expected == actual)
 
 
@@ -122,6 +135,8 @@ def _is_in(actual: Any, options: list[Any]) -> bool:
 
 
 def _eval_operator(op: str, actual: Any, arg: Any, groups: Any) -> bool:
+    if op == "$in":
+        return isinstance(arg, list) and _is_in(actual, arg)
     if op == "$eq":
         return bool(actual == arg)
     if op == "$ne":
@@ -144,8 +159,6 @@ def _eval_operator(op: str, actual: Any, arg: Any, groups: Any) -> bool:
     if op == "$regex":
         rx = _regex(arg) if isinstance(arg, str) else None
         return rx is not None and isinstance(actual, str) and rx.search(actual) is not None
-    if op == "$in":
-        return isinstance(arg, list) and _is_in(actual, arg)
     if op == "$nin":
         return isinstance(arg, list) and not _is_in(actual, arg)
     if op == "$exists":
@@ -184,3 +197,44 @@ def check_condition(condition: Any, where: str = "condition") -> None:
     elif isinstance(condition, list):
         for item in condition:
             check_condition(item, where)
+
+
+def _always(attributes: Mapping[str, Any]) -> bool:
+    return True
+
+
+def compile_condition(condition: Condition | None) -> Any:
+    """A function ``attributes -> bool`` equal to ``eval_condition(attributes, condition)``, specialised for the
+    common one-attribute forms (``{"plan": "pro"}``, ``{"plan": {"$in": [...]}}``) so a flag's rule costs a dict
+    lookup on the hot path; anything else falls back to the general evaluator."""
+    if not condition:
+        return _always
+    cond = dict(condition)
+
+    def general(attributes: Mapping[str, Any]) -> bool:
+        return eval_condition(attributes, cond)
+
+    if len(cond) != 1:
+        return general
+    ((path, expected),) = cond.items()
+    if path.startswith("$") or "." in path:
+        return general
+    if isinstance(expected, (str, int, float)) and not isinstance(expected, bool):
+
+        def equals(attributes: Mapping[str, Any]) -> bool:
+            return bool(attributes.get(path) == expected) if isinstance(attributes, Mapping) else False
+
+        return equals
+    if _is_operator_object(expected) and len(expected) == 1:
+        ((op, arg),) = expected.items()
+        if op == "$in" and isinstance(arg, list):
+            options = list(arg)
+
+            def member(attributes: Mapping[str, Any]) -> bool:
+                v = attributes.get(path) if isinstance(attributes, Mapping) else None
+                if isinstance(v, list):
+                    return any(x in options for x in v)
+                return v in options
+
+            return member
+    return general

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from glassbox.flags.conditions import check_condition
+from glassbox.flags.conditions import check_condition, compile_condition
+from glassbox.flags.hashing import bucket_ranges
 
 KINDS = ("flag", "experiment")
 VALUE_TYPES = ("boolean", "string", "integer", "float", "object")
@@ -30,6 +31,10 @@ class Rule:
     condition: dict[str, Any] | None = None
     rollout: float | None = None  # share of matching units that get ``value``; None = all of them
     seed: str | None = None
+    matches: Any = field(default=None, compare=False, repr=False)  # the compiled condition, set by __post_init__
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "matches", compile_condition(self.condition))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +55,8 @@ class FlagDef:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["rules"] = [{k: v for k, v in asdict(r).items() if v is not None} for r in self.rules]
+        d["rules"] = [{k: v for k, v in (("value", r.value), ("condition", r.condition), ("rollout", r.rollout),
+                                          ("seed", r.seed)) if v is not None} for r in self.rules]
         return d
 
 
@@ -78,8 +84,13 @@ class ExperimentDef:
     correction: str = "holm"  # holm | bh | none
     alpha: float = 0.05
     extra: dict[str, Any] = field(default_factory=dict)
+    ranges: tuple[tuple[float, float], ...] = field(default=(), compare=False, repr=False)  # set by __post_init__
 
     kind = "experiment"
+
+    def __post_init__(self) -> None:
+        # The variants' bucket ranges, computed once: evaluation only looks them up.
+        object.__setattr__(self, "ranges", tuple(bucket_ranges(len(self.variants), self.coverage, self.weights)))
 
     @property
     def control(self) -> str:
@@ -94,6 +105,7 @@ class ExperimentDef:
         d["variants"] = [asdict(v) for v in self.variants]
         d["namespace"] = list(self.namespace) if self.namespace else None
         d["metrics"], d["guardrails"] = list(self.metrics), list(self.guardrails)
+        d.pop("ranges", None)
         return d
 
 

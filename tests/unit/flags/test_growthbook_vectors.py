@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from glassbox.flags.conditions import eval_condition
+from glassbox.flags.conditions import compile_condition, eval_condition
 from glassbox.flags.hashing import bucket, bucket_ranges, choose_variation, in_namespace
 
 CASES = json.loads((Path(__file__).parents[2] / "fixtures" / "growthbook_cases.json").read_text())
@@ -51,3 +51,5 @@ def test_eval_condition(case: list) -> None:
     name, condition, attributes, expected = case[:4]
     groups = case[4] if len(case) > 4 else None
     assert eval_condition(attributes, condition, groups) is expected, name
+    if groups is None:  # the compiled form (used by flag rules) answers the same
+        assert compile_condition(condition)(attributes) is expected, name
