@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from glassbox.cli import render
-from glassbox.cli.errors import EXIT_FAILURE, UsageProblem, one_line, reported, warn
+from glassbox.cli.errors import EXIT_FAILURE, EXIT_USAGE, UsageProblem, one_line, reported, warn
 from glassbox.cli.options import JsonOption, StoreOption, open_store, store_url
 from glassbox.errors import StoreError
 
@@ -145,14 +145,19 @@ DEMO_SECTIONS = (
 def _demo_sections(result: Any, console: Console, store: str | None) -> None:
     import importlib
 
+    from glassbox.extras import missing_extra
+
     for spec in DEMO_SECTIONS:
         module, _, func = spec.partition(":")
         try:
             section = getattr(importlib.import_module(module), func)
-        except (ImportError, AttributeError):
-            continue  # that feature is not installed in this build
-        try:
             section(result, console, store)
+        except ImportError as exc:  # that feature's extra is not installed (or the feature is not in this build)
+            polite = missing_extra(exc)
+            if polite is not None:
+                console.print(f"[dim]({module.rsplit('.', 1)[-1]} section skipped: {polite})[/dim]", highlight=False)
+            elif not isinstance(exc, ModuleNotFoundError):
+                warn(f"demo section {module} failed: {one_line(exc)}")
         except Exception as exc:  # noqa: BLE001 - one section failing must not hide the others
             warn(f"demo section {module} failed: {one_line(exc)}")
 
@@ -307,6 +312,14 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app(prog_name="glassbox")
+    except ModuleNotFoundError as exc:  # a command outside `reported()` needs an extra that is not installed
+        from glassbox.extras import missing_extra
+
+        polite = missing_extra(exc)
+        if polite is None:
+            raise
+        typer.echo(f"error: {polite}", err=True)
+        sys.exit(EXIT_USAGE)
     except BrokenPipeError:  # `glassbox traces --json | head`: the reader left, nothing to report
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again

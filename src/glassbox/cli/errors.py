@@ -42,6 +42,13 @@ def reported() -> Iterator[None]:
         yield
     except UsageProblem as exc:
         fail(exc, EXIT_USAGE)
+    except ModuleNotFoundError as exc:  # an optional extra is not installed: say which one
+        from glassbox.extras import missing_extra
+
+        polite = missing_extra(exc)
+        if polite is None:
+            raise
+        fail(polite, EXIT_USAGE)
     except GlassboxError as exc:  # TraceNotFound, StoreError, ConfigError, ImportFormatError
         fail(exc)
     except SQLAlchemyError as exc:
