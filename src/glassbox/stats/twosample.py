@@ -46,16 +46,22 @@ def percentile(values: Sequence[float] | np.ndarray, q: float | Sequence[float])
     return float(out) if np.ndim(out) == 0 else out
 
 
-def iqr_filter(values: Sequence[float] | np.ndarray, k: float = 1.5) -> np.ndarray:
-    """Values inside [Q1 - k*IQR, Q3 + k*IQR] (Tukey's fences), in their original order; NaNs dropped."""
+def iqr_filter(values: Sequence[float] | np.ndarray, k: float = 1.5, *,
+               reference: Sequence[float] | np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Values inside [Q1 - k*IQR, Q3 + k*IQR] (Tukey's fences), in their original order; NaNs dropped.
+
+    ``reference``: take the quartiles from these values instead (e.g. both samples pooled, so that two
+    samples are trimmed at the same fences: fences of their own would add a spurious shift under no change).
+    """
     import numpy as np
 
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k!r}")
     arr = _clean(values)
-    if arr.size == 0:
+    basis = arr if reference is None else _clean(reference)
+    if arr.size == 0 or basis.size == 0:
         return arr
-    q1, q3 = np.percentile(arr, [25.0, 75.0])
+    q1, q3 = np.percentile(basis, [25.0, 75.0])
     spread = q3 - q1
     return arr[(arr >= q1 - k * spread) & (arr <= q3 + k * spread)]
 

@@ -223,3 +223,11 @@ def test_iqr_filter_keeps_values_inside_tukeys_fences():
     assert iqr_filter([]).size == 0
     with pytest.raises(ValueError, match="k must be"):
         iqr_filter(values, k=-1)
+
+
+def test_iqr_filter_with_reference_fences():
+    pooled = list(range(1, 101))
+    kept = iqr_filter([-500, 5, 50, 95, 400], reference=pooled)
+    q1, q3 = np.percentile(pooled, [25, 75])
+    assert list(kept) == [v for v in (-500, 5, 50, 95, 400) if q1 - 1.5 * (q3 - q1) <= v <= q3 + 1.5 * (q3 - q1)]
+    assert list(kept) == [5, 50, 95]
