@@ -521,14 +521,15 @@ def _counts(usage: LLMUsage) -> tuple[tuple[int, ...], list[str]] | str:
     if five_min + vals["cache_write_1h_tokens"] > vals["cache_write_tokens"]:
         notes.append("cache_write_5m_tokens + cache_write_1h_tokens exceed cache_write_tokens; 5m split ignored")
         extra[0] = 0
-    if audio_in > total_in:
-        notes.append("input_audio_tokens exceed the total input; audio split ignored")
-        extra[1] = extra[3] = 0
-    elif audio_cached > min(audio_in, vals["cache_read_tokens"]):
+    if audio_cached > min(audio_in, vals["cache_read_tokens"]):
         notes.append("cache_audio_read_tokens exceed the audio input or cache reads; ignored")
-        extra[3] = 0
-    if audio_out > vals["output_tokens"]:
-        notes.append("output_audio_tokens exceed output_tokens; audio split ignored")
+        extra[3] = audio_cached = 0
+    # Cache reads, cache writes and audio are parts of the input that overlap only in cached audio.
+    if vals["cache_read_tokens"] + vals["cache_write_tokens"] + audio_in - audio_cached > total_in:
+        notes.append("input_audio_tokens do not fit in the input beside the cache counts; audio split ignored")
+        extra[1] = extra[3] = 0
+    if audio_out + vals["reasoning_tokens"] > vals["output_tokens"]:
+        notes.append("output_audio_tokens do not fit in output_tokens beside reasoning; audio split ignored")
         extra[2] = 0
     raw = (total_in, vals["output_tokens"], vals["cache_read_tokens"], vals["cache_write_tokens"],
            vals["cache_write_1h_tokens"], vals["reasoning_tokens"], *extra)  # fmt: skip

@@ -5,6 +5,7 @@ transports; costs from genai-prices' ``calc_price``."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 import time
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 from opentelemetry import trace as otel_trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -25,6 +28,7 @@ from glassbox.analysis.query import Query
 from glassbox.cost.dedupe import DUPLICATE_OF
 from glassbox.cost.pricing import Pricer
 from glassbox.monitoring.metrics import Metrics
+from glassbox.otel import to_otel_spans
 from glassbox.server import otlp
 from glassbox.server.app import create_app
 from glassbox.testing import capture
@@ -237,3 +241,55 @@ def test_the_receiver_stores_one_count_per_call(store: Any, instrumentor: str, a
         text = c.get("/metrics").text
     cost_lines = [ln for ln in text.splitlines() if ln.startswith("glassbox_llm_cost_usd_total{")]
     assert sum(float(ln.rsplit(" ", 1)[1]) for ln in cost_lines) == pytest.approx(EXPECTED_COST, rel=1e-9)
+
+
+@functools.cache
+def _mixed_spans() -> tuple[Any, ...]:
+    """Spans of two calls, each described twice: the SDK's own span and OpenInference's parent span."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "agent"}))
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    inst = importlib.import_module(INSTRUMENTORS["openinference"]).AnthropicInstrumentor()
+    inst.instrument(tracer_provider=provider)
+    try:
+        bodies = itertools.cycle(CALLS)
+        http = httpx2.Client(transport=httpx2.MockTransport(lambda req: httpx2.Response(200, json=next(bodies))))
+        client = anthropic.Anthropic(api_key="sk-test", base_url="http://anthropic.test", http_client=http,
+                                     max_retries=0, open_telemetry={"tracer_provider": provider})  # fmt: skip
+        with provider.get_tracer("app").start_as_current_span("POST /ask"):
+            for _ in CALLS:
+                ask(client)
+    finally:
+        inst.uninstrument()
+    spans = tuple(exporter.get_finished_spans())
+    assert len(spans) == 1 + 2 * len(CALLS)
+    return spans
+
+
+@settings(max_examples=40, deadline=None)
+@given(order=st.permutations(range(1 + 2 * len(CALLS))))
+def test_winners_do_not_depend_on_span_order(order: list[int]) -> None:
+    spans = _mixed_spans()
+    body = encode_spans([spans[i] for i in order]).SerializeToString()
+    (t,) = otlp.decode(otlp.parse(body, "application/x-protobuf"), project=None, pricer=Pricer()).traces
+    assert t.cost_usd == pytest.approx(EXPECTED_COST, rel=1e-12)
+    winners = {s.name for s in t.spans if s.cost_usd is not None}
+    assert winners == {"anthropic.messages.create"}  # the SDK's span: the most complete usage (5m/1h split, id)
+
+
+def test_glassbox_export_keeps_the_one_count(app_provider: Any) -> None:
+    """A trace whose duplicates glassbox judged in-process, sent on over OTLP (remote mode), counts the same."""
+    inst = importlib.import_module(INSTRUMENTORS["openllmetry"]).AnthropicInstrumentor()
+    inst.instrument(tracer_provider=app_provider[0])
+    try:
+        client = claude_client()
+        with capture(heuristics=False) as got, gb.trace("q"):
+            for _ in CALLS:
+                with gb.stage("answer"):
+                    gb.llm(ask(client))
+    finally:
+        inst.uninstrument()
+    body = encode_spans(to_otel_spans(got[0])).SerializeToString()
+    (back,) = otlp.decode(otlp.parse(body, "application/x-protobuf"), project=None, pricer=Pricer()).traces
+    assert back.cost_usd == pytest.approx(EXPECTED_COST, rel=1e-12)
+    assert (back.tokens_in, back.tokens_out) == (EXPECTED_IN, EXPECTED_OUT)

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -323,3 +325,55 @@ def test_configure_loads_the_price_table_in_the_background() -> None:
                 t.join(timeout=60)
         pricer = got._rt.costs._pricer
         assert pricer is not None and pricer._gp is not None and pricer._models  # loaded, lookups cached
+
+
+# -- every figure together, across models and tiers: the compiled plan equals genai-prices -------------
+
+_MODELS = [("openai", "gpt-5"), ("openai", "o4-mini"), ("openai", "gpt-audio"), ("openai", "gpt-4o-mini"),
+           ("anthropic", "claude-sonnet-4-5"), ("anthropic", "claude-haiku-4-5"), ("gcp.gen_ai", "gemini-2.5-flash"),
+           ("gcp.gen_ai", "gemini-2.5-pro"), ("x_ai", "grok-4")]  # fmt: skip
+_TIERS = [None, "flex", "priority", "batch", "default", "standard"]
+
+
+@st.composite
+def rich_usages(draw: st.DrawFn) -> LLMUsage:
+    n = st.integers(0, 400_000)
+    provider, model = draw(st.sampled_from(_MODELS))
+    inp, out, read, write = draw(n), draw(n), draw(n), draw(n)
+    one_hour = draw(st.integers(0, write))
+    cached_audio = draw(st.integers(0, read))
+    audio_in = cached_audio + draw(st.integers(0, inp))  # audio may be cached, or plain input
+    reasoning = draw(st.integers(0, out))
+    return LLMUsage(provider=provider, response_model=model, input_tokens=inp, output_tokens=out,
+                    cache_read_tokens=read, cache_write_tokens=write, cache_write_1h_tokens=one_hour,
+                    cache_write_5m_tokens=draw(st.integers(0, write - one_hour)),
+                    reasoning_tokens=reasoning, input_audio_tokens=audio_in,
+                    output_audio_tokens=draw(st.integers(0, out - reasoning)),
+                    cache_audio_read_tokens=cached_audio,
+                    web_searches=draw(st.integers(0, 20)), storage_searches=draw(st.integers(0, 20)),
+                    code_executions=draw(st.integers(0, 5)), service_tier=draw(st.sampled_from(_TIERS)))  # fmt: skip
+
+
+_CONTEXT = {"flex": {"service_tier": "flex"}, "priority": {"service_tier": "priority"},
+            "batch": {"processing": "batch"}}  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(rich_usages())
+def test_every_figure_is_priced_as_genai_prices_prices_it(u: LLMUsage) -> None:
+    at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    r = Pricer().price(u, at=at)
+    if r.source == "unknown":
+        assert r.cost_usd is None
+        return
+    provider = r.model_ref.split(":", 1)[0]  # type: ignore[union-attr]
+    usage = gp.Usage(input_tokens=u.total_input_tokens, output_tokens=u.output_tokens,
+                     cache_read_tokens=u.cache_read_tokens, cache_write_tokens=u.cache_write_tokens,
+                     cache_write_1h_tokens=u.cache_write_1h_tokens, cache_write_5m_tokens=u.cache_write_5m_tokens,
+                     output_reasoning_tokens=u.reasoning_tokens, input_audio_tokens=u.input_audio_tokens,
+                     output_audio_tokens=u.output_audio_tokens, cache_audio_read_tokens=u.cache_audio_read_tokens,
+                     web_searches=u.web_searches, storage_searches=u.storage_searches,
+                     code_executions=u.code_executions)  # fmt: skip
+    calc = gp.calc_price(usage, u.response_model, provider_id=provider, genai_request_timestamp=at,
+                         price_context=_CONTEXT.get(u.service_tier or ""))  # fmt: skip
+    assert r.cost_usd == float(calc.total_price)
