@@ -63,7 +63,7 @@ _COLUMNS = ["metric", "variant", "control", "variant value", "difference", "CI",
 
 def to_markdown(a: Analysis) -> str:
     s = a.settings
-    lines = [f"# Experiment {a.experiment}", "", f"**{headline(a)}**".replace("****", "**"), ""]
+    lines = [f"# Experiment {a.experiment}", "", f"Recommendation: {headline(a)}", ""]
     lines += [f"- {reason}" for reason in a.verdict.get("reasons", [])]
     lines += ["", "## Allocation", "", "| variant | weight | units | share | runs |", "|---|---|---|---|---|"]
     for v in a.variants:
