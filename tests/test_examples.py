@@ -54,3 +54,12 @@ def test_scorers_and_flags_example_prints_the_flags_it_raised(tmp_path: Path):
         assert f"[CALIBRATION] {rule}:" in proc.stdout
     assert "scores {'quality': 0.85, 'cites_sources': 1.0, 'rubric': 0.85}" in proc.stdout
     assert "\n4 flags;" in proc.stdout
+
+
+def test_evaluation_suite_example_finds_the_failing_case_the_golden_breach_and_the_bad_release(tmp_path: Path):
+    proc = run_example(next(p for p in EXAMPLES if p.stem == "evaluation_suite"), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "regress: 1 passed, 1 failed, 0 errors" in proc.stdout
+    assert "golden refund-policy: breach" in proc.stdout and "missing stages: rerank (stage)" in proc.stdout
+    assert "gate v1 -> v2: fail" in proc.stdout and "error_rate rose" in proc.stdout
+    assert (tmp_path / "results" / "junit.xml").is_file()
