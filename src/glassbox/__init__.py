@@ -299,9 +299,22 @@ def check_budget() -> None:
 
 
 def flush(timeout: float | None = None) -> bool:
-    """Return once every trace finished so far is written (False if the timeout passed first)."""
+    """Return once every trace finished so far is written (False if the timeout passed first), and every
+    exposure recorded by gb.variant / gb.flag."""
     rt = _runtime.current()
-    return True if rt is None else rt.flush(timeout)
+    done = True if rt is None else rt.flush(timeout)
+    if _flag_client:  # only once flags were used
+        _flush_exposures()
+    return done
+
+
+def _flush_exposures() -> None:
+    try:
+        from glassbox.flags.client import flush_default
+
+        flush_default()
+    except Exception:  # noqa: BLE001 - exposures never break the app (the log counts its own errors)
+        pass
 
 
 def shutdown(timeout: float = 5.0) -> None:
@@ -309,6 +322,8 @@ def shutdown(timeout: float = 5.0) -> None:
     rt = _runtime.install(None)
     if rt is not None:
         rt.shutdown(timeout)
+    if _flag_client:
+        _flush_exposures()
 
 
 def health() -> dict[str, Any]:

@@ -214,3 +214,10 @@ def set_default_client(client: FlagClient | None) -> None:
 
     with _default_lock:
         _default[0], _default[1] = (runtime.current(), client) if client is not None else (None, None)
+
+
+def flush_default() -> None:
+    """Write the default client's queued exposures now (``gb.flush`` calls this)."""
+    client = _default[1]
+    if client is not None:
+        client.exposures.flush()
