@@ -371,7 +371,7 @@ def variant(experiment: str, unit_id: Any, attributes: dict[str, Any] | None = N
     experiment that is not defined. Never raises. See docs/experiments.md.
     """
     try:
-        return _flags().variant(experiment, None if unit_id is None else str(unit_id), attributes)  # type: ignore[no-any-return]
+        return _flags().variant(experiment, None if unit_id is None else str(unit_id), attributes)
     except Exception:  # noqa: BLE001 - flags never break the app
         return None
 

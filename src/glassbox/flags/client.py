@@ -110,7 +110,7 @@ class FlagClient:
         self._ensure()
         self._static = [d for d in self._static if (d.kind, d.name) != (definition.kind, definition.name)]
         self._static.append(definition)
-        current = [*self._flags.values(), *self._experiments.values()]
+        current: list[Definition] = [*self._flags.values(), *self._experiments.values()]
         self._install([d for d in current if (d.kind, d.name) != (definition.kind, definition.name)] + [definition])
 
     def flags(self) -> dict[str, FlagDef]:
@@ -195,7 +195,7 @@ def default_client() -> FlagClient:
 
     rt = runtime.current() or runtime.get()
     if _default[1] is not None and _default[0] is rt:
-        return _default[1]  # type: ignore[no-any-return]
+        return _default[1]
     with _default_lock:
         if _default[1] is None or _default[0] is not rt:
             settings = getattr(rt, "settings", None)
@@ -205,7 +205,7 @@ def default_client() -> FlagClient:
             _default[0], _default[1] = rt, FlagClient(store_url=store or None, project=project)
             if old is not None:
                 old.close()
-    return _default[1]  # type: ignore[no-any-return]
+    return _default[1]
 
 
 def set_default_client(client: FlagClient | None) -> None:
