@@ -15,6 +15,7 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
 from glassbox import otel_fields
+from glassbox.content import policy_for
 from glassbox.model import Span, Trace
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ class FoldingProcessor:
             gspan.service = gspan.service or trace.service
             if gspan.kind in ("llm", "embedding"):
                 rt.foreign_llm_span(trace, gspan)  # priced by the runtime: the OTel layer knows no cost layer
+            policy_for(rt.settings).apply(gspan)  # instrumentors' prompts: capture_content and redact, as gb.llm
             if trace._finished:
                 rt.late_span(trace, gspan)
             else:

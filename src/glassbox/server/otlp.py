@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glassbox import otel_fields
+from glassbox.content import ContentPolicy
 from glassbox.cost.dedupe import fold_all
 from glassbox.cost.record import price_span, weakest_source
 from glassbox.model import TRACE_STATUSES, Decision, Event, Score, Span, Trace
@@ -181,8 +182,11 @@ def span_count(req: Any) -> int:
     return sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
 
 
-def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int = MAX_SPANS) -> Decoded:
-    """Map an export request onto one Trace segment per trace id (the key's project wins when given)."""
+def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int = MAX_SPANS,
+           content: ContentPolicy | None = None) -> Decoded:  # fmt: skip
+    """Map an export request onto one Trace segment per trace id (the key's project wins when given).
+
+    ``content``: the receiver's prompt/completion policy, applied to spans glassbox did not record."""
     total = span_count(req)
     if total > max_spans:
         raise TooLarge(f"{total} spans in one request; the limit is {max_spans}")
@@ -210,7 +214,7 @@ def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int 
                     t.keyed = project is not None
                     t.project = project or (str(res_project) if res_project else None) or "default"
                     t.service = service
-                s = _add_span(t, sp, raw_sid.hex(), service, scope, pricer)
+                s = _add_span(t, sp, raw_sid.hex(), service, scope, pricer, content)
                 s.resource, s.scope = kept_res, kept_scope
     for t in by_trace.values():
         fold_all(t.spans)  # spans of one LLM call (SDK + instrumentor) count once: cost/dedupe.py
@@ -219,8 +223,12 @@ def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int 
     return out
 
 
-def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str | None, pricer: Any) -> Span:
+def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str | None, pricer: Any,
+              content: ContentPolicy | None = None) -> Span:  # fmt: skip
     attrs = {kv.key: _value(kv.value) for kv in sp.attributes}
+    foreign = content if "glassbox.kind" not in attrs else None  # glassbox's own spans obeyed the app's settings
+    if foreign is not None:
+        attrs = foreign.attributes(attrs) or {}
     raw_parent = sp.parent_span_id
     parent = raw_parent.hex() if raw_parent and raw_parent != _ZERO_SPAN else None
     kind = attrs.pop("glassbox.kind", None)
@@ -256,13 +264,7 @@ def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str |
         attrs.setdefault("otel.scope.name", scope)
     s.attributes = attrs or None
     if s.status == "error":
-        exc = next((e for e in sp.events if e.name == "exception"), None)
-        ea = _attrs(exc.attributes) if exc is not None else {}
-        s.error = {"type": str(ea.get("exception.type") or "Error"),
-                   "message": str(ea.get("exception.message") or sp.status.message or ""),
-                   "stack": str(ea.get("exception.stacktrace") or "")}  # fmt: skip
-        if s.status_message == f"{s.error['type']}: {s.error['message']}":
-            s.status_message = None  # what glassbox's export writes from the error itself
+        _error(s, sp)
     if pricer is not None and s.cost_usd is None and s.kind in ("llm", "embedding"):
         t.cost_source = weakest_source(t.cost_source, price_span(s, pricer))
     elif attrs.get("glassbox.cost.source"):
@@ -270,10 +272,21 @@ def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str |
     t.spans.append(s)
     is_root = "glassbox.trace.name" in run or "glassbox.status" in run
     if sp.events:
-        _events(t, s, sp, is_root)
+        _events(t, s, sp, is_root, foreign)
     if is_root:
         _root(t, s, run)
     return s
+
+
+def _error(s: Span, sp: Any) -> None:
+    """A failed span's error: its first exception event, else its status message."""
+    exc = next((e for e in sp.events if e.name == "exception"), None)
+    ea = _attrs(exc.attributes) if exc is not None else {}
+    s.error = {"type": str(ea.get("exception.type") or "Error"),
+               "message": str(ea.get("exception.message") or sp.status.message or ""),
+               "stack": str(ea.get("exception.stacktrace") or "")}  # fmt: skip
+    if s.status_message == f"{s.error['type']}: {s.error['message']}":
+        s.status_message = None  # what glassbox's export writes from the error itself
 
 
 def _otel_fields(s: Span, sp: Any) -> None:
@@ -293,7 +306,7 @@ def _otel_fields(s: Span, sp: Any) -> None:
         s.links = links
 
 
-def _events(t: Trace, s: Span, sp: Any, is_root: bool) -> None:
+def _events(t: Trace, s: Span, sp: Any, is_root: bool, content: ContentPolicy | None = None) -> None:
     for i, e in enumerate(sp.events):
         a = _attrs(e.attributes)
         at = int(e.time_unix_nano)
@@ -323,6 +336,8 @@ def _events(t: Trace, s: Span, sp: Any, is_root: bool) -> None:
                                   s.span_id, at))
         elif name != "exception" or not _is_the_error(s, a, at):
             a.pop("glassbox.id", None)
+            if content is not None:
+                a = content.attributes(a) or {}
             t.events.append(Event(rid, name, a or None, s.span_id, at))
 
 

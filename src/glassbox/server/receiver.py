@@ -46,7 +46,8 @@ def receive(state: Any, who: Principal, body: bytes, content_type: str | None, e
         req = otlp.parse(raw, content_type)
         if ingest.store_down or not ingest.has_room(otlp.span_count(req)):  # before decoding: refusing stays cheap
             return busy(state)
-        decoded = otlp.decode(req, project=who.project, pricer=pricer(state), max_spans=state.max_spans)
+        decoded = otlp.decode(req, project=who.project, pricer=pricer(state), max_spans=state.max_spans,
+                              content=content_policy(state))  # fmt: skip
     except otlp.TooLarge as exc:
         metrics.requests_rejected.labels("too_large").inc()
         return error(413, "payload_too_large", str(exc))
@@ -70,6 +71,23 @@ def busy(state: Any) -> Response:
         return error(503, "store_unavailable", "the store is unreachable; nothing was kept, retry later", retry)
     metrics.requests_rejected.labels("overloaded").inc()
     return error(429, "overloaded", "the ingest queue is full; nothing was kept, retry after the delay", retry)
+
+
+def content_policy(state: Any) -> Any:
+    """What the server keeps of instrumentors' prompts and completions: its own capture_content / redact
+    settings (glassbox.toml, GLASSBOX_CAPTURE_CONTENT, GLASSBOX_REDACT), read on first use."""
+    policy = getattr(state, "content_policy", None)
+    if policy is None:
+        from glassbox.config import load_settings
+        from glassbox.content import ContentPolicy
+
+        try:
+            policy = ContentPolicy.from_settings(load_settings())
+        except ConfigError:
+            policy = ContentPolicy()
+        state.content_policy = policy
+        state.capture_content = policy.capture
+    return policy
 
 
 def pricer(state: Any) -> Any:
