@@ -257,8 +257,8 @@ class LiveTrace(Trace):
         self.environment = runtime.environment
         self.release = runtime.release
         self.budget: Any = None  # a glassbox.budget.Budget when any budget applies
-        self._spent = 0.0
-        self._budget_warned = False
+        self._spent: Any = 0.0  # a float, then an exact Decimal once a call is counted (budget.py)
+        self._budget_warned: Any = False  # budget.py's flags (warned, trace max, daily max)
         self.tracestate: str | None = None
         self._root = Stage(self, parent_span_id, name, "trace")
         self.root_span_id = self._root.span_id
