@@ -63,6 +63,7 @@ def record(store: str, runs: int = RUNS, seed: int = SEED) -> None:
 
 
 def section(result: Any, console: Any, store: str | None) -> None:
+    store = store or getattr(result, "store", None)  # `glassbox demo` without --store: the store it recorded into
     if not store:
         return
     from glassbox.experiments.analysis import analyze
