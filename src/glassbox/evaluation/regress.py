@@ -426,10 +426,24 @@ def _result(store: Store, o: _Outcome, trace: Trace | None, evaluators: Sequence
             res.assertions.append(Assertion(f"evaluator:{score.name}", score.passed is not False, None, score.value,
                                             "" if score.passed is not False else (score.comment or "failed")))
         res.assertions = check_case(o.case, trace, o.output, ceilings=ceilings) + res.assertions
+        if o.case.golden:
+            res.assertions.append(_golden_assertion(store, o.case.golden, trace))
     res.scores = {s.name: float(s.value) for s in sorted(trace.scores, key=lambda s: (s.at_ns, s.id))
                   if isinstance(s.value, (int, float)) and math.isfinite(s.value)}  # fmt: skip
     res.passed = res.error is None and all(a.passed for a in res.assertions)
     return res
+
+
+def _golden_assertion(store: Store, name: str, trace: Trace) -> Assertion:
+    """The case's ``golden``: the run must match that golden trace."""
+    from glassbox.evaluation import golden as goldens
+
+    try:
+        g = goldens.get(store, name, project=trace.project or "default")
+        diff = goldens.compare(g, trace, g.reference(store))
+    except NotFound as exc:
+        return Assertion(f"golden:{name}", False, name, None, str(exc))
+    return Assertion(f"golden:{name}", diff.ok, name, "matches" if diff.ok else "breach", "; ".join(diff.breaches))
 
 
 class _progress:

@@ -143,3 +143,23 @@ def test_the_configuration_is_restored_after_a_run(store, tmp_path):
     from glassbox import runtime
 
     assert runtime.current().project == "mine"
+
+
+def test_a_case_can_name_the_golden_its_run_must_match(store):
+    from glassbox.evaluation import golden
+
+    first = run_regression(store, Dataset("g", [Case("ref", "What is Python?")]), pipeline,
+                           settings={"trail_dir": None})
+    golden.capture(store, first.results[0].trace_id, "python")
+
+    def without_retrieval(question):
+        return {"final_answer": "Python is a general-purpose programming language [1].", "citations": ["[1]"]}
+
+    cases = [Case("same", "What is Python?", golden="python"), Case("gone", "What is Python?", golden="nope")]
+    again = run_regression(store, Dataset("g", cases[:1]), pipeline, settings={"trail_dir": None})
+    assert again.ok, [a.message for a in again.results[0].failures]
+    changed = run_regression(store, Dataset("g", cases), without_retrieval, settings={"trail_dir": None})
+    same, gone = changed.results
+    assert same.failures[0].name == "golden:python"
+    assert "missing stages: retrieve (retrieval)" in same.failures[0].message
+    assert gone.failures[0].message.startswith("no golden 'nope'")
