@@ -13,6 +13,7 @@ Benchmarks (each in its own process; see docs/benchmarks.md):
   import    `import glassbox` vs `import opentelemetry.sdk.trace`; no heavy modules loaded
   llm       gb.llm(resp) on an OpenAI response, priced; the budget check's cost inside gb.stage()
   ingest    OTLP ingest into one glassbox serve process on SQLite (spans/s, server RSS)
+  slo       each SLO's status over 30 days at 1M spans (store filled once in /tmp), target < 500 ms
   drift     a 5-field drift check at 1M spans (target < 5 s), the drift statistics at 100k values, gb.feedback,
             an app /health/full
 
@@ -35,7 +36,7 @@ sys.path.insert(0, str(BENCH))
 from _common import RESULT_PREFIX  # noqa: E402 - the bench folder is not a package
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest", "drift")
+NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest", "slo", "drift")
 
 
 def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
@@ -58,6 +59,8 @@ def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
         "ingest": [["ingest_bench.py", "--batches", "60" if quick else "200"]],
         "drift": [["drift_bench.py", "--store", "sqlite:////tmp/glassbox-bench-drift.db", "--traces",
                    "20000" if quick else "100000"]],
+        "slo": [["slo_bench.py", "--store", "sqlite:////tmp/glassbox-bench-slo.db", "--traces",
+                 "20000" if quick else "100000"]],
         "llm": [["llm.py", "--repeats", "5" if quick else "7", "--iterations", "10000" if quick else "20000"]],
     }[name]  # fmt: skip
 

@@ -144,6 +144,9 @@ class Settings(BaseSettings):
         None, description="UTC period like 22:00-07:00 in which only critical alerts notify."
     )
     slo: list[dict[str, Any]] = Field(default_factory=list, description="SLO definitions ([[slo]] tables).")
+    slo_check_interval: float = Field(
+        60.0, ge=0, description="Seconds between the SLO checks `glassbox serve` runs (alerts fire from them); 0: off."
+    )
     # Reports (docs/reports.md); glassbox.toml: a [reports] table of the reports_* keys.
     reports_schedule: str = Field(
         "weekly", description="How often `glassbox serve` writes the scheduled reports: weekly, daily, off, or a "

@@ -65,15 +65,16 @@ def test_overview_charts_render_offline(server, page):
     assert page.errors == []
 
 
-def test_acknowledge_a_flag(server, page):
-    page.goto(f"{server.url}/flags")
-    before = page.locator("button.ack").count()
-    assert before >= 1  # the demo raises calibration flags
-    page.locator("button.ack").first.click()
-    page.wait_for_url(re.compile(r"/flags$"))
-    assert page.locator("button.ack").count() == before - 1
-    page.goto(f"{server.url}/flags?all=true")
-    assert "acknowledged" in page.locator("table.flags").inner_text()
+def test_acknowledge_an_alert(server, page):
+    page.goto(f"{server.url}/flags")  # the old address leads to the alerts page
+    page.wait_for_url(re.compile(r"/alerts$"))
+    before = page.locator("tr.state-firing").count()
+    assert before >= 1  # the demo raises calibration alerts
+    page.locator("tr.state-firing button.ack", has_text="Acknowledge").first.click()
+    page.wait_for_url(re.compile(r"/alerts$"))
+    assert page.locator("tr.state-firing").count() == before - 1  # firing only, by default
+    page.goto(f"{server.url}/alerts?state=any")
+    assert "acknowledged" in page.locator("table.alerts").inner_text()
 
 
 def test_hostile_trace_content_is_shown_as_text_and_never_runs(server, page):

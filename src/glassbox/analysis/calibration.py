@@ -37,11 +37,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, Text, cast, func, select
+from sqlalchemy import func, select
 
 from glassbox.config import section
 from glassbox.ids import new_record_id
 from glassbox.model import Alert, Score, Trace
+from glassbox.store import dialect as sql
 from glassbox.store.schema import alerts, scores, traces
 
 if TYPE_CHECKING:
@@ -160,10 +161,7 @@ class CalibrationEngine:
 
     # -- rules -------------------------------------------------------------------------------
     def _dim_value(self, name: str) -> Any:
-        if self.store.engine.dialect.name == "postgresql":
-            return cast(scores.c.dimensions.op("->>")(cast(name, Text)), Float)
-        path = '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        return func.json_extract(scores.c.dimensions, path)
+        return sql.json_number(self.store.engine.dialect.name, scores.c.dimensions, name)
 
     def _threshold(self, score: Score, dim: str) -> float:
         fixed = self.settings.thresholds.get(dim)

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, cast, func, or_, text
+from sqlalchemy import Text, and_, cast, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from glassbox.analysis.filter_spec import TRACE_FILTERS
 from glassbox.errors import QueryError
 from glassbox.model import TRACE_STATUSES
+from glassbox.store import dialect as sql
 from glassbox.store.schema import traces
 
 # name -> what it takes (for messages); the filters themselves are declared once in filter_spec
@@ -106,11 +107,6 @@ def check(filters: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _json_key_path(key: str) -> str:
-    """A SQLite JSON path selecting one top-level key, whatever characters it holds."""
-    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def conditions(filters: Mapping[str, Any], dialect: str) -> list[ColumnElement[Any]]:
     """SQL conditions on the traces table for checked filters (see ``check``)."""
     c = traces.c
@@ -126,16 +122,9 @@ def conditions(filters: Mapping[str, Any], dialect: str) -> list[ColumnElement[A
     if "flagged" in filters:
         out.append(c.flagged_for_review.is_(filters["flagged"]))
     for i, tag in enumerate(filters.get("tag", ())):
-        if dialect == "postgresql":
-            out.append(c.tags.op("@>")(func.jsonb_build_array(bindparam(f"tag_{i}", tag, type_=Text))))
-        else:
-            out.append(text(f"EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE json_each.value = :tag_{i})")
-                       .bindparams(bindparam(f"tag_{i}", tag)))  # fmt: skip
+        out.append(sql.json_array_contains(dialect, c.tags, tag, f"tag_{i}"))
     for key, value in filters.get("metadata", {}).items():
-        if dialect == "postgresql":
-            out.append(c.metadata.op("->>")(bindparam(None, key, type_=Text)) == value)
-        else:
-            out.append(cast(func.json_extract(c.metadata, _json_key_path(key)), Text) == value)
+        out.append(sql.json_text(dialect, c.metadata, key) == value)
     if "text" in filters:
         needle = str(filters["text"]).lower()
         out.append(or_(func.lower(cast(c.input, Text)).contains(needle, autoescape=True),

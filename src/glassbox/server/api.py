@@ -170,26 +170,7 @@ def set_review(request: Request, who: Write, trace_id: str, body: ReviewIn) -> d
             else t.flagged_for_review, "review_notes": body.notes if body.notes is not None else t.review_notes}
 
 
-@router.get("/flags", summary="Calibration flags (and other alerts), newest first")
-def flags(request: Request, who: Read, include_acknowledged: bool = False, source: str = "calibration",
-          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
-    from glassbox.store.alerts import list_alerts
-
-    found = list_alerts(request.app.state.store, source=None if source == "any" else source, project=who.project,
-                        acknowledged=None if include_acknowledged else False, limit=limit)  # fmt: skip
-    return [a.to_dict() for a in found]
-
-
-@router.post("/flags/{alert_id}/ack", summary="Acknowledge a flag")
-def ack_flag(request: Request, who: Write, alert_id: str) -> dict[str, Any]:
-    from glassbox.store.alerts import AlertNotFound, acknowledge, list_alerts
-
-    store = request.app.state.store
-    if who.project is not None:
-        mine = {a.id for a in list_alerts(store, project=who.project, limit=100_000)}
-        if not any(i.startswith(alert_id) for i in mine):
-            raise AlertNotFound(f"alert {alert_id!r} does not exist")
-    return acknowledge(store, alert_id).to_dict()
+# /flags and /flags/{id}/ack: aliases of /alerts in glassbox.server.monitoring_routes.
 
 
 class ScoreIn(BaseModel):

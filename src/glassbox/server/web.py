@@ -348,29 +348,7 @@ def _compute_overview(request: Request, who: Principal, window: str) -> dict[str
     return data
 
 
-@router.get("/flags")
-def flags(request: Request, all: bool = False) -> Response:
-    who = _viewer(request)
-    if isinstance(who, RedirectResponse):
-        return who
-    from glassbox.store.alerts import list_alerts
-
-    items = list_alerts(request.app.state.store, project=who.project, acknowledged=None if all else False, limit=200)
-    return _page(request, "flags.html", who=who, items=items, show_all=all)
-
-
-@router.post("/flags/{alert_id}/ack")
-def ack(request: Request, alert_id: str, csrf: str = Form("")) -> Response:
-    _check_csrf(request, csrf)
-    who = principal(request, "write")
-    from glassbox.store.alerts import AlertNotFound, acknowledge, list_alerts
-
-    store = request.app.state.store
-    if who.project is not None and alert_id not in {a.id for a in list_alerts(store, project=who.project,
-                                                                                limit=100_000)}:  # fmt: skip
-        raise AlertNotFound(f"alert {alert_id!r} does not exist")
-    acknowledge(store, alert_id)
-    return RedirectResponse("/flags", status_code=303)
+# /alerts (and the old /flags) are pages of glassbox.server.monitoring_routes.
 
 
 # -- static files ----------------------------------------------------------------------------------

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from glassbox.errors import NotFound, QueryError, StoreError
 from glassbox.model import Alert
 from glassbox.store import database, rows
+from glassbox.store import dialect as sql
 from glassbox.store.schema import ALERT_OPEN, alerts, traces
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def key_of(a: Alert) -> str:
 
 
 def _insert(conn: Connection) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(alerts)
+    return sql.insert(conn.dialect.name, alerts)
 
 
 def record_in(conn: Connection, items: Iterable[Alert]) -> list[Alert]:

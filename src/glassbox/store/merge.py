@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal_column, or_, select
 
+from glassbox.store import dialect as sql
 from glassbox.store.schema import spans, traces
 
 FILLED = ("project", "service", "workflow", "intent", "domain", "user_id", "session_id", "environment", "release",
@@ -48,16 +49,14 @@ class MergeRules:
     """SET clauses of the trace upserts for one dialect."""
 
     def __init__(self, dialect: str) -> None:
-        pg = dialect == "postgresql"
-        self._least = func.least if pg else func.min
-        self._greatest = func.greatest if pg else func.max
+        self.dialect = dialect
 
     def least(self, a: Any, b: Any) -> Any:
-        """The smaller of two values, NULL only when both are."""
-        return self._least(func.coalesce(a, b), func.coalesce(b, a))
+        """The smaller of two values, NULL only when both are (store/dialect.py)."""
+        return sql.least(self.dialect, a, b)
 
     def greatest(self, a: Any, b: Any) -> Any:
-        return self._greatest(func.coalesce(a, b), func.coalesce(b, a))
+        return sql.greatest(self.dialect, a, b)
 
     def primary(self, ex: Any) -> dict[str, Any]:
         """A primary segment over a stored row: its fields win where it has them."""

@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from glassbox.errors import StoreError, TraceNotFound
 from glassbox.model import Trace
 from glassbox.store import database, rows
+from glassbox.store import dialect as sql
 from glassbox.store.alerts import record_in as record_alerts
 from glassbox.store.bulk import BulkWriter
 from glassbox.store.merge import MergeRules, primary_fields
@@ -90,7 +90,7 @@ class Store:
 
     # -- writing ----------------------------------------------------------------------
     def _insert(self, table: Any) -> Any:
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+        return sql.insert(self.dialect, table)
 
     def write_traces(self, batch: Sequence[Trace]) -> None:
         """Upsert whole traces or segments in one transaction (idempotent by id)."""

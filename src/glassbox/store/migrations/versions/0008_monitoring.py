@@ -1,4 +1,4 @@
-"""Monitoring: the unified alerts (state, dedup key, first/last seen, count).
+"""Monitoring: the unified alerts (state, dedup key, first/last seen, count); indexes for SLO checks.
 
 Existing alerts keep their data: acknowledged ones become ``state = 'acknowledged'``, each gets
 its own dedup key (``source:rule:id``), first seen = last seen = its time, count 1.
@@ -19,6 +19,7 @@ branch_labels = None
 depends_on = None
 
 _OPEN = sa.text("state != 'resolved'")
+_FAILED = sa.text("status = 'error'")
 
 
 def upgrade() -> None:
@@ -35,11 +36,16 @@ def upgrade() -> None:
     op.execute("UPDATE alerts SET dedup_key = source || ':' || rule || ':' || id, first_seen = at, "
                "first_seen_ns = at_ns")
     op.create_index("ix_alerts_state_at", "alerts", ["state", "at"])
+    op.create_index("ix_spans_failed", "spans", ["trace_id"], sqlite_where=_FAILED, postgresql_where=_FAILED)
+    op.create_index("ix_traces_slo", "traces", ["status", "started_at", "project", "workflow", "start_ns",
+                                                "duration_ms", "quality_score", "trace_id"])
     op.create_index("ix_alerts_open_key", "alerts", ["dedup_key"], unique=True, sqlite_where=_OPEN,
                     postgresql_where=_OPEN)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_traces_slo", table_name="traces")
+    op.drop_index("ix_spans_failed", table_name="spans")
     op.drop_index("ix_alerts_open_key", table_name="alerts")
     op.drop_index("ix_alerts_state_at", table_name="alerts")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
