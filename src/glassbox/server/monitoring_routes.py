@@ -37,8 +37,8 @@ def _alerts(request: Request, who: Principal, *, source: str = "any", state: str
 
 
 @router.get("/alerts", summary="Alerts of every source (SLO, budget, calibration, drift, canary), newest first")
-def alerts_list(request: Request, who: Read, state: Annotated[str, Query(
-                    description="firing (default), acknowledged, resolved, open (firing + acknowledged) or any")] = "firing",
+def alerts_list(request: Request, who: Read, state: Annotated[str, Query(description=(
+                    "firing (default), acknowledged, resolved, open (firing + acknowledged) or any"))] = "firing",
                 source: str = "any", severity: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
     found = _alerts(request, who, source=source, state=None if state == "any" else state, severity=severity,

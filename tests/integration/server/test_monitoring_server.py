@@ -45,7 +45,7 @@ def burning(store_url, tmp_path, monkeypatch):
     """40 runs in the last 40 minutes, the 10 newest failed; glassbox.toml with two SLOs."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "glassbox.toml").write_text(TOML)
-    now = datetime.utcnow()  # noqa: DTZ003
+    now = datetime.utcnow()
     st = Store(store_url)
     st.write_traces([make_run(i, ago=timedelta(minutes=41 - i), now=now, project="demo",
                               status="failed" if i > 30 else "complete") for i in range(1, 41)])  # fmt: skip
