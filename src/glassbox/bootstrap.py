@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from glassbox.config import Settings, load_settings
@@ -101,6 +102,10 @@ def build_sinks(settings: Settings) -> list[Sink]:
 
 
 def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> Runtime:
+    if "opentelemetry.trace" in sys.modules:
+        # Imported now rather than by the first traced call on some app thread: a fork while that thread is
+        # inside the import would leave the child waiting forever on the module's import lock.
+        import glassbox.otel  # noqa: F401
     writer = None
     rt_box: list[Runtime] = []
     if settings.enabled:

@@ -136,6 +136,64 @@ class _Batch:
         self.traces, self.first, self.left = traces, first, lanes
 
 
+class _WarmupGate:
+    """Writer threads run each step's first call (lazy imports, migrations) inside ``entered()``, many at once;
+    ``os.fork`` waits (bounded) until none is inside, so a child never inherits an import lock held by a
+    thread it does not have."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.inside = 0
+        self.forking = False
+
+    def enter(self) -> None:
+        with self.cond:
+            while self.forking:
+                self.cond.wait(0.1)
+            self.inside += 1
+
+    def leave(self) -> None:
+        with self.cond:
+            self.inside -= 1
+            self.cond.notify_all()
+
+    def before_fork(self) -> None:
+        deadline = time.monotonic() + 10.0  # a step stuck in its first call must not stop the app forking
+        with self.cond:
+            self.forking = True
+            while self.inside and time.monotonic() < deadline:
+                self.cond.wait(0.05)
+
+    def after_fork_in_parent(self) -> None:
+        with self.cond:
+            self.forking = False
+            self.cond.notify_all()
+
+
+_gate = _WarmupGate()
+
+
+class _WarmUp:
+    """Per writer thread: its first call of each step runs inside the warm-up gate."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+
+    def run(self, key: Any, fn: Callable[[], Any]) -> Any:
+        k = id(key)
+        if k in self.seen:
+            return fn()
+        gate = _gate
+        gate.enter()
+        try:
+            return fn()
+        finally:
+            self.seen.add(k)
+            gate.leave()
+
+
 def _quiet_thread(target: Callable[[], None], name: str) -> threading.Thread:
     def run() -> None:
         _suppress_instrumentation()
@@ -171,6 +229,7 @@ class _Lane:
         self.cond = threading.Condition(threading.Lock())
         self.thread: threading.Thread | None = None
         self.stopping = False
+        self.warm = _WarmUp()
 
     def put(self, batch: _Batch) -> bool:
         """Queue ``batch`` for this sink; False (drop policy) when its backlog is full."""
@@ -303,6 +362,7 @@ class Writer:
         self._after: deque[_Batch] = deque()
         self._after_thread: threading.Thread | None = None
         self._stopping = False
+        self._warm_prepare, self._warm_after = _WarmUp(), _WarmUp()
         for lane in self._lanes:
             lane.init_state()
 
@@ -499,7 +559,7 @@ class Writer:
     def _run_sink(self, lane: _Lane, traces: list[Trace]) -> bool | None:
         """Write ``traces`` to the lane's sink: True written, False failed (counted), None stopped meanwhile."""
         try:
-            lane.sink.write(traces)
+            lane.warm.run(lane.sink, lambda: lane.sink.write(traces))
         except Exception as exc:  # noqa: BLE001 - one sink failing must not stop the others
             if lane.stopping:
                 return None
@@ -543,9 +603,10 @@ class Writer:
             batch = None  # type: ignore[assignment]
 
     def _run_steps(self, steps: Sequence[BatchStep], traces: list[Trace]) -> None:
+        warm = self._warm_prepare if steps is self.prepare_steps else self._warm_after
         for step in steps:
             try:
-                step.run(traces)
+                warm.run(step, lambda step=step: step.run(traces))
             except Exception as exc:  # noqa: BLE001 - a step failing costs only itself
                 self.step_errors[step.name] = self.step_errors.get(step.name, 0) + 1
                 self._log.warning(f"step-{step.name}", "glassbox: %s step failed: %r", step.name, exc)
@@ -569,8 +630,12 @@ class Writer:
         self._log.warning(f"sink-{name}", "glassbox: %s sink failed: %s", name, st.last_error)
 
     def _after_fork_in_child(self) -> None:
-        # The parent's queue and threads are not ours: start empty, let sinks reopen connections.
+        # The parent's queue, threads, locks and counts are not ours: start empty, let sinks reopen connections.
         self._init_state()
+        self.stats = {s.name: SinkStats() for s in self.sinks}
+        self.step_errors = {}
+        self.dropped = self.prepare_errors = self.spooled = self.reloaded = self.lost_at_close = 0
+        self._log = RateLimitedLog()
         for sink in self.sinks:
             reset = getattr(sink, "after_fork", None)
             if reset is not None:
@@ -584,9 +649,19 @@ _live_writers: weakref.WeakSet[Writer] = weakref.WeakSet()
 
 
 def _reinit_after_fork() -> None:
+    global _gate
+    _gate = _WarmupGate()
     for w in list(_live_writers):
         w._after_fork_in_child()
 
 
+def _before_fork() -> None:
+    _gate.before_fork()  # the gate of the moment: a child replaces it
+
+
+def _after_fork_in_parent() -> None:
+    _gate.after_fork_in_parent()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reinit_after_fork)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_reinit_after_fork)

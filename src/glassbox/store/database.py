@@ -193,6 +193,15 @@ _checked: set[str] = set()
 _checked_lock = threading.Lock()
 
 
+def _new_lock_after_fork() -> None:
+    global _checked_lock
+    _checked_lock = threading.Lock()  # a parent thread may have held it mid-migration when the app forked
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 def _schema_key(engine: Engine) -> str:
     """Per process and database: a relative SQLite path is resolved, as the cwd may change."""
     url = engine.url
