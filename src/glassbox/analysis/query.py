@@ -23,6 +23,7 @@ from glassbox.analysis.filters import check, where
 from glassbox.errors import GlassboxError, QueryError, StoreError
 from glassbox.model import GAP_RATIO  # the query API's default threshold (re-exported)
 from glassbox.store import database
+from glassbox.store import dialect as sql
 from glassbox.store.schema import decisions, scores, spans, traces
 
 if TYPE_CHECKING:
@@ -130,9 +131,7 @@ class Query:
             raise StoreError(f"query on {database.safe_url(self.store.url)} failed: {database._short(exc)}") from None
 
     def _day(self, column: Any) -> Any:
-        if self.dialect == "sqlite":
-            return func.strftime("%Y-%m-%d", column)
-        return func.to_char(column, "YYYY-MM-DD")
+        return sql.day(self.dialect, column)
 
     # -- runs ----------------------------------------------------------------------------------
     def summary(self, **filters: Any) -> dict[str, Any]:
