@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    literal_column,
     or_,
 )
 
@@ -82,6 +81,8 @@ traces = Table(
     Index("ix_traces_flagged", "flagged_for_review"),
     Index("ix_traces_workflow_status_started", "workflow", "status", "started_at"),
     Index("ix_traces_project_status_started", "project", "status", "started_at"),
+    # release gates and canaries select by release and read these figures only (covering, no row lookups)
+    Index("ix_traces_release_gate", "release", "status", "duration_ms", "cost_usd", "quality_score"),
 )
 
 spans = Table(
@@ -131,14 +132,6 @@ Index("ix_spans_calls_project_started", spans.c.project, spans.c.started_at, sql
 # Calls that could not be priced (rare): counted by every cost report.
 UNPRICED_CALL = and_(spans.c.cost_usd.is_(None), LLM_CALL)
 Index("ix_spans_unpriced_started", spans.c.started_at, sqlite_where=UNPRICED_CALL, postgresql_where=UNPRICED_CALL)
-# SLO checks (migration 0008): failed stages are rare, so their partial index costs other spans nothing; the
-# status literal is inline SQL because SQLite only uses a partial index when the query repeats its predicate.
-SPAN_FAILED = spans.c.status == literal_column("'error'")
-Index("ix_spans_failed", spans.c.trace_id, sqlite_where=SPAN_FAILED, postgresql_where=SPAN_FAILED)
-# ...and every trace-level SLI reads the window's runs from this index alone (covering: no row lookups). It leads
-# with (status, started_at) so that SQLite's planner takes it over ix_traces_status_started.
-Index("ix_traces_slo", traces.c.status, traces.c.started_at, traces.c.project, traces.c.workflow, traces.c.start_ns,
-      traces.c.duration_ms, traces.c.quality_score, traces.c.trace_id)  # fmt: skip
 
 decisions = Table(
     "decisions",

@@ -108,9 +108,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_release_verdicts_project_at", "release_verdicts", ["project", "at"])
     op.create_index("ix_release_verdicts_name_at", "release_verdicts", ["name", "at"])
+    op.create_index("ix_traces_release_gate", "traces", ["release", "status", "duration_ms", "cost_usd",
+                                                         "quality_score"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_traces_release_gate", table_name="traces")
     op.drop_index("ix_release_verdicts_name_at", table_name="release_verdicts")
     op.drop_index("ix_release_verdicts_project_at", table_name="release_verdicts")
     op.drop_table("release_verdicts")
