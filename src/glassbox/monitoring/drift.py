@@ -163,25 +163,46 @@ def is_categorical(name: str) -> bool:
 def field_values(store: Store, name: str, *, segment_by: str | None = None,
                  **filters: Any) -> dict[str | None, list[Any]]:  # fmt: skip
     """Values of field ``name`` in the runs matching ``filters``, by segment (``None``: all runs)."""
+    return many_field_values(store, [name], segment_by=segment_by, **filters)[name]
+
+
+def many_field_values(store: Store, names: list[str] | tuple[str, ...], *, segment_by: str | None = None,
+                      **filters: Any) -> dict[str, dict[str | None, list[Any]]]:  # fmt: skip
+    """``field_values`` of several fields: the run's own columns are read in one query, each joined
+    field (scores, decisions, models) in one more. At most ``MAX_VALUES`` newest values per field."""
     if segment_by is not None and segment_by not in SEGMENTS:
         raise QueryError(f"drift by: expected one of {', '.join(SEGMENTS)}, got {segment_by!r}")
-    column, conds, table, _ = _field_source(name)
-    checked = check_filters(filters)
-    dialect = store.engine.dialect.name
+    sources = {name: _field_source(name) for name in names}
+    cond = where(check_filters(filters), store.engine.dialect.name)
     seg = traces.c[segment_by] if segment_by else None
-    cols = [column] + ([seg] if seg is not None else [])
-    src: Any = traces if table is None else traces.join(table, table.c.trace_id == traces.c.trace_id)
-    stmt = (select(*cols).select_from(src).where(where(checked, dialect), column.is_not(None), *conds)
-            .order_by(traces.c.started_at.desc()).limit(MAX_VALUES))  # fmt: skip
+    run_fields = [n for n, src in sources.items() if src[2] is None]
+    groups: list[tuple[list[str], Any]] = []
+    if run_fields:
+        cols = [sources[n][0] for n in run_fields]
+        groups.append((run_fields, select(*cols, *([seg] if seg is not None else [])).where(cond)))
+    for n, (column, conds, table, _) in sources.items():
+        if table is not None:
+            src = traces.join(table, table.c.trace_id == traces.c.trace_id)
+            groups.append(([n], select(column, *([seg] if seg is not None else [])).select_from(src)
+                           .where(cond, column.is_not(None), *conds)))  # fmt: skip
+    out: dict[str, dict[str | None, list[Any]]] = {n: {None: []} for n in names}
     store.ready()
     with store.engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    out: dict[str | None, list[Any]] = {None: []}
-    for row in rows:
-        value = row[0]
-        out[None].append(value)
-        if seg is not None:
-            out.setdefault(row[1] if row[1] is not None else "", []).append(value)
+        for fields, stmt in groups:
+            # Unordered first (no sort); only a window holding more than MAX_VALUES is read again, newest first.
+            rows = conn.execute(stmt.limit(MAX_VALUES + 1)).all()
+            if len(rows) > MAX_VALUES:
+                rows = conn.execute(stmt.order_by(traces.c.started_at.desc()).limit(MAX_VALUES)).all()
+            width = len(fields)
+            for row in rows:
+                key = (row[width] if row[width] is not None else "") if seg is not None else None
+                for i, n in enumerate(fields):
+                    value = row[i]
+                    if value is None:
+                        continue
+                    out[n][None].append(value)
+                    if key is not None:
+                        out[n].setdefault(key, []).append(value)
     return out
 
 
@@ -228,8 +249,8 @@ def compare(name: str, reference: list[Any], current: list[Any], *, categorical:
         details["reference_shares"] = _shares(ref)
         details["current_shares"] = _shares(cur)
     else:
-        details["reference_mean"] = sum(float(v) for v in ref) / len(ref)
-        details["current_mean"] = sum(float(v) for v in cur) / len(cur)
+        details["reference_mean"] = math.fsum(ref) / len(ref)
+        details["current_mean"] = math.fsum(cur) / len(cur)
     severity = severity_of(score)
     return FieldDrift(name, "drift" if score.drifted else "ok", severity, len(ref), len(cur), segment_by, segment,
                       score.method, _finite(score.score), score.threshold, score.drifted, categorical,
@@ -278,20 +299,25 @@ def check(store: Store, fields: list[str] | tuple[str, ...] = DEFAULT_FIELDS, *,
     if baseline is not None:
         ref_desc = {"baseline": baseline}
     results: list[FieldDrift] = []
+    current_all = many_field_values(store, fields, segment_by=by, **scope, **cur_window)
+    if baseline is None and reference_release is None:
+        reference_all = many_field_values(store, fields, segment_by=by, **scope, **ref_window)
+    elif reference_release is not None:
+        # every run of the pinned release so far (narrow the current side with release=… to compare apart)
+        reference_all = many_field_values(store, fields, **{**scope, "release": reference_release},
+                                          until=cur_window["until"])  # fmt: skip
     for name in fields:
         categorical = is_categorical(name)
-        cur_vals = field_values(store, name, segment_by=by, **scope, **cur_window)
+        cur_vals = current_all[name]
         if baseline is not None:
             ref_vals = load_baseline(store, baseline, name, project=project or "default", segment_by=by)
         elif reference_release is not None:
-            # every run of the pinned release so far (narrow the current side with release=… to compare apart)
-            pinned = field_values(store, name, **{**scope, "release": reference_release},
-                                  until=cur_window["until"])[None]  # fmt: skip
+            pinned = reference_all[name][None]
             ref_vals = {None: pinned}
             if by is not None:
                 ref_vals.update({seg: pinned for seg in cur_vals if seg is not None})
         else:
-            ref_vals = field_values(store, name, segment_by=by, **scope, **ref_window)
+            ref_vals = reference_all[name]
         results.append(compare(name, ref_vals.get(None, []), cur_vals.get(None, []), categorical=categorical,
                                method=method, threshold=threshold, min_samples=min_samples))  # fmt: skip
         if by is not None:

@@ -62,13 +62,9 @@ class DriftScore:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
 
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
-
-
 def clean(values: Iterable[Any]) -> list[Any]:
     """Values without None/NaN (Evidently drops them before testing)."""
-    return [v for v in values if not _missing(v)]
+    return [v for v in values if v is not None and v == v]  # noqa: PLR0124 - NaN is the one value unequal to itself
 
 
 def _numeric(values: Iterable[Any]) -> Any:
