@@ -16,6 +16,8 @@ Benchmarks (each in its own process; see docs/benchmarks.md):
   slo       each SLO's status over 30 days at 1M spans (store filled once in /tmp), target < 500 ms
   drift     a 5-field drift check at 1M spans (target < 5 s), the drift statistics at 100k values, gb.feedback,
             an app /health/full
+  evaluation  regress overhead per case (target < 2 ms beyond the trace); gate and canary verdicts on 2 x 100k
+            runs (1M spans, store filled once in /tmp; target < 2 s); A/A false-positive rates (near alpha)
 
 Exits 1 if any target is missed (listed at the end), 2 if a benchmark itself failed.
 """
@@ -36,7 +38,7 @@ sys.path.insert(0, str(BENCH))
 from _common import RESULT_PREFIX  # noqa: E402 - the bench folder is not a package
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest", "slo", "drift")
+NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest", "slo", "drift", "evaluation")
 
 
 def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
@@ -57,10 +59,12 @@ def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
                    ["memory.py", "--store", "sqlite", "--traces", traces]],
         "import": [["importtime.py", "--repeats", "5" if quick else "11"]],
         "ingest": [["ingest_bench.py", "--batches", "60" if quick else "200"]],
-        "drift": [["drift_bench.py", "--store", "sqlite:////tmp/glassbox-bench-drift.db", "--traces",
-                   "20000" if quick else "100000"]],
         "slo": [["slo_bench.py", "--store", "sqlite:////tmp/glassbox-bench-slo.db", "--traces",
                  "20000" if quick else "100000"]],
+        "drift": [["drift_bench.py", "--store", "sqlite:////tmp/glassbox-bench-drift.db", "--traces",
+                   "20000" if quick else "100000"]],
+        "evaluation": [["evaluation_bench.py", "--store", "sqlite:////tmp/glassbox-bench-gate.db", "--traces",
+                        "20000" if quick else "100000", "--sims", "300" if quick else "1000"]],
         "llm": [["llm.py", "--repeats", "5" if quick else "7", "--iterations", "10000" if quick else "20000"]],
     }[name]  # fmt: skip
 
