@@ -466,10 +466,38 @@ def open_query(store: str | Store | None = None) -> Query:
     if isinstance(store, Store):
         return Query(store)
     if store is None:
-        from glassbox.config import load_settings
-
-        store = load_settings().store
+        store = _configured_store()
         if not store:
             raise StoreError("no store configured (store is off); pass a store URL")
+    _must_exist(store)
     return Query(Store(store), owned=True)
+
+
+def _configured_store() -> str | None:
+    """The store of the running configuration (``gb.configure``), else the settings' (env, glassbox.toml)."""
+    from glassbox import runtime
+
+    rt = runtime._runtime  # the installed one: runtime.get() would build (and open) the default store
+    if rt is not None:
+        return rt.settings.store
+    from glassbox.config import load_settings
+
+    return load_settings().store
+
+
+def _must_exist(store: str) -> None:
+    """Reading never creates a database: an SQLite file that is not there is an error, not a new empty store."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(database.as_url(store))
+    except Exception:  # noqa: BLE001 - Store() reports a bad URL precisely
+        return
+    path = url.database
+    if url.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:") \
+            and not Path(path).exists():  # fmt: skip
+        raise StoreError(f"no store at {database.safe_url(database.as_url(store))}: nothing has been recorded "
+                         "there yet (check gb.configure(store=...) or GLASSBOX_STORE)")
 
