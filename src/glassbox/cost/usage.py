@@ -149,11 +149,21 @@ class LLMUsage:
             attrs["gen_ai.response.finish_reasons"] = list(self.finish_reasons)
         if self.response_id:
             attrs["gen_ai.response.id"] = self.response_id
-        for name, figure in _EXTRA_EXPORTS:  # figures no GenAI attribute names: see cost/attributes.py
-            value = getattr(self, name)
-            if value is not None:
-                attrs[EXPORT_NAMES[figure]] = value
+        if self.has_extras:
+            for name, figure in _EXTRA_EXPORTS:  # figures no GenAI attribute names: see cost/attributes.py
+                value = getattr(self, name)
+                if value is not None:
+                    attrs[EXPORT_NAMES[figure]] = value
         return attrs
+
+    @property
+    def has_extras(self) -> bool:
+        """Whether any figure beyond plain tokens, cache and reasoning is known (audio, TTL split, tools, tier)."""
+        return not (self.cache_write_5m_tokens is None and self.cache_write_1h_tokens is None
+                    and self.input_audio_tokens is None and self.output_audio_tokens is None
+                    and self.cache_audio_read_tokens is None and self.web_searches is None
+                    and self.code_executions is None and self.storage_searches is None
+                    and self.social_searches is None and self.service_tier is None)  # fmt: skip
 
     @property
     def completeness(self) -> int:
