@@ -145,6 +145,10 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
     if settings.enabled:
         _online_evaluation()
     rt.deliver_alerts = _deliver_alerts
+    if settings.metrics_port and writer is not None:  # GLASSBOX_METRICS_PORT: gb.start_metrics_server at configure
+        from glassbox.monitoring.metrics import start_metrics_server
+
+        start_metrics_server(rt, settings.metrics_port)
     if settings.enabled:
         from glassbox.cost.calls import warm_prices
 

@@ -1,7 +1,18 @@
 """Prometheus metrics: LLM-domain figures from stored runs, and the server's own health.
 
 Names follow Prometheus conventions (base units: seconds, dollars as ``_usd``; counters end
-in ``_total``). Each server (and ``gb.start_metrics_server``) has its own registry.
+in ``_total``). Each server (and ``gb.start_metrics_server``) has its own registry; both expose
+the same names. Labels stay bounded: workflow, stage name, status, model version (the run's
+release), provider, model, outcome, token direction, feedback kind and label — never a run's
+name or input. Durations use the OTel GenAI duration buckets (0.01 s … 81.92 s), tokens per call
+the GenAI token buckets, quality scores tenths of the common scales (0-1, 0-3, 0-5, 0-10, 0-100).
+
+Series (docs/monitoring.md#metrics): ``glassbox_traces_total``, ``glassbox_run_errors_total``,
+``glassbox_trace_duration_seconds``, ``glassbox_stages_total``, ``glassbox_stage_duration_seconds``,
+``glassbox_llm_calls_total``, ``glassbox_llm_call_duration_seconds``, ``glassbox_llm_tokens_total``,
+``glassbox_llm_tokens_per_call``, ``glassbox_llm_cost_usd_total``, ``glassbox_quality_score``,
+``glassbox_budget_events_total``, ``glassbox_feedback_total``, ``glassbox_health_score``,
+``glassbox_model_version_info``, and the ingest/writer series of ``glassbox serve``.
 """
 
 from __future__ import annotations
@@ -12,26 +23,52 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from glassbox.model import Trace
+from glassbox.monitoring.buckets import DURATION_BUCKETS_S, TOKEN_BUCKETS, score_buckets
 
-_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+QUALITY_BUCKETS = tuple(sorted({b for top in (1.0, 3.0, 5.0, 10.0, 100.0) for b in score_buckets(top)}))
 
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry if registry is not None else CollectorRegistry()
+        d = DURATION_BUCKETS_S
+        # -- runs and stages
+        self.traces = Counter("glassbox_traces_total", "Runs stored, by final status.",
+                              ("workflow", "status", "model_version"), registry=r)  # fmt: skip
+        self.run_errors = Counter("glassbox_run_errors_total", "Runs that failed or recorded a failed stage.",
+                                  ("workflow", "model_version"), registry=r)  # fmt: skip
+        self.trace_seconds = Histogram("glassbox_trace_duration_seconds", "Run durations.",
+                                       ("workflow", "model_version"), buckets=d, registry=r)  # fmt: skip
+        self.stages = Counter("glassbox_stages_total", "Stages, by status (ok, error, unset).",
+                              ("workflow", "stage", "status", "model_version"), registry=r)  # fmt: skip
         self.stage_seconds = Histogram("glassbox_stage_duration_seconds", "Stage durations.",
-                                       ("workflow", "stage", "model_version"), buckets=_LATENCY_BUCKETS, registry=r)
-        self.trace_seconds = Histogram("glassbox_trace_duration_seconds", "Run durations.", ("workflow",),
-                                       buckets=_LATENCY_BUCKETS, registry=r)
-        self.traces = Counter("glassbox_traces_total", "Runs stored, by final status.", ("workflow", "status"),
-                              registry=r)
-        self.tokens = Counter("glassbox_llm_tokens_total", "LLM tokens.", ("provider", "model", "direction"),
-                              registry=r)
+                                       ("workflow", "stage", "model_version"), buckets=d, registry=r)
+        # -- LLM calls
+        self.llm_calls = Counter("glassbox_llm_calls_total", "LLM calls, by outcome (success, failure).",
+                                 ("provider", "model", "outcome"), registry=r)  # fmt: skip
+        self.llm_seconds = Histogram("glassbox_llm_call_duration_seconds", "LLM call durations (GenAI buckets).",
+                                     ("provider", "model"), buckets=d, registry=r)  # fmt: skip
+        self.tokens = Counter("glassbox_llm_tokens_total", "LLM tokens, by direction (input, output).",
+                              ("provider", "model", "direction"), registry=r)
+        self.tokens_per_call = Histogram("glassbox_llm_tokens_per_call", "Tokens of one LLM call (GenAI buckets).",
+                                         ("provider", "model", "direction"), buckets=TOKEN_BUCKETS, registry=r)
         self.cost = Counter("glassbox_llm_cost_usd_total", "LLM cost in US dollars.", ("provider", "model"),
                             registry=r)
-        self.quality = Histogram("glassbox_quality_score", "Quality scores of runs.", ("workflow",),
-                                 buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), registry=r)
+        # -- quality, budgets, feedback
+        self.quality = Histogram("glassbox_quality_score", "Quality scores of runs, on their own scale.",
+                                 ("workflow",), buckets=QUALITY_BUCKETS, registry=r)  # fmt: skip
         self.budget = Counter("glassbox_budget_events_total", "Budget warnings and halts.", ("event",), registry=r)
+        self.feedback = Counter("glassbox_feedback_total", "Feedback received, by kind and sentiment label.",
+                                ("kind", "label"), registry=r)  # fmt: skip
+        # -- state
+        self.health = Gauge("glassbox_health_score", "Health 0-100 (100: every component ok).", registry=r,
+                            multiprocess_mode="min")  # fmt: skip
+        self.model_version = Gauge("glassbox_model_version_info", "The current model version (release): 1.",
+                                   ("model_version",), registry=r, multiprocess_mode="max")  # fmt: skip
+        self._current_version: str | None = None
+        self._newest_ns = 0
+        # (Drift gauges: glassbox.server.drift_routes registers glassbox_drift_* on this registry.)
+        # -- the server's ingest path
         self.spans_received = Counter("glassbox_ingest_spans_received_total", "Spans accepted by the OTLP receiver.",
                                       registry=r)
         self.spans_rejected = Counter("glassbox_ingest_spans_rejected_total",
@@ -50,6 +87,7 @@ class Metrics:
                                  multiprocess_mode="livesum")
         self.writer_lag = Gauge("glassbox_writer_lag_seconds", "Wait of the oldest queued trace.",
                                 registry=r, multiprocess_mode="livemax")
+        self.health.set(100)
 
     def observe(self, traces: Iterable[Trace]) -> None:
         """Feed stored runs into the metrics (writer thread: never the request or app path).
@@ -57,19 +95,14 @@ class Metrics:
         Values are grouped by label set first: a ``labels()`` lookup costs more than an observation.
         """
         stages: dict[tuple[str, str, str], list[float]] = {}
+        stage_counts: dict[tuple[str, str, str, str], int] = {}
         tokens: dict[tuple[str, str, str], int] = {}
         cost: dict[tuple[str, str], float] = {}
         for t in traces:
             wf = t.workflow or ""  # never the run's name: it is often the user's question (unbounded labels)
             release = t.release or ""
             root_id = t.root_span_id
-            if root_id is not None and t.status in ("complete", "failed"):
-                self.traces.labels(wf, t.status).inc()
-                if t.end_ns is not None:
-                    self.trace_seconds.labels(wf).observe((t.end_ns - t.start_ns) / 1e9)
-                q = t.quality_score
-                if q is not None:
-                    self.quality.labels(wf).observe(q)
+            stage_failed = False
             for s in t.spans:
                 if s.span_id != root_id and s.end_ns is not None:
                     key = (wf, s.name, release)
@@ -79,27 +112,61 @@ class Metrics:
                         stages[key] = [seconds]
                     else:
                         got.append(seconds)
-                if s.tokens_in is not None or s.tokens_out is not None or s.cost_usd is not None:
-                    attrs: dict[str, Any] = s.attributes or {}
-                    provider = str(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system") or "")
-                    model = s.model or ""
-                    if s.tokens_in:
-                        tokens[(provider, model, "input")] = tokens.get((provider, model, "input"), 0) + s.tokens_in
-                    if s.tokens_out:
-                        tokens[(provider, model, "output")] = tokens.get((provider, model, "output"), 0) + s.tokens_out
-                    if s.cost_usd:
-                        cost[(provider, model)] = cost.get((provider, model), 0.0) + s.cost_usd
+                    ckey = (wf, s.name, s.status, release)
+                    stage_counts[ckey] = stage_counts.get(ckey, 0) + 1
+                if s.status == "error":
+                    stage_failed = True
+                if s.tokens_in is not None or s.tokens_out is not None or s.cost_usd is not None or s.kind == "llm":
+                    self._llm_call(s, tokens, cost)
+            if root_id is not None and t.status in ("complete", "failed"):
+                self.traces.labels(wf, t.status, release).inc()
+                if t.status == "failed" or stage_failed:
+                    self.run_errors.labels(wf, release).inc()
+                if t.end_ns is not None:
+                    self.trace_seconds.labels(wf, release).observe((t.end_ns - t.start_ns) / 1e9)
+                q = t.quality_score
+                if q is not None:
+                    self.quality.labels(wf).observe(q)
+                if release and t.start_ns >= self._newest_ns:
+                    self._set_version(release, t.start_ns)
             for e in t.events:
                 if e.name in ("budget.warned", "budget.exceeded"):
                     self.budget.labels(e.name.split(".")[1]).inc()
+            for f in getattr(t, "feedback", ()) or ():
+                self.feedback.labels(f.kind or "", getattr(f, "label", None) or "").inc()
         for key, values in stages.items():
             child = self.stage_seconds.labels(*key)
             for v in values:
                 child.observe(v)
+        for ckey, n in stage_counts.items():
+            self.stages.labels(*ckey).inc(n)
         for key, n in tokens.items():
             self.tokens.labels(*key).inc(n)
         for key, usd in cost.items():
             self.cost.labels(*key).inc(usd)
+
+    def _llm_call(self, s: Any, tokens: dict[tuple[str, str, str], int], cost: dict[tuple[str, str], float]) -> None:
+        attrs: dict[str, Any] = s.attributes or {}
+        provider = str(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system") or "")
+        model = s.model or ""
+        self.llm_calls.labels(provider, model, "failure" if s.status == "error" else "success").inc()
+        if s.end_ns is not None:
+            self.llm_seconds.labels(provider, model).observe((s.end_ns - s.start_ns) / 1e9)
+        for direction, n in (("input", s.tokens_in), ("output", s.tokens_out)):
+            if n:
+                tokens[(provider, model, direction)] = tokens.get((provider, model, direction), 0) + n
+                self.tokens_per_call.labels(provider, model, direction).observe(n)
+        if s.cost_usd:
+            cost[(provider, model)] = cost.get((provider, model), 0.0) + s.cost_usd
+
+    def _set_version(self, release: str, start_ns: int) -> None:
+        """The newest run's release is the current model version (1); the one it replaced drops to 0."""
+        self._newest_ns = start_ns
+        if release != self._current_version:
+            if self._current_version is not None:
+                self.model_version.labels(self._current_version).set(0)
+            self.model_version.labels(release).set(1)
+            self._current_version = release
 
 
 def exposition_registry(metrics: Metrics) -> CollectorRegistry:
@@ -123,12 +190,13 @@ def start_metrics_server(rt: Any, port: int = 9189, addr: str = "127.0.0.1") -> 
 
     Under ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn/uvicorn workers), every process records into the
     folder and whichever process binds the port first serves the sum: the others' failure to bind
-    is expected and quiet. Calling it again with the same address serves nothing new.
+    is expected and quiet. Calling it again with the same address serves nothing new. Also started
+    by the ``metrics_port`` setting (``GLASSBOX_METRICS_PORT``) at configure.
     """
     import logging
     import os
 
-    from glassbox.app_health import start_server  # metrics, plus the app's /health/full (gb.health_check)
+    from prometheus_client import start_http_server
 
     metrics = getattr(rt, "metrics", None)
     if metrics is None:
@@ -136,9 +204,16 @@ def start_metrics_server(rt: Any, port: int = 9189, addr: str = "127.0.0.1") -> 
     if (addr, port) in _servers:
         return metrics
     try:
-        _servers[(addr, port)] = start_server(port, addr, exposition_registry(metrics))
+        _servers[(addr, port)] = start_http_server(port, addr=addr, registry=exposition_registry(metrics))
     except OSError as exc:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             return metrics  # another worker serves the aggregate; this one still records
         logging.getLogger("glassbox").warning("glassbox: cannot serve metrics on %s:%d: %s", addr, port, exc)
     return metrics
+
+
+def writer_health_score(health: dict[str, Any]) -> float:
+    """0-100 from the recorder's health: 100 without sink errors or drops since the last scrape, 50 otherwise."""
+    sinks = health.get("sinks") or {}
+    failing = any(s.get("errors") for s in sinks.values()) if isinstance(sinks, dict) else False
+    return 50.0 if failing or health.get("dropped") else 100.0

@@ -133,6 +133,7 @@ def _ops_routes(app: FastAPI) -> None:
         m = state.metrics
         m.queue_depth.set(state.ingest.writer.queue_depth)
         m.writer_lag.set(state.ingest.lag())
+        m.health.set(0 if state.ingest.store_down else 50 if state.ingest.hook_errors else 100)
         return Response(generate_latest(exposition_registry(m)), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
