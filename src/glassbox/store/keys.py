@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from glassbox.errors import GlassboxError, StoreError
+from glassbox.errors import GlassboxError, NotFound, StoreError
 from glassbox.store import database
 from glassbox.store.schema import api_keys
 
@@ -32,6 +32,10 @@ PREFIX = "gbk_"
 
 class ApiKeyError(GlassboxError):
     """A key that does not exist, is revoked or malformed."""
+
+
+class ApiKeyNotFound(ApiKeyError, NotFound):
+    """No API key with that id (a 404 on the server, one line and exit 1 in the CLI)."""
 
 
 @dataclass
@@ -111,7 +115,7 @@ def revoke_key(store: Store, key_id: str) -> ApiKey:
                          .values(revoked_at=_now())).rowcount  # fmt: skip
         row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
     if row is None:
-        raise ApiKeyError(f"no API key {key_id!r}")
+        raise ApiKeyNotFound(f"no API key {key_id!r}")
     if not n and row.revoked_at is None:
         raise ApiKeyError(f"API key {key_id!r} could not be revoked")
     return _row(row)
