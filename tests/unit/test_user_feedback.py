@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import glassbox as gb
 from glassbox.store.store import Store
@@ -141,3 +143,15 @@ def test_feedback_in_show_and_on_the_run_page(tmp_path):
         html = c.get(f"/runs/{t.trace_id}").text
     assert "rating 4 (1-5)" in html and '<span class="badge pass">positive</span>' in html
     assert "&lt;b&gt;nice&lt;/b&gt;" in html and "<b>nice</b>" not in html
+
+
+@given(st.floats(-1e6, 1e6), st.floats(1e-3, 1e6), st.floats(0, 1))
+def test_property_any_scale_normalises_into_0_1(lo, width, share):
+    hi = lo + width
+    rating = min(hi, lo + share * width)
+    value, _, norm = normalize(rating, (lo, hi))
+    assert 0.0 <= norm <= 1.0 and value == rating
+    assert norm == pytest.approx((rating - lo) / (hi - lo), abs=1e-9)
+    got = assess(rating=rating, scale=(lo, hi))
+    assert got["label"] == ("positive" if norm > 0.5 else "negative" if norm < 0.5 else "neutral")
+    assert got["sentiment"] == pytest.approx(2 * norm - 1)
