@@ -8,22 +8,52 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
+import weakref
 from typing import Any
 
 
+class _Peak:
+    """The running peak of one open stage."""
+
+    __slots__ = ("__weakref__", "bytes")
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
 class GpuProbe:
-    """Peak CUDA memory allocated during a stage, via torch's own counters."""
+    """Peak CUDA memory allocated during a stage, via torch's own counters.
+
+    torch keeps one peak counter per process, and each stage resets it when it starts. So that an outer
+    stage keeps the peak its inner stages saw, every reading of the counter (at each stage start, before the
+    reset, and at each stage end) raises the running peak of every stage still open: a stage's peak is the
+    maximum over its whole lifetime, its children's included. (Concurrent stages share the counter.)
+    """
 
     def __init__(self, cuda: Any) -> None:
         self._cuda = cuda
+        self._open: weakref.WeakSet[_Peak] = weakref.WeakSet()  # a stage dropped without ending lets go
+        self._lock = threading.Lock()
 
-    def start(self) -> int:
-        before = self._cuda.max_memory_allocated()
-        self._cuda.reset_peak_memory_stats()
-        return before
+    def _fold(self) -> None:
+        peak = int(self._cuda.max_memory_allocated())
+        for p in self._open:
+            p.bytes = max(p.bytes, peak)
 
-    def stop(self, before: int) -> int:
-        return int(self._cuda.max_memory_allocated())
+    def start(self) -> _Peak:
+        p = _Peak()
+        with self._lock:
+            self._fold()
+            self._cuda.reset_peak_memory_stats()
+            self._open.add(p)
+        return p
+
+    def stop(self, peak: _Peak) -> int:
+        with self._lock:
+            self._fold()
+            self._open.discard(peak)
+        return peak.bytes
 
 
 def gpu_probe() -> GpuProbe | None:
