@@ -1,8 +1,9 @@
 """The JSONL audit trail: one line per finished trace, in daily files, append-only.
 
 Each line is the whole trace document (``Trace.to_dict``, with ``schema_version``).
-Written with one ``write`` call per batch in append mode, so a killed process
-leaves at most one torn last line, which ``glassbox import`` reports and skips.
+Written with one ``write`` call per batch in append mode; a write the disk cut short is taken back,
+and a torn last line left by a crash is cut off when the file is next opened, so every line is a
+whole trace. ``glassbox import`` reports (file:line: reason) any line it cannot read.
 """
 
 from __future__ import annotations
@@ -24,12 +25,20 @@ def dumps_line(trace: Trace) -> bytes:
 
 
 class TrailSink:
-    """Writer sink appending each trace to ``<dir>/YYYY-MM-DD.jsonl`` (UTC day the trace started)."""
+    """Writer sink appending each trace to ``<dir>/YYYY-MM-DD.jsonl`` (UTC day the trace started).
+
+    A line is on disk whole or not at all: a batch is one ``write``; if the disk fills part-way, what
+    this write added is cut off again (the batch fails, counted, and the next batch starts on a clean
+    line). A torn last line left by a crash is cut off the first time this process opens the file.
+    """
 
     name = "trail"
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
+        self._write = os.write  # tests put a fault-injecting write here (a full disk)
+        self._checked: set[Path] = set()
+        self.torn_tails = 0
 
     def write(self, traces: Sequence[Trace]) -> None:
         by_day: dict[str, list[bytes]] = {}
@@ -38,16 +47,46 @@ class TrailSink:
             by_day.setdefault(day, []).append(dumps_line(t))
         self.directory.mkdir(parents=True, exist_ok=True)
         for day, lines in by_day.items():
-            path = self.directory / f"{day}.jsonl"
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._append(self.directory / f"{day}.jsonl", b"".join(lines))
+
+    def _append(self, path: Path, data: bytes) -> None:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            if path not in self._checked:
+                self._cut_torn_tail(fd, path)
+                self._checked.add(path)
+            start = os.fstat(fd).st_size
+            done = 0
             try:
-                data = b"".join(lines)
                 view = memoryview(data)
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-            finally:
-                os.close(fd)
+                while done < len(data):
+                    n = self._write(fd, view[done:])
+                    if n <= 0:
+                        raise OSError(f"short write to {path}")
+                    done += n
+            except BaseException:
+                # Part of the batch reached the file: take it back, so no torn line is left for the next one.
+                if done and os.fstat(fd).st_size == start + done:
+                    os.ftruncate(fd, start)
+                raise
+        finally:
+            os.close(fd)
+
+    def _cut_torn_tail(self, fd: int, path: Path) -> None:
+        size = os.fstat(fd).st_size
+        if not size or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        back = min(size, 1 << 20)
+        tail = os.pread(fd, back, size - back)
+        nl = tail.rfind(b"\n")
+        keep = size - back + nl + 1 if nl >= 0 else (0 if back == size else size)
+        if keep != size:
+            os.ftruncate(fd, keep)
+            self.torn_tails += 1
+            import logging
+
+            logging.getLogger("glassbox").warning("glassbox: cut a torn last line (%d bytes) off %s", size - keep,
+                                                  path)  # fmt: skip
 
     def close(self) -> None:
         return None
