@@ -150,7 +150,7 @@ def test_sdk_metrics_server_in_process(tmp_path):
         gb.score("quality", 0.8)
     gb.flush()
     text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
-    assert 'glassbox_traces_total{status="complete",workflow="qa"} 1.0' in text
+    assert 'glassbox_traces_total{model_version="",status="complete",workflow="qa"} 1.0' in text
     assert 'glassbox_stage_duration_seconds_count{model_version="",stage="retrieve",workflow="qa"} 1.0' in text
     assert 'glassbox_llm_tokens_total{direction="input",model="gpt-4o-mini",provider="openai"} 100.0' in text
     assert "glassbox_quality_score_bucket" in text
@@ -160,7 +160,7 @@ def test_sdk_metrics_server_in_process(tmp_path):
         pass
     gb.flush()
     text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
-    assert 'glassbox_traces_total{status="complete",workflow="qa"} 2.0' in text  # still fed after configure()
+    assert 'glassbox_traces_total{model_version="",status="complete",workflow="qa"} 2.0' in text  # still fed after configure()
 
 
 def test_dashboard_login_never_redirects_off_site(store):
