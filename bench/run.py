@@ -18,6 +18,10 @@ Benchmarks (each in its own process; see docs/benchmarks.md):
             an app /health/full
   evaluation  regress overhead per case (target < 2 ms beyond the trace); gate and canary verdicts on 2 x 100k
             runs (1M spans, store filled once in /tmp; target < 2 s); A/A false-positive rates (near alpha)
+  flags     flag evaluation and experiment assignment per call (target < 2 us for a unit seen before),
+            gb.variant inside a trace
+  experiments  1,000 simulated A/A tests (false positives near alpha), tests sized by stats.power (power near
+            its target), peeking 20x: fixed-horizon vs the confidence sequence
 
 Exits 1 if any target is missed (listed at the end), 2 if a benchmark itself failed.
 """
@@ -38,7 +42,8 @@ sys.path.insert(0, str(BENCH))
 from _common import RESULT_PREFIX  # noqa: E402 - the bench folder is not a package
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest", "slo", "drift", "evaluation")
+NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest", "slo", "drift", "evaluation", "flags",
+         "experiments")
 
 
 def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
@@ -66,6 +71,9 @@ def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
         "evaluation": [["evaluation_bench.py", "--store", "sqlite:////tmp/glassbox-bench-gate.db", "--traces",
                         "20000" if quick else "100000", "--sims", "300" if quick else "1000"]],
         "llm": [["llm.py", "--repeats", "5" if quick else "7", "--iterations", "10000" if quick else "20000"]],
+        "flags": [["flags_bench.py", "--repeats", "5" if quick else "7", "--iterations",
+                   "30000" if quick else "100000"]],
+        "experiments": [["experiments_bench.py", "--tests", "300" if quick else "1000"]],
     }[name]  # fmt: skip
 
 
