@@ -66,9 +66,23 @@ def answer_length(trace: Trace, text: str) -> float:
     return float(len(text))
 
 
+# Words of a stage name: snake, kebab, dotted and spaced names, and camelCase / PascalCase parts.
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_SEARCH_WORDS = frozenset({"search", "searches", "searched", "searching"})
+SEARCH_KINDS = frozenset({"retrieval", "search"})
+
+
+def is_search_stage(kind: str | None, name: str | None) -> bool:
+    """A stage of a search kind, or one whose name has "search" as a whole word ("web_search", "vectorSearch",
+    "search docs"; not "research")."""
+    if kind in SEARCH_KINDS:
+        return True
+    return bool(name) and any(w.lower() in _SEARCH_WORDS for w in _WORD.findall(name or ""))
+
+
 def has_search(trace: Trace, text: str) -> float:
-    """A ``retrieval`` stage, or any stage with ``search`` in its name."""
-    return float(any(s.kind == "retrieval" or "search" in (s.name or "").lower() for s in trace.spans))
+    """A stage of kind ``retrieval`` (or ``search``), or a stage named with the word "search"."""
+    return float(any(is_search_stage(s.kind, s.name) for s in trace.spans))
 
 
 def has_citations(trace: Trace, text: str) -> float:

@@ -125,3 +125,14 @@ def test_a_signal_that_breaks_costs_nothing_else(configured, monkeypatch, caplog
         from glassbox.scoring import unregister
 
         unregister("still_runs")
+
+
+@pytest.mark.parametrize(("name", "kind", "expected"), [
+    ("research", "stage", 0.0), ("researcher notes", "llm", 0.0), ("deep_research", "agent", 0.0),
+    ("websearch", "tool", 0.0), ("searchlight", "stage", 0.0),
+    ("web_search", "tool", 1.0), ("search-docs", "stage", 1.0), ("vectorSearch", "stage", 1.0),
+    ("Search index", "stage", 1.0), ("searching the web", "agent", 1.0), ("BM25Search", "stage", 1.0),
+    ("fetch", "retrieval", 1.0), ("lookup", "search", 1.0),
+])  # fmt: skip
+def test_has_search_matches_stage_kinds_and_whole_words(name, kind, expected):
+    assert heuristic_signals(_trace("x", spans=((name, kind, "ok"),)))["has_search"] == expected
