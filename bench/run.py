@@ -42,8 +42,8 @@ sys.path.insert(0, str(BENCH))
 from _common import RESULT_PREFIX  # noqa: E402 - the bench folder is not a package
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest", "slo", "drift", "evaluation", "flags",
-         "experiments")
+NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest", "slo", "drift", "evaluation",
+         "flags", "experiments")
 
 
 def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
