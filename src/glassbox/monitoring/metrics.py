@@ -196,7 +196,7 @@ def start_metrics_server(rt: Any, port: int = 9189, addr: str = "127.0.0.1") -> 
     import logging
     import os
 
-    from prometheus_client import start_http_server
+    from glassbox.app_health import start_server  # metrics, plus the app's /health/full (gb.health_check)
 
     metrics = getattr(rt, "metrics", None)
     if metrics is None:
@@ -204,7 +204,7 @@ def start_metrics_server(rt: Any, port: int = 9189, addr: str = "127.0.0.1") -> 
     if (addr, port) in _servers:
         return metrics
     try:
-        _servers[(addr, port)] = start_http_server(port, addr=addr, registry=exposition_registry(metrics))
+        _servers[(addr, port)] = start_server(port, addr, exposition_registry(metrics))
     except OSError as exc:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             return metrics  # another worker serves the aggregate; this one still records
