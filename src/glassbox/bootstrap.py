@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 from glassbox.config import Settings, load_settings
@@ -87,18 +88,72 @@ def build_sinks(settings: Settings) -> list[Sink]:
         trail = settings.trail_dir if "trail_dir" in explicit else None
         settings = settings.model_copy(update={"store": store, "trail_dir": trail})
     if settings.store:
-        from glassbox.store.store import DatabaseSink, Store
-
-        sinks.append(DatabaseSink(Store(settings.store)))
+        sinks.append(_sink("database", lambda: _database_sink(settings.store)))
     if settings.trail_dir:
         from glassbox.store.trail import TrailSink
 
-        sinks.append(TrailSink(settings.trail_dir))
+        sinks.append(_sink("trail", lambda: TrailSink(settings.trail_dir)))
     if settings.otlp_endpoint:
         from glassbox.otel import OTLPSink
 
-        sinks.append(OTLPSink(settings.otlp_endpoint, settings.otlp_headers))
+        sinks.append(_sink("otlp", lambda: OTLPSink(settings.otlp_endpoint, settings.otlp_headers)))
+    if settings.console:  # GLASSBOX_CONSOLE=1: each finished trace as a tree on stderr
+        from glassbox.monitoring.console import ConsoleSink
+
+        sinks.append(ConsoleSink())
     return sinks
+
+
+def _database_sink(url: str) -> Sink:
+    from glassbox.store.store import DatabaseSink, Store
+
+    return DatabaseSink(Store(url))
+
+
+def _sink(name: str, build: Any) -> Sink:
+    """A sink, or, when it cannot be built now (an SQLite folder that cannot be created, a missing driver),
+    one that says why on every write and tries again now and then: each sink fails on its own, so the
+    others (the audit trail above all) still work and ``gb.health()`` names the problem."""
+    try:
+        return build()  # type: ignore[no-any-return]
+    except Exception as exc:  # noqa: BLE001 - any failure to build one sink must not stop tracing
+        log.warning("glassbox: the %s sink is unavailable (%s); tracing continues without it", name, exc)
+        return UnavailableSink(name, build, exc)
+
+
+class UnavailableSink:
+    """Stands for a sink that could not be built; rebuilt on a write at most every ``retry_after`` seconds."""
+
+    def __init__(self, name: str, build: Any, error: BaseException, retry_after: float = 30.0) -> None:
+        self.name = name
+        self._build = build
+        self.retry_after = retry_after
+        self.inner: Any = None
+        self.problem = f"{name} unavailable: {error}"
+        self._next_try = time.monotonic() + retry_after
+
+    @property
+    def store(self) -> Any:
+        return getattr(self.inner, "store", None)
+
+    def write(self, traces: Any) -> None:
+        if self.inner is None and time.monotonic() >= self._next_try:
+            try:
+                self.inner = self._build()
+            except Exception as exc:  # noqa: BLE001
+                self.problem = f"{self.name} unavailable: {exc}"
+                self._next_try = time.monotonic() + self.retry_after
+        if self.inner is None:
+            raise ConnectionError(self.problem)
+        self.inner.write(traces)
+
+    def close(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
+
+    def after_fork(self) -> None:
+        if self.inner is not None and hasattr(self.inner, "after_fork"):
+            self.inner.after_fork()
 
 
 def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> Runtime:
@@ -126,6 +181,10 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
             PerTrace("json-safe", make_json_safe(settings.max_text_length, settings.max_attribute_length), on_error),
         ]
         writer.after_steps = [Step("after-batch", lambda batch: rt_box[0].after_batch(batch) if rt_box else None)]
+        for sink in sinks:  # health says why a sink is down before any trace has been written
+            stats = getattr(writer, "stats", {}).get(sink.name)
+            if isinstance(sink, UnavailableSink) and stats is not None:
+                stats.last_error, stats.last_error_at = sink.problem, time.time()
     rt = Runtime(settings, writer)
     if settings.daily_budget_usd is not None:
         from glassbox.budget import DailySpend
@@ -137,7 +196,7 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
         except Exception as exc:  # noqa: BLE001 - a dead store must not stop the app; the trail still works
             log.warning("glassbox: could not read today's spend for the daily budget: %s", exc)
     db = next((s for s in (writer.sinks if writer else []) if s.name == "database"), None)
-    if settings.calibration and db is not None:
+    if settings.calibration and db is not None and getattr(db, "store", None) is not None:
         # The composition root may reach up: the SDK core itself never imports the analysis layer.
         from glassbox.analysis.calibration import CalibrationEngine, CalibrationSettings
 
