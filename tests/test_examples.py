@@ -63,3 +63,9 @@ def test_evaluation_suite_example_finds_the_failing_case_the_golden_breach_and_t
     assert "golden refund-policy: breach" in proc.stdout and "missing stages: rerank (stage)" in proc.stdout
     assert "gate v1 -> v2: fail" in proc.stdout and "error_rate rose" in proc.stdout
     assert (tmp_path / "results" / "junit.xml").is_file()
+
+
+def test_one_count_example_counts_the_call_once(tmp_path: Path):
+    proc = run_example(next(p for p in EXAMPLES if p.stem == "one_count"), tmp_path)
+    assert proc.stdout.count("duplicate of") == 2 and proc.stdout.count("carries $") == 1
+    assert "call price $0.022350; run total $0.022350" in proc.stdout
