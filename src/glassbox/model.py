@@ -143,7 +143,7 @@ class Score:
         max: float | None = None,
         passed: bool | None = None,
         source: str = "sdk",
-        dimensions: dict[str, float] | None = None,
+        dimensions: dict[str, float] | dict[str, float | None] | None = None,  # None: not a number
         comment: str | None = None,
         span_id: str | None = None,
         at_ns: int = 0,

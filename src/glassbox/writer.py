@@ -18,6 +18,7 @@ with the same spool reloads it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -606,7 +607,7 @@ class Writer:
         warm = self._warm_prepare if steps is self.prepare_steps else self._warm_after
         for step in steps:
             try:
-                warm.run(step, lambda step=step: step.run(traces))
+                warm.run(step, functools.partial(step.run, traces))
             except Exception as exc:  # noqa: BLE001 - a step failing costs only itself
                 self.step_errors[step.name] = self.step_errors.get(step.name, 0) + 1
                 self._log.warning(f"step-{step.name}", "glassbox: %s step failed: %r", step.name, exc)
