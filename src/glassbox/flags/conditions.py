@@ -222,7 +222,10 @@ def compile_condition(condition: Condition | None) -> Any:
     if isinstance(expected, (str, int, float)) and not isinstance(expected, bool):
 
         def equals(attributes: Mapping[str, Any]) -> bool:
-            return bool(attributes.get(path) == expected) if isinstance(attributes, Mapping) else False
+            try:
+                return bool(attributes.get(path) == expected)
+            except AttributeError:  # not a mapping (cheaper than an isinstance check against the Mapping ABC)
+                return False
 
         return equals
     if _is_operator_object(expected) and len(expected) == 1:
@@ -231,8 +234,11 @@ def compile_condition(condition: Condition | None) -> Any:
             options = list(arg)
 
             def member(attributes: Mapping[str, Any]) -> bool:
-                v = attributes.get(path) if isinstance(attributes, Mapping) else None
-                if isinstance(v, list):
+                try:
+                    v = attributes.get(path)
+                except AttributeError:
+                    v = None
+                if type(v) is list:
                     return any(x in options for x in v)
                 return v in options
 

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from glassbox.flags.conditions import eval_condition
 from glassbox.flags.definitions import ExperimentDef, FlagDef
-from glassbox.flags.hashing import bucket, choose_variation, in_namespace
+from glassbox.flags.hashing import bucket, in_namespace
 
 # OpenFeature's reason strings (openfeature.flag_evaluation.Reason values).
 TARGETING_MATCH = "TARGETING_MATCH"
@@ -34,6 +34,7 @@ class Resolution(NamedTuple):
 
 
 _new = tuple.__new__  # a Resolution without NamedTuple's Python-level __new__ (7x cheaper per evaluation)
+_RULE_KEYS = tuple(f"rule-{i}" for i in range(256))  # variant keys of rules, not formatted per call
 
 
 def evaluate_flag(flag: FlagDef, unit_id: str | None, attributes: Mapping[str, Any] | None = None) -> Resolution:
@@ -50,8 +51,10 @@ def evaluate_flag(flag: FlagDef, unit_id: str | None, attributes: Mapping[str, A
             n = bucket(rule.seed or flag.seed or flag.name, str(unit_id), flag.hash_version)
             if n is None or n >= rule.rollout:
                 continue
-            return _new(Resolution, (rule.value, f"rule-{i}", SPLIT, False, n, None))
-        return _new(Resolution, (rule.value, f"rule-{i}", TARGETING_MATCH, False, None, None))
+            key = _RULE_KEYS[i] if i < 256 else f"rule-{i}"
+            return _new(Resolution, (rule.value, key, SPLIT, False, n, None))
+        key = _RULE_KEYS[i] if i < 256 else f"rule-{i}"
+        return _new(Resolution, (rule.value, key, TARGETING_MATCH, False, None, None))
     return _new(Resolution, (flag.default, "default", DEFAULT, False, None, None))
 
 
@@ -72,8 +75,8 @@ def assign_variant(exp: ExperimentDef, unit_id: str | None, attributes: Mapping[
     if n is None:
         error = f"unknown hash version {exp.hash_version}"
         return _new(Resolution, (control.value, control.key, ERROR, False, None, error))
-    i = choose_variation(n, exp.ranges)
-    if i < 0:
-        return _new(Resolution, (control.value, control.key, DEFAULT, False, n, None))
-    v = exp.variants[i]
-    return _new(Resolution, (v.value, v.key, SPLIT, True, n, None))
+    for i, (lo, hi) in enumerate(exp.ranges):  # choose_variation, inlined: this is the hot path
+        if lo <= n < hi:
+            v = exp.variants[i]
+            return _new(Resolution, (v.value, v.key, SPLIT, True, n, None))
+    return _new(Resolution, (control.value, control.key, DEFAULT, False, n, None))
