@@ -293,3 +293,24 @@ def test_glassbox_export_keeps_the_one_count(app_provider: Any) -> None:
     (back,) = otlp.decode(otlp.parse(body, "application/x-protobuf"), project=None, pricer=Pricer()).traces
     assert back.cost_usd == pytest.approx(EXPECTED_COST, rel=1e-12)
     assert (back.tokens_in, back.tokens_out) == (EXPECTED_IN, EXPECTED_OUT)
+
+
+@pytest.mark.parametrize("instrumentor", ["openinference", "openllmetry"], indirect=True)
+def test_two_calls_with_the_same_usage_stay_two_calls(instrumentor: str, app_provider: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A loop asking the same question twice: same usage, same model, one after the other."""
+    monkeypatch.delenv("ANTHROPIC_OPEN_TELEMETRY", raising=False)
+    ids = itertools.count(1)
+    http = httpx2.Client(transport=httpx2.MockTransport(
+        lambda req: httpx2.Response(200, json={**CALLS[0], "id": f"msg_{next(ids):02d}"})))
+    client = anthropic.Anthropic(api_key="sk-test", base_url="http://anthropic.test", http_client=http, max_retries=0)
+    with capture(heuristics=False) as got, gb.trace("q"):
+        for _ in range(2):
+            with gb.stage("answer"):
+                gb.llm(ask(client))
+    (tr,) = got
+    assert len([s for s in tr.spans if s.cost_usd is not None]) == 2
+    assert tr.cost_usd == pytest.approx(2 * claude_cost(CALLS[0]), rel=1e-12)
+    body = encode_spans(list(app_provider[1].get_finished_spans())).SerializeToString()
+    (t,) = otlp.decode(otlp.parse(body, "application/x-protobuf"), project=None, pricer=Pricer()).traces
+    assert t.cost_usd == pytest.approx(2 * claude_cost(CALLS[0]), rel=1e-12)
