@@ -192,9 +192,9 @@ class Query:
             if not more:
                 return Page(items, None)
 
-    def trace(self, trace_id: str) -> Trace:
-        """One run, whole (a unique id prefix of 4+ characters works too)."""
-        return self.store.get_trace(trace_id)
+    def trace(self, trace_id: str, *, project: str | None = None) -> Trace:
+        """One run, whole (a unique id prefix of 4+ characters works too), of ``project`` only if given."""
+        return self.store.get_trace(trace_id, project=project)
 
     def flagged_for_review(self, *, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
         """Runs flagged for review (by calibration rules or by people), newest first."""

@@ -60,7 +60,7 @@ def _scoped(filters: dict[str, Any], who: Principal) -> dict[str, Any]:
 def _visible(request: Request, who: Principal, trace_id: str) -> Any:
     from glassbox.errors import TraceNotFound
 
-    t = _q(request).trace(trace_id.strip().lower())
+    t = _q(request).trace(trace_id.strip().lower(), project=who.project)  # a prefix looks at the caller's runs only
     if who.project is not None and t.project != who.project:
         raise TraceNotFound(f"no trace {trace_id!r}")  # another project's run: as good as absent
     return t

@@ -87,6 +87,22 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
     app.add_middleware(errors.BodyLimit, limit=max_body_bytes)
 
     @app.middleware("http")
+    async def _schema_pages_need_a_key(request: Request, call_next: Any) -> Response:
+        # The API's own description follows the API's key rule: off loopback (or with --auth) it needs a key.
+        path = request.url.path
+        if app.state.auth_required and (path in ("/openapi.json", "/docs", "/redoc") or path.startswith("/docs/")):
+            from starlette.concurrency import run_in_threadpool
+
+            from glassbox.server.auth import AuthError
+
+            try:
+                await run_in_threadpool(principal, request, "read")
+            except AuthError as exc:
+                return errors.error(exc.status, exc.code, exc.message,
+                                    {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)  # fmt: skip
+        return await call_next(request)
+
+    @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

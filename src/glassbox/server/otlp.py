@@ -80,6 +80,8 @@ def parse(body: bytes, content_type: str | None) -> Any:
             doc = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise PayloadError(f"body is not JSON: {exc}") from None
+        except RecursionError:
+            raise PayloadError("body is not an OTLP trace export: JSON nested too deep") from None
         if not isinstance(doc, dict):
             raise PayloadError("body must be a JSON object with resourceSpans")
         try:
@@ -87,11 +89,13 @@ def parse(body: bytes, content_type: str | None) -> Any:
             json_format.ParseDict(doc, req, ignore_unknown_fields=True)
         except (json_format.ParseError, TypeError, AttributeError, ValueError) as exc:
             raise PayloadError(f"not an OTLP trace export: {exc}") from None
+        except RecursionError:
+            raise PayloadError("not an OTLP trace export: nested too deep") from None
         return req
     if ctype in ("application/x-protobuf", "application/protobuf", ""):
         try:
             req.ParseFromString(body)
-        except DecodeError as exc:
+        except (DecodeError, RecursionError) as exc:
             raise PayloadError(f"body is not an OTLP protobuf ExportTraceServiceRequest: {exc}") from None
         return req
     raise PayloadError(f"unsupported Content-Type {content_type!r}: use application/x-protobuf or application/json")
@@ -207,6 +211,7 @@ def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int 
                     out.rejected += 1
                     out.problems.append(f"span {sp.name!r}: invalid trace or span id")
                     continue
+                _check_times(sp)
                 tid = raw_tid.hex()
                 t = by_trace.get(tid)
                 if t is None:
@@ -221,6 +226,20 @@ def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int 
         _finish(t)
         out.traces.append(t)
     return out
+
+
+_MAX_NS = (1 << 63) - 1  # what every store holds (BIGINT): about the year 2262
+
+
+def _check_times(sp: Any) -> None:
+    """Times beyond 64-bit signed nanoseconds cannot be stored: refuse the request, naming the field."""
+    for name in ("start_time_unix_nano", "end_time_unix_nano"):
+        if getattr(sp, name) > _MAX_NS:
+            raise PayloadError(f"span {sp.name!r}: {name} {getattr(sp, name)} is beyond {_MAX_NS} (year 2262)")
+    for e in sp.events:
+        if e.time_unix_nano > _MAX_NS:
+            raise PayloadError(f"span {sp.name!r}, event {e.name!r}: time_unix_nano {e.time_unix_nano} is beyond "
+                               f"{_MAX_NS} (year 2262)")  # fmt: skip
 
 
 def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str | None, pricer: Any,

@@ -44,7 +44,10 @@ def receive(state: Any, who: Principal, body: bytes, content_type: str | None, e
     try:
         raw = otlp.decompress(body, encoding, state.max_body_bytes * 4)
         req = otlp.parse(raw, content_type)
-        if ingest.store_down or not ingest.has_room(otlp.span_count(req)):  # before decoding: refusing stays cheap
+        count = otlp.span_count(req)
+        if count > state.max_spans:  # too large whatever the queue holds: 413, not a retry
+            raise otlp.TooLarge(f"{count} spans in one request; the limit is {state.max_spans}")
+        if ingest.store_down or not ingest.has_room(count):  # before decoding: refusing stays cheap
             return busy(state)
         decoded = otlp.decode(req, project=who.project, pricer=pricer(state), max_spans=state.max_spans,
                               content=content_policy(state))  # fmt: skip

@@ -59,8 +59,18 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
 
 
+def _num(v: Any) -> str:
+    """Two decimals; None, text and NaN (stored by older versions) shown as they are, never a 500."""
+    if v is None:
+        return "—"
+    try:
+        return f"{float(v):.2f}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
 env.filters.update(ms=_fmt_ms, cost=_fmt_cost, text=_text,
-                   num=lambda v: "—" if v is None else f"{v:.2f}",
+                   num=_num,
                    pct=lambda v: "—" if v is None else f"{100 * v:.0f}%")  # fmt: skip
 env.globals["GAP_RATIO"] = GAP_RATIO  # a score dimension below this share of its maximum is shown as a gap
 
@@ -188,7 +198,7 @@ def run_detail(request: Request, trace_id: str) -> Response:
     from glassbox.errors import TraceNotFound
 
     try:
-        t = _q(request).trace(trace_id.strip().lower())
+        t = _q(request).trace(trace_id.strip().lower(), project=who.project)
         if who.project is not None and t.project != who.project:
             raise TraceNotFound(trace_id)
     except TraceNotFound:
@@ -260,7 +270,8 @@ def compare(request: Request, a: str = "", b: str = "") -> Response:
         return _page(request, "compare.html", who=who, c=None, a=a.strip().lower(), b=b, picker=found,
                      picker_error=problem, filters=filters, status=400 if problem else 200)  # fmt: skip
     try:
-        ta, tb = _q(request).trace(a.strip().lower()), _q(request).trace(b.strip().lower())
+        ta = _q(request).trace(a.strip().lower(), project=who.project)
+        tb = _q(request).trace(b.strip().lower(), project=who.project)
         if who.project is not None and (ta.project != who.project or tb.project != who.project):
             raise TraceNotFound(a)
     except TraceNotFound:
@@ -365,7 +376,11 @@ def static(name: str) -> Response:
         path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     else:
         path = HERE / "static" / name
-        if path.parent != HERE / "static" or not path.is_file():
+        try:
+            found = path.parent == HERE / "static" and path.is_file()
+        except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+            found = False
+        if not found:
             return Response(status_code=404)
     resp = FileResponse(path)
     resp.headers["Cache-Control"] = "public, max-age=86400"

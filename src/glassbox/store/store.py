@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, text, update
+from sqlalchemy import Connection, Engine, and_, func, select, text, true, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from glassbox.errors import StoreError, TraceNotFound
@@ -176,14 +176,18 @@ class Store:
             raise TraceNotFound(f"no trace {trace_id!r} in {database.safe_url(self.url)}")
 
     # -- reading ----------------------------------------------------------------------
-    def get_trace(self, trace_id: str) -> Trace:
-        """One trace, whole, merged from every segment; TraceNotFound if absent."""
+    def get_trace(self, trace_id: str, *, project: str | None = None) -> Trace:
+        """One trace, whole, merged from every segment; TraceNotFound if absent.
+
+        ``project``: only that project's traces are looked at (an id prefix never matches, nor reports
+        as ambiguous, another project's traces)."""
+        mine = traces.c.project == project if project is not None else true()
         try:
             with self.read() as conn:
-                row = conn.execute(select(traces).where(traces.c.trace_id == trace_id)).first()
+                row = conn.execute(select(traces).where(traces.c.trace_id == trace_id, mine)).first()
                 if row is None:
                     matches = conn.execute(
-                        select(traces.c.trace_id).where(traces.c.trace_id.startswith(trace_id, autoescape=True))
+                        select(traces.c.trace_id).where(traces.c.trace_id.startswith(trace_id, autoescape=True), mine)
                         .limit(2)).all() if 4 <= len(trace_id) < 32 else []  # fmt: skip
                     if len(matches) > 1:
                         raise TraceNotFound(f"trace id prefix {trace_id!r} is ambiguous in "
