@@ -6,8 +6,7 @@ definition lives in ``flag_definitions`` with its version. Saving an unchanged d
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,8 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from glassbox.errors import NotFound, QueryError, StoreError
-from glassbox.flags.definitions import KINDS, Definition, DefinitionError, parse
+from glassbox.flags.config_file import read_toml, validate
+from glassbox.flags.definitions import KINDS, Definition, parse
 from glassbox.store import database
 from glassbox.store.tables.experiments import flag_definitions, flag_history
 
@@ -65,15 +65,6 @@ def _check_kind(kind: str) -> None:
 
 def _failed(store: Store, exc: SQLAlchemyError) -> StoreError:
     return StoreError(f"flag definitions on {database.safe_url(store.url)}: {database._short(exc)}")
-
-
-def validate(kind: str, raw: Mapping[str, Any]) -> Definition:
-    """Parse a definition; bad input is a QueryError naming the field (CLI exit 2, HTTP 400)."""
-    _check_kind(kind)
-    try:
-        return parse(kind, raw)
-    except DefinitionError as exc:
-        raise QueryError(str(exc)) from None
 
 
 def _stored(row: Any) -> StoredDefinition:
@@ -192,24 +183,6 @@ def history(store: Store, kind: str, name: str, *, project: str = DEFAULT_PROJEC
              "spec": r.spec} for r in rows]  # fmt: skip
 
 
-def read_toml(path: str | Path = "glassbox.toml") -> list[tuple[str, dict[str, Any]]]:
-    """``[[flag]]`` and ``[[experiment]]`` tables of a glassbox.toml, as (kind, raw) pairs (none if no file)."""
-    p = Path(path)
-    if not p.is_file():
-        return []
-    try:
-        data = tomllib.loads(p.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise QueryError(f"{p}: {exc}") from None
-    out: list[tuple[str, dict[str, Any]]] = []
-    for kind in KINDS:
-        items = data.get(kind, [])
-        if not isinstance(items, list):
-            raise QueryError(f"{p}: [{kind}] must be an array of tables: write [[{kind}]]")
-        out.extend((kind, dict(item)) for item in items)
-    return out
-
-
 def sync_toml(store: Store, path: str | Path = "glassbox.toml", *, actor: str = "glassbox.toml",
               project: str = DEFAULT_PROJECT) -> list[StoredDefinition]:  # fmt: skip
     """Store every definition of the file (each change versioned; all are checked before any is written)."""
@@ -217,7 +190,3 @@ def sync_toml(store: Store, path: str | Path = "glassbox.toml", *, actor: str = 
     for kind, raw in pairs:
         validate(kind, raw)
     return [save(store, kind, raw, actor=actor, project=project) for kind, raw in pairs]
-
-
-def definitions_from(pairs: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Definition]:
-    return [validate(kind, raw) for kind, raw in pairs]

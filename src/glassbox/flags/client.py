@@ -65,7 +65,7 @@ class FlagClient:
         defs: dict[tuple[str, str], Definition] = {(d.kind, d.name): d for d in self._static}
         try:
             if self.toml_path:
-                from glassbox.experiments.registry import definitions_from, read_toml
+                from glassbox.flags.config_file import definitions_from, read_toml
 
                 for d in definitions_from(read_toml(self.toml_path)):
                     defs[(d.kind, d.name)] = d

@@ -38,3 +38,19 @@ def test_never_raises_without_configuration() -> None:
     gb.shutdown()
     assert gb.flag("x", None, default=3) == 3
     assert gb.variant("x", None) is None
+
+
+def test_flags_without_a_store_stay_light(tmp_path) -> None:
+    """gb.flag / gb.variant on glassbox.toml definitions, no store: no SQLAlchemy, scipy or numpy imported."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "glassbox.toml").write_text('[[flag]]\nname = "beta"\ndefault = false\nvalue = true\n\n'
+                                            '[[experiment]]\nname = "p"\nvariants = ["a", "b"]\n')
+    code = ("import sys, json, glassbox as gb; gb.configure(store=None, trail_dir=None); "
+            "r = [gb.flag('beta', 'u1', False), gb.variant('p', 'u1') in ('a', 'b')]; "
+            "print(json.dumps([r, sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sqlalchemy', 'scipy', 'numpy', 'fastapi', 'typer', 'rich'))]))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [[True, True], []]
