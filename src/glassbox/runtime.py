@@ -257,8 +257,14 @@ class Runtime:
             daily.refresh()
 
     def _submit(self, trace: Trace) -> None:
-        if self.writer is not None:
-            self.writer.submit(trace)
+        writer = self.writer
+        if writer is not None and (writer._closing or writer._closed):
+            # gb.configure() replaced this runtime while the trace ran: it goes to the one now active.
+            active = _runtime
+            if active is not None and active is not self and active.writer is not None:
+                writer = active.writer
+        if writer is not None:
+            writer.submit(trace)
 
     def internal_error(self, where: str, exc: BaseException) -> None:
         self.errors += 1

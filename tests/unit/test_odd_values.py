@@ -136,3 +136,18 @@ def test_stage_and_trace_methods_never_raise_into_user_code(tmp_path):
         s.model_load("many")
     assert gb.health()["internal_errors"] >= 2
     time.sleep(0)
+
+
+def test_configure_during_a_trace_carries_it_over(tmp_path):
+    gb.configure(store=f"sqlite:///{tmp_path}/old.db", trail_dir=None, flush_interval=0.02)
+    with gb.trace("spans configure", name="long") as t:
+        with gb.stage("before"):
+            pass
+        gb.configure(store=f"sqlite:///{tmp_path}/new.db", trail_dir=None, flush_interval=0.02)
+        with gb.stage("after"):
+            pass
+    assert gb.flush(10)
+    store = Store(f"sqlite:///{tmp_path}/new.db")
+    got = store.get_trace(t.trace_id)
+    assert {s.name for s in got.spans} == {"long", "before", "after"} and got.status == "complete"
+    store.close()
