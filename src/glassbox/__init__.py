@@ -342,6 +342,41 @@ def health() -> dict[str, Any]:
     return out
 
 
+def logger(name: str | None = None, *, file: Any = None, **bound: Any) -> Any:
+    """A structlog logger: JSON lines (stderr, or ``file``) with the current trace_id, span_id and correlation_id."""
+    from glassbox.monitoring.logging import logger as make
+
+    return make(name, file=file, **bound)
+
+
+def instrument_logging(*, json_format: bool = False, level: int | None = None) -> None:
+    """Give stdlib ``logging`` records trace_id, span_id and correlation_id (``json_format``: JSON lines)."""
+    from glassbox.monitoring.logging import instrument_logging as install
+
+    install(json_format=json_format, level=level)
+
+
+def correlation(id: str | None = None) -> Any:
+    """``with gb.correlation("req-42"):`` sets the correlation id (a new one when None); it travels in baggage."""
+    from glassbox._correlation import correlation as make
+
+    return make(id)
+
+
+def asgi_middleware(app: Any, **options: Any) -> Any:
+    """ASGI middleware: a trace per request, traceparent and correlation headers in and out, request logs."""
+    from glassbox.monitoring.middleware import GlassboxASGI
+
+    return GlassboxASGI(app, **options)
+
+
+def wsgi_middleware(app: Any, **options: Any) -> Any:
+    """WSGI middleware (Flask: ``app.wsgi_app = gb.wsgi_middleware(app.wsgi_app)``); see ``asgi_middleware``."""
+    from glassbox.monitoring.middleware import GlassboxWSGI
+
+    return GlassboxWSGI(app, **options)
+
+
 def on_alert(fn: Any = None, *, source: str | Sequence[str] | None = None, min_severity: str = "info") -> Any:
     """Call ``fn(alert)`` for every alert this process fires (SLO burns, budgets, calibration, drift…).
 
@@ -421,9 +456,11 @@ __all__ = [
     "Trace",
     "TraceNotFound",
     "__version__",
+    "asgi_middleware",
     "calibration_rule",
     "check_budget",
     "configure",
+    "correlation",
     "current_stage",
     "current_trace",
     "decision",
@@ -436,7 +473,9 @@ __all__ = [
     "health_app",
     "health_check",
     "inject",
+    "instrument_logging",
     "llm",
+    "logger",
     "on_alert",
     "query",
     "score",
@@ -448,4 +487,5 @@ __all__ = [
     "traced",
     "variant",
     "wrap",
+    "wsgi_middleware",
 ]

@@ -158,6 +158,7 @@ class Settings(BaseSettings):
     )
     reports_dir: str = Field(".glassbox/reports", description="Folder the scheduled reports are written to.")
     reports_keep_days: float = Field(90.0, gt=0, description="Reports older than this are deleted (files and list).")
+    console: bool = Field(False, description="Print each finished trace as a tree on stderr (development).")
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="Serve the app's Prometheus metrics on this port at configure."
     )

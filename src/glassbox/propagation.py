@@ -34,7 +34,13 @@ def _current_ids() -> tuple[str, str, bool, str | None] | None:
 
 
 def inject(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
-    """Write W3C ``traceparent`` (and ``tracestate``) for the active stage into ``headers``."""
+    """Write W3C ``traceparent`` (and ``tracestate``) for the active stage into ``headers``.
+
+    The correlation id (``gb.correlation``), if any, goes in ``baggage`` as ``glassbox.correlation_id``.
+    """
+    from glassbox._correlation import inject_baggage
+
+    inject_baggage(headers)
     ids = _current_ids()
     if ids is None:
         return headers
@@ -53,14 +59,22 @@ def inject(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
 class extract:
     """Make the remote parent in ``headers`` current; a malformed or missing header is ignored."""
 
-    __slots__ = ("_otel_token", "_token", "parent")
+    __slots__ = ("_corr_token", "_otel_token", "_token", "correlation_id", "parent")
 
     def __init__(self, headers: Mapping[str, Any] | None) -> None:
+        from glassbox._correlation import from_headers
+
         self.parent = _parse(headers)
+        self.correlation_id = from_headers(headers)  # the baggage entry gb.inject wrote, if any
         self._token: contextvars.Token[Any] | None = None
         self._otel_token: object | None = None
+        self._corr_token: contextvars.Token[Any] | None = None
 
     def __enter__(self) -> RemoteParent | None:
+        if self.correlation_id is not None:
+            from glassbox._correlation import set_current
+
+            self._corr_token = set_current(self.correlation_id)
         if self.parent is not None:
             self._token = _current.set(self.parent)
             from glassbox import runtime
@@ -82,6 +96,11 @@ class extract:
         return self.parent
 
     def __exit__(self, *exc: object) -> Literal[False]:
+        if self._corr_token is not None:
+            from glassbox._correlation import reset
+
+            reset(self._corr_token)
+            self._corr_token = None
         if self._otel_token is not None:
             from opentelemetry import context as otel_context
 
