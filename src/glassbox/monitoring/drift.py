@@ -241,10 +241,12 @@ def compare(name: str, reference: list[Any], current: list[Any], *, categorical:
     except ValueError as exc:
         raise QueryError(str(exc)) from None
     details: dict[str, Any] = {}
-    if not math.isnan(score.statistic):
+    if math.isfinite(score.statistic):  # χ² is infinite for a category the reference never had
         details["statistic"] = score.statistic
-    details["psi"] = stats.psi(ref, cur, categorical=categorical)
-    details["psi_band"] = stats.psi_band(details["psi"])
+    psi = stats.psi(ref, cur, categorical=categorical)
+    if math.isfinite(psi):
+        details["psi"] = psi
+        details["psi_band"] = stats.psi_band(psi)
     if categorical:
         details["reference_shares"] = _shares(ref)
         details["current_shares"] = _shares(cur)

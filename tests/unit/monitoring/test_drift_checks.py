@@ -103,3 +103,11 @@ def test_bad_input_is_a_query_error(store):
     seed(store, n_ref=40, n_cur=40)
     with pytest.raises(QueryError, match="needs numbers"):
         drift.check(store, ["workflow"], method="ks")
+
+
+def test_a_category_the_reference_never_had_is_critical_and_json_safe():
+    import json
+
+    r = drift.compare("workflow", ["a"] * 40 + ["b"] * 40, ["a"] * 30 + ["c"] * 30, categorical=True)
+    assert (r.method, r.score, r.drifted, r.severity) == ("chisquare", 0.0, True, "critical")
+    json.dumps(r.as_dict(), allow_nan=False)  # no inf/NaN reaches the store or an HTTP answer
