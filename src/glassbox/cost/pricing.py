@@ -315,7 +315,7 @@ class Pricer:
         if not isinstance(usage, LLMUsage):
             return _unknown(f"not an LLMUsage: {type(usage).__name__}")
         reported = usage.provider_cost_usd
-        if _valid_cost(reported):
+        if reported is not None and _valid_cost(reported):
             return PriceResult(float(reported), "provider")
         if not usage.has_counts:
             why = "; ".join(usage.problems) if usage.problems else "no token counts"

@@ -176,12 +176,12 @@ class LLMUsage:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LLMUsage:
         """Inverse of ``to_dict``; unknown keys are ignored."""
-        names = set(cls.__slots__)  # type: ignore[attr-defined]
+        names = set(cls.__slots__)
         u = cls(**{k: v for k, v in d.items() if k in names})
         u.finish_reasons = list(u.finish_reasons or [])
         u.problems = list(u.problems or [])
@@ -370,7 +370,7 @@ def _from_openai(obj: Any) -> LLMUsage | None:
             return _from_openai(_get(obj, "response"))  # a Responses API stream event carrying the response
     if obj_type == "response" or (obj_type is None and _get(usage, "input_tokens") is not None):
         return _openai_responses(obj, usage)
-    operation, source = _OPENAI_OBJECTS.get(obj_type, ("chat", "openai.chat"))
+    operation, source = _OPENAI_OBJECTS.get(obj_type or "", ("chat", "openai.chat"))
     if obj_type is None and _is_embeddings(obj):
         operation, source = "embeddings", "openai.embeddings"
     r = _Reader()
@@ -776,7 +776,7 @@ def _from_sequence(items: Sequence[Any]) -> LLMUsage | None:
         return None
     # OpenAI and Google streams: the last chunk with usage holds the totals.
     chosen = next((u for u in reversed(parts) if u.has_counts), parts[-1])
-    result = LLMUsage(**{name: getattr(chosen, name) for name in LLMUsage.__slots__})  # type: ignore[attr-defined]
+    result = LLMUsage(**{name: getattr(chosen, name) for name in LLMUsage.__slots__})
     result.response_model = next((u.response_model for u in parts if u.response_model), None)
     result.finish_reasons = [fr for u in parts for fr in u.finish_reasons]
     result.problems = list(chosen.problems)
