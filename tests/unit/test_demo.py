@@ -226,3 +226,20 @@ def test_demo_experiment_section_runs_one_experiment_and_prints_its_analysis(sql
     assert get(st, "experiment", EXPERIMENT).definition.control == "control"
     assert gb.query(st).summary(experiment=EXPERIMENT)["runs"] == RUNS
     st.close()
+
+
+def test_demo_slo_section_shows_a_firing_burn_rate_alert_delivered_to_a_local_webhook(tmp_path):
+    from rich.console import Console
+
+    from glassbox.monitoring.demo import PROJECT, section
+    from glassbox.store.alerts import list_alerts
+
+    url = f"sqlite:///{tmp_path}/demo.db"
+    console = Console(record=True, width=200)
+    section(None, console, url)
+    text = console.export_text()
+    assert "checkout_availability: " in text and "objective 99.5%" in text
+    assert "burn-rate alert firing: page 1h/5m > 14.4x" in text
+    assert "delivered to webhook http://127.0.0.1:" in text and "CRITICAL slo/checkout_availability:page" in text
+    (page,) = list_alerts(Store(url), source="slo", rule="checkout_availability:page")
+    assert page.project == PROJECT and page.state == "firing"
