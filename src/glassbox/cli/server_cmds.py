@@ -47,6 +47,9 @@ def serve(
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.01, help="Largest request body.")] = 8.0,
     max_spans: Annotated[int, typer.Option("--max-spans", min=1, help="Most spans in one export request.")] = 10_000,
     spool_dir: _SpoolDir = ".glassbox/server-spool",
+    durable: Annotated[bool, typer.Option(
+        "--durable", help="Fsync each request to --spool-dir before answering 200: nothing acknowledged is lost "
+        "even to kill -9 (costs throughput; docs/server.md).")] = False,
     shutdown_grace: Annotated[float, typer.Option(
         "--shutdown-grace", min=0, help="Seconds to keep writing at shutdown; what is left is spooled.")] = 10.0,
     web: Annotated[bool, typer.Option("--web/--no-web", help="Mount the web dashboard.")] = True,
@@ -64,7 +67,7 @@ def serve(
         options = {"auth_required": required, "queue_size": queue_size, "max_queue_spans": queue_spans,
                    "max_body_bytes": int(max_body_mb * 1024 * 1024), "max_spans": max_spans,
                    "spool_dir": None if spool_dir.strip().lower() in ("", "off", "none") else spool_dir,
-                   "shutdown_grace": shutdown_grace}  # fmt: skip
+                   "shutdown_grace": shutdown_grace, "durable": durable}  # fmt: skip
         where = f"http://{host}:{port}"
         typer.echo(f"glassbox serving {where} (store {st.info()['url']}, "
                    f"{'API keys required' if required else 'no auth on loopback'}"

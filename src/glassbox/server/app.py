@@ -35,7 +35,8 @@ log = logging.getLogger("glassbox.server")
 def create_app(store: str | Store, *, auth_required: bool = False, queue_size: int = 2000,
                max_queue_spans: int = 50_000, batch_size: int = 500, max_body_bytes: int = MAX_BODY_BYTES,
                max_spans: int = MAX_SPANS, calibration: bool | CalibrationSettings = True, writer_delay: float = 0.0,
-               spool_dir: str | None = None, shutdown_grace: float = 10.0, routers: Iterable[APIRouter] = (),
+               spool_dir: str | None = None, shutdown_grace: float = 10.0, durable: bool = False,
+               routers: Iterable[APIRouter] = (),
                jobs: bool = True) -> FastAPI:  # fmt: skip
     """The server app over ``store``; ``routers`` are mounted too (the web dashboard adds its pages this way).
 
@@ -43,6 +44,8 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
     ``queue_size``/``max_queue_spans``: the ingest queue's bounds (traces, spans); beyond, senders get 429.
     ``spool_dir``: where shutdown leaves what it could not write within ``shutdown_grace`` seconds
     (audit-trail format; the next start over the same folder writes it).
+    ``durable``: fsync each accepted request into ``spool_dir`` before answering 200, so a kill -9 loses
+    nothing acknowledged (off by default: see docs/server.md for what it costs).
     ``jobs``: start the features' background jobs (drift monitor, scheduled reports…; see ``features``).
     ``calibration``: True judges stored runs with the calibration rules, configured like the SDK
     (``[calibration]`` in glassbox.toml, ``GLASSBOX_CALIBRATION_*``); a ``CalibrationSettings``; False: off.
@@ -53,7 +56,8 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
 
     metrics = Metrics()
     ingest = Ingest(st, metrics, queue_size=queue_size, max_queue_spans=max_queue_spans, batch_size=batch_size,
-                    calibration=calibration, writer_delay=writer_delay, spool_dir=spool_dir)  # fmt: skip
+                    calibration=calibration, writer_delay=writer_delay, spool_dir=spool_dir,
+                    durable=durable)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:

@@ -55,6 +55,7 @@ class StoreSink:
             try:
                 kept = self._owned(batch)
                 if kept:
+                    self._one_count(kept)
                     self.inner.write(kept)
             except StoreError as exc:
                 self.metrics.store_errors.inc()
@@ -105,6 +106,32 @@ class StoreSink:
                               refused)  # fmt: skip
         return kept
 
+    def _one_count(self, batch: Sequence[Trace]) -> None:
+        """Spans of one LLM call sent in different requests count once too (cost/dedupe.py): a segment's
+        priced spans are judged against its trace's stored ones; stored spans that lose are rewritten."""
+        from glassbox.cost.dedupe import fold_segment
+        from glassbox.errors import NotFound
+
+        priced = [t for t in batch if any(s.attributes and "glassbox.cost.source" in s.attributes for s in t.spans)]
+        if not priced:
+            return
+        try:
+            with self.store.ready().engine.connect() as conn:
+                known = {r[0] for r in conn.execute(select(traces_table.c.trace_id).where(
+                    traces_table.c.trace_id.in_([t.trace_id for t in priced])))}  # fmt: skip
+        except SQLAlchemyError as exc:  # as in _owned: a read before any write, retried
+            err = StoreError(f"read from {safe_url(self.store.url)} failed: {short_error(exc)}")
+            err.data_error = False  # type: ignore[attr-defined]
+            raise err from None
+        for t in priced:
+            if t.trace_id not in known:
+                continue
+            try:
+                stored = self.store.get_trace(t.trace_id)
+            except NotFound:
+                continue
+            t.spans.extend(fold_segment(t.spans, stored.spans))
+
     def close(self) -> None:
         self.inner.close()
 
@@ -114,7 +141,7 @@ class Ingest:
 
     def __init__(self, store: Store, metrics: Metrics, *, queue_size: int = 2000, max_queue_spans: int = 50_000,
                  batch_size: int = 500, calibration: bool | CalibrationSettings = True, writer_delay: float = 0.0,
-                 spool_dir: str | None = None) -> None:  # fmt: skip
+                 spool_dir: str | None = None, durable: bool = False) -> None:  # fmt: skip
         self.store = store
         self.metrics = metrics
         self.max_queue_spans = max_queue_spans
@@ -135,6 +162,9 @@ class Ingest:
             from glassbox.store.spool import SpoolDir
 
             spool = SpoolDir(spool_dir, batch_size)  # what shutdown could not write; written back at the next start
+        self.spool = spool
+        # durable: each accepted request is fsynced to the spool folder before it is acknowledged (kill -9 safe).
+        self.durable = bool(durable and spool is not None)
         # The ingest's step list: the store on its lane, then queue accounting, metrics and calibration.
         self.writer = Writer([self.sink], max_queue=queue_size, policy="drop", batch_size=batch_size,
                              interval=0.05, after=[Step("ingest-after", self._after_batch)], spool=spool)  # fmt: skip
@@ -153,13 +183,15 @@ class Ingest:
     def offer(self, traces: list[Trace]) -> bool:
         """Queue all of ``traces`` or none (False: the queue is full, the sender should retry later)."""
         spans = sum(len(t.spans) for t in traces)
+        ahead = self.spool.put_ahead(self.sink.name, traces) if self.durable else None  # type: ignore[union-attr]
         with self._lock:
-            if self.queued_spans + spans > self.max_queue_spans and self.queued_spans:
-                return False
-            if not self.writer.offer(traces):
+            full = self.queued_spans + spans > self.max_queue_spans and self.queued_spans
+            if full or not self.writer.offer(traces):
+                if ahead is not None:
+                    self.spool.forget(ahead)  # type: ignore[union-attr]
                 return False
             self.queued_spans += spans
-            self._arrivals.append([len(traces), time.monotonic()])
+            self._arrivals.append([len(traces), time.monotonic(), ahead])
             self.accepted += len(traces)
         self.metrics.queue_depth.set(self.writer.queue_depth)
         return True
@@ -181,6 +213,8 @@ class Ingest:
                 left -= take
                 if not head[0]:
                     self._arrivals.popleft()
+                    if head[2] is not None:
+                        self.spool.forget(head[2])  # type: ignore[union-attr]  # written: its copy is not needed
         self.last_write_at = now
         self.metrics.writer_lag.set(now - oldest)
         self.metrics.queue_depth.set(self.writer.queue_depth)

@@ -21,6 +21,7 @@ from glassbox.store.trail import dumps_line, read_trail
 
 log = logging.getLogger("glassbox")
 _CLAIM = ".claimed-"
+_AHEAD = "ahead-"
 
 
 class SpoolDir:
@@ -33,12 +34,12 @@ class SpoolDir:
     def _folder(self, sink: str) -> Path:
         return self.directory / "".join(c if c.isalnum() or c in "-_" else "_" for c in sink)
 
-    def put(self, sink: str, traces: Sequence[Trace]) -> None:
-        """Write ``traces`` durably (one write, then fsync) for ``sink``."""
+    def put(self, sink: str, traces: Sequence[Trace], *, prefix: str = "") -> Path:
+        """Write ``traces`` durably (one write, then fsync) for ``sink``; returns the file."""
         folder = self._folder(sink)
         folder.mkdir(parents=True, exist_ok=True)
         data = b"".join(dumps_line(t) for t in traces)
-        tmp = folder / f".{time.time_ns()}-{os.getpid()}.part"
+        tmp = folder / f".{prefix}{time.time_ns()}-{os.getpid()}.part"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             view = memoryview(data)
@@ -47,7 +48,19 @@ class SpoolDir:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, tmp.with_name(tmp.name[1:-5] + ".jsonl"))  # whole or not at all
+        final = tmp.with_name(tmp.name[1:-5] + ".jsonl")
+        os.replace(tmp, final)  # whole or not at all
+        return final
+
+    def put_ahead(self, sink: str, traces: Sequence[Trace]) -> Path:
+        """The write-ahead copy of a batch about to be acknowledged (``forget`` it once written): after a
+        kill -9, the next start writes it like any spooled file."""
+        return self.put(sink, traces, prefix=_AHEAD)
+
+    @staticmethod
+    def forget(path: Path) -> None:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
     def has(self, sink: str) -> bool:
         folder = self._folder(sink)
@@ -55,7 +68,10 @@ class SpoolDir:
 
     def _candidates(self, folder: Path) -> Iterator[Path]:
         for p in sorted(folder.iterdir()):
-            if p.name.endswith(".jsonl"):
+            if p.name.startswith(_AHEAD) and p.name.endswith(".jsonl"):
+                if not _alive(p.name[:-6].rsplit("-", 1)[-1]):
+                    yield p  # a write-ahead copy of a process that died before writing it
+            elif p.name.endswith(".jsonl"):
                 yield p
             elif _CLAIM in p.name and not _alive(p.name.rsplit(_CLAIM, 1)[1]):
                 yield p  # claimed by a process that died while writing it

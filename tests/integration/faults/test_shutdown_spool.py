@@ -18,11 +18,11 @@ from glassbox import runtime
 from glassbox.store.store import Store
 
 
-def start_serve(store_url: str, spool: Path, cwd: Path) -> tuple[subprocess.Popen, str]:
+def start_serve(store_url: str, spool: Path, cwd: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     exe = Path(sys.executable).parent / "glassbox"
     args = ["serve", "--port", str(port), "--store", store_url, "--no-web", "--spool-dir", str(spool),
-            "--shutdown-grace", "1"]  # fmt: skip
+            "--shutdown-grace", "1", *extra]  # fmt: skip
     proc = subprocess.Popen([str(exe), *args], cwd=cwd, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
