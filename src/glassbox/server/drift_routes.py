@@ -190,12 +190,12 @@ def register_gauges(app: Any) -> None:
 
 # -- the background monitor ----------------------------------------------------------------------------
 def _projects(store: Any, since: Any) -> list[str]:
-    from sqlalchemy import distinct, select
+    from sqlalchemy import select
 
     from glassbox.store.schema import traces
 
     with store.ready().engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(distinct(traces.c.project)).where(traces.c.started_at >= since))]
+        return [r[0] for r in conn.execute(select(traces.c.project).where(traces.c.started_at >= since).distinct())]
 
 
 def run_once(app: Any, settings: Any) -> dict[str, Any]:
@@ -241,7 +241,7 @@ def start(app: Any) -> Any:
     stop = threading.Event()
 
     def loop() -> None:
-        wait = min(interval, 5.0)  # the first check soon after start, then every interval
+        wait = min(interval, 60.0)  # the first check a minute after start (or sooner), then every interval
         while not stop.wait(wait):
             try:
                 result = run_once(app, settings)
