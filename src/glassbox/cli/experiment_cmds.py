@@ -195,6 +195,22 @@ def exp_sync(file: Annotated[Path, typer.Option("--file", help="The config file 
             _console().print(Text(f"{file}: no [[flag]] or [[experiment]] tables"))
 
 
+def _g(x: Any) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def _cli_row(r: Any) -> list[str]:
+    t = r.test or {}
+    if not t:
+        return [r.label, r.variant, _g(r.value_control), _g(r.value_variant), "-", "-", "-", r.note or "-"]
+    rel = (r.relative or {}).get("estimate")
+    ci = f"[{_g(t.get('ci_low'))}, {_g(t.get('ci_high'))}]"
+    result = {"better": "better", "worse": "WORSE", "none": "n.s."}[r.direction]
+    p = r.adjusted_p if r.adjusted_p is not None else t.get("p_value")
+    return [r.label, r.variant, _g(r.value_control), _g(r.value_variant), ci,
+            "-" if rel is None else f"{rel:+.1%}", f"{p:.2g}" if p is not None else "-", result]  # fmt: skip
+
+
 def _print_analysis(a: Any) -> None:
     from glassbox.experiments.report import headline
 
@@ -207,19 +223,28 @@ def _print_analysis(a: Any) -> None:
     alloc = "  ".join(f"{v['key']} {v['units']} units" + (f" ({v['share']:.1%})" if v["share"] is not None else "")
                       for v in a.variants)  # fmt: skip
     srm = a.srm
-    console.print(Text(f"allocation: {alloc}   SRM p = {srm['p_value']:.3g}"
-                       + (" MISMATCH" if srm["alarm"] else " ok")))  # fmt: skip
-    from glassbox.experiments.report import _COLUMNS, _row
-
+    console.print(Text(f"allocation: {alloc}"))
+    console.print(Text(f"sample ratio check: {'MISMATCH' if srm['alarm'] else 'ok'} (SRM p = {srm['p_value']:.3g})",
+                       style="bold red" if srm["alarm"] else None))  # fmt: skip
+    several = len(a.variants) > 2  # one treatment: its name goes in the title, not in a column
+    control = a.variants[0]["key"]
     for title, rows in (("metrics", a.results), ("guardrails", a.guardrails)):
         if not rows:
             continue
-        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
+        heading = title if several else f"{title}: {rows[0].variant} vs {control}"
+        table = Table(title=heading, title_justify="left", box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
                       show_edge=False)  # fmt: skip
-        for c in _COLUMNS:
-            table.add_column(c, justify="left" if c in ("metric", "variant", "result") else "right")
+        cols = ["metric", *(["variant"] if several else []), "control", "variant", "diff 95% CI", "rel",
+                "adj. p" if title == "metrics" else "p", "result"]  # fmt: skip
+        for i, c in enumerate(cols):
+            text_col = i == 0 or (several and i == 1) or c == "result"
+            table.add_column(c, justify="left" if text_col else "right", no_wrap=i > 0,
+                             min_width=12 if i == 0 else None)  # fmt: skip
         for r in rows:
-            table.add_row(*_row(r), style={"better": "green", "worse": "red"}.get(r.direction))
+            cells = _cli_row(r)
+            if not several:
+                cells = [cells[0], *cells[2:]]
+            table.add_row(*cells, style={"better": "green", "worse": "red"}.get(r.direction))
         console.print(table)
     s = a.settings
     console.print(Text(f"{'sequential (always valid)' if s['sequential'] else 'fixed-horizon'} tests, "
