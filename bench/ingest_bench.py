@@ -83,11 +83,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+DURABLE_SPOOL: list[str] = []  # --durable: serve with durable=True over this spool folder
+
+
 def start_server(store: str, port: int, web: bool = False, calibration: bool = True) -> subprocess.Popen:
     """`glassbox serve`'s app in its own process (with the dashboard when ``web``), once /health answers."""
     routers = "[__import__('glassbox.server.web', fromlist=['router']).router]" if web else "[]"
+    durable = f", durable=True, spool_dir={DURABLE_SPOOL[0]!r}" if DURABLE_SPOOL else ""
     code = ("import uvicorn; from glassbox.server.app import create_app; "
-            f"uvicorn.run(create_app({store!r}, routers={routers}, calibration={calibration}), "
+            f"uvicorn.run(create_app({store!r}, routers={routers}, calibration={calibration}{durable}), "
             f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)")  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 30
@@ -199,7 +203,12 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=300)
     ap.add_argument("--senders", type=int, default=2)
     ap.add_argument("--big-store", default=None)
+    ap.add_argument("--durable", action="store_true", help="serve --durable: fsync each request before 200")
     args = ap.parse_args()
+    if args.durable:
+        import tempfile
+
+        DURABLE_SPOOL.append(tempfile.mkdtemp(prefix="gb-bench-spool-"))
     res = Results("ingest")
     ingest(res, args.batches, args.senders)
     if args.big_store:
