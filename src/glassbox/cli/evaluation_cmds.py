@@ -173,6 +173,9 @@ def regress(
     = None,
     max_cost_usd: Annotated[float | None, typer.Option("--max-cost-usd", help="Ceiling for every case.")] = None,
     release: Annotated[str | None, typer.Option("--release", help="Release recorded on the case traces.")] = None,
+    evaluator: Annotated[list[str] | None, typer.Option("--evaluator", help="module:attribute of an evaluator "
+                                                        "(an instance, a class or a factory); repeat for more.")]
+    = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     project: ProjectOption = "default",
     store: StoreOption = None,
@@ -188,13 +191,17 @@ def regress(
 
     with harness():
         regress.resolve_target(target)  # fail before touching the store
+        from glassbox.evaluation.online import load_evaluator
+
+        evaluators = [load_evaluator(spec) for spec in evaluator or []]
         st = open_store(store, must_exist=False)
         try:
             if Path(dataset).suffix.lower() in (".jsonl", ".json", ".csv") and Path(dataset).is_file():
                 ds = datasets.Dataset(Path(dataset).stem, datasets.load_file(dataset), source=dataset)
             else:
                 ds = datasets.get(st, dataset, version, project=project)
-            run = regress.run_regression(st, ds, target, concurrency=concurrency, max_latency_ms=max_latency_ms,
+            run = regress.run_regression(st, ds, target, concurrency=concurrency, evaluators=evaluators,
+                                         max_latency_ms=max_latency_ms,
                                          max_cost_usd=max_cost_usd, project=project, release=release,
                                          progress=progress and not as_json)  # fmt: skip
         finally:

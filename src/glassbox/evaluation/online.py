@@ -39,16 +39,24 @@ def _load(spec: Any) -> Any:
         return spec
     module, sep, attr = spec.partition(":")
     if not sep:
-        raise ConfigError(f"[evaluation] online evaluator {spec!r}: expected module:attribute")
+        raise ConfigError(f"evaluator {spec!r}: expected module:attribute")
     try:
         obj: Any = importlib.import_module(module)
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"[evaluation] online evaluator {spec!r}: {type(exc).__name__}: {exc}") from None
+        raise ConfigError(f"evaluator {spec!r}: {type(exc).__name__}: {exc}") from None
     if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "evaluate") and _takes_nothing(obj)):
         obj = obj()  # a class or a factory
     return obj
+
+
+def load_evaluator(spec: Any) -> Any:
+    """An evaluator from ``module:attribute`` (an instance, a class or a factory called once) or as given."""
+    ev = _load(spec)
+    if not (hasattr(ev, "evaluate") or callable(ev)):
+        raise ConfigError(f"evaluator {spec!r} is not an evaluator (no evaluate method, not callable)")
+    return ev
 
 
 def _takes_nothing(fn: Any) -> bool:
@@ -68,9 +76,7 @@ def enable(evaluator: Any, *, sample: float = 0.1, name: str | None = None) -> s
 
     if not 0.0 <= float(sample) <= 1.0:
         raise ConfigError(f"[evaluation] online sample must be between 0 and 1, got {sample!r}")
-    ev = _load(evaluator)
-    if not (hasattr(ev, "evaluate") or callable(ev)):
-        raise ConfigError(f"[evaluation] online evaluator {evaluator!r} is not an evaluator")
+    ev = load_evaluator(evaluator)
     label = name or getattr(ev, "name", None) or getattr(ev, "__name__", "evaluator")
     key = f"{PREFIX}{label}"
     rate = float(sample)

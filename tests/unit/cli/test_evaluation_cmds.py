@@ -32,7 +32,9 @@ def target(tmp_path):
         "    with gb.trace(q, workflow='search_qa'):\n"
         "        return {'final_answer': 'An answer to ' + q}\n"
         "def good(q):\n"
-        "    return {'final_answer': 'x' * 20000}\n")
+        "    return {'final_answer': 'x' * 20000}\n"
+        "from glassbox.evaluation import RegexMatch\n"
+        "cites = RegexMatch(r'\\[\\d+\\]', name='cites')\n")
     return name
 
 
@@ -97,3 +99,15 @@ def test_regress_harness_errors_exit_2(store_url, tmp_path, args):
     assert res.exit_code == 2, res.output
     assert res.output.startswith("error: ")
     assert json.loads(run("regress", "list", "--store", store_url, "--json").output) == []
+
+
+def test_regress_with_an_evaluator_from_a_module(store_url, tmp_path, target):
+    (tmp_path / "one.jsonl").write_text('{"id": "a", "question": "q"}\n')
+    res = run("regress", "--dataset", "one.jsonl", "--target", f"{target}:answer", "--evaluator", f"{target}:cites",
+              "--store", store_url, "--json", "--no-progress")
+    assert res.exit_code == 1  # the answer cites nothing
+    case = json.loads(res.output)["results"][0]
+    assert case["scores"]["cites"] == 0.0 and case["assertions"][-1]["name"] == "evaluator:cites"
+    bad = run("regress", "--dataset", "one.jsonl", "--target", f"{target}:answer", "--evaluator", "nope_mod:x",
+              "--store", store_url)
+    assert bad.exit_code == 2 and "evaluator 'nope_mod:x'" in bad.output
