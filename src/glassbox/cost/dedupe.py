@@ -25,6 +25,9 @@ start, then the smallest span id — so the winner does not depend on arrival or
 others keep every attribute but carry no cost and no tokens (``cost_usd``, ``tokens_in``,
 ``tokens_out`` empty, the ``glassbox.cost.usd`` figures removed) and point at the winner in
 ``glassbox.cost.duplicate_of``: run totals, cost reports, budgets and ``/metrics`` see one call.
+
+``fold`` judges one new span (in-process, as spans end); ``fold_all`` a batch (an OTLP request);
+``fold_segment`` a request's spans against its trace's stored ones (the receiver's writer).
 """
 
 from __future__ import annotations
@@ -181,3 +184,36 @@ def fold_all(spans: list[Any]) -> None:
         if s.attributes and (_COST_SOURCE in s.attributes or DUPLICATE_OF in s.attributes):
             fold(s, seen, by_id)
             seen.append(s)
+
+
+def fold_segment(new: list[Any], stored: list[Any]) -> list[Any]:
+    """Apply the rule across export requests: a segment's spans (already judged among themselves)
+    against the spans of the same trace already stored.
+
+    Returns the stored spans the rule changed (a stored call that a more complete new span now
+    carries): write them again with the segment so their rows lose their cost and tokens.
+    """
+    new_ids = {s.span_id for s in new}
+    old = [s for s in stored if s.span_id not in new_ids]  # a span sent again replaces its row
+    if not old:
+        return []
+
+    def state(s: Any) -> tuple[Any, ...]:
+        return s.cost_usd, s.tokens_in, s.tokens_out, (s.attributes or {}).get(DUPLICATE_OF)
+
+    before = {s.span_id: state(s) for s in old}
+    by_id = {s.span_id: s for s in old}
+    by_id.update((s.span_id, s) for s in new)
+    judged = [s for s in old if s.attributes and (_COST_SOURCE in s.attributes or DUPLICATE_OF in s.attributes)]
+    for s in sorted(new, key=lambda s: (s.start_ns, s.span_id)):
+        attrs = s.attributes
+        if not attrs or _COST_SOURCE not in attrs or DUPLICATE_OF in attrs:
+            continue
+        fold(s, judged, by_id)
+        winner = attrs.get(DUPLICATE_OF)
+        if winner is not None:  # it lost to a stored span: so do the new spans that had lost to it
+            for other in new:
+                if (other.attributes or {}).get(DUPLICATE_OF) == s.span_id:
+                    other.attributes[DUPLICATE_OF] = winner
+        judged.append(s)
+    return [s for s in old if state(s) != before[s.span_id]]

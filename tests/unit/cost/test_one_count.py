@@ -10,6 +10,7 @@ import importlib
 import itertools
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import glassbox as gb
+from glassbox.analysis.costs import cost_report
 from glassbox.analysis.query import Query
 from glassbox.cost.dedupe import DUPLICATE_OF
 from glassbox.cost.pricing import Pricer
@@ -314,3 +316,38 @@ def test_two_calls_with_the_same_usage_stay_two_calls(instrumentor: str, app_pro
     body = encode_spans(list(app_provider[1].get_finished_spans())).SerializeToString()
     (t,) = otlp.decode(otlp.parse(body, "application/x-protobuf"), project=None, pricer=Pricer()).traces
     assert t.cost_usd == pytest.approx(2 * claude_cost(CALLS[0]), rel=1e-12)
+
+
+@pytest.mark.parametrize("first", ["sdk", "instrumentor"])
+def test_spans_of_one_call_in_different_requests_count_once(store: Any, first: str, app_provider: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The SDK's span in one export request, OpenInference's in the next (either order): one count."""
+    monkeypatch.delenv("ANTHROPIC_OPEN_TELEMETRY", raising=False)
+    inst = importlib.import_module(INSTRUMENTORS["openinference"]).AnthropicInstrumentor()
+    inst.instrument(tracer_provider=app_provider[0])
+    try:
+        spans = app_spans(*app_provider)
+    finally:
+        inst.uninstrument()
+    sdk = [s for s in spans if s.instrumentation_scope.name == "com.anthropic.sdk.python"]
+    rest = [s for s in spans if s not in sdk]
+    requests = [sdk, rest] if first == "sdk" else [rest, sdk]
+    trace_id = f"{spans[0].context.trace_id:032x}"
+    with TestClient(create_app(store, calibration=False)) as c:
+        q = Query(store)
+        for i, part in enumerate(requests):
+            r = c.post("/v1/traces", content=encode_spans(part).SerializeToString(),
+                       headers={"content-type": "application/x-protobuf"})  # fmt: skip
+            assert r.status_code == 200
+            for _ in range(200):  # the receiver writes in the background
+                t = q.trace(trace_id) if q.summary()["runs"] else None
+                if t is not None and len(t.spans) >= sum(len(p) for p in requests[: i + 1]):
+                    break
+                time.sleep(0.05)
+        stored = q.trace(trace_id)
+    assert stored.cost_usd == pytest.approx(EXPECTED_COST, rel=1e-9)
+    assert (stored.tokens_in, stored.tokens_out) == (EXPECTED_IN, EXPECTED_OUT)
+    carriers = [s for s in stored.spans if s.cost_usd is not None]
+    assert {s.name for s in carriers} == {"anthropic.messages.create"}  # the most complete, whichever came first
+    assert cost_report(store, days=3650, by="model", until=datetime.now(UTC).replace(tzinfo=None)
+                       + timedelta(days=1)).cost_usd == pytest.approx(EXPECTED_COST, rel=1e-9)  # fmt: skip
