@@ -146,6 +146,20 @@ def _condition(value: Any, where: str) -> dict[str, Any] | None:
     return dict(value)
 
 
+def _bool(raw: Mapping[str, Any], key: str, where: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise DefinitionError(f"{where}.{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _opt_text(raw: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise DefinitionError(f"{where}.{key}: expected a string, got {value!r}")
+    return value
+
+
 def _name(raw: Mapping[str, Any], kind: str) -> str:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -155,7 +169,7 @@ def _name(raw: Mapping[str, Any], kind: str) -> str:
 
 def _hash_version(raw: Mapping[str, Any], where: str) -> int:
     hv = raw.get("hash_version", 2)
-    if hv not in (1, 2):
+    if isinstance(hv, bool) or hv not in (1, 2):
         raise DefinitionError(f"{where}.hash_version: expected 1 or 2, got {hv!r}")
     return int(hv)
 
@@ -171,12 +185,15 @@ def parse_flag(raw: Mapping[str, Any]) -> FlagDef:
         raise DefinitionError(f"{where}: unknown field {unknown[0]!r}; known: {', '.join(sorted(known - {'kind'}))}")
     default = raw.get("default", False)
     rules: list[Rule] = []
-    for i, r in enumerate(raw.get("rules") or []):
+    raw_rules = raw.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise DefinitionError(f"{where}.rules: expected a list of rules")
+    for i, r in enumerate(raw_rules):
         if not isinstance(r, Mapping) or "value" not in r:
             raise DefinitionError(f"{where}.rules[{i}]: each rule needs a value (and optionally condition, rollout)")
         rules.append(Rule(r["value"], _condition(r.get("condition"), f"{where}.rules[{i}].condition"),
                           None if r.get("rollout") is None else _share(r["rollout"], f"{where}.rules[{i}].rollout"),
-                          r.get("seed")))  # fmt: skip
+                          _opt_text(r, "seed", f"{where}.rules[{i}]")))  # fmt: skip
     # Shorthand: value/rollout/condition at the top level are one rule.
     if "value" in raw or "rollout" in raw or "condition" in raw:
         value = raw.get("value", True if isinstance(default, bool) else default)
@@ -187,8 +204,8 @@ def parse_flag(raw: Mapping[str, Any]) -> FlagDef:
                                                                                                       "float"}:
             raise DefinitionError(f"{where}.rules[{i}].value: {r.value!r} is not of the default's type "
                                   f"({value_type(default)})")  # fmt: skip
-    return FlagDef(name, default, tuple(rules), bool(raw.get("killed", False)), str(raw.get("description") or ""),
-                   _hash_version(raw, where), raw.get("seed"))  # fmt: skip
+    return FlagDef(name, default, tuple(rules), _bool(raw, "killed", where), str(raw.get("description") or ""),
+                   _hash_version(raw, where), _opt_text(raw, "seed", where))  # fmt: skip
 
 
 def parse_experiment(raw: Mapping[str, Any]) -> ExperimentDef:  # noqa: PLR0915 - one check per field
@@ -242,8 +259,8 @@ def parse_experiment(raw: Mapping[str, Any]) -> ExperimentDef:  # noqa: PLR0915 
     correction = raw.get("correction", "holm")
     if correction not in ("holm", "bh", "none"):
         raise DefinitionError(f"{where}.correction: expected holm, bh or none, got {correction!r}")
-    alpha = float(raw.get("alpha", 0.05))
-    if not 0 < alpha < 0.5:
+    alpha = raw.get("alpha", 0.05)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 0.5:
         raise DefinitionError(f"{where}.alpha: expected a number in (0, 0.5), got {alpha!r}")
     kw: dict[str, Any] = {}
     for key in ("metrics", "guardrails"):
@@ -252,11 +269,14 @@ def parse_experiment(raw: Mapping[str, Any]) -> ExperimentDef:  # noqa: PLR0915 
             if not isinstance(vals, Sequence) or isinstance(vals, str):
                 raise DefinitionError(f"{where}.{key}: expected a list of metric names")
             kw[key] = tuple(str(m) for m in vals)
+    extra = raw.get("extra") or {}
+    if not isinstance(extra, Mapping):
+        raise DefinitionError(f"{where}.extra: expected a table")
     return ExperimentDef(
         name, tuple(variants), _share(raw.get("coverage", 1.0), f"{where}.coverage"),
-        _condition(raw.get("condition"), f"{where}.condition"), namespace, status, bool(raw.get("killed", False)),
-        raw.get("seed"), _hash_version(raw, where), str(raw.get("description") or ""), correction=correction,
-        alpha=alpha, extra=dict(raw.get("extra") or {}), **kw)  # fmt: skip
+        _condition(raw.get("condition"), f"{where}.condition"), namespace, status, _bool(raw, "killed", where),
+        _opt_text(raw, "seed", where), _hash_version(raw, where), str(raw.get("description") or ""),
+        correction=correction, alpha=float(alpha), extra=dict(extra), **kw)  # fmt: skip
 
 
 def parse(kind: str, raw: Mapping[str, Any]) -> Definition:
