@@ -209,9 +209,11 @@ class Settings(BaseSettings):
     @field_validator("alerts_quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str | None) -> str | None:
-        from glassbox.monitoring.notifiers import parse_quiet_hours
+        import re
 
-        parse_quiet_hours(value)
+        m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value or "00:00-00:00")
+        if m is None or int(m[1]) > 23 or int(m[3]) > 23 or int(m[2]) > 59 or int(m[4]) > 59:
+            raise ValueError(f"quiet hours must look like 22:00-07:00 (UTC), not {value!r}")
         return value
 
     @field_validator("store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", "endpoint", "spool_dir",

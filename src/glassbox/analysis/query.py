@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,13 @@ class Page:
 
     def to_dict(self) -> dict[str, Any]:
         return {"items": self.items, "next_cursor": self.next_cursor}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """``for run in q.traces(): ...`` walks this page's items."""
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 def _encode_cursor(started_at: datetime | None, trace_id: str) -> str:
@@ -231,6 +238,13 @@ class Query:
             })  # fmt: skip
         return out
 
+    def failures(self, *, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
+        """Each failed stage, newest first: stage, kind, error type and message, trace id, span id, time
+        (``failed_stages`` aggregates these per stage)."""
+        from glassbox.analysis.run_metrics import failures
+
+        return failures(self.store, self._where(filters), limit=limit)
+
     def latency(self, by: str = "workflow", percentiles: Iterable[float] = (50, 95, 99),
                 **filters: Any) -> list[dict[str, Any]]:  # fmt: skip
         """Duration percentiles (ms) per workflow, stage or model, slowest (highest last percentile) first."""
@@ -286,19 +300,23 @@ class Query:
         """One row per value of ``dim`` (workflow, intent, domain, status, release, day, …) with ``metrics``."""
         if dim not in GROUP_DIMS:
             raise QueryError(f"group by: expected one of {', '.join(GROUP_DIMS)}, got {dim!r}")
+        from glassbox.analysis import run_metrics as rm
         from glassbox.analysis.feedback import FEEDBACK_METRICS, aggregate, empty
 
-        unknown = [m for m in metrics if m not in METRICS and m not in FEEDBACK_METRICS]
+        known = METRICS + FEEDBACK_METRICS + rm.RUN_METRICS
+        unknown = [m for m in metrics if m not in known]
         if unknown:
-            raise QueryError(f"unknown metric {unknown[0]!r}; known: {', '.join(METRICS + FEEDBACK_METRICS)}")
+            raise QueryError(f"unknown metric {unknown[0]!r}; known: {', '.join(known)}")
         run_metrics = [m for m in metrics if m in METRICS]
         fb_metrics = [m for m in metrics if m in FEEDBACK_METRICS]  # feedback joins in its own grouped query
+        span_metrics = [m for m in metrics if m in rm.RUN_METRICS]  # stages and signals: their own queries too
         key = self._day(traces.c.started_at) if dim == "day" else traces.c[dim]
         cols = self._metric_columns()
         cond = self._where(filters)
         rows = self._rows(select(key, *[cols[m] for m in run_metrics]).where(cond).group_by(key)
                           .order_by(key if dim == "day" else func.count().desc(), key))  # fmt: skip
         fb = aggregate(self.store, fb_metrics, cond, key) if fb_metrics else {}
+        per_run = rm.aggregate(self.store, span_metrics, cond, key) if span_metrics else {}
         out = []
         for row in rows:
             d: dict[str, Any] = {dim: row[0]}
@@ -306,11 +324,14 @@ class Query:
                 d[m] = None if v is None else (int(v) if m in ("runs", "complete", "failed", "flagged", "tokens_in",
                                                                 "tokens_out") else float(v))  # fmt: skip
             d.update(fb.get(row[0], empty(fb_metrics)) if fb_metrics else {})
+            d.update({**rm.empty(span_metrics), **per_run.get(row[0], {})} if span_metrics else {})
             out.append({dim: row[0], **{m: d[m] for m in metrics}})
         return out
 
     def quality_trend(self, days: float = 30, by: str | None = None, **filters: Any) -> list[dict[str, Any]]:
-        """Per UTC day (and per ``by`` value): runs, average quality, pass rate, success rate."""
+        """Per UTC day (and per ``by`` value): runs, average quality, pass rate, success rate.
+
+        Ordered by day, then by the ``by`` value (by code point, as Python sorts text), runs without one last."""
         if by is not None and by not in GROUP_DIMS:
             raise QueryError(f"quality trend by: expected one of {', '.join(GROUP_DIMS)}, got {by!r}")
         since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=float(days))
@@ -320,7 +341,10 @@ class Query:
         keys = [day] + ([traces.c[by]] if by and by != "day" else [])
         cols = self._metric_columns()
         rows = self._rows(select(*keys, cols["runs"], cols["avg_quality"], cols["pass_rate"], cols["success_rate"])
-                          .where(self._where(f)).group_by(*keys).order_by(*keys))  # fmt: skip
+                          .where(self._where(f)).group_by(*keys))  # fmt: skip
+        # One order on every backend (PostgreSQL puts NULLs last and sorts text by locale, SQLite neither):
+        # day ascending, then the group's value by code point, runs without a value last.
+        rows = sorted(rows, key=lambda r: (str(r[0]), *((r[1] is None, str(r[1] or "")) if len(keys) == 2 else ())))
         out = []
         for row in rows:
             d: dict[str, Any] = {"day": row[0]}

@@ -38,6 +38,29 @@ async def otlp_traces(request: Request) -> Response:
                                    headers.get("content-encoding"))  # fmt: skip
 
 
+_OTHER_SIGNALS = {"logs": "OTEL_LOGS_EXPORTER=none", "metrics": "OTEL_METRICS_EXPORTER=none"}
+
+
+@router.post("/v1/logs", summary="Not taken: glassbox takes traces at /v1/traces",
+             responses={404: {"description": "glassbox takes OTLP traces only"}})  # fmt: skip
+async def otlp_logs() -> Response:
+    return other_signal("logs")
+
+
+@router.post("/v1/metrics", summary="Not taken: glassbox takes traces at /v1/traces",
+             responses={404: {"description": "glassbox takes OTLP traces only"}})  # fmt: skip
+async def otlp_metrics() -> Response:
+    return other_signal("metrics")
+
+
+def other_signal(signal: str) -> Response:
+    """404 with a body that says why: an OTLP exporter pointed at glassbox for every signal gets a clear answer
+    (404 is not retried by OTLP exporters, so nothing piles up)."""
+    return error(404, "signal_not_supported",
+                 f"glassbox takes OpenTelemetry traces only, at POST /v1/traces; OTLP {signal} are not stored here. "
+                 f"Send {signal} to a {signal} backend, or turn the exporter off ({_OTHER_SIGNALS[signal]}).")
+
+
 def receive(state: Any, who: Principal, body: bytes, content_type: str | None, encoding: str | None) -> Response:
     metrics, ingest = state.metrics, state.ingest
     is_json = (content_type or "").split(";")[0].strip().lower() == "application/json"
