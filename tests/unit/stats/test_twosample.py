@@ -231,3 +231,18 @@ def test_iqr_filter_with_reference_fences():
     q1, q3 = np.percentile(pooled, [25, 75])
     assert list(kept) == [v for v in (-500, 5, 50, 95, 400) if q1 - 1.5 * (q3 - q1) <= v <= q3 + 1.5 * (q3 - q1)]
     assert list(kept) == [5, 50, 95]
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=st.lists(st.integers(-50, 50), min_size=1, max_size=120),
+       b=st.lists(st.integers(-50, 50), min_size=1, max_size=120),
+       scale=st.sampled_from([1.0, 0.1, 1e6]),
+       confidence=st.sampled_from([0.8, 0.95, 0.98]))
+def test_selection_without_the_matrix_equals_the_full_matrix(a, b, scale, confidence):
+    x, y = np.asarray(a, float) * scale, np.asarray(b, float) * scale
+    full = hodges_lehmann(x, y, confidence)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(twosample, "_BRUTE_FORCE_PAIRS", 0)
+        mp.setattr(twosample, "_CANDIDATE_PAIRS", 7)
+        fast = hodges_lehmann(x, y, confidence)
+    assert fast == pytest.approx(full, rel=1e-9, abs=1e-9 * scale)
