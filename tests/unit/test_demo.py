@@ -164,7 +164,7 @@ def test_demo_raises_calibration_flags_and_prints_them(tmp_path):
     url = f"sqlite:///{tmp_path}/demo.db"
     out = CliRunner().invoke(app, ["demo", "--store", url, "--trail-dir", str(tmp_path / "trail")])
     assert out.exit_code == 0, out.output
-    assert "[CALIBRATION] Principle" in out.stdout and "glassbox flags" in out.stdout
+    assert "[CALIBRATION] Principle" in out.stdout and "glassbox alerts" in out.stdout
     from glassbox.store.alerts import list_alerts
 
     flags = list_alerts(Store(url), source="calibration")

@@ -112,9 +112,9 @@ def demo(
             console.print(Text.assemble(("[CALIBRATION] ", "bold yellow"), flag.message,
                                         (f"  (trace {flag.trace_id[:12]})", "dim")))  # fmt: skip
         if len(result.flags) > 5:
-            console.print(Text(f"… and {len(result.flags) - 5} more calibration flags", style="dim"))
+            console.print(Text(f"… and {len(result.flags) - 5} more calibration alerts", style="dim"))
         console.print(Text(f"Recorded {len(result.traces)} runs ({failed} failed, {len(result.flags)} calibration "
-                           f"flag{'s' if len(result.flags) != 1 else ''}) into {where}."))
+                           f"alert{'s' if len(result.flags) != 1 else ''}) into {where}."))
         suffix = f" --store {shlex.quote(store)}" if store else ""
         pick = result.failed[0] if result.failed else shown
         why = "why a run failed" if result.failed else "one run in full"
@@ -124,7 +124,7 @@ def demo(
         console.print(Text.assemble("Next:  ", (list_cmd.ljust(pad), "bold"), "list the runs"))
         console.print(Text.assemble("       ", (show_cmd.ljust(pad), "bold"), why))
         if result.flags:
-            console.print(Text.assemble("       ", (f"glassbox flags{suffix}".ljust(pad), "bold"),
+            console.print(Text.assemble("       ", (f"glassbox alerts{suffix}".ljust(pad), "bold"),
                                         "patterns the calibration rules spotted"))  # fmt: skip
         _demo_sections(result, console, store)
         serve_cmd = f"glassbox serve{suffix}"
