@@ -21,6 +21,10 @@ def band(p: float, n: int, z: float = 3.29) -> tuple[float, float]:
     return p - half, p + half
 
 
+def pct(x: float) -> float:
+    return 100.0 * x
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tests", type=int, default=1000)
@@ -43,8 +47,9 @@ def main() -> None:
         hits += two_proportion_z(int(a), 5000, int(b), 5000).p_value < alpha
     fpr = hits / n_tests
     lo, hi = band(alpha, n_tests)
-    res.figure("A/A false-positive rate, two-proportion z", fpr, "", f"alpha {alpha}")
-    res.check("A/A false positives (rates) near alpha", fpr, "", f"{lo:.3f}..{hi:.3f}", lo <= fpr <= hi)
+    res.figure("A/A false-positive rate, two-proportion z", pct(fpr), "%", f"alpha {alpha}")
+    aa_band = f"{100 * lo:.1f}..{100 * hi:.1f}%"
+    res.check("A/A false positives (rates) near alpha", pct(fpr), "%", aa_band, lo <= fpr <= hi)
 
     # Means: A/A with skewed (lognormal) values, 400 per arm.
     log(f"{n_tests} A/A tests, Welch t on lognormal values")
@@ -52,8 +57,8 @@ def main() -> None:
     for _ in range(n_tests):
         hits += welch_t(rng.lognormal(0, 1, 400), rng.lognormal(0, 1, 400)).p_value < alpha
     fpr = hits / n_tests
-    res.figure("A/A false-positive rate, Welch t (lognormal)", fpr, "", f"alpha {alpha}")
-    res.check("A/A false positives (means) near alpha", fpr, "", f"{lo:.3f}..{hi:.3f}", lo <= fpr <= hi)
+    res.figure("A/A false-positive rate, Welch t (lognormal)", pct(fpr), "%", f"alpha {alpha}")
+    res.check("A/A false positives (means) near alpha", pct(fpr), "%", aa_band, lo <= fpr <= hi)
 
     # Power: rates 10% -> 12% at the planned size for 80%.
     n = math.ceil(sample_size_proportions(0.10, 0.02, alpha, 0.8))
@@ -64,8 +69,9 @@ def main() -> None:
         hits += two_proportion_z(int(a), n, int(b), n).p_value < alpha
     power = hits / n_tests
     plo, phi = band(0.8, n_tests)
-    res.figure("power, rates 10% -> 12%", power, "", f"{n} per arm, target 0.80")
-    res.check("power (rates) near the planned 80%", power, "", f"{plo:.3f}..{phi:.3f}", plo <= power <= phi)
+    res.figure("power, rates 10% -> 12%", pct(power), "%", f"{n} per arm, target 0.80")
+    power_band = f"{100 * plo:.1f}..{100 * phi:.1f}%"
+    res.check("power (rates) near the planned 80%", pct(power), "%", power_band, plo <= power <= phi)
 
     # Power: means, d = 0.2, at the planned size for 80%.
     n = math.ceil(sample_size_means(0.2, 1.0, alpha, 0.8))
@@ -74,8 +80,8 @@ def main() -> None:
     for _ in range(n_tests):
         hits += welch_t(rng.normal(0, 1, n), rng.normal(0.2, 1, n)).p_value < alpha
     power = hits / n_tests
-    res.figure("power, means +0.2 sd", power, "", f"{n} per arm, target 0.80")
-    res.check("power (means) near the planned 80%", power, "", f"{plo:.3f}..{phi:.3f}", plo <= power <= phi)
+    res.figure("power, means +0.2 sd", pct(power), "%", f"{n} per arm, target 0.80")
+    res.check("power (means) near the planned 80%", pct(power), "%", power_band, plo <= power <= phi)
 
     # Peeking: 20 looks per A/A test.
     peeks = max(200, n_tests // 5)
@@ -90,10 +96,10 @@ def main() -> None:
             hit_seq |= confidence_sequence(r).p_value < alpha
         naive += hit_naive
         seq += hit_seq
-    res.figure("peeking 20x, fixed-horizon false-positive rate", naive / peeks, "", "inflated, as expected")
-    res.figure("peeking 20x, confidence-sequence false-positive rate", seq / peeks, "", f"alpha {alpha}")
-    res.check("confidence sequence keeps peeking false positives <= alpha", seq / peeks, "", f"<= {alpha}",
-              seq / peeks <= alpha)  # fmt: skip
+    res.figure("peeking 20x, fixed-horizon false-positive rate", pct(naive / peeks), "%", "inflated, as expected")
+    res.figure("peeking 20x, confidence-sequence false-positive rate", pct(seq / peeks), "%", f"alpha {alpha}")
+    res.check("confidence sequence keeps peeking false positives <= alpha", pct(seq / peeks), "%",
+              f"<= {pct(alpha):g}%", seq / peeks <= alpha)  # fmt: skip
     res.figure("simulation time", time.perf_counter() - t0, "s", "")
     res.emit()
 
