@@ -51,7 +51,8 @@ def golden_capture(
     quality: Annotated[float | None, typer.Option("--quality", help="Quality tolerance (default -0.05).")] = None,
     similarity: Annotated[float | None, typer.Option("--similarity", help="Min output similarity 0-1 (0.8).")]
     = None,
-    project: ProjectOption = "default",
+    project: Annotated[str | None, typer.Option("--project", help="Project of the golden (default: the trace's).")]
+    = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:

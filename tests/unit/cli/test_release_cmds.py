@@ -79,7 +79,7 @@ def test_golden_commands(filled, store, tmp_path):
     cap = run("golden", "capture", trace_id, "--name", "ref", "--meta", "owner=ops", "--store", filled)
     assert cap.exit_code == 0, cap.output
     listed = json.loads(run("golden", "list", "--store", filled, "--json").output)
-    assert [(g["name"], g["metadata"]) for g in listed] == [("ref", {"owner": "ops"})]
+    assert [(g["name"], g["metadata"], g["project"]) for g in listed] == [("ref", {"owner": "ops"}, "default")]
     exported = run("golden", "export", "--store", filled, "-o", "goldens.jsonl")
     assert exported.exit_code == 0
     imported = run("golden", "import", "goldens.jsonl", "--store", filled)
@@ -93,3 +93,11 @@ def test_golden_commands(filled, store, tmp_path):
     assert doc["checked"] == 5 and doc["breaches"] >= 1
     missing = run("golden", "check", "--name", "nope", "--store", filled)
     assert missing.exit_code == 2 and "no golden 'nope'" in missing.output
+
+
+def test_golden_capture_keeps_the_traces_project(store, store_url):
+    t = population("r", 1, seed=41, project="shop")[0]
+    store.write_traces([t])
+    assert run("golden", "capture", t.trace_id, "--name", "g", "--store", store_url).exit_code == 0
+    listed = json.loads(run("golden", "list", "--store", store_url, "--json").output)
+    assert [(g["name"], g["project"]) for g in listed] == [("g", "shop")]
