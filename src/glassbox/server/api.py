@@ -134,7 +134,8 @@ def group(request: Request, who: Read, filters: Filters,
                       "variant", "service", "user_id", "day"] = "workflow",
           metrics: Annotated[str, Query(description="comma-separated: runs, complete, failed, success_rate, "
                                         "avg_duration_ms, max_duration_ms, total_cost_usd, avg_cost_usd, "
-                                        "avg_quality, pass_rate, tokens_in, tokens_out, flagged")]
+                                        "avg_quality, pass_rate, tokens_in, tokens_out, flagged; feedback: "
+                                        "feedback, avg_rating, positive_share, negative_share, avg_sentiment")]
           = "runs,success_rate,avg_duration_ms,avg_cost_usd,avg_quality") -> list[dict[str, Any]]:  # fmt: skip
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     return _q(request).group_by(by, names, **_scoped(filters, who))
