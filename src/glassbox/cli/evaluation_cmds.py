@@ -26,7 +26,8 @@ EXIT_CHECK_FAILED = 1
 EXIT_HARNESS = 2
 EXIT_INCONCLUSIVE = 3
 
-ProjectOption = Annotated[str, typer.Option("--project", help="Project the datasets, runs and goldens belong to.")]
+ProjectOption = Annotated[str | None, typer.Option("--project", help="Project of the datasets and runs "
+                                                                    "(default: the configured project).")]
 
 dataset_app = typer.Typer(help="Regression datasets: push JSONL/CSV cases, list, export, add cases from traces.",
                           no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
@@ -36,6 +37,15 @@ regress_app = typer.Typer(help="Run a target on every case of a dataset, under t
 
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
+
+
+def _project(project: str | None) -> str:
+    """The --project given, else the configured one (glassbox.toml, GLASSBOX_PROJECT), else "default"."""
+    if project:
+        return project
+    from glassbox.config import load_settings
+
+    return load_settings().project
 
 
 def _print_json(value: Any) -> None:
@@ -63,7 +73,7 @@ def dataset_push(
     path: Annotated[Path, typer.Argument(help="A .jsonl (or .csv) file of cases.")],
     name: Annotated[str, typer.Option("--name", help="Dataset name (versions are content hashes).")],
     description: Annotated[str | None, typer.Option("--description")] = None,
-    project: ProjectOption = "default",
+    project: ProjectOption = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -74,7 +84,8 @@ def dataset_push(
         cases = datasets.load_file(path)
         st = open_store(store, must_exist=False)
         try:
-            ds, created = datasets.push(st, cases, name, project=project, description=description, source=str(path))
+            ds, created = datasets.push(st, cases, name, project=_project(project), description=description,
+                                        source=str(path))  # fmt: skip
         finally:
             st.close()
     info = {**ds.info(), "created": created}
@@ -111,7 +122,7 @@ def dataset_export(
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     version: Annotated[str | None, typer.Option("--version", help="A version (prefix); default the newest.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
-    project: ProjectOption = "default",
+    project: ProjectOption = None,
     store: StoreOption = None,
 ) -> None:
     """Print (or write) a dataset as JSONL, one sorted-key case a line, for review in git."""
@@ -121,7 +132,7 @@ def dataset_export(
     with reported():
         st = open_store(store, must_exist=True)
         try:
-            ds = datasets.get(st, name, version, project=project)
+            ds = datasets.get(st, name, version, project=_project(project))
         finally:
             st.close()
         text = datasets.to_jsonl(ds.cases)
@@ -137,7 +148,7 @@ def dataset_add(
     name: Annotated[str, typer.Argument(help="Dataset name (created if absent).")],
     from_trace: Annotated[str, typer.Option("--from-trace", help="A stored trace id (or unique prefix).")],
     case_id: Annotated[str | None, typer.Option("--case-id", help="Id of the new case.")] = None,
-    project: ProjectOption = "default",
+    project: ProjectOption = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -147,7 +158,7 @@ def dataset_add(
     with reported():
         st = open_store(store, must_exist=True)
         try:
-            ds = datasets.add_from_trace(st, name, from_trace, project=project, case_id=case_id)
+            ds = datasets.add_from_trace(st, name, from_trace, project=_project(project), case_id=case_id)
         finally:
             st.close()
     if as_json:
@@ -177,7 +188,7 @@ def regress(
                                                         "(an instance, a class or a factory); repeat for more.")]
     = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
-    project: ProjectOption = "default",
+    project: ProjectOption = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -199,10 +210,10 @@ def regress(
             if Path(dataset).suffix.lower() in (".jsonl", ".json", ".csv") and Path(dataset).is_file():
                 ds = datasets.Dataset(Path(dataset).stem, datasets.load_file(dataset), source=dataset)
             else:
-                ds = datasets.get(st, dataset, version, project=project)
+                ds = datasets.get(st, dataset, version, project=_project(project))
             run = regress.run_regression(st, ds, target, concurrency=concurrency, evaluators=evaluators,
                                          max_latency_ms=max_latency_ms,
-                                         max_cost_usd=max_cost_usd, project=project, release=release,
+                                         max_cost_usd=max_cost_usd, project=_project(project), release=release,
                                          progress=progress and not as_json)  # fmt: skip
         finally:
             st.close()
