@@ -9,6 +9,7 @@ Benchmarks (each in its own process; see docs/benchmarks.md):
   bridge    the same with an OTel SDK TracerProvider set globally (glassbox's OTel bridge on)
   sqlite    writer throughput into SQLite vs plain sqlite3 executemany
   postgres  writer throughput into PostgreSQL (skipped if the default server is unreachable)
+  merge     late segments merged into stored runs (one write each) in SQLite, at 1x and 10x the store size
   memory    RSS growth after recording 100,000 traces (20,000 with --quick), once flushed
   import    `import glassbox` vs `import opentelemetry.sdk.trace`; no heavy modules loaded
   llm       gb.llm(resp) on an OpenAI response, priced; the budget check's cost inside gb.stage()
@@ -42,8 +43,8 @@ sys.path.insert(0, str(BENCH))
 from _common import RESULT_PREFIX  # noqa: E402 - the bench folder is not a package
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NAMES = ("hotpath", "bridge", "sqlite", "postgres", "memory", "import", "llm", "ingest", "slo", "drift", "evaluation",
-         "flags", "experiments")
+NAMES = ("hotpath", "bridge", "sqlite", "postgres", "merge", "memory", "import", "llm", "ingest", "slo", "drift",
+         "evaluation", "flags", "experiments")
 
 
 def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
@@ -60,6 +61,7 @@ def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
         "bridge": [["hotpath.py", "--mode", "bridge", *hot]],
         "sqlite": [["writer.py", "--backend", "sqlite", *writer]],
         "postgres": [["writer.py", "--backend", "postgres", "--postgres", pg_url, *writer]],
+        "merge": [["merge_bench.py", "--traces", "1000" if quick else "2000", "--merges", "200" if quick else "500"]],
         "memory": [["memory.py", "--store", "none", "--traces", traces],
                    ["memory.py", "--store", "sqlite", "--traces", traces]],
         "import": [["importtime.py", "--repeats", "5" if quick else "11"]],
