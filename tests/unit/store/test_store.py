@@ -188,9 +188,10 @@ def test_several_processes_migrating_at_once(store_url):
     assert {o[0].strip() for o in outs} == {database.HEAD_REVISION}
 
 
-def test_invalid_and_unsupported_urls_give_clear_errors():
+def test_invalid_and_unsupported_urls_give_clear_errors(tmp_path):
     with pytest.raises(StoreError, match="invalid store URL"):
-        Store("not a url")
+        Store("not a url://x")
+    assert Store(str(tmp_path / "a plain path.db")).url.startswith("sqlite:///")  # a path is an SQLite file
     with pytest.raises(StoreError, match="unsupported store"):
         Store("mysql://x@y/z")
 
