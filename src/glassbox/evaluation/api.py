@@ -44,30 +44,40 @@ def _store(store: str | Store | None) -> Iterator[Store]:
             st.close()
 
 
+def _project(project: str | None) -> str:
+    """The project given, else the configured one (glassbox.toml, GLASSBOX_PROJECT), else "default"."""
+    if project:
+        return project
+    from glassbox.config import load_settings
+
+    return load_settings().project
+
+
 def push_dataset(cases: str | Path | Sequence[Case], name: str, *, store: str | Store | None = None,
-                 project: str = "default", description: str | None = None) -> Dataset:  # fmt: skip
+                 project: str | None = None, description: str | None = None) -> Dataset:  # fmt: skip
     """Store a JSONL/CSV file (or cases) as a version of dataset ``name``; the same content is not stored twice."""
     from glassbox.evaluation import datasets
 
     with _store(store) as st:
-        return datasets.push(st, cases, name, project=project, description=description)[0]
+        return datasets.push(st, cases, name, project=_project(project), description=description)[0]
 
 
 def dataset(name: str, version: str | None = None, *, store: str | Store | None = None,
-            project: str = "default") -> Dataset:  # fmt: skip
+            project: str | None = None) -> Dataset:  # fmt: skip
     """A stored dataset (its newest version unless ``version``, a prefix, is given)."""
     from glassbox.evaluation import datasets
 
     with _store(store) as st:
-        return datasets.get(st, name, version, project=project)
+        return datasets.get(st, name, version, project=_project(project))
 
 
 def run_regression(data: str | Path | Dataset | Sequence[Case], target: str | Callable[..., Any], *,
-            store: str | Store | None = None, project: str = "default", **options: Any) -> RegressionRun:  # fmt: skip
+            store: str | Store | None = None, project: str | None = None, **options: Any) -> RegressionRun:  # fmt: skip
     """Run ``target`` on every case (a dataset name, a .jsonl/.csv path, a Dataset or cases); see run_regression."""
     from glassbox.evaluation import datasets
     from glassbox.evaluation.regress import run_regression as run
 
+    project = _project(project)
     with _store(store) as st:
         if isinstance(data, (str, Path)):
             p = Path(data)
@@ -94,13 +104,13 @@ def capture_golden(trace_id: str, name: str, *, store: str | Store | None = None
 
 
 def compare_golden(name: str, trace: Any, *, store: str | Store | None = None,
-                   project: str = "default") -> GoldenDiff:  # fmt: skip
+                   project: str | None = None) -> GoldenDiff:  # fmt: skip
     """The diff of a trace (a Trace or a stored trace id) against golden ``name``."""
     from glassbox.evaluation import golden
 
     with _store(store) as st:
-        g = golden.get(st, name, project=project)
         run = st.get_trace(trace) if isinstance(trace, str) else trace
+        g = golden.get(st, name, project=project or run.project or _project(None))
         return golden.compare(g, run, g.reference(st))
 
 
