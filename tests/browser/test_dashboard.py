@@ -9,6 +9,7 @@ import pytest
 from live_server import LiveServer
 
 from conftest import XSS
+from glassbox.server import features
 from glassbox.server.app import create_app
 from glassbox.server.web import router as web
 from glassbox.store.keys import create_key
@@ -18,7 +19,7 @@ from glassbox.store.store import Store
 @pytest.fixture
 def server(demo_store):
     url, run, xss_id = demo_store
-    with LiveServer(create_app(url, routers=[web])) as srv:
+    with LiveServer(create_app(url, routers=[web, *features.page_routers()])) as srv:
         srv.run, srv.xss_id, srv.store_url = run, xss_id, url
         yield srv
 
@@ -94,7 +95,7 @@ def test_login_with_a_key_and_scopes(demo_store, page):
     url, _, _ = demo_store
     store = Store(url)
     read_key, _ = create_key(store, "demo", "read")
-    with LiveServer(create_app(url, auth_required=True, routers=[web])) as srv:
+    with LiveServer(create_app(url, auth_required=True, routers=[web, *features.page_routers()])) as srv:
         page.goto(f"{srv.url}/runs")
         page.wait_for_url(re.compile(r"/login"))
         page.fill("input[name=key]", "gbk_wrong_key")
