@@ -90,13 +90,18 @@ def test_a_failing_sink_and_a_failing_step_cost_only_themselves():
 
 def test_after_steps_see_a_batch_once_every_sink_wrote_it():
     a, b = SlowSink("a", 0.2), SlowSink("b", 0.01)
-    written_when_after_ran: list[tuple[int, int]] = []
-    w = Writer([a, b], batch_size=4, interval=0.01,
-               after=[Step("check", lambda batch: written_when_after_ran.append((len(a.traces), len(b.traces))))])
-    for i in range(4):
+    seen: list[tuple[int, int, int]] = []  # (traces through after steps so far, written by a, written by b)
+
+    def check(batch):
+        done = (seen[-1][0] if seen else 0) + len(batch)
+        seen.append((done, len(a.traces), len(b.traces)))
+
+    w = Writer([a, b], batch_size=4, interval=0.01, after=[Step("check", check)])
+    for i in range(8):
         w.submit(_trace(i))
     assert w.flush(10)
-    assert written_when_after_ran == [(4, 4)]
+    assert seen[-1][0] == 8
+    assert all(na >= done and nb >= done for done, na, nb in seen)  # every sink had each batch first
     w.close()
 
 
