@@ -249,3 +249,26 @@ def test_calibration_alerts_go_through_fire(store_url, delivery_to, receiver):
     (a,) = list_alerts(Store(store_url), source="calibration")
     assert a.key == "calibration:repeated_principle_failure:project=default:grounding"
     assert receiver.bodies[0]["alert"]["id"] == a.id
+
+
+def test_test_fire_reaches_the_configured_webhook_and_dead_letters_show_in_health(tmp_path, monkeypatch, receiver):
+    from typer.testing import CliRunner
+
+    from glassbox.cli.app import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "glassbox.toml").write_text(f'[alerts]\nwebhooks = ["{receiver.url}"]\nretries = 1\n')
+    notifiers.set_delivery(None)
+    try:
+        out = CliRunner().invoke(app, ["alerts", "test-fire", "--severity", "critical", "--message", "hello"])
+        assert out.exit_code == 0, out.output
+        assert "delivered" in out.stdout and receiver.bodies[0]["event"] == "test"
+        assert receiver.bodies[0]["text"] == ":rotating_light: [TEST] CRITICAL test/test_fire: hello"
+        receiver.fail, receiver.attempts = 100, 0
+        failed = CliRunner().invoke(app, ["alerts", "test-fire"])
+        assert failed.exit_code == 1 and "FAILED" in failed.stdout
+        assert gb.health()["alerts"]["dead_letters"] == 1
+    finally:
+        old = notifiers.set_delivery(None)
+        if old is not None:
+            old.close()
