@@ -358,9 +358,18 @@ def status(store: Store, slo: SLO, now: datetime | None = None) -> SLOStatus:
 _defined: dict[str, SLO] = {}
 
 
-def define(slo: SLO) -> SLO:
-    """Add an SLO in Python (beside glassbox.toml's ``[[slo]]``); the same name replaces it."""
+def define(slo: SLO, *, on_alert: Any = None) -> SLO:
+    """Add an SLO in Python (beside glassbox.toml's ``[[slo]]``); the same name replaces it.
+
+    ``on_alert(alert)``: called (off the checking thread) when this SLO's page or ticket alert fires or
+    resolves — seed 003's ``SLOAlert`` callbacks; ``alert.severity`` is critical (page) or warning (ticket).
+    """
     _defined[slo.name] = slo
+    if on_alert is not None:
+        from glassbox.monitoring.notifiers import on_alert as register
+
+        name = slo.name
+        register(lambda a: on_alert(a) if a.dims.get("slo") == name else None, source="slo")
     return slo
 
 

@@ -214,3 +214,24 @@ def test_default_slos_make_rules_that_promtool_checks_and_tests(tmp_path):
     failed = subprocess.run([promtool, "test", "rules", "wrong.test.yml"], cwd=tests.parent, capture_output=True,
                             text=True, check=False)  # fmt: skip
     assert failed.returncode != 0
+
+
+def test_a_python_slo_with_its_own_callback(store_url):
+    from glassbox.monitoring.slo import _defined, define, load
+
+    got = []
+    notifiers.set_delivery(notifiers.Delivery([notifiers.CallbackNotifier()]))
+    try:
+        slo = define(SLO("avail_cb", "availability", 0.99), on_alert=lambda a: got.append((a.event, a.severity)))
+        define(SLO("other_cb", "availability", 0.99))
+        assert {s.name for s in load()} >= {"avail_cb", "other_cb"}
+        s = _store_with_runs(store_url)
+        check(s, [slo, _defined["other_cb"]])
+        notifiers.delivery().flush()
+        assert sorted(got) == [("firing", "critical"), ("firing", "warning")]  # page and ticket, this SLO's only
+    finally:
+        notifiers.delivery().close()
+        notifiers.set_delivery(None)
+        notifiers.remove_callbacks()
+        _defined.pop("avail_cb", None)
+        _defined.pop("other_cb", None)
