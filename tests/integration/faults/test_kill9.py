@@ -6,11 +6,8 @@ from __future__ import annotations
 import signal
 
 import httpx
-from pgserver import wait_for
-from test_postgres_outage import otlp_body, stored_ids
-from test_shutdown_spool import start_serve
-
-from glassbox.store.store import Store
+from test_postgres_outage import otlp_body
+from test_shutdown_spool import assert_next_start_writes_the_spool, start_serve
 
 
 def test_durable_serve_loses_nothing_acknowledged_to_kill_9(private_pg, tmp_path):
@@ -30,12 +27,4 @@ def test_durable_serve_loses_nothing_acknowledged_to_kill_9(private_pg, tmp_path
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
     private_pg.start()
-    proc, url = start_serve(private_pg.url, spool, tmp_path)
-    try:
-        store = Store(private_pg.url)
-        assert wait_for(lambda: acked <= stored_ids(store), timeout=30)
-        assert wait_for(lambda: not list(spool.rglob("*.jsonl")), timeout=10)
-        store.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
+    assert_next_start_writes_the_spool(private_pg.url, spool, acked)
