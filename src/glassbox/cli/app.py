@@ -126,7 +126,7 @@ def demo(
         if result.flags:
             console.print(Text.assemble("       ", (f"glassbox alerts{suffix}".ljust(pad), "bold"),
                                         "patterns the calibration rules spotted"))  # fmt: skip
-        _demo_sections(result, console, store)
+        _demo_sections(result, console, store or result.store)  # sections write beside the demo's runs
         serve_cmd = f"glassbox serve{suffix}"
         console.print(Text.assemble("Dashboard: ", (serve_cmd, "bold"),
                                     " then open http://127.0.0.1:7433/runs"))  # fmt: skip
