@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     )
     api_key: str | None = Field(None, description="API key (write scope) for the glassbox server at `endpoint`.")
     spool_dir: str | None = Field(
-        ".glassbox/spool", description="Remote mode: batches the server did not accept are kept here (trail format)."
+        ".glassbox/spool", description="Remote mode: batches the server did not accept are kept here (trail format); "
+        "at shutdown, what a sink could not write in time goes to <dir>/<sink>/ and is written at the next start."
     )
     otlp_headers: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, description="Headers for the OTLP exporter (env: k1=v1,k2=v2)."
