@@ -29,9 +29,9 @@ EXIT_INCONCLUSIVE = 3
 ProjectOption = Annotated[str | None, typer.Option("--project", help="Project of the datasets and runs "
                                                                     "(default: the configured project).")]
 
-dataset_app = typer.Typer(help="Regression datasets: push JSONL/CSV cases, list, export, add cases from traces.",
+dataset_app = typer.Typer(help="Regression datasets: push, list, export, add from traces.",
                           no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
-regress_app = typer.Typer(help="Run a target on every case of a dataset, under tracing, and check each case.",
+regress_app = typer.Typer(help="Run a target on every case of a dataset and check each.",
                           invoke_without_command=True, rich_markup_mode=None)  # fmt: skip
 
 
@@ -77,7 +77,10 @@ def dataset_push(
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check every line of PATH and store it as a version of dataset NAME (unchanged content: nothing new)."""
+    """Check a JSONL/CSV file and store it as a dataset version.
+
+    Every line is checked; unchanged content adds nothing (versions are content hashes).
+    """
     from glassbox.evaluation import datasets
 
     with reported():
@@ -125,7 +128,7 @@ def dataset_export(
     project: ProjectOption = None,
     store: StoreOption = None,
 ) -> None:
-    """Print (or write) a dataset as JSONL, one sorted-key case a line, for review in git."""
+    """Write a dataset as JSONL (one sorted-key case a line)."""
     from glassbox.evaluation import datasets
     from glassbox.evaluation.reports import write
 
@@ -152,7 +155,10 @@ def dataset_add(
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a case made from a stored trace (its input, output, workflow and output fields): a new version."""
+    """Add a case made from a stored trace (a new version).
+
+    The case expects what the run did: its input, output, workflow and output fields.
+    """
     from glassbox.evaluation import datasets
 
     with reported():
@@ -192,7 +198,10 @@ def regress(
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run TARGET on every case of DATASET under tracing; exit 1 if any case fails, 2 if the harness cannot run."""
+    """Run a target on every case of a dataset and check each.
+
+    Exit 1 if any case fails, 2 if the harness cannot run (bad input, unimportable target).
+    """
     if ctx.invoked_subcommand is not None:
         return
     if not dataset or not target:
@@ -248,7 +257,10 @@ def print_run(console: Console, run: Any, *, only_failures: bool = False) -> Non
 def regress_compare(run_a: Annotated[str, typer.Argument(help="The earlier run id.")],
                     run_b: Annotated[str, typer.Argument(help="The later run id.")],
                     store: StoreOption = None, as_json: JsonOption = False) -> None:  # fmt: skip
-    """What got better or worse from RUN_A to RUN_B, case by case; exit 1 if any case regressed."""
+    """What got better or worse from RUN_A to RUN_B.
+
+    Case by case; exit 1 if any case regressed.
+    """
     from glassbox.evaluation import regress
 
     with harness():

@@ -19,9 +19,9 @@ from glassbox.cli.options import JsonOption, StoreOption, open_store
 
 EXIT_FAILED, EXIT_HARNESS, EXIT_INCONCLUSIVE = 1, 2, 3
 
-golden_app = typer.Typer(help="Golden traces: keep a run as the reference, check recent runs against it.",
+golden_app = typer.Typer(help="Golden traces: reference runs, and checks against them.",
                          no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
-canary_app = typer.Typer(help="Canary analysis: promote / hold / rollback along a ramp plan.", no_args_is_help=True,
+canary_app = typer.Typer(help="Canary analysis: promote, hold or roll back along a ramp.", no_args_is_help=True,
                          rich_markup_mode=None)  # fmt: skip
 ProjectOption = Annotated[str, typer.Option("--project", help="Project of the goldens / traces.")]
 
@@ -56,7 +56,7 @@ def golden_capture(
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Keep TRACE_ID as golden NAME (a snapshot: purging the trace later loses nothing)."""
+    """Keep a stored trace as a golden (a snapshot of it)."""
     from glassbox.analysis.filters import parse_metadata
     from glassbox.evaluation import golden
 
@@ -83,7 +83,7 @@ def golden_template(
     project: ProjectOption = "default",
     store: StoreOption = None,
 ) -> None:
-    """A template golden: runs of WORKFLOW must hold the shape's stages in order."""
+    """A template golden: a shape of stages runs must hold."""
     from glassbox.evaluation import golden
 
     with _harness():
@@ -104,7 +104,7 @@ def golden_check(
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare recent runs with their goldens; exit 1 on any breach."""
+    """Compare recent runs with their goldens (exit 1 on a breach)."""
     from glassbox.evaluation import golden
 
     with _harness():
@@ -170,7 +170,10 @@ def golden_export(output: Annotated[Path | None, typer.Option("--output", "-o")]
 @golden_app.command("import")
 def golden_import(path: Annotated[Path, typer.Argument(help="A JSONL file from golden export.")],
                   store: StoreOption = None) -> None:  # fmt: skip
-    """Store the goldens of a JSONL export (replacing those of the same name); nothing on a bad line."""
+    """Store the goldens of a JSONL export.
+
+    Goldens of the same name are replaced; a bad line stores nothing.
+    """
     from glassbox.evaluation import golden
 
     with _harness():
@@ -244,7 +247,10 @@ def gate(
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Judge a candidate population of traces against a baseline; exit 0 pass, 1 fail, 3 not enough data."""
+    """Judge a candidate population against a baseline.
+
+    Exit 0 pass, 1 fail or marginal, 2 bad input, 3 not enough data.
+    """
     from glassbox.evaluation.gate import run_gate
 
     with _harness():
@@ -283,7 +289,10 @@ def canary_check(
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Promote (exit 0), hold (exit 3) or roll back (exit 1) the canary, with the reasons and figures."""
+    """Promote, hold or roll back a canary, with reasons.
+
+    Exit 0 promote, 1 rollback, 3 hold, 2 bad input or a failed hook.
+    """
     from glassbox.evaluation import canary as can
 
     with _harness():
