@@ -296,3 +296,16 @@ def test_the_merge_ranks_cost_sources_as_the_cost_layer_does():
     from glassbox.store.merge import COST_TRUST
 
     assert record._TRUST == COST_TRUST
+
+
+def test_migration_0005_repairs_totals_the_uncorrelated_merge_corrupted(store):
+    from glassbox.store import database
+
+    runs = [seg for i in range(3) for seg in _segments(new_trace_id(), [(10 * (i + 1), 1, 0.01)] * 2, [0])]
+    store.write_traces(runs)
+    with store.engine.begin() as conn:  # what the bug left behind: the whole store's sums on every run
+        conn.execute(traces_table.update().values(tokens_in=120, tokens_out=6, cost_usd=0.06))
+    assert database.downgrade(store.engine, "0004") == "0004"
+    assert database.upgrade(store.engine) == database.HEAD_REVISION
+    assert_own_totals(store)
+    assert sorted(v[0][0] for v in totals_by_trace(store).values()) == [20, 40, 60]

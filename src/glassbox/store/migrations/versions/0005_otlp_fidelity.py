@@ -4,6 +4,8 @@ Spans keep what an OpenTelemetry span carries besides attributes: span kind, tra
 message, links, resource and scope. Traces get ``segment_fields`` (which run fields the primary
 segment set; see ``glassbox.store.merge``). JSON columns that held the JSON text ``null`` for an
 absent value now hold SQL NULL, as new writes do; existing primary rows are marked as such.
+Run totals are recomputed from each trace's own spans: before this revision, a trace written again
+(a re-import, a second service, a split OTLP export) got the sums over the whole store.
 
 Revision ID: 0005
 Revises: 0004
@@ -46,6 +48,9 @@ def upgrade() -> None:
     bits = " + ".join(f"CASE WHEN {name} IS NULL THEN 0 ELSE {2 << i} END" for i, name in enumerate(_FILLED))
     op.execute(f"UPDATE traces SET segment_fields = 1 + {bits} "
                "WHERE root_span_id IS NOT NULL AND parent_span_id IS NULL")
+    op.execute("UPDATE traces SET "
+               + ", ".join(f"{col} = (SELECT sum(spans.{col}) FROM spans WHERE spans.trace_id = traces.trace_id)"
+                           for col in ("tokens_in", "tokens_out", "cost_usd")))  # fmt: skip
 
 
 def downgrade() -> None:
