@@ -23,7 +23,7 @@ def test_gb_query_reads_the_store_gb_configure_set(store_url, tmp_path):
 
 def test_gb_query_without_a_store_creates_no_file(tmp_path):
     assert not Path(".glassbox").exists()
-    with pytest.raises(StoreError, match="no store at .*nothing has been recorded"):
+    with pytest.raises(StoreError, match=r"no store at .*nothing has been recorded"):
         gb.query()
     assert not Path(".glassbox").exists()
 

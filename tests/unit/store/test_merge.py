@@ -238,7 +238,8 @@ def _build(tid: str, segs: list[dict]) -> list[Trace]:
     out = []
     for i, d in enumerate(segs):
         t = Trace(tid, d["name"], d["start"])
-        t.project, t.status, t.tags, t.cost_source, t.input = "p", d["status"], list(d["tags"]), d["cost_source"], d["input"]
+        t.project, t.status, t.tags = "p", d["status"], list(d["tags"])
+        t.cost_source, t.input = d["cost_source"], d["input"]
         for k, v in d["fields"].items():
             setattr(t, k, v)
         root = primary_root if d["primary"] else f"{i + 1:016x}"
@@ -263,7 +264,7 @@ def _merged(store, segs: list[dict], order: list[int]) -> tuple[dict, dict]:
         store.write_traces([built[i]])
     doc = store.get_trace(tid).to_dict()
     doc.pop("trace_id")
-    doc["spans"] = sorted(({k: v for k, v in s.items()} for s in doc["spans"]), key=lambda s: s["span_id"])
+    doc["spans"] = sorted(doc["spans"], key=lambda s: s["span_id"])
     return _run_row(store, tid), doc
 
 
