@@ -335,7 +335,7 @@ def health() -> dict[str, Any]:
     out["values_coerced"] = COERCE.changed  # odd values made storable (NaN confidence, non-text why …)
     import sys
 
-    if "glassbox.monitoring.notifiers" in sys.modules:  # only once alerts were delivered or callbacks registered
+    if rt is not None and "glassbox.monitoring.notifiers" in sys.modules:  # once alerts were delivered
         delivery = sys.modules["glassbox.monitoring.notifiers"].health()
         if delivery is not None:
             out["alerts"] = delivery

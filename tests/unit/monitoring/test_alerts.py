@@ -267,6 +267,7 @@ def test_test_fire_reaches_the_configured_webhook_and_dead_letters_show_in_healt
         receiver.fail, receiver.attempts = 100, 0
         failed = CliRunner().invoke(app, ["alerts", "test-fire"])
         assert failed.exit_code == 1 and "FAILED" in failed.stdout
+        gb.configure(store=None, trail_dir=None)
         assert gb.health()["alerts"]["dead_letters"] == 1
     finally:
         old = notifiers.set_delivery(None)
