@@ -78,7 +78,9 @@ def demo(
         str | None, typer.Option("--trail-dir", help="Folder of the JSONL audit trail (default: configured).")
     ] = None,
 ) -> None:
-    """Record a seeded example pipeline with the real SDK, then show the runs and a scorecard."""
+    """Record a seeded example pipeline, then show it.
+
+    Record a seeded example pipeline with the real SDK, then show the runs and a scorecard."""
     from glassbox.demo import run_demo
 
     console = _console()
@@ -174,7 +176,9 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole trace document (as in the trail).")] = False,
     store: StoreOption = None,
 ) -> None:
-    """Show one trace: the compact scorecard, the verbose breakdown, or its JSON document."""
+    """Show one trace: scorecard, breakdown or JSON.
+
+    Show one trace: the compact scorecard, the verbose breakdown, or its JSON document."""
     with reported():
         with open_store(store, must_exist=True) as st:
             trace = st.get_trace(trace_id.strip().lower())
@@ -198,7 +202,9 @@ def import_(
     store: StoreOption = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Traces per transaction.")] = 500,
 ) -> None:
-    """Import audit-trail files into the store (idempotent: traces are upserted by id)."""
+    """Import audit-trail files into the store.
+
+    Idempotent: traces are upserted by id, so importing a file twice changes nothing."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from glassbox.store.importer import count_lines, import_trails

@@ -67,7 +67,9 @@ def costs(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """Totals, averages, min/max and the trend of what LLM calls cost."""
+    """What LLM calls cost: totals, groups and the trend.
+
+    Totals, averages, min/max and the trend of what LLM calls cost."""
     from glassbox.analysis.costs import GROUPINGS, cost_report
 
     with reported():

@@ -90,7 +90,9 @@ def export(
                                               "runs.")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Export the matching runs, newest first, streaming (constant memory whatever the store's size)."""
+    """Export the matching runs to a file, streaming.
+
+    Export the matching runs, newest first, streaming (constant memory whatever the store's size)."""
     from glassbox.analysis.query import Query
 
     with reported():
@@ -233,7 +235,9 @@ def gc(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """Delete runs older than the cutoff from the database (with all their rows) and old daily trail files."""
+    """Delete old runs and trail files (retention).
+
+    Delete runs older than the cutoff from the database (with all their rows) and old daily trail files."""
     from glassbox.analysis.filters import parse_time
     from glassbox.config import load_settings
     from glassbox.store import retention

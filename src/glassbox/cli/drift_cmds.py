@@ -174,7 +174,8 @@ def history_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    drift_app = typer.Typer(help="Distribution drift of run fields: check, pin a baseline, history.",
+    drift_app = typer.Typer(help="Distribution drift: check, pin a baseline, history.\n\n"
+                            "Compare the distribution of any run field with a reference window or baseline.",
                             no_args_is_help=True)  # fmt: skip
     drift_app.command("check")(check_cmd)
     drift_app.command("pin")(pin_cmd)

@@ -19,9 +19,11 @@ from glassbox.cli.errors import EXIT_FAILURE, UsageProblem, reported
 from glassbox.cli.options import JsonOption, StoreOption, open_store
 from glassbox.errors import QueryError
 
-exp_app = typer.Typer(help="A/B experiments measured on traces: define, analyze, report, plan sample sizes.",
+exp_app = typer.Typer(help="A/B experiments on traces: analyze, report, power.\n\n"
+                           "A/B experiments measured on traces: define, analyze, report, plan sample sizes.",
                       no_args_is_help=True)  # fmt: skip
-flag_app = typer.Typer(help="Feature flags: rules, percentage rollouts, kill switch (evaluated locally by gb.flag).",
+flag_app = typer.Typer(help="Feature flags: rules, rollouts, kill switch.\n\n"
+                            "Rules, percentage rollouts and a kill switch, evaluated locally by gb.flag.",
                        no_args_is_help=True)  # fmt: skip
 
 ProjectOption = Annotated[str, typer.Option("--project", help="Project the definitions belong to.")]

@@ -92,7 +92,9 @@ def review(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """Record review notes on a run and set or clear its flagged-for-review mark."""
+    """Record review notes on a run and its review mark.
+
+    Record review notes on a run and set or clear its flagged-for-review mark."""
     with reported():
         if flag and unflag:
             raise UsageProblem("--flag and --unflag contradict each other")

@@ -66,7 +66,9 @@ def traces(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """List run summaries, newest first, with every filter of the query API."""
+    """List runs, newest first, with every filter.
+
+    List run summaries, newest first, with every filter of the query API."""
     with reported(), _query(store) as q:
         page = q.traces(limit=limit, cursor=cursor, **filters)
         if as_json:
@@ -87,7 +89,9 @@ def traces(
 # -- summary ----------------------------------------------------------------------------------
 @with_filters
 def summary(filters: dict[str, Any], as_json: JsonOption = False, store: StoreOption = None) -> None:
-    """Runs, success rate, latency percentiles, cost and quality of the matching runs."""
+    """Runs, success rate, latency, cost and quality.
+
+    Runs, success rate, latency percentiles, cost and quality of the matching runs."""
     with reported(), _query(store) as q:
         s = q.summary(**filters)
         if as_json:
@@ -112,7 +116,9 @@ def compare(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """Two runs side by side: quality, cost and duration deltas (B minus A), stages, decisions, gaps."""
+    """Two runs side by side: what changed from A to B.
+
+    Two runs side by side: quality, cost and duration deltas (B minus A), stages, decisions, gaps."""
     with reported(), _query(store) as q:
         c = q.compare(a.strip().lower(), b.strip().lower())
         if as_json:
@@ -150,7 +156,9 @@ def failures(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """The stages that failed most, with their error types and an example run."""
+    """The stages that failed most, with their errors.
+
+    The stages that failed most, with their error types and an example run."""
     with reported(), _query(store) as q:
         rows = q.failed_stages(limit=limit, **filters)
         if as_json:
@@ -175,7 +183,9 @@ def latency(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """Duration percentiles per workflow, stage or model, slowest first."""
+    """Duration percentiles by workflow, stage or model.
+
+    Duration percentiles per workflow, stage or model, slowest first."""
     with reported(), _query(store) as q:
         try:
             ps = [float(p) for p in percentiles.split(",") if p.strip()]
@@ -203,7 +213,9 @@ def decisions(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """Each decision with the failure and low-quality rates of the runs that took it vs the rest."""
+    """Which decisions precede failures and weak answers.
+
+    Each decision with the failure and low-quality rates of the runs that took it vs the rest."""
     with reported(), _query(store) as q:
         rows = q.decisions(min_runs=min_runs, **filters)
         if as_json:
@@ -231,7 +243,9 @@ def principles(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """Which score dimensions fail most, overall and per intent and domain."""
+    """Which score dimensions fail most.
+
+    Which score dimensions fail most, overall and per intent and domain."""
     with reported(), _query(store) as q:
         p = q.principle_patterns(min_runs=min_runs, threshold=threshold, **filters)
         if as_json:

@@ -34,7 +34,9 @@ def report(
     base_url: BaseUrlOption = "",
     store: StoreOption = None,
 ) -> None:
-    """Write a cost, quality, weekly or experiment report: figures with period-over-period deltas and recommendations.
+    """Write a cost, quality, weekly or experiment report.
+
+    Figures with period-over-period deltas, and the recommendations the rules found.
 
     Every number comes from the query API (the same figures as `glassbox summary`, `costs`, the dashboard).
     """
@@ -96,7 +98,9 @@ def reports(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """List the reports written so far (by `report --output` and by `glassbox serve`'s schedule)."""
+    """List the reports written so far.
+
+    Written by `report --output` and by `glassbox serve`'s schedule."""
     from rich.console import Console
     from rich.table import Table
 

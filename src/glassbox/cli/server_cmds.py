@@ -13,7 +13,8 @@ import typer
 from glassbox.cli.errors import UsageProblem, reported
 from glassbox.cli.options import JsonOption, StoreOption, open_store
 
-keys_app = typer.Typer(help="API keys for glassbox serve (per project, scope read or write).", no_args_is_help=True,
+keys_app = typer.Typer(help="API keys for glassbox serve.\n\n"
+                       "Each key belongs to one project and has scope read, write or metrics.", no_args_is_help=True,
                        rich_markup_mode=None)  # fmt: skip
 DEFAULT_PORT = 7433
 
@@ -55,7 +56,9 @@ def serve(
     web: Annotated[bool, typer.Option("--web/--no-web", help="Mount the web dashboard.")] = True,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
-    """Serve the REST API, the OTLP/HTTP receiver (/v1/traces), /metrics and health over one store."""
+    """Serve the REST API, OTLP receiver and dashboard.
+
+    Serve the REST API, the OTLP/HTTP receiver (/v1/traces), /metrics and health over one store."""
     with reported():
         from glassbox.store.keys import has_keys
 
