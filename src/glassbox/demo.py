@@ -264,11 +264,13 @@ def run_demo(
     store: str | None = None,
     trail_dir: str | None = None,
     pace: float = 1.0,
+    span_days: float = SPAN_DAYS,
 ) -> DemoRun:
     """Configure glassbox, record ``runs`` seeded pipeline runs, flush, shut down, return the traces.
 
     ``store`` and ``trail_dir`` default to the configured ones (``.glassbox/`` in the cwd unless
-    GLASSBOX_* settings say otherwise); ``pace=0`` skips the simulated latency. Raises
+    GLASSBOX_* settings say otherwise); ``pace=0`` skips the simulated latency; ``span_days``: how far back the
+    runs are spread (0: all now). Raises
     StoreError/ConfigError when glassbox cannot be configured on that store.
     """
     rng = random.Random(seed)
@@ -283,6 +285,11 @@ def run_demo(
     settings = gb.configure(**options)
     result = DemoRun([], settings.store, settings.trail_dir)
     try:
+        if settings.store:  # the demo's whole point is the store: one that cannot open is an error, not a warning
+            from glassbox.store.store import Store
+
+            with Store(settings.store) as probe:
+                probe.ready()
         # Now and then a stage fails: about FAIL_RATE of the runs, at least one when there are two or more.
         failing = set(rng.sample(range(1, runs), max(1, round(runs * FAIL_RATE)))) if runs >= 2 else set()
         pacer = _Pace(runs, pace)
@@ -292,7 +299,7 @@ def run_demo(
             workflow = names[i % len(names)] if i < len(names) else rng.choice(names)
             question, intent, domain = rng.choice(WORKFLOWS[workflow])
             new = runs >= 3 and i >= runs - runs // 3
-            with _recorded_at(now - _age_ns(i, runs, rng)):
+            with _recorded_at(now - _age_ns(i, runs, rng, span_days)):
                 result.traces.append(_one_run(i, seed, workflow, question, intent, domain, rng, pacer, i in failing,
                                               release=NEW_RELEASE if new else RELEASE))  # fmt: skip
         gb.flush(30)  # returns after the writer stored every run and ran the calibration rules on them
@@ -323,12 +330,13 @@ def _calibration_flags(trace_ids: set[str]) -> list[Any]:
     return [a for a in found if a.trace_id in trace_ids]
 
 
-def _age_ns(i: int, runs: int, rng: random.Random) -> int:
-    """How long ago run ``i`` of ``runs`` happened: evenly over SPAN_DAYS, oldest first, within its day."""
-    if runs < 2:
+def _age_ns(i: int, runs: int, rng: random.Random, span_days: float = SPAN_DAYS) -> int:
+    """How long ago run ``i`` of ``runs`` happened: evenly over ``span_days``, oldest first, within its day."""
+    jitter = rng.uniform(0, 3_600)  # drawn even when unused, so a seed gives the same runs whatever span_days is
+    if runs < 2 or span_days <= 0:
         return 0
-    days = SPAN_DAYS * (runs - 1 - i) / (runs - 1)
-    return int((days * 86_400 + rng.uniform(0, 3_600)) * 1e9) if i < runs - 1 else 0
+    days = span_days * (runs - 1 - i) / (runs - 1)
+    return int((days * 86_400 + jitter) * 1e9) if i < runs - 1 else 0
 
 
 @contextlib.contextmanager

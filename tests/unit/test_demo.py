@@ -134,7 +134,7 @@ def test_demo_uses_the_configured_defaults(tmp_path):
 
 def test_demo_leaves_glassbox_unconfigured(sqlite_url, tmp_path):
     run_demo(1, 7, store=sqlite_url, trail_dir=str(tmp_path / "trail"), pace=0)
-    assert gb.health() == {"configured": False}
+    assert gb.health()["configured"] is False
 
 
 def test_demo_follows_glassbox_store_from_the_environment(tmp_path, monkeypatch):

@@ -68,8 +68,11 @@ def record_in(conn: Connection, items: Iterable[Alert]) -> list[Alert]:
     for a in items:
         key = a.key = key_of(a)
         row = rows.alert_row(a)
-        row.update(state="firing", dedup_key=key, first_seen=row["at"], first_seen_ns=a.at_ns, count=1,
-                   acknowledged=False, resolved_at=None)  # fmt: skip
+        # A new alert fires; one read back from the trail (glassbox import) keeps the state it had.
+        state = a.state or ("acknowledged" if a.acknowledged else "firing")
+        first_ns = a.first_seen_ns or a.at_ns
+        row.update(state=state, dedup_key=key, first_seen=rows.dt(first_ns), first_seen_ns=first_ns,
+                   count=a.count or 1, acknowledged=state == "acknowledged", resolved_at=None)  # fmt: skip
         stmt = _insert(conn).values(row)
         c = alerts.c
         # Repeats bump the open row; an acknowledged one stays acknowledged (someone is on it).

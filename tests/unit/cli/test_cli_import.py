@@ -21,7 +21,7 @@ def runner() -> CliRunner:
 def recorded(tmp_path):
     """(store URL, trail folder) of five demo runs recorded by the SDK."""
     url = f"sqlite:///{tmp_path}/orig/glassbox.db"
-    run_demo(5, 21, store=url, trail_dir=str(tmp_path / "trail"), pace=0)
+    run_demo(5, 21, store=url, trail_dir=str(tmp_path / "trail"), pace=0, span_days=0)  # one day: one trail file
     return url, tmp_path / "trail"
 
 

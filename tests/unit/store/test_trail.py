@@ -89,7 +89,8 @@ def traces(draw) -> Trace:
                                    draw(st.one_of(st.none(), text)), None, draw(st.one_of(st.none(), text)),
                                    draw(ns)))
     for k in draw(st.lists(rid, max_size=2, unique=True)):
-        t.alerts.append(Alert(k, draw(st.sampled_from(["budget", "calibration"])), draw(text), draw(text),
+        # distinct rules: two alerts of one source, rule and dims are one alert (deduplicated) in the store
+        t.alerts.append(Alert(k, draw(st.sampled_from(["budget", "calibration"])), f"{draw(text)}#{k}", draw(text),
                               draw(st.sampled_from(["info", "warning", "critical"])),
                               draw(st.dictionaries(text, json_value, max_size=2)), tid, t.project, draw(ns),
                               draw(st.booleans())))
@@ -101,6 +102,8 @@ def _ordered(doc: dict) -> dict:
     for key, by in (("spans", "span_id"), ("decisions", "id"), ("events", "id"), ("scores", "id"),
                     ("feedback", "id"), ("alerts", "id")):
         doc[key] = sorted(doc[key], key=lambda x, by=by: x[by])
+    for a in doc["alerts"]:
+        a.pop("key", None)  # the store gives an alert without one its dedup key (source:rule:dims)
     return doc
 
 
