@@ -23,11 +23,13 @@ from glassbox.errors import GlassboxError
 EXIT_ALERT_FIRING = 1
 EXIT_BAD_INPUT = 2
 
-alerts_app = typer.Typer(help="Open alerts (SLO, budget, calibration, drift, canary), newest first; acknowledge, "
+alerts_app = typer.Typer(help="Open alerts of every source: list, acknowledge, resolve.\n\n"
+                              "Open alerts (SLO, budget, calibration, drift, canary), newest first; acknowledge, "
                               "resolve, test the receivers.", invoke_without_command=True,
                          rich_markup_mode=None)  # fmt: skip
-slo_app = typer.Typer(help="Service level objectives: status, check (exit 1 when an alert fires), init, "
-                           "Prometheus rules.", no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
+slo_app = typer.Typer(help="Service level objectives: status, check, init, rules.\n\n"
+                           "Status, check (exit 1 when an alert fires), init (default RAG SLOs), Prometheus rules.",
+                      no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
 
 
 def _console() -> Console:

@@ -160,7 +160,8 @@ def test_sdk_metrics_server_in_process(tmp_path):
         pass
     gb.flush()
     text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
-    assert 'glassbox_traces_total{model_version="",status="complete",workflow="qa"} 2.0' in text  # still fed after configure()
+    # still fed after configure()
+    assert 'glassbox_traces_total{model_version="",status="complete",workflow="qa"} 2.0' in text
 
 
 def test_dashboard_login_never_redirects_off_site(store):

@@ -89,7 +89,8 @@ def test_flags_ack_by_prefix_then_listed_only_with_all(filled):
 
 
 @pytest.mark.parametrize(("ack", "why"), [("ffffffff", "does not exist"), ("a1b2", "is ambiguous"),
-                                          ("a1", "at least 4 characters"), ("x'; DROP TABLE alerts; --", "does not exist")])
+                                          ("a1", "at least 4 characters"),
+                                          ("x'; DROP TABLE alerts; --", "does not exist")])
 def test_flags_ack_of_a_bad_id_is_one_line_and_exit_1(filled, ack, why):
     out = run("flags", "--store", filled, "--ack", ack)
     assert out.exit_code == 1

@@ -143,7 +143,7 @@ def test_spans_and_runs_written_are_counted_after_each_batch(store):
         run.spans.append(Span(run.trace_id, "ffffffffffffffff", run.root_span_id, "late", "stage", run.start_ns))
         assert ingest.offer([run]) and ingest.writer.flush(10)
         assert value(metrics, "glassbox_ingest_spans_written_total") == 4
-        assert value(metrics, "glassbox_traces_total", workflow="qa", status="complete") == 1
+        assert value(metrics, "glassbox_traces_total", workflow="qa", status="complete", model_version="") == 1
     finally:
         ingest.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -93,7 +94,7 @@ def test_latency_buckets_reach_llm_time_scales_and_quality_uses_the_score_scale(
     assert DURATION_BUCKETS_S == (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96,
                                   81.92)  # the OTel GenAI gen_ai.client.operation.duration advice
     assert TOKEN_BUCKETS[0] == 1 and TOKEN_BUCKETS[-1] == 67108864 and all(
-        b == a * 4 for a, b in zip(TOKEN_BUCKETS, TOKEN_BUCKETS[1:], strict=False))
+        b == a * 4 for a, b in itertools.pairwise(TOKEN_BUCKETS))
     m = Metrics()
     slow = make_run(1, duration_ms=30_000, quality=2.5)  # a 30 s run scored 2.5 on a 0-3 rubric
     m.observe([slow])
