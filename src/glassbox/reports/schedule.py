@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("glassbox")
 EVERY = {"weekly": timedelta(days=7), "daily": timedelta(days=1)}
 CHECK_S = 300.0  # how often the job looks whether a report is due
+FIRST_CHECK_S = 60.0
 
 
 def interval(spec: str) -> timedelta | None:
@@ -84,6 +85,8 @@ class Scheduler:
         return self
 
     def _loop(self) -> None:
+        # The first look comes a minute after start, so a restart loop or a short-lived server does no report work.
+        self._stop.wait(min(FIRST_CHECK_S, self.check_s))
         while not self._stop.is_set():
             try:
                 for path in run_due(self.store, self.settings):

@@ -104,6 +104,7 @@ def test_the_background_check_fires_an_alert_to_a_webhook(burning, monkeypatch):
     receiver = Receiver()
     try:
         monkeypatch.setenv("GLASSBOX_SLO_CHECK_INTERVAL", "0.2")
+        monkeypatch.setenv("GLASSBOX_REPORTS_SCHEDULE", "off")  # the report schedule would tell this webhook too
         notifiers.set_delivery(notifiers.Delivery([notifiers.WebhookNotifier(receiver.url)], backoff=0.01))
         with TestClient(create_app(burning)) as c:
             deadline = time.monotonic() + 30
