@@ -26,6 +26,10 @@ DEFAULT_TRAIL_DIR = ".glassbox/traces"
 _OFF = {"", "none", "off", "false", "0", "null"}
 
 
+# glassbox.toml tables whose keys are the ``<table>_*`` options (see Settings._section_tables).
+SECTION_TABLES = ("calibration", "alerts", "reports", "drift")
+
+
 class Settings(BaseSettings):
     """Every option of glassbox. Each is also ``GLASSBOX_<NAME>`` and a key in glassbox.toml."""
 
@@ -166,45 +170,29 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _calibration_table(cls, data: Any) -> Any:
-        """glassbox.toml's ``[calibration]`` table: ``window_days = 3`` is ``calibration_window_days = 3``."""
-        if not isinstance(data, dict) or not isinstance(data.get("calibration"), dict):
-            return data
-        data, table = dict(data), dict(data["calibration"])
-        data["calibration"] = table.pop("enabled", True)
-        for key, value in table.items():
-            if f"calibration_{key}" not in cls.model_fields:
-                known = sorted(k.removeprefix("calibration_") for k in cls.model_fields if k.startswith("calibration_"))
-                raise ValueError(f"unknown key {key!r} in [calibration]; known: enabled, {', '.join(known)}")
-            data.setdefault(f"calibration_{key}", value)  # a plain calibration_* option (any source) wins
-        return data
+    def _section_tables(cls, data: Any) -> Any:
+        """glassbox.toml's section tables: ``[reports] schedule = "daily"`` is ``reports_schedule = "daily"``.
 
-    @model_validator(mode="before")
-    @classmethod
-    def _reports_table(cls, data: Any) -> Any:
-        """glassbox.toml's ``[reports]`` table: ``schedule = "daily"`` is ``reports_schedule = "daily"``."""
-        if not isinstance(data, dict) or not isinstance(data.get("reports"), dict):
+        A plain ``<section>_<key>`` option (any source) wins over the table's key; ``[calibration] enabled``
+        is the ``calibration`` switch itself.
+        """
+        if not isinstance(data, dict):
             return data
-        data = dict(data)
-        for key, value in data.pop("reports").items():
-            if f"reports_{key}" not in cls.model_fields:
-                known = sorted(k.removeprefix("reports_") for k in cls.model_fields if k.startswith("reports_"))
-                raise ValueError(f"unknown key {key!r} in [reports]; known: {', '.join(known)}")
-            data.setdefault(f"reports_{key}", value)
-        return data
-
-    @model_validator(mode="before")
-    @classmethod
-    def _alerts_table(cls, data: Any) -> Any:
-        """glassbox.toml's ``[alerts]`` table: ``webhooks = [...]`` is ``alerts_webhooks = [...]``."""
-        if not isinstance(data, dict) or not isinstance(data.get("alerts"), dict):
-            return data
-        data = dict(data)
-        for key, value in data.pop("alerts").items():
-            if f"alerts_{key}" not in cls.model_fields:
-                known = sorted(k.removeprefix("alerts_") for k in cls.model_fields if k.startswith("alerts_"))
-                raise ValueError(f"unknown key {key!r} in [alerts]; known: {', '.join(known)}")
-            data.setdefault(f"alerts_{key}", value)
+        for section in SECTION_TABLES:
+            if not isinstance(data.get(section), dict):
+                continue
+            data = dict(data)
+            table = dict(data.pop(section))
+            if section in cls.model_fields:  # the section's own switch (calibration = true/false)
+                data[section] = table.pop("enabled", True)
+            prefix = section + "_"
+            for key, value in table.items():
+                if prefix + key not in cls.model_fields:
+                    known = sorted(k.removeprefix(prefix) for k in cls.model_fields if k.startswith(prefix))
+                    if section in cls.model_fields:
+                        known.insert(0, "enabled")
+                    raise ValueError(f"unknown key {key!r} in [{section}]; known: {', '.join(known)}")
+                data.setdefault(prefix + key, value)
         return data
 
     @field_validator("alerts_quiet_hours")
@@ -290,9 +278,9 @@ FEATURE_TABLES = frozenset({"evaluation", "flag", "flags", "experiment", "experi
 
 
 def known_keys() -> set[str]:
-    """Every top-level key a settings file may hold: each option, and each ``[section]`` table of options."""
-    fields = set(Settings.model_fields)
-    return fields | {f.split("_", 1)[0] for f in fields if "_" in f} | FEATURE_TABLES
+    """Every top-level key a settings file may hold: each option, each ``[section]`` table of options, and the
+    tables feature modules read themselves."""
+    return set(Settings.model_fields) | set(SECTION_TABLES) | FEATURE_TABLES
 
 
 def check_keys(data: dict[str, Any], where: str) -> None:

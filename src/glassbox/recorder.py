@@ -332,26 +332,21 @@ class LiveTrace(Trace):
         self._root.set(**attributes)
         return self
 
-    def decision(self, *args: Any, **kwargs: Any) -> Decision | None:
+    def _on_root(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
-            return self._root.decision(*args, **kwargs)
+            return getattr(self._root, method)(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - e.g. a missing argument: tracing never raises into user code
-            self._runtime.internal_error("decision", exc)
+            self._runtime.internal_error(method, exc)
             return None
+
+    def decision(self, *args: Any, **kwargs: Any) -> Decision | None:
+        return self._on_root("decision", args, kwargs)
 
     def evidence(self, *args: Any, **kwargs: Any) -> Event | None:
-        try:
-            return self._root.evidence(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            self._runtime.internal_error("evidence", exc)
-            return None
+        return self._on_root("evidence", args, kwargs)
 
     def score(self, *args: Any, **kwargs: Any) -> Score | None:
-        try:
-            return self._root.score(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            self._runtime.internal_error("score", exc)
-            return None
+        return self._on_root("score", args, kwargs)
 
     def __repr__(self) -> str:
         return f"<Trace {self.name!r} trace_id={self.trace_id} status={self.status}>"

@@ -132,3 +132,15 @@ def test_every_bad_value_names_where_it_came_from(tmp_path, monkeypatch):
     msg = str(err.value)
     assert "glassbox.toml: sample_rate" in msg and "GLASSBOX_QUEUE_SIZE: queue_size" in msg
     assert "configure(): batch_size" in msg
+
+
+def test_every_section_table_reads_as_its_options_and_other_tables_are_refused(tmp_path):
+    (tmp_path / "glassbox.toml").write_text("[drift]\ninterval = 7200\n[alerts]\nretries = 2\n")
+    s = load_settings()
+    assert s.drift_interval == 7200 and s.alerts_retries == 2
+    (tmp_path / "glassbox.toml").write_text("[budget]\nmax_usd = 1\n")  # not a table: budget_max_usd is flat
+    with pytest.raises(ConfigError, match=r"unknown key 'budget'"):
+        load_settings()
+    (tmp_path / "glassbox.toml").write_text("[drift]\nintervall = 1\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'intervall' in \[drift\]"):
+        load_settings()

@@ -8,7 +8,7 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.text import Text
 
 from glassbox.cli import formats as fmt
@@ -20,45 +20,6 @@ _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 def _echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, default=str))
-
-
-def flags(
-    ack: Annotated[
-        str | None, typer.Option("--ack", metavar="ID", help="Acknowledge this flag (id or unique prefix, 4+ chars).")
-    ] = None,
-    show_all: Annotated[bool, typer.Option("--all", help="Include acknowledged flags.")] = False,
-    source: Annotated[str, typer.Option("--source", help="calibration, budget, slo, … or 'any'.")] = "calibration",
-    project: Annotated[str | None, typer.Option("--project", help="Only this project's flags.")] = None,
-    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule's flags.")] = None,
-    trace_id: Annotated[str | None, typer.Option("--trace", help="Only the flags on this run (full id).")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
-    as_json: JsonOption = False,
-    store: StoreOption = None,
-) -> None:
-    """Calibration flags (and other alerts), newest first; --ack ID acknowledges one."""
-    from glassbox.store.alerts import acknowledge, list_alerts
-
-    with reported():
-        with open_store(store, must_exist=True) as st:
-            if ack is not None:
-                alert = acknowledge(st, ack.strip().lower())
-                if as_json:
-                    _echo_json(alert.to_dict())
-                else:
-                    typer.echo(f"acknowledged {alert.id}: {' '.join(alert.message.split())}")
-                return
-            items = list_alerts(st, source=None if source == "any" else source, project=project, rule=rule,
-                                trace_id=trace_id, acknowledged=None if show_all else False, limit=limit)  # fmt: skip
-        if as_json:
-            _echo_json([a.to_dict() for a in items])
-            return
-        console = Console(highlight=False, soft_wrap=False)
-        if not items:
-            console.print(Text("no flags" if show_all else "no open flags"))
-            return
-        console.print(render_flags(items))
-        if not show_all:
-            console.print(Text("acknowledge one: glassbox flags --ack ID", style="dim"))
 
 
 def render_flags(items: list[Any]) -> Group:
@@ -114,5 +75,5 @@ def review(
 
 
 def register(app: typer.Typer) -> None:
-    # `glassbox flags` is now `glassbox alerts` (monitoring_cmds registers both names); `flags()` stays importable.
+    # `glassbox flags` is now `glassbox alerts` (monitoring_cmds registers both names).
     app.command("review")(review)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("glassbox")
 EVERY = {"weekly": timedelta(days=7), "daily": timedelta(days=1)}
 CHECK_S = 300.0  # how often the job looks whether a report is due
+# The first look comes a minute after start, so a restart loop or a short-lived server does no report work.
 FIRST_CHECK_S = 60.0
 
 
@@ -70,31 +70,3 @@ def _deliver(report: Any, path: Path) -> None:
         d.submit(alert, "firing")
     except Exception:
         log.warning("glassbox: the %s report's summary was not delivered", report.kind, exc_info=True)
-
-
-class Scheduler:
-    """A daemon thread that writes due reports every ``CHECK_S`` seconds until stopped."""
-
-    def __init__(self, store: Store, settings: Any, check_s: float = CHECK_S) -> None:
-        self.store, self.settings, self.check_s = store, settings, check_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="glassbox-reports", daemon=True)
-
-    def start(self) -> Scheduler:
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        # The first look comes a minute after start, so a restart loop or a short-lived server does no report work.
-        self._stop.wait(min(FIRST_CHECK_S, self.check_s))
-        while not self._stop.is_set():
-            try:
-                for path in run_due(self.store, self.settings):
-                    log.info("glassbox serve: wrote report %s", path)
-            except Exception:
-                log.warning("glassbox serve: scheduled report failed", exc_info=True)
-            self._stop.wait(self.check_s)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)

@@ -8,7 +8,6 @@ default hourly; 0 turns it off), stores the results and fires alerts (``monitori
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Annotated, Any, Literal
 
@@ -238,25 +237,8 @@ def start(app: Any) -> Any:
     app.state.health_checks["drift_monitor"] = health
     if interval <= 0:
         return None
-    stop = threading.Event()
+    from glassbox.server.features import periodic
 
-    def loop() -> None:
-        wait = min(interval, 60.0)  # the first check a minute after start (or sooner), then every interval
-        while not stop.wait(wait):
-            try:
-                result = run_once(app, settings)
-                status.update(last_check=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), last_error=None,
-                              checks=status["checks"] + 1, **result)  # fmt: skip
-            except Exception as exc:  # noqa: BLE001 - a failed check is reported in health; the next one retries
-                status["last_error"] = f"{type(exc).__name__}: {exc}"[:300]
-                log.warning("glassbox serve: drift check failed: %s", exc)
-            wait = interval
-
-    thread = threading.Thread(target=loop, name="glassbox-drift-monitor", daemon=True)
-    thread.start()
-
-    def stop_monitor() -> None:
-        stop.set()
-        thread.join(timeout=5)
-
-    return stop_monitor
+    # The first check a minute after start (or sooner), then every interval.
+    return periodic("drift check", lambda: run_once(app, settings), status, interval=interval,
+                    first=min(interval, 60.0))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -57,3 +59,32 @@ def start_jobs(app: Any) -> list[Callable[[], None]]:
         if stop is not None:
             stops.append(stop)
     return stops
+
+
+def periodic(name: str, run: Callable[[], dict[str, Any] | None], status: dict[str, Any], *, interval: float,
+             first: float) -> Callable[[], None]:
+    """Run ``run()`` on a daemon thread ``first`` seconds after start, then every ``interval`` seconds, until the
+    returned stop function is called. ``status`` (shown by the job's health check and API) gets ``last_check``,
+    ``checks``, ``last_error`` and whatever ``run`` returns; a failed run is logged and retried next time."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        wait = first
+        while not stop.wait(wait):
+            try:
+                result = run() or {}
+                status.update(result, last_check=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                              last_error=None, checks=status.get("checks", 0) + 1)  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - reported in health; the next round retries
+                status["last_error"] = f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("glassbox serve: %s failed: %s", name, exc)
+            wait = interval
+
+    thread = threading.Thread(target=loop, name=f"glassbox-{name.replace(' ', '-')}", daemon=True)
+    thread.start()
+
+    def stop_job() -> None:
+        stop.set()
+        thread.join(timeout=5)
+
+    return stop_job

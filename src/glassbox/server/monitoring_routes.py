@@ -10,7 +10,6 @@ REST: ``GET /api/v1/alerts`` (every firing alert by default), ``POST /api/v1/ale
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Annotated, Any
 
@@ -212,24 +211,6 @@ def start(app: Any) -> Any:
     app.state.health_checks["slo_and_alerts"] = health
     if interval <= 0:
         return None
-    stop = threading.Event()
+    from glassbox.server.features import periodic
 
-    def loop() -> None:
-        wait = min(interval, 2.0)
-        while not stop.wait(wait):
-            try:
-                job.update(run_once(app), last_check=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                           last_error=None, checks=job["checks"] + 1)  # fmt: skip
-            except Exception as exc:  # noqa: BLE001 - reported in health; the next check retries
-                job["last_error"] = f"{type(exc).__name__}: {exc}"[:300]
-                log.warning("glassbox serve: SLO check failed: %s", exc)
-            wait = interval
-
-    thread = threading.Thread(target=loop, name="glassbox-slo-check", daemon=True)
-    thread.start()
-
-    def stop_job() -> None:
-        stop.set()
-        thread.join(timeout=5)
-
-    return stop_job
+    return periodic("SLO check", lambda: run_once(app), job, interval=interval, first=min(interval, 2.0))

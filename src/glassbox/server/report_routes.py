@@ -94,10 +94,28 @@ def report_file(request: Request, report_id: str) -> Response:
 def start(app: Any) -> Any:
     """The report schedule (``[reports] schedule``; weekly by default, ``off`` disables it)."""
     from glassbox.config import load_settings
-    from glassbox.reports.schedule import Scheduler, interval
+    from glassbox.reports.schedule import CHECK_S, FIRST_CHECK_S, interval, run_due
+    from glassbox.server.features import periodic
 
     settings = load_settings()
     app.state.report_settings = settings
-    if interval(settings.reports_schedule) is None:
+    every = interval(settings.reports_schedule)
+    status: dict[str, Any] = {"schedule": settings.reports_schedule, "last_check": None, "last_error": None,
+                              "checks": 0, "written": []}  # fmt: skip
+    app.state.report_job = status
+
+    def health() -> tuple[str, str]:
+        if every is None:
+            return "ok", "scheduled reports off (reports_schedule = off)"
+        if status["last_error"]:
+            return "warn", f"last scheduled report failed: {status['last_error']}"
+        return "ok", f"{settings.reports_schedule}; last check {status['last_check'] or 'pending'}"
+
+    app.state.health_checks["reports"] = health
+    if every is None:
         return None
-    return Scheduler(app.state.store, settings).start().stop
+
+    def run() -> dict[str, Any]:
+        return {"written": [str(p) for p in run_due(app.state.store, settings)]}
+
+    return periodic("scheduled reports", run, status, interval=CHECK_S, first=FIRST_CHECK_S)
