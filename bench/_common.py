@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,13 @@ def log(message: str) -> None:
     """Progress goes to stderr; stdout carries only the result line."""
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> list[float]:
+    """Milliseconds of each of ``repeats`` calls of ``fn``."""
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out

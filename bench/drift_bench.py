@@ -17,39 +17,14 @@ import statistics
 import tempfile
 import time
 
-from _common import Results, log
-from gen_store import make_run
+from _common import Results, log, timed
+from gen_store import fill
 
 from glassbox.monitoring import drift
 from glassbox.stats import drift as stats
 from glassbox.store.store import Store
 
 FIELDS = ("duration_ms", "quality_score", "confidence", "workflow", "model")
-
-
-def fill(store: Store, traces: int) -> None:
-    """gen_store's runs over 30 days, up to ``traces`` (the store is kept in /tmp between runs)."""
-    from datetime import UTC, datetime
-
-    have = store.counts()["traces"]
-    if have >= traces:
-        return
-    log(f"filling the store with {traces:,} runs ({traces * 10:,} spans)…")
-    rng = random.Random(42)
-    end = datetime.now(UTC).replace(tzinfo=None)
-    for first in range(0, traces, 1000):
-        batch = [make_run(i, rng, end, 30) for i in range(first, min(first + 1000, traces))]
-        if first + len(batch) > have:
-            store.write_traces(batch)
-
-
-def timed(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def main() -> None:

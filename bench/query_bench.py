@@ -14,25 +14,14 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
-from _common import Results, log
+from _common import Results, log, timed
 from gen_store import DOMAINS, INTENTS, WORKFLOWS
 
 from glassbox.analysis.costs import cost_report
 from glassbox.analysis.query import Query
 from glassbox.store.store import Store
-
-
-def timed(fn: Callable[[], Any], repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def p95(values: list[float]) -> float:

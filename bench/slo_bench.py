@@ -10,29 +10,14 @@ run for a failed stage), a stage latency SLO (joins the stage's spans) and a rat
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
-from datetime import UTC, datetime
 
 from _common import Results, log
-from gen_store import make_run
+from gen_store import fill
 
 from glassbox.monitoring.slo import SLO, check, default_rag_slos, status
 from glassbox.store.store import Store
-
-
-def fill(store: Store, traces: int) -> None:
-    have = store.counts()["traces"]
-    if have >= traces:
-        return
-    log(f"filling the store with {traces:,} runs ({traces * 10:,} spans)…")
-    rng = random.Random(42)
-    end = datetime.now(UTC).replace(tzinfo=None)
-    for first in range(0, traces, 1000):
-        batch = [make_run(i, rng, end, 30) for i in range(first, min(first + 1000, traces))]
-        if first + len(batch) > have:
-            store.write_traces(batch)
 
 
 def main() -> None:
