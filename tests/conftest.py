@@ -72,6 +72,14 @@ def _pg_schema_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def pg_store_url() -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL, for tests about PostgreSQL alone (mark them ``postgres``)."""
+    if _PG_PROBLEM is not None:
+        pytest.skip(_PG_PROBLEM)  # only where no server runs; CI (GLASSBOX_REQUIRE_POSTGRES=1) fails at collection
+    yield from _pg_schema_url()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request, tmp_path) -> Iterator[str]:
     """A fresh, empty store URL on each backend."""

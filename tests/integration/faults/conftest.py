@@ -40,8 +40,6 @@ def private_pg() -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture
-def pg_url(store_url) -> str:
-    """The shared test PostgreSQL (a fresh schema): the ``store_url`` fixture's postgresql case only."""
-    if not store_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL case only (the sqlite case of store_url is not this test's subject)")
-    return store_url
+def pg_url(pg_store_url) -> str:
+    """The shared test PostgreSQL (a fresh schema)."""
+    return pg_store_url
