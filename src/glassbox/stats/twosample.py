@@ -46,8 +46,9 @@ def percentile(values: Sequence[float] | np.ndarray, q: float | Sequence[float])
     return float(out) if np.ndim(out) == 0 else out
 
 
-def iqr_filter(values: Sequence[float] | np.ndarray, k: float = 1.5, *,
-               reference: Sequence[float] | np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+def iqr_filter(
+    values: Sequence[float] | np.ndarray, k: float = 1.5, *, reference: Sequence[float] | np.ndarray | None = None
+) -> np.ndarray:
     """Values inside [Q1 - k*IQR, Q3 + k*IQR] (Tukey's fences), in their original order; NaNs dropped.
 
     ``reference``: take the quartiles from these values instead (e.g. both samples pooled, so that two
@@ -85,7 +86,10 @@ def welch_t(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, co
     se = math.sqrt(va + vb)
     if se == 0.0:
         return TestResult("welch_t", nan, nan, diff, diff, diff, confidence, n_a, n_b, {"df": nan, "se": 0.0})
-    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    # Welch-Satterthwaite on the variance shares (scale-free): squaring va and vb themselves underflows to
+    # 0/0 for tiny variances (1e-127 values); scipy then falls back to df=1, which the shares give exactly.
+    share_a, share_b = va / (va + vb), vb / (va + vb)
+    df = 1.0 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
     t = diff / se
     p = float(2.0 * stats.t.sf(abs(t), df))
     half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * se
@@ -93,9 +97,7 @@ def welch_t(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, co
     return TestResult("welch_t", float(t), p, diff, diff - half, diff + half, confidence, n_a, n_b, extra)
 
 
-def two_proportion_z(
-    successes_a: int, n_a: int, successes_b: int, n_b: int, confidence: float = 0.95
-) -> TestResult:
+def two_proportion_z(successes_a: int, n_a: int, successes_b: int, n_b: int, confidence: float = 0.95) -> TestResult:
     """Two-proportion z test of p_b - p_a: pooled-variance z and p-value (as statsmodels' proportions_ztest),
     unpooled Wald interval on the difference (as confint_proportions_2indep(method='wald')).
 
@@ -151,8 +153,9 @@ def _kth_differences(a: np.ndarray, b: np.ndarray, ks: Sequence[int]) -> list[fl
     return [found[k] for k in ks]
 
 
-def _bracket(a_sorted: np.ndarray, b_sorted: np.ndarray, k: int, d_min: float, d_max: float
-             ) -> tuple[float, float, int, int]:  # fmt: skip
+def _bracket(
+    a_sorted: np.ndarray, b_sorted: np.ndarray, k: int, d_min: float, d_max: float
+) -> tuple[float, float, int, int]:
     """(lo, hi, count <= lo, count <= hi) with count(lo) < k < count(hi) (when the data allow), narrowed by
     a random sample of pairs when the sample's quantiles (checked by exact counts) hold the k-th difference."""
     import numpy as np
@@ -183,8 +186,10 @@ def _window(a_sorted: np.ndarray, b_sorted: np.ndarray, lo: float, hi: float) ->
     """Per a_i, the index range [start, stop) of the b_j with lo < b_j - a_i <= hi."""
     import numpy as np
 
-    return (np.searchsorted(b_sorted, a_sorted + lo, side="right"),
-            np.searchsorted(b_sorted, a_sorted + hi, side="right"))  # fmt: skip
+    return (
+        np.searchsorted(b_sorted, a_sorted + lo, side="right"),
+        np.searchsorted(b_sorted, a_sorted + hi, side="right"),
+    )
 
 
 def _window_ends(a_sorted: np.ndarray, b_sorted: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
