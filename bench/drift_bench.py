@@ -47,15 +47,23 @@ def main() -> None:
     values = timed(check, args.repeats)
     report = drift.check(store, FIELDS, by="release", project="bench", save=False, alert=False)
     n = sum(r.n_current + r.n_reference for r in report.results if r.segment is None)
-    res.check("drift check, 5 fields x (all + 3 releases), 24 h vs 7 d", statistics.median(values), " ms",
-              "< 5000 ms", statistics.median(values) < 5000)  # fmt: skip
+    res.check(
+        "drift check, 5 fields x (all + 3 releases), 24 h vs 7 d",
+        statistics.median(values),
+        " ms",
+        "< 5000 ms",
+        statistics.median(values) < 5000,
+    )
     res.note(f"{n:,} values compared overall; methods {sorted({r.method for r in report.results if r.method})}")
 
     rng = random.Random(1)
     a = [rng.gauss(0, 1) for _ in range(100_000)]
     b = [rng.gauss(0.05, 1) for _ in range(100_000)]
-    cases = (("ks", lambda: stats.ks_test(a, b)), ("wasserstein normed", lambda: stats.wasserstein_normed(a, b)),
-             ("psi", lambda: stats.psi(a, b)))
+    cases = (
+        ("ks", lambda: stats.ks_test(a, b)),
+        ("wasserstein normed", lambda: stats.wasserstein_normed(a, b)),
+        ("psi", lambda: stats.psi(a, b)),
+    )
     for name, fn in cases:
         res.figure(f"{name}, 100,000 values a side", statistics.median(timed(fn, 5)), "ms")
 
@@ -79,8 +87,9 @@ def main() -> None:
         t0 = time.perf_counter()
         for _ in range(200):
             gb.feedback(t.trace_id, comment="This answer was great, thank you!")
-        res.figure("gb.feedback (comment: VADER sentiment), caller's cost", (time.perf_counter() - t0) / 200 * 1e6,
-                   "us")  # fmt: skip
+        res.figure(
+            "gb.feedback (comment: VADER sentiment), caller's cost", (time.perf_counter() - t0) / 200 * 1e6, "us"
+        )
         gb.shutdown()
 
     reg = Registry()

@@ -53,15 +53,17 @@ def fill(store, traces: int) -> None:
                 root = Span(t.trace_id, f"{i + 1:012x}0000", None, "bench", "trace", t.start_ns)
                 root.end_ns, root.status = t.end_ns, "error" if fails[k] else "ok"
                 t.root_span_id, t.spans = root.span_id, [root]
-                for j, (name, kind) in enumerate((("retrieve", "retrieval"), ("rerank", "stage"),
-                                                  ("generate", "llm"), ("format", "stage"))):  # fmt: skip
+                for j, (name, kind) in enumerate(
+                    (("retrieve", "retrieval"), ("rerank", "stage"), ("generate", "llm"), ("format", "stage"))
+                ):
                     s = Span(t.trace_id, f"{i + 1:012x}{j + 1:04x}", root.span_id, name, kind, t.start_ns + j)
                     s.end_ns, s.status = t.end_ns - 1, "ok"
                     if kind == "llm":
                         s.model, s.cost_usd = "gpt-4o-mini", float(cost[k])
                     t.spans.append(s)
-                t.scores = [Score(f"{i + 1:016x}", "quality", float(qual[k]), 1.0, None, "sdk", {}, None, None,
-                                  t.start_ns + 5)]  # fmt: skip
+                t.scores = [
+                    Score(f"{i + 1:016x}", "quality", float(qual[k]), 1.0, None, "sdk", {}, None, None, t.start_ns + 5)
+                ]
                 batch.append(t)
             store.write_traces(batch)
 
@@ -140,10 +142,15 @@ def bench_gate(res: Results, url: str, traces: int, repeats: int) -> None:
     res.figure("gate: CPU time of this process", cpu, "ms", "what the verdict costs when the machine is not shared")
     if cpu < 0.7 * g:
         load = Path("/proc/loadavg").read_text().split()[0]
-        res.note(f"the gate waited {g - cpu:,.0f} ms of {g:,.0f} ms for a CPU: the machine is busy (load average "
-                 f"{load})")
-    res.figure("gate: default metrics, 2 x runs", g, "ms", f"{verdict.n_baseline:,} vs {verdict.n_candidate:,} runs,"
-               f" verdict {verdict.verdict}")  # fmt: skip
+        res.note(
+            f"the gate waited {g - cpu:,.0f} ms of {g:,.0f} ms for a CPU: the machine is busy (load average {load})"
+        )
+    res.figure(
+        "gate: default metrics, 2 x runs",
+        g,
+        "ms",
+        f"{verdict.n_baseline:,} vs {verdict.n_candidate:,} runs, verdict {verdict.verdict}",
+    )
     res.figure("canary check (gate + ramp step recorded)", c, "ms", "same populations")
     res.figure("gate: first call in a fresh process", cold, "ms", "includes importing scipy.stats")
     res.check("gate verdict on 2 x 100k runs", g, "ms", "< 2000 ms", g < 2000)
@@ -157,16 +164,26 @@ def bench_aa(res: Results, sims: int, n: int) -> None:
 
     rng = np.random.default_rng(11)
     zero = parse_tolerance("+0")
-    specs = [MetricSpec("error_rate", zero), MetricSpec("latency", zero), MetricSpec("cost", zero),
-             MetricSpec("quality", parse_tolerance("-0"))]  # fmt: skip
+    specs = [
+        MetricSpec("error_rate", zero),
+        MetricSpec("latency", zero),
+        MetricSpec("cost", zero),
+        MetricSpec("quality", parse_tolerance("-0")),
+    ]
     flagged = {s.name: 0 for s in specs}
     any_fail = 0
     for _ in range(sims):
         pops = []
         for _side in range(2):
-            pops.append(population_from_values(durations=rng.lognormal(5.5, 0.6, n), failed=int(rng.binomial(n, 0.05)),
-                                               finished=n, costs=rng.lognormal(-6, 0.4, n),
-                                               quality=np.clip(rng.normal(0.8, 0.1, n), 0, 1)))  # fmt: skip
+            pops.append(
+                population_from_values(
+                    durations=rng.lognormal(5.5, 0.6, n),
+                    failed=int(rng.binomial(n, 0.05)),
+                    finished=n,
+                    costs=rng.lognormal(-6, 0.4, n),
+                    quality=np.clip(rng.normal(0.8, 0.1, n), 0, 1),
+                )
+            )
         v = judge(pops[0], pops[1], specs, confidence=0.98)
         for m in v.metrics:
             flagged[m.name] += m.classification in ("High", "Low")
@@ -174,11 +191,19 @@ def bench_aa(res: Results, sims: int, n: int) -> None:
     alpha = 0.02
     for name, count in flagged.items():
         rate = count / sims
-        res.figure(f"A/A: {name} called different", rate * 100, "%", f"{sims} simulations, n={n} a side, "
-                   f"alpha {alpha:.0%} (two-sided)")  # fmt: skip
+        res.figure(
+            f"A/A: {name} called different",
+            rate * 100,
+            "%",
+            f"{sims} simulations, n={n} a side, alpha {alpha:.0%} (two-sided)",
+        )
         res.check(f"A/A false-positive rate, {name}", rate * 100, "%", "<= 2 x alpha (4 %)", rate <= 2 * alpha)
-    res.figure("A/A: gate failed (any of 4 critical metrics, zero band)", any_fail / sims * 100, "%",
-               "about 1 - 0.99^4 = 3.9 % expected: each metric fails in one direction only")
+    res.figure(
+        "A/A: gate failed (any of 4 critical metrics, zero band)",
+        any_fail / sims * 100,
+        "%",
+        "about 1 - 0.99^4 = 3.9 % expected: each metric fails in one direction only",
+    )
 
 
 def main() -> None:

@@ -98,8 +98,13 @@ def main() -> None:
         seq += hit_seq
     res.figure("peeking 20x, fixed-horizon false-positive rate", pct(naive / peeks), "%", "inflated, as expected")
     res.figure("peeking 20x, confidence-sequence false-positive rate", pct(seq / peeks), "%", f"alpha {alpha}")
-    res.check("confidence sequence keeps peeking false positives <= alpha", pct(seq / peeks), "%",
-              f"<= {pct(alpha):g}%", seq / peeks <= alpha)  # fmt: skip
+    res.check(
+        "confidence sequence keeps peeking false positives <= alpha",
+        pct(seq / peeks),
+        "%",
+        f"<= {pct(alpha):g}%",
+        seq / peeks <= alpha,
+    )
     res.figure("simulation time", time.perf_counter() - t0, "s", "")
     res.emit()
 

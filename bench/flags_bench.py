@@ -33,8 +33,13 @@ def main() -> None:
     from glassbox.flags.evaluate import assign_variant, evaluate_flag
     from glassbox.flags.hashing import bucket
 
-    flag = parse_flag({"name": "new-retriever", "default": False, "rules": [
-        {"condition": {"plan": {"$in": ["pro", "team"]}}, "value": True, "rollout": 0.3}]})
+    flag = parse_flag(
+        {
+            "name": "new-retriever",
+            "default": False,
+            "rules": [{"condition": {"plan": {"$in": ["pro", "team"]}}, "value": True, "rollout": 0.3}],
+        }
+    )
     exp = parse_experiment({"name": "prompt-style", "variants": ["control", "concise", "verbose"]})
     client = FlagClient([flag, exp], toml_path=None, record_exposures=False)
     attrs = {"plan": "pro", "country": "NO"}
@@ -47,7 +52,7 @@ def main() -> None:
     def cold_units() -> list[str]:
         offset[0] += n
         bucket.cache_clear()
-        return cold[offset[0] - n: offset[0]]
+        return cold[offset[0] - n : offset[0]]
 
     log(f"flag evaluation: {args.repeats} repeats x {n} calls")
     cases = {

@@ -71,15 +71,28 @@ def make_run(i: int, rng: random.Random, end: datetime, days: int) -> Trace:
     for k, (stage, opts) in enumerate((("retrieve", ("bm25", "dense", "hybrid")), ("plan", ("short", "detailed")))):
         what = rng.choice(opts)
         span = next((s for s in t.spans if s.name == stage), root)
-        t.decisions.append(Decision(f"{i + 1:08x}d{k:07x}", f"use {what}", "scored best", round(rng.random(), 2),
-                                    [(o, round(rng.random(), 2)) for o in opts], {"k": k}, span.span_id, stage,
-                                    t.start_ns + k))  # fmt: skip
+        t.decisions.append(
+            Decision(
+                f"{i + 1:08x}d{k:07x}",
+                f"use {what}",
+                "scored best",
+                round(rng.random(), 2),
+                [(o, round(rng.random(), 2)) for o in opts],
+                {"k": k},
+                span.span_id,
+                stage,
+                t.start_ns + k,
+            )
+        )
     if not failing:
-        dims = {d: round(min(1.0, max(0.0, rng.gauss(0.72, 0.15))), 2)
-                for d in ("relevance", "grounding", "completeness", "clarity")}  # fmt: skip
+        dims = {
+            d: round(min(1.0, max(0.0, rng.gauss(0.72, 0.15))), 2)
+            for d in ("relevance", "grounding", "completeness", "clarity")
+        }
         value = round(sum(dims.values()) / 4, 3)
-        t.scores.append(Score(f"{i + 1:08x}s0000000", "quality", value, 1.0, value >= 0.7, "rule", dims, None, None,
-                              clock))  # fmt: skip
+        t.scores.append(
+            Score(f"{i + 1:08x}s0000000", "quality", value, 1.0, value >= 0.7, "rule", dims, None, None, clock)
+        )
     return t
 
 
@@ -119,8 +132,10 @@ def main() -> None:
         if first + len(batch) > have:
             store.write_traces(batch)
         if (first // args.batch) % 10 == 0:
-            log(f"  {first + len(batch):,} runs ({(first + len(batch)) * SPANS_PER_RUN:,} spans), "
-                f"{time.perf_counter() - t0:.0f}s")  # fmt: skip
+            log(
+                f"  {first + len(batch):,} runs ({(first + len(batch)) * SPANS_PER_RUN:,} spans), "
+                f"{time.perf_counter() - t0:.0f}s"
+            )
     log(f"filled {args.store}: {store.counts()}")
 
 

@@ -149,8 +149,10 @@ def main() -> None:
         cases["glassbox"] = configured(n)
         cases["disabled"] = configured(n, enabled=False)
         cases["sampled-out"] = configured(n, sample_rate=0.0)
-        cases["sampled-out-trace"] = lambda: (gb.configure(store=None, trail_dir=None, sample_rate=0.0),
-                                              run_traces(n // 10))[1]  # fmt: skip
+        cases["sampled-out-trace"] = lambda: (
+            gb.configure(store=None, trail_dir=None, sample_rate=0.0),
+            run_traces(n // 10),
+        )[1]
     else:
         from opentelemetry import trace as otel_trace
 
@@ -179,8 +181,9 @@ def main() -> None:
         res.check("stage vs OTel SDK span (faster)", otel / g, "x", ">= 5x faster", otel / g >= 5.0)
         res.check("stage vs bare with", g / bare, "x", "<= 6x bare", g / bare <= 6.0)
         res.check("disabled vs bare with", med["disabled"] / bare, "x", "<= 2x bare", med["disabled"] / bare <= 2.0)
-        res.check("sampled out vs bare with", med["sampled-out"] / bare, "x", "<= 2x bare",
-                  med["sampled-out"] / bare <= 2.0)  # fmt: skip
+        res.check(
+            "sampled out vs bare with", med["sampled-out"] / bare, "x", "<= 2x bare", med["sampled-out"] / bare <= 2.0
+        )
     else:
         g = med["glassbox+otel"]
         res.check("stage (OTel bridge on) vs OTel SDK span", otel / g, "x", ">= 3x faster", otel / g >= 3.0)

@@ -17,16 +17,33 @@ from _common import Results, interleaved, log, median
 
 MARKER = "colorsys"
 FORBIDDEN = ("sqlalchemy", "fastapi", "typer", "rich", "pydantic", "pydantic_core", "pydantic_settings")
-HEAVY = (*FORBIDDEN, "alembic", "psycopg", "opentelemetry", "google.protobuf", "orjson", "numpy", "scipy",
-         "uvicorn", "starlette", "jinja2", "httpx", "requests", "prometheus_client", "structlog")  # fmt: skip
+HEAVY = (
+    *FORBIDDEN,
+    "alembic",
+    "psycopg",
+    "opentelemetry",
+    "google.protobuf",
+    "orjson",
+    "numpy",
+    "scipy",
+    "uvicorn",
+    "starlette",
+    "jinja2",
+    "httpx",
+    "requests",
+    "prometheus_client",
+    "structlog",
+)
 
 
 def import_ms(module: str) -> float:
     """Cumulative import time (ms) of ``module`` in a fresh interpreter, start-up excluded."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {MARKER}; import {module}"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     total_us, seen_marker = 0, False
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
@@ -54,8 +71,9 @@ def main() -> None:
     args = ap.parse_args()
     res = Results("import")
     log(f"import time: {args.repeats} fresh processes each")
-    times = interleaved({"glassbox": lambda: import_ms("glassbox"),
-                         "otel": lambda: import_ms("opentelemetry.sdk.trace")}, args.repeats)  # fmt: skip
+    times = interleaved(
+        {"glassbox": lambda: import_ms("glassbox"), "otel": lambda: import_ms("opentelemetry.sdk.trace")}, args.repeats
+    )
     g, o = median(times["glassbox"]), median(times["otel"])
     res.figure("import glassbox", g, "ms", "-X importtime cumulative, median")
     res.figure("import opentelemetry.sdk.trace", o, "ms", "-X importtime cumulative, median")
@@ -65,8 +83,7 @@ def main() -> None:
     present = [h for h in HEAVY if h in modules]
     res.note("heavy modules loaded by `import glassbox`: " + (", ".join(present) or "none"))
     bad = [m for m in FORBIDDEN if m in modules]
-    res.check("import glassbox loads no sqlalchemy/fastapi/typer/rich/pydantic", len(bad), " loaded", "0",
-              not bad)  # fmt: skip
+    res.check("import glassbox loads no sqlalchemy/fastapi/typer/rich/pydantic", len(bad), " loaded", "0", not bad)
     if bad:
         res.note("forbidden modules loaded: " + ", ".join(bad))
     res.emit()

@@ -51,9 +51,15 @@ def template() -> bytes:
                 with tracer.start_as_current_span(f"stage-{j}") as s:
                     s.set_attribute("k", j)
             with tracer.start_as_current_span("chat") as c:
-                c.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                                  "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 400 + t,
-                                  "gen_ai.usage.output_tokens": 50 + t})  # fmt: skip
+                c.set_attributes(
+                    {
+                        "gen_ai.operation.name": "chat",
+                        "gen_ai.provider.name": "openai",
+                        "gen_ai.request.model": "gpt-4o-mini",
+                        "gen_ai.usage.input_tokens": 400 + t,
+                        "gen_ai.usage.output_tokens": 50 + t,
+                    }
+                )
     return encode_spans(mem.get_finished_spans()).SerializeToString()
 
 
@@ -90,9 +96,11 @@ def start_server(store: str, port: int, web: bool = False, calibration: bool = T
     """`glassbox serve`'s app in its own process (with the dashboard when ``web``), once /health answers."""
     routers = "[__import__('glassbox.server.web', fromlist=['router']).router]" if web else "[]"
     durable = f", durable=True, spool_dir={DURABLE_SPOOL[0]!r}" if DURABLE_SPOOL else ""
-    code = ("import uvicorn; from glassbox.server.app import create_app; "
-            f"uvicorn.run(create_app({store!r}, routers={routers}, calibration={calibration}{durable}), "
-            f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)")  # fmt: skip
+    code = (
+        "import uvicorn; from glassbox.server.app import create_app; "
+        f"uvicorn.run(create_app({store!r}, routers={routers}, calibration={calibration}{durable}), "
+        f"host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -166,8 +174,9 @@ def ingest(res: Results, batches: int, senders: int) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-    res.figure("spans sent", total, "spans", f"in {batches} requests from {senders} senders, {len(retries)} "
-               "retried after 429")  # fmt: skip
+    res.figure(
+        "spans sent", total, "spans", f"in {batches} requests from {senders} senders, {len(retries)} retried after 429"
+    )
     res.figure("accepted", total / accepted_s, "spans/s", "answered 200 (queued)")
     rate = total / stored_s
     res.check("OTLP ingest, stored (sustained)", rate, "spans/s", ">= 20,000", rate >= 20_000)

@@ -34,13 +34,21 @@ TARGET_FIRST_MS = 5.0
 def openai_response() -> object:
     from openai.types.chat import ChatCompletion
 
-    return ChatCompletion.model_validate({
-        "id": "chatcmpl-bench", "object": "chat.completion", "created": 1_764_000_000,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
-        "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
-                  "prompt_tokens_details": {"cached_tokens": 512}},
-    })  # fmt: skip
+    return ChatCompletion.model_validate(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion",
+            "created": 1_764_000_000,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+            "usage": {
+                "prompt_tokens": 1200,
+                "completion_tokens": 300,
+                "total_tokens": 1500,
+                "prompt_tokens_details": {"cached_tokens": 512},
+            },
+        }
+    )
 
 
 def run_llm(resp: object, n: int) -> float:
@@ -95,8 +103,14 @@ def first_call_ms(delay_s: float, processes: int = 5) -> float:
 
     body = openai_response().model_dump(mode="json")  # type: ignore[attr-defined]
     script = _FIRST_CALL.format(body=body)
-    times = [float(subprocess.run([sys.executable, "-c", script, str(delay_s)], check=True, capture_output=True,
-                                  text=True).stdout.strip()) for _ in range(processes)]  # fmt: skip
+    times = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", script, str(delay_s)], check=True, capture_output=True, text=True
+            ).stdout.strip()
+        )
+        for _ in range(processes)
+    ]
     return median(times)
 
 
@@ -132,13 +146,17 @@ def main() -> None:
     times = {name: median(v) for name, v in interleaved(cases, repeats).items()}
     for name, us in times.items():
         res.figure(name, us, "µs/op")
-    res.check("gb.llm(resp) priced, per call", times["llm"], "µs", f"<= {TARGET_LLM_US}",
-              times["llm"] <= TARGET_LLM_US)
+    res.check("gb.llm(resp) priced, per call", times["llm"], "µs", f"<= {TARGET_LLM_US}", times["llm"] <= TARGET_LLM_US)
     after = first_call_ms(0.5)
     res.figure("first call, 0.5 s after configure", after, "ms")
     res.figure("first call, right after configure", first_call_ms(0.0), "ms")
-    res.check("first gb.llm() after configure (price table loaded in the background)", after, "ms",
-              f"<= {TARGET_FIRST_MS}", after <= TARGET_FIRST_MS)
+    res.check(
+        "first gb.llm() after configure (price table loaded in the background)",
+        after,
+        "ms",
+        f"<= {TARGET_FIRST_MS}",
+        after <= TARGET_FIRST_MS,
+    )
     added = times["stage+budget"] - times["stage"]
     res.check("budget check added to gb.stage()", added, "µs", f"<= {TARGET_BUDGET_US}", added <= TARGET_BUDGET_US)
     res.emit()

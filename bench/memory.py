@@ -61,8 +61,12 @@ def main() -> None:
     label = f"store={args.store}, {args.traces:,} traces"
     res.figure(f"RSS before ({label})", before / 1024, "MB")
     res.figure(f"RSS after flush ({label})", after / 1024, "MB")
-    res.figure(f"peak RSS growth while recording ({label})", (peak_after - peak_before) / 1024, "MB",
-               "VmHWM; the writer queue holds unwritten traces")  # fmt: skip
+    res.figure(
+        f"peak RSS growth while recording ({label})",
+        (peak_after - peak_before) / 1024,
+        "MB",
+        "VmHWM; the writer queue holds unwritten traces",
+    )
     res.figure(f"recording + flush time ({label})", elapsed, "s")
     res.check(f"RSS growth once flushed ({label})", growth, " MB", f"< {LIMIT_MB:.0f} MB", growth < LIMIT_MB)
     res.emit()

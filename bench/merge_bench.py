@@ -30,8 +30,7 @@ def run(tid: int) -> Trace:
     t = Trace(f"{tid:032x}", "run", 1_000_000_000)
     t.project, t.status, t.end_ns, t.root_span_id = "p", "complete", 2_000_000_000, f"{tid:08x}00000000"
     for j in range(10):
-        s = Span(t.trace_id, f"{tid:08x}{j:08x}", None if j == 0 else t.root_span_id, f"s{j}", "llm",
-                 1_000_000_000 + j)  # fmt: skip
+        s = Span(t.trace_id, f"{tid:08x}{j:08x}", None if j == 0 else t.root_span_id, f"s{j}", "llm", 1_000_000_000 + j)
         s.end_ns, s.status, s.tokens_in, s.cost_usd = 1_500_000_000, "ok", 10, 0.001
         t.spans.append(s)
     return t

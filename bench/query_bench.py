@@ -68,8 +68,11 @@ def main() -> None:
         values = timed(fn, reps)
         res.figure(f"{name} median", statistics.median(values), "ms")
         res.check(f"{name} p95", p95(values), "ms", f"< {target} ms", p95(values) < target)
-    for name, fn in {"failed_stages": q.failed_stages, "decisions": q.decisions,
-                     "latency by stage": lambda: q.latency(by="stage")}.items():  # fmt: skip
+    for name, fn in {
+        "failed_stages": q.failed_stages,
+        "decisions": q.decisions,
+        "latency by stage": lambda: q.latency(by="stage"),
+    }.items():
         res.figure(name, statistics.median(timed(fn, 3)), "ms", "(no target)")
     res.emit()
 

@@ -43,8 +43,22 @@ sys.path.insert(0, str(BENCH))
 from _common import RESULT_PREFIX  # noqa: E402 - the bench folder is not a package
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NAMES = ("hotpath", "bridge", "sqlite", "postgres", "merge", "memory", "import", "llm", "ingest", "slo", "drift",
-         "evaluation", "flags", "experiments")
+NAMES = (
+    "hotpath",
+    "bridge",
+    "sqlite",
+    "postgres",
+    "merge",
+    "memory",
+    "import",
+    "llm",
+    "ingest",
+    "slo",
+    "drift",
+    "evaluation",
+    "flags",
+    "experiments",
+)
 
 
 def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
@@ -62,21 +76,47 @@ def commands(name: str, quick: bool, pg_url: str) -> list[list[str]]:
         "sqlite": [["writer.py", "--backend", "sqlite", *writer]],
         "postgres": [["writer.py", "--backend", "postgres", "--postgres", pg_url, *writer]],
         "merge": [["merge_bench.py", "--traces", "1000" if quick else "2000", "--merges", "200" if quick else "500"]],
-        "memory": [["memory.py", "--store", "none", "--traces", traces],
-                   ["memory.py", "--store", "sqlite", "--traces", traces]],
+        "memory": [
+            ["memory.py", "--store", "none", "--traces", traces],
+            ["memory.py", "--store", "sqlite", "--traces", traces],
+        ],
         "import": [["importtime.py", "--repeats", "5" if quick else "11"]],
         "ingest": [["ingest_bench.py", "--batches", "60" if quick else "200"]],
-        "slo": [["slo_bench.py", "--store", "sqlite:////tmp/glassbox-bench-slo.db", "--traces",
-                 "20000" if quick else "100000"]],
-        "drift": [["drift_bench.py", "--store", "sqlite:////tmp/glassbox-bench-drift.db", "--traces",
-                   "20000" if quick else "100000"]],
-        "evaluation": [["evaluation_bench.py", "--store", "sqlite:////tmp/glassbox-bench-gate.db", "--traces",
-                        "20000" if quick else "100000", "--sims", "300" if quick else "1000"]],
+        "slo": [
+            [
+                "slo_bench.py",
+                "--store",
+                "sqlite:////tmp/glassbox-bench-slo.db",
+                "--traces",
+                "20000" if quick else "100000",
+            ]
+        ],
+        "drift": [
+            [
+                "drift_bench.py",
+                "--store",
+                "sqlite:////tmp/glassbox-bench-drift.db",
+                "--traces",
+                "20000" if quick else "100000",
+            ]
+        ],
+        "evaluation": [
+            [
+                "evaluation_bench.py",
+                "--store",
+                "sqlite:////tmp/glassbox-bench-gate.db",
+                "--traces",
+                "20000" if quick else "100000",
+                "--sims",
+                "300" if quick else "1000",
+            ]
+        ],
         "llm": [["llm.py", "--repeats", "5" if quick else "7", "--iterations", "10000" if quick else "20000"]],
-        "flags": [["flags_bench.py", "--repeats", "5" if quick else "7", "--iterations",
-                   "30000" if quick else "100000"]],
+        "flags": [
+            ["flags_bench.py", "--repeats", "5" if quick else "7", "--iterations", "30000" if quick else "100000"]
+        ],
         "experiments": [["experiments_bench.py", "--tests", "300" if quick else "1000"]],
-    }[name]  # fmt: skip
+    }[name]
 
 
 def postgres_reachable(url: str) -> str | None:
@@ -88,8 +128,14 @@ def postgres_reachable(url: str) -> str | None:
         return f"driver not installed ({exc.name})"
     try:
         u = make_url(url)
-        with psycopg.connect(host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username,
-                             password=u.password, dbname=u.database, connect_timeout=3):  # fmt: skip
+        with psycopg.connect(
+            host=u.host or "127.0.0.1",
+            port=u.port or 5432,
+            user=u.username,
+            password=u.password,
+            dbname=u.database,
+            connect_timeout=3,
+        ):
             return None
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -97,8 +143,9 @@ def postgres_reachable(url: str) -> str | None:
 
 def run_script(argv: list[str]) -> dict[str, Any]:
     """Run one benchmark script in a fresh interpreter; its progress streams to our stderr."""
-    proc = subprocess.run([sys.executable, str(BENCH / argv[0]), *argv[1:]], cwd=BENCH,
-                          stdout=subprocess.PIPE, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / argv[0]), *argv[1:]], cwd=BENCH, stdout=subprocess.PIPE, text=True, check=False
+    )
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
             result = json.loads(line[len(RESULT_PREFIX) :])
@@ -145,7 +192,7 @@ def main() -> int:
         "if reachable); the benchmark creates and drops its own schemas in it",
     )
     ap.add_argument("--json", metavar="FILE", help="also write every result to this JSON file")
-    args = ap.parse_args()  # fmt: skip
+    args = ap.parse_args()
 
     selected = [n.strip() for item in args.only for n in item.split(",") if n.strip()] or list(NAMES)
     unknown = [n for n in selected if n not in NAMES]
@@ -182,8 +229,10 @@ def main() -> int:
     checks = [c for r in results for c in r["checks"]]
     check_rows = [[c["name"], fmt(c["value"], c["unit"]), c["target"], "PASS" if c["ok"] else "FAIL"] for c in checks]
     print()
-    print(f"glassbox benchmarks ({'quick' if args.quick else 'full'} run, {elapsed:.0f} s, Python "
-          f"{sys.version.split()[0]})")  # fmt: skip
+    print(
+        f"glassbox benchmarks ({'quick' if args.quick else 'full'} run, {elapsed:.0f} s, Python "
+        f"{sys.version.split()[0]})"
+    )
     print()
     if fig_rows:
         print(table(["bench", "measure", "value", "note"], fig_rows))
@@ -197,8 +246,12 @@ def main() -> int:
     for s in skipped:
         print(f"skipped {s}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"quick": args.quick, "seconds": elapsed, "results": results,
-                                               "skipped": skipped, "broken": broken}, indent=2))  # fmt: skip
+        Path(args.json).write_text(
+            json.dumps(
+                {"quick": args.quick, "seconds": elapsed, "results": results, "skipped": skipped, "broken": broken},
+                indent=2,
+            )
+        )
     failed = [c for c in checks if not c["ok"]]
     for b in broken:
         print(f"BROKEN {b}")

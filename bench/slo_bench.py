@@ -32,9 +32,11 @@ def main() -> None:
     backend = store.engine.dialect.name
     res = Results(f"slo-{backend}")
     log(f"slo bench on {backend}: {counts['traces']:,} runs, {counts['spans']:,} spans")
-    slos = [*default_rag_slos(),
-            SLO("llm_latency", "latency", 0.95, threshold_ms=1280, stage="llm.final", workflow="search_qa"),
-            SLO("grounded", "ratio", 0.9, good={"min_score": 0.7}, total={"environment": "prod"})]  # fmt: skip
+    slos = [
+        *default_rag_slos(),
+        SLO("llm_latency", "latency", 0.95, threshold_ms=1280, stage="llm.final", workflow="search_qa"),
+        SLO("grounded", "ratio", 0.9, good={"min_score": 0.7}, total={"environment": "prod"}),
+    ]
     status(store, slos[0])  # warm the pool and the page cache
     for slo in slos:
         values = []

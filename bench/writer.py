@@ -94,27 +94,91 @@ def _plain_rows(batch: Sequence[Any]) -> tuple[list[tuple[Any, ...]], list[tuple
     trace_rows, span_rows, decision_rows = [], [], []
     for t in batch:
         tid, project = t.trace_id, t.project or "default"
-        trace_rows.append((
-            tid, project, t.service, t.name, _js(t.input), _js(t.output), t.workflow, t.intent, t.domain,
-            t.user_id, t.session_id, t.environment, t.release, t.status, _js(t.error), _ts(t.start_ns),
-            _ts(t.end_ns), t.start_ns, t.end_ns, t.duration_ms, t.tokens_in, t.tokens_out, t.cost_usd,
-            t.cost_source, t.quality_score, t.gate_passed, t.experiment, t.variant, bool(t.flagged_for_review),
-            t.review_notes, json.dumps(list(t.tags)), _js(t.metadata), t.root_span_id, t.parent_span_id, 1,
-        ))  # fmt: skip
+        trace_rows.append(
+            (
+                tid,
+                project,
+                t.service,
+                t.name,
+                _js(t.input),
+                _js(t.output),
+                t.workflow,
+                t.intent,
+                t.domain,
+                t.user_id,
+                t.session_id,
+                t.environment,
+                t.release,
+                t.status,
+                _js(t.error),
+                _ts(t.start_ns),
+                _ts(t.end_ns),
+                t.start_ns,
+                t.end_ns,
+                t.duration_ms,
+                t.tokens_in,
+                t.tokens_out,
+                t.cost_usd,
+                t.cost_source,
+                t.quality_score,
+                t.gate_passed,
+                t.experiment,
+                t.variant,
+                bool(t.flagged_for_review),
+                t.review_notes,
+                json.dumps(list(t.tags)),
+                _js(t.metadata),
+                t.root_span_id,
+                t.parent_span_id,
+                1,
+            )
+        )
         for s in t.spans:
             err = s.error or {}
-            span_rows.append((
-                tid, s.span_id, s.parent_id, project, s.service, s.name, s.kind, s.status, _ts(s.start_ns),
-                s.start_ns, s.end_ns, s.duration_ms, err.get("type"), err.get("message"), err.get("stack"),
-                s.model, s.tokens_in, s.tokens_out, s.cost_usd, s.peak_gpu_mem_bytes, s.model_loads,
-                json.dumps(s.attributes or {}), _js(s.input), _js(s.output),
-            ))  # fmt: skip
+            span_rows.append(
+                (
+                    tid,
+                    s.span_id,
+                    s.parent_id,
+                    project,
+                    s.service,
+                    s.name,
+                    s.kind,
+                    s.status,
+                    _ts(s.start_ns),
+                    s.start_ns,
+                    s.end_ns,
+                    s.duration_ms,
+                    err.get("type"),
+                    err.get("message"),
+                    err.get("stack"),
+                    s.model,
+                    s.tokens_in,
+                    s.tokens_out,
+                    s.cost_usd,
+                    s.peak_gpu_mem_bytes,
+                    s.model_loads,
+                    json.dumps(s.attributes or {}),
+                    _js(s.input),
+                    _js(s.output),
+                )
+            )
         for d in t.decisions:
-            decision_rows.append((
-                tid, d.id, d.span_id, d.stage, d.what, d.why, d.confidence,
-                json.dumps([{"option": o, "score": sc} for o, sc in d.alternatives]), _js(d.inputs),
-                _ts(d.at_ns), d.at_ns,
-            ))  # fmt: skip
+            decision_rows.append(
+                (
+                    tid,
+                    d.id,
+                    d.span_id,
+                    d.stage,
+                    d.what,
+                    d.why,
+                    d.confidence,
+                    json.dumps([{"option": o, "score": sc} for o, sc in d.alternatives]),
+                    _js(d.inputs),
+                    _ts(d.at_ns),
+                    d.at_ns,
+                )
+            )
     return trace_rows, span_rows, decision_rows
 
 
@@ -159,8 +223,15 @@ def write_full(url: str, count: int) -> float:
 
     Store(url).ready().close()  # migrated beforehand: the writer thread finds the schema at head
     # The same rows as the baseline: heuristic signal scores (6 per trace) and calibration queries are off.
-    gb.configure(store=url, trail_dir=None, batch_size=BATCH, queue_policy="block", queue_size=max(count, 1),
-                 heuristics=False, calibration=False)
+    gb.configure(
+        store=url,
+        trail_dir=None,
+        batch_size=BATCH,
+        queue_policy="block",
+        queue_size=max(count, 1),
+        heuristics=False,
+        calibration=False,
+    )
     t0 = perf_counter()
     workload.record(count)
     flushed = gb.flush(timeout=600)

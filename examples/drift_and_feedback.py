@@ -33,11 +33,21 @@ gb.flush()
 
 q = gb.query()
 for row in q.group_by("release", ["runs", "feedback", "avg_rating", "positive_share"], project="drift-example"):
-    print(f"release {row['release']}: {row['runs']} runs, {row['feedback']} feedback, "
-          f"avg rating {row['avg_rating']:.2f} (0-1), positive {100 * row['positive_share']:.0f}%")
+    print(
+        f"release {row['release']}: {row['runs']} runs, {row['feedback']} feedback, "
+        f"avg rating {row['avg_rating']:.2f} (0-1), positive {100 * row['positive_share']:.0f}%"
+    )
 
-report = drift.check(q.store, ["confidence"], current="1h", reference_release="v1", release="v2",
-                     project="drift-example", save=False, alert=False)
+report = drift.check(
+    q.store,
+    ["confidence"],
+    current="1h",
+    reference_release="v1",
+    release="v2",
+    project="drift-example",
+    save=False,
+    alert=False,
+)
 for r in report.results:
     print(r.describe())
 

@@ -54,10 +54,14 @@ def main() -> None:
     ds = gb.evaluation.push_dataset("cases.jsonl", "support", store=STORE)
     print(f"dataset {ds.name}: {len(ds)} cases, version {ds.version}")
 
-    evaluators = [Contains(["30 days"], name="mentions_window"), RegexMatch(r"\[\d+\]", name="cites"),
-                  StringSimilarity(threshold=0.6)]  # fmt: skip
-    run = gb.evaluation.run_regression("support", answer, store=STORE, evaluators=evaluators,
-                                       settings={"trail_dir": None})  # fmt: skip
+    evaluators = [
+        Contains(["30 days"], name="mentions_window"),
+        RegexMatch(r"\[\d+\]", name="cites"),
+        StringSimilarity(threshold=0.6),
+    ]
+    run = gb.evaluation.run_regression(
+        "support", answer, store=STORE, evaluators=evaluators, settings={"trail_dir": None}
+    )
     print(f"regress: {run.passed} passed, {run.failed} failed, {run.errors} errors (run {run.run_id})")
     for r in run.results:
         status = "pass" if r.passed else "FAIL: " + "; ".join(a.message for a in r.failures)
@@ -70,8 +74,13 @@ def main() -> None:
     # a golden trace: the passing case; then the same case on a changed pipeline that skips the reranker
     refund = next(r for r in run.results if r.case_id == "refund")
     gb.evaluation.capture_golden(refund.trace_id, "refund-policy", store=STORE)
-    changed = gb.evaluation.run_regression([c for c in ds.cases if c.id == "refund"], answer_without_rerank,
-                                           store=STORE, evaluators=evaluators, settings={"trail_dir": None})
+    changed = gb.evaluation.run_regression(
+        [c for c in ds.cases if c.id == "refund"],
+        answer_without_rerank,
+        store=STORE,
+        evaluators=evaluators,
+        settings={"trail_dir": None},
+    )
     diff = gb.evaluation.compare_golden("refund-policy", changed.results[0].trace_id, store=STORE)
     print(f"golden refund-policy: {'ok' if diff.ok else 'breach'}")
     for b in diff.breaches:
@@ -91,8 +100,7 @@ def main() -> None:
                 pass
     gb.flush()
     gb.shutdown()
-    verdict = gb.evaluation.run_gate("release=v1", "release=v2", store=STORE, max_error_rate="+2pp",
-                                     max_p95="+20%")  # fmt: skip
+    verdict = gb.evaluation.run_gate("release=v1", "release=v2", store=STORE, max_error_rate="+2pp", max_p95="+20%")
     print(f"gate v1 -> v2: {verdict.verdict}")
     for reason in verdict.reasons:
         print(f"  - {reason}")

@@ -22,11 +22,18 @@ DB.unlink(missing_ok=True)
 URL = f"sqlite:///{DB}"
 
 store = Store(URL)
-registry.save(store, "experiment", {"name": "answer-prompt", "variants": ["control", "grounded"],
-                                    "metrics": ["avg_quality", "success_rate"],
-                                    "guardrails": ["error_rate", "avg_duration_ms"]}, actor="example")
-registry.save(store, "flag", {"name": "rerank-v2", "default": False, "value": True, "rollout": 0.25},
-              actor="example")
+registry.save(
+    store,
+    "experiment",
+    {
+        "name": "answer-prompt",
+        "variants": ["control", "grounded"],
+        "metrics": ["avg_quality", "success_rate"],
+        "guardrails": ["error_rate", "avg_duration_ms"],
+    },
+    actor="example",
+)
+registry.save(store, "flag", {"name": "rerank-v2", "default": False, "value": True, "rollout": 0.25}, actor="example")
 
 gb.configure(store=URL, trail_dir=None, project="example")
 rng = random.Random(42)
@@ -48,12 +55,17 @@ gb.shutdown()
 
 result = analyze(store, "answer-prompt")
 print(f"answer-prompt: {headline(result).replace('**', '')}")
-print("allocation:", ", ".join(f"{v['key']} {v['units']} users" for v in result.variants),
-      f"(SRM p = {result.srm['p_value']:.2f})")
+print(
+    "allocation:",
+    ", ".join(f"{v['key']} {v['units']} users" for v in result.variants),
+    f"(SRM p = {result.srm['p_value']:.2f})",
+)
 for r in result.results + result.guardrails:
     t = r.test
-    print(f"  {'guardrail' if r.guardrail else 'metric   '} {r.label:<16} {r.value_control:.3f} -> "
-          f"{r.value_variant:.3f}  CI [{t['ci_low']:+.3f}, {t['ci_high']:+.3f}]  p = {t['p_value']:.3g}  {r.direction}")
+    print(
+        f"  {'guardrail' if r.guardrail else 'metric   '} {r.label:<16} {r.value_control:.3f} -> "
+        f"{r.value_variant:.3f}  CI [{t['ci_low']:+.3f}, {t['ci_high']:+.3f}]  p = {t['p_value']:.3g}  {r.direction}"
+    )
 print(f"rerank-v2 on for {rerank_on / 600:.0%} of users (rollout 25%)")
 print(f"to detect 72% -> 75% success: {sample_size_proportions(0.72, 0.03):,.0f} users per variant")
 store.close()

@@ -42,7 +42,9 @@ slo = SLO("checkout_availability", "availability", 0.99, project="shop", workflo
 (status,) = check(store, [slo])  # fires the burn-rate alerts (and would resolve them once it recovers)
 notifiers.delivery().flush()
 print(f"{slo.name}: SLI {status.sli:.1%} over {status.events} runs, error budget left {status.budget_remaining:.0%}")
-print(f"burn rate over the last hour: {status.burn_rates['1h']:.1f}x; firing: "
-      f"{', '.join(f'{a.severity} {a.long}/{a.short}' for a in status.firing)}")
+print(
+    f"burn rate over the last hour: {status.burn_rates['1h']:.1f}x; firing: "
+    f"{', '.join(f'{a.severity} {a.long}/{a.short}' for a in status.firing)}"
+)
 print(f"paged {len(pages)} time(s): {pages[0].message if pages else '-'}")
 gb.shutdown()

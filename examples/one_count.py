@@ -20,12 +20,21 @@ import glassbox as gb
 from glassbox.store.store import Store
 
 BODY = {
-    "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
-    "content": [{"type": "text", "text": "Refunds take 30 days."}], "stop_reason": "end_turn", "stop_sequence": None,
-    "usage": {"input_tokens": 3000, "output_tokens": 600, "cache_read_input_tokens": 2000,
-              "cache_creation_input_tokens": 1000,
-              "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 0}},
-}  # fmt: skip
+    "id": "msg_01",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-sonnet-4-5-20250929",
+    "content": [{"type": "text", "text": "Refunds take 30 days."}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {
+        "input_tokens": 3000,
+        "output_tokens": 600,
+        "cache_read_input_tokens": 2000,
+        "cache_creation_input_tokens": 1000,
+        "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 0},
+    },
+}
 
 
 def main() -> None:
@@ -37,15 +46,21 @@ def main() -> None:
 
     gb.configure(project="one-count-example")
     with gb.trace("refund policy?") as run, gb.stage("answer", kind="llm"):
-        resp = client.messages.create(model="claude-sonnet-4-5", max_tokens=1000,
-                                      messages=[{"role": "user", "content": "How long do refunds take?"}])
+        resp = client.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=1000,
+            messages=[{"role": "user", "content": "How long do refunds take?"}],
+        )
         call = gb.llm(resp)
     gb.flush()
     t = Store("sqlite:///.glassbox/glassbox.db").get_trace(run.trace_id)  # the default store
     for s in t.spans:
         if s.attributes and "glassbox.cost.source" in s.attributes:
-            role = f"duplicate of {s.attributes['glassbox.cost.duplicate_of']}" \
-                if "glassbox.cost.duplicate_of" in s.attributes else f"carries ${s.cost_usd:.6f}"  # fmt: skip
+            role = (
+                f"duplicate of {s.attributes['glassbox.cost.duplicate_of']}"
+                if "glassbox.cost.duplicate_of" in s.attributes
+                else f"carries ${s.cost_usd:.6f}"
+            )
             print(f"{s.name:28s} {s.span_id}  {role}")
     print(f"call price ${call.cost_usd:.6f}; run total ${t.cost_usd:.6f} ({t.tokens_in} in / {t.tokens_out} out)")
     assert t.cost_usd == call.cost_usd

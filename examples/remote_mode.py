@@ -25,8 +25,9 @@ key, _ = create_key(store, project="support-bot", scope="write")  # `glassbox ke
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-server = uvicorn.Server(uvicorn.Config(create_app(store, auth_required=True), host="127.0.0.1", port=port,
-                                       log_level="warning"))  # fmt: skip
+server = uvicorn.Server(
+    uvicorn.Config(create_app(store, auth_required=True), host="127.0.0.1", port=port, log_level="warning")
+)
 threading.Thread(target=server.run, daemon=True).start()
 while not server.started:
     time.sleep(0.05)
@@ -47,8 +48,10 @@ with httpx.Client(base_url=url, headers=auth) as api:
     while (r := api.get(f"/api/v1/traces/{t.trace_id}")).status_code == 404 and time.monotonic() < deadline:
         time.sleep(0.05)  # the server's writer stores the batch in the background
     doc = r.json()
-    print(f"stored on the server: {doc['trace_id']} project={doc['project']} "
-          f"decision={doc['decisions'][0]['what']!r} quality={doc['quality_score']}")  # fmt: skip
+    print(
+        f"stored on the server: {doc['trace_id']} project={doc['project']} "
+        f"decision={doc['decisions'][0]['what']!r} quality={doc['quality_score']}"
+    )
     api.post("/api/v1/feedback", json={"trace_id": t.trace_id, "kind": "implicit", "signal": "accept"})
     print("feedback:", api.get("/api/v1/feedback/summary").json()["implicit"])
     print("summary:", api.get("/api/v1/summary").json()["runs"], "run(s)")

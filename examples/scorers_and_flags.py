@@ -44,8 +44,12 @@ def apologies(trace: gb.Trace, query) -> str | None:
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="glassbox-flags-"))
     url = f"sqlite:///{folder}/glassbox.db"
-    gb.configure(project="flags-example", store=url, trail_dir=str(folder / "traces"),
-                 calibration_alerts_file=str(folder / "calibration_alerts.md"))  # fmt: skip
+    gb.configure(
+        project="flags-example",
+        store=url,
+        trail_dir=str(folder / "traces"),
+        calibration_alerts_file=str(folder / "calibration_alerts.md"),
+    )
 
     answers = [  # (answer, the pipeline's own gate verdict)
         ("Refunds take 30 days [1]; see https://example.com/refunds.", True),
@@ -73,8 +77,10 @@ def main() -> None:
         judged = {s.name: round(s.value, 2) for s in stored.scores if s.source != "heuristic"}
         signals = {s.name: s.value for s in stored.scores if s.source == "heuristic"}
         print(f"run {t.trace_id[:12]}  scores {judged}")
-        print(f"                  signals citation_count={signals['citation_count']:g} "
-              f"has_search={signals['has_search']:g} answer_length={signals['answer_length']:g}")  # fmt: skip
+        print(
+            f"                  signals citation_count={signals['citation_count']:g} "
+            f"has_search={signals['has_search']:g} answer_length={signals['answer_length']:g}"
+        )
     print()
     flags = list_alerts(store, source="calibration", project="flags-example")
     for flag in reversed(flags):

@@ -23,8 +23,9 @@ def _pg_reachable() -> str | None:
 
     u = make_url(PG_URL)
     try:
-        with psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, dbname=u.database,
-                             password=u.password, connect_timeout=3):
+        with psycopg.connect(
+            host=u.host, port=u.port or 5432, user=u.username, dbname=u.database, password=u.password, connect_timeout=3
+        ):
             return None
     except Exception as exc:
         return f"PostgreSQL at {u.render_as_string(hide_password=True)} unreachable: {exc}"
@@ -48,8 +49,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
     """Every test runs in its own cwd with no GLASSBOX_* env leaking in, and ends unconfigured."""
     for key in list(os.environ):
-        if key.startswith("GLASSBOX_") and key not in ("GLASSBOX_TEST_POSTGRES", "GLASSBOX_REQUIRE_POSTGRES",
-                                                       "GLASSBOX_REQUIRE_BROWSER"):
+        if key.startswith("GLASSBOX_") and key not in (
+            "GLASSBOX_TEST_POSTGRES",
+            "GLASSBOX_REQUIRE_POSTGRES",
+            "GLASSBOX_REQUIRE_BROWSER",
+        ):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     yield

@@ -15,10 +15,14 @@ def _quick_start_commands() -> list[str]:
 
 
 def test_ci_runs_the_readme_test_command_after_ruff_mypy_and_lint_imports():
-    lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()
-             if ln.strip() and not ln.lstrip().startswith("#")]  # fmt: skip
+    """Lint, format check, types and layer contracts run first; the README's test command is the last line."""
+    lines = [
+        ln.strip()
+        for ln in (ROOT / ".ci" / "run").read_text().splitlines()
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     test_command = _quick_start_commands()[1]
     assert lines[-1] == test_command
-    tools = ("ruff check", "mypy", "lint-imports")
+    tools = ("ruff check", "ruff format --check", "mypy", "lint-imports")
     checks = [next(i for i, ln in enumerate(lines) if ln.startswith(tool)) for tool in tools]
     assert checks == sorted(checks) and checks[-1] < len(lines) - 1

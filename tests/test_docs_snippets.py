@@ -42,7 +42,8 @@ def test_every_snippet_on_the_page_runs(page: Path, tmp_path: Path):
     script = "\n\n".join(f"# --- block {i + 1}\n{code}" for i, code in enumerate(snippets(page)))
     (tmp_path / "snippets.py").write_text(script, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GLASSBOX_")}
-    proc = subprocess.run([sys.executable, "snippets.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=180, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "snippets.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False
+    )
     assert proc.returncode == 0, f"{page.name}: a snippet failed\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]

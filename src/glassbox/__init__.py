@@ -75,12 +75,25 @@ def trace(
     if rt is None:
         return NOOP_TRACE
     try:
-        return rt.start_trace(name or workflow or "trace", {
-            "input": input, "workflow": workflow, "intent": intent, "domain": domain, "user_id": user_id,
-            "session_id": session_id, "tags": tags, "metadata": metadata, "project": project,
-            "environment": environment, "release": release, "experiment": experiment, "variant": variant,
-            "budget": budget,
-        })  # fmt: skip
+        return rt.start_trace(
+            name or workflow or "trace",
+            {
+                "input": input,
+                "workflow": workflow,
+                "intent": intent,
+                "domain": domain,
+                "user_id": user_id,
+                "session_id": session_id,
+                "tags": tags,
+                "metadata": metadata,
+                "project": project,
+                "environment": environment,
+                "release": release,
+                "experiment": experiment,
+                "variant": variant,
+                "budget": budget,
+            },
+        )
     except Exception as exc:  # noqa: BLE001 - tracing never raises into user code
         rt.internal_error("trace", exc)
         return NOOP_TRACE
@@ -165,8 +178,7 @@ def score(
     if cur is None or not cur.recording:
         return None
     try:
-        return cur.score(name, value, max=max, passed=passed, dimensions=dimensions, comment=comment,
-                         source=source)
+        return cur.score(name, value, max=max, passed=passed, dimensions=dimensions, comment=comment, source=source)
     except Exception as exc:  # noqa: BLE001
         cur._trace._runtime.internal_error("score", exc)
         return None
@@ -205,8 +217,17 @@ def llm(
     rt = cur._trace._runtime
     try:
         record = _llm_recorder[0] if _llm_recorder else _load_llm_recorder()
-        return record(rt, cur, response, stage=stage, prompt=prompt, completion=completion, model=model,
-                      provider=provider, duration_ms=duration_ms)
+        return record(
+            rt,
+            cur,
+            response,
+            stage=stage,
+            prompt=prompt,
+            completion=completion,
+            model=model,
+            provider=provider,
+            duration_ms=duration_ms,
+        )
     except Exception as exc:  # noqa: BLE001
         rt.internal_error("llm", exc)
         return None
@@ -259,8 +280,16 @@ def feedback(
     try:
         from glassbox.user_feedback import record
 
-        fb = record(rt, trace_id, rating=rating, scale=scale, comment=comment, signal=signal, user_id=user_id,
-                    sentiment=sentiment)
+        fb = record(
+            rt,
+            trace_id,
+            rating=rating,
+            scale=scale,
+            comment=comment,
+            signal=signal,
+            user_id=user_id,
+            sentiment=sentiment,
+        )
     except ValueError as exc:
         import logging
 
@@ -422,7 +451,6 @@ def flag(name: str, unit_id: Any = None, default: Any = None, attributes: dict[s
         return default
 
 
-
 _LAZY_MODULES = ("evaluation",)  # feature packages reached as gb.<name>, imported on first use
 
 
@@ -432,6 +460,7 @@ def __getattr__(name: str) -> Any:
 
         return importlib.import_module(f"glassbox.{name}")
     raise AttributeError(f"module 'glassbox' has no attribute {name!r}")
+
 
 __all__ = [
     "NOOP_STAGE",

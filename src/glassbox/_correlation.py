@@ -51,8 +51,9 @@ def inject_baggage(headers: MutableMapping[str, str]) -> None:
     if not cid:
         return
     key = next((k for k in headers if k.lower() == "baggage"), "baggage")
-    entries = [e for e in (headers.get(key) or "").split(",") if e.strip() and
-               e.split("=", 1)[0].strip() != BAGGAGE_KEY]  # fmt: skip
+    entries = [
+        e for e in (headers.get(key) or "").split(",") if e.strip() and e.split("=", 1)[0].strip() != BAGGAGE_KEY
+    ]
     entries.append(f"{BAGGAGE_KEY}={quote(cid, safe='')}")
     headers[key] = ",".join(e.strip() for e in entries)
 

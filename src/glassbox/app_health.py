@@ -78,8 +78,12 @@ class Registry:
             raise ValueError("health check name: expected a non-empty string")
         if not callable(fn):
             raise ValueError(f"health check {name!r}: expected a function, got {type(fn).__name__}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300 \
-                or not math.isfinite(timeout):
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout <= 300
+            or not math.isfinite(timeout)
+        ):
             raise ValueError(f"health check {name!r}: timeout must be 0 < seconds <= 300, got {timeout!r}")
         with self._lock:
             self._checks[name] = Check(name, fn, bool(critical), float(timeout))
@@ -107,8 +111,7 @@ class Registry:
                     raise _Hung(time.monotonic() - c.started)
                 fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
                 c.running, c.started = fut, time.monotonic()
-                threading.Thread(target=_call, args=(c.fn, fut), name=f"glassbox-health-{c.name}",
-                                 daemon=True).start()  # fmt: skip
+                threading.Thread(target=_call, args=(c.fn, fut), name=f"glassbox-health-{c.name}", daemon=True).start()
                 value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(fut)), c.timeout)
                 if inspect.isawaitable(value):
                     value = await asyncio.wait_for(value, max(0.001, c.timeout - (time.perf_counter() - t0)))
@@ -119,9 +122,14 @@ class Registry:
             detail = f"timed out after {c.timeout:g} s"
         except Exception as exc:  # noqa: BLE001 - a failing component is a finding, not a crash
             detail = f"{type(exc).__name__}: {exc}"[:500]
-        return {"name": c.name, "status": status, "detail": detail,
-                "ms": round((time.perf_counter() - t0) * 1000, 2), "critical": c.critical,
-                "details": details}  # fmt: skip
+        return {
+            "name": c.name,
+            "status": status,
+            "detail": detail,
+            "ms": round((time.perf_counter() - t0) * 1000, 2),
+            "critical": c.critical,
+            "details": details,
+        }
 
     async def evaluate(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body) after running every check concurrently."""
@@ -177,7 +185,7 @@ def asgi_app(reg: Registry | None = None) -> Callable[..., Any]:
         path = scope.get("path", "")
         root = scope.get("root_path", "")
         if root and path.startswith(root):
-            path = path[len(root):]
+            path = path[len(root) :]
         path = path.rstrip("/") or "/"
         body: dict[str, Any]
         if scope.get("method") not in ("GET", "HEAD"):
@@ -189,9 +197,17 @@ def asgi_app(reg: Registry | None = None) -> Callable[..., Any]:
         else:
             code, body = 404, {"error": {"code": "not_found", "message": f"no route {path}; try /health/full"}}
         data = json.dumps(body, default=str).encode()
-        await send({"type": "http.response.start", "status": code,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                                (b"cache-control", b"no-store")]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": code,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else data})
 
     return app
@@ -213,8 +229,11 @@ def wsgi_app(metrics_app: Callable[..., Any] | None, reg: Registry | None = None
                 code, body = 404, {"error": {"code": "not_found", "message": "try /health/full"}}
             data = json.dumps(body, default=str).encode()
             reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[code]
-            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-                       ("Cache-Control", "no-store")]
+            headers = [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(data))),
+                ("Cache-Control", "no-store"),
+            ]
             start_response(f"{code} {reason}", headers)
             return [data]
         return list(metrics_app(environ, start_response))

@@ -152,21 +152,31 @@ def after_cost(trace: LiveTrace, daily: DailySpend | None, usd: float | Decimal)
         daily.add(usd)
     flags = int(trace._budget_warned)
     budget = trace.budget
-    if budget is not None and budget.warn_usd is not None and not flags & _WARNED \
-            and spent >= exact(budget.warn_usd):  # fmt: skip
+    if budget is not None and budget.warn_usd is not None and not flags & _WARNED and spent >= exact(budget.warn_usd):
         flags |= _WARNED
         msg = f"trace {trace.trace_id} spent ${spent:.4f}, past its warning threshold ${budget.warn_usd:.4f}"
         log.warning("glassbox: budget warning: %s", msg)
         _mark(trace, "budget.warned", "budget_warn", "warning", msg, budget.warn_usd)
-    if budget is not None and budget.max_usd is not None and not flags & _TRACE_MAX \
-            and spent >= exact(budget.max_usd):  # fmt: skip
+    if budget is not None and budget.max_usd is not None and not flags & _TRACE_MAX and spent >= exact(budget.max_usd):
         flags |= _TRACE_MAX
-        _mark(trace, "budget.exceeded", "budget_trace_max", "critical",
-              str(BudgetExceeded(float(spent), budget.max_usd, "trace")), budget.max_usd)
+        _mark(
+            trace,
+            "budget.exceeded",
+            "budget_trace_max",
+            "critical",
+            str(BudgetExceeded(float(spent), budget.max_usd, "trace")),
+            budget.max_usd,
+        )
     if daily is not None and not flags & _DAILY_MAX and daily.total() >= exact(daily.limit_usd):
         flags |= _DAILY_MAX
-        _mark(trace, "budget.exceeded", "budget_daily_max", "critical",
-              str(BudgetExceeded(float(daily.total()), daily.limit_usd, "daily")), daily.limit_usd)
+        _mark(
+            trace,
+            "budget.exceeded",
+            "budget_daily_max",
+            "critical",
+            str(BudgetExceeded(float(daily.total()), daily.limit_usd, "daily")),
+            daily.limit_usd,
+        )
     trace._budget_warned = flags
 
 
@@ -187,5 +197,6 @@ def _mark(trace: LiveTrace, event: str, rule: str, severity: str, message: str, 
     now = time.time_ns()
     dims = {"spent_usd": round(float(trace._spent), 6), "limit_usd": limit}
     trace.events.append(Event(new_record_id(), event, dims, trace.root_span_id, now))
-    trace.alerts.append(Alert(new_record_id(), "budget", rule, message, severity, dims, trace.trace_id,
-                              trace.project, now))
+    trace.alerts.append(
+        Alert(new_record_id(), "budget", rule, message, severity, dims, trace.trace_id, trace.project, now)
+    )

@@ -56,8 +56,9 @@ class Settings(BaseSettings):
     )
     api_key: str | None = Field(None, description="API key (write scope) for the glassbox server at `endpoint`.")
     spool_dir: str | None = Field(
-        ".glassbox/spool", description="Remote mode: batches the server did not accept are kept here (trail format); "
-        "at shutdown, what a sink could not write in time goes to <dir>/<sink>/ and is written at the next start."
+        ".glassbox/spool",
+        description="Remote mode: batches the server did not accept are kept here (trail format); "
+        "at shutdown, what a sink could not write in time goes to <dir>/<sink>/ and is written at the next start.",
     )
     otlp_headers: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict, description="Headers for the OTLP exporter (env: k1=v1,k2=v2)."
@@ -69,9 +70,7 @@ class Settings(BaseSettings):
     batch_size: int = Field(500, ge=1, description="Traces written per transaction.")
     flush_interval: float = Field(0.5, gt=0, description="Seconds the writer waits to fill a batch.")
     max_attribute_length: int = Field(4096, ge=16, description="Longer string attributes are truncated.")
-    max_text_length: int = Field(
-        32_768, ge=16, description="Longer inputs, outputs and payload strings are truncated."
-    )
+    max_text_length: int = Field(32_768, ge=16, description="Longer inputs, outputs and payload strings are truncated.")
     stray_timeout: float = Field(30.0, ge=0, description="Seconds to wait for spans that end after their trace.")
     budget_warn_usd: float | None = Field(None, ge=0, description="Per-trace spend that logs one warning.")
     budget_max_usd: float | None = Field(None, ge=0, description="Per-trace spend at which the next stage halts.")
@@ -96,8 +95,9 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Seconds a scorer may take on one trace before it is recorded as failed."
     )
     calibration: bool = Field(
-        True, description="Run the calibration rules after each stored batch (glassbox.toml: also a [calibration] "
-        "table whose keys are the calibration_* options without the prefix, and `enabled`)."
+        True,
+        description="Run the calibration rules after each stored batch (glassbox.toml: also a [calibration] "
+        "table whose keys are the calibration_* options without the prefix, and `enabled`).",
     )
     calibration_window_days: float = Field(7.0, gt=0, description="Window of the calibration rules and dedup.")
     calibration_min_failures: int = Field(
@@ -110,8 +110,10 @@ class Settings(BaseSettings):
         default_factory=dict, description="Per-dimension thresholds in the score's own units (override gap_ratio)."
     )
     calibration_disparity: float | None = Field(
-        None, ge=0, description="Group average this far below overall (quality-score units) flags an intent, "
-        "domain, workflow or release; None: a sixth of the quality score's max (0.5 on a 0-3 rubric)."
+        None,
+        ge=0,
+        description="Group average this far below overall (quality-score units) flags an intent, "
+        "domain, workflow or release; None: a sixth of the quality score's max (0.5 on a 0-3 rubric).",
     )
     calibration_min_runs: int = Field(5, ge=1, description="Runs a group needs before disparity is judged.")
     calibration_gate_scope: Literal["workflow", "project"] = Field(
@@ -154,8 +156,8 @@ class Settings(BaseSettings):
     )
     # Reports (docs/reports.md); glassbox.toml: a [reports] table of the reports_* keys.
     reports_schedule: str = Field(
-        "weekly", description="How often `glassbox serve` writes the scheduled reports: weekly, daily, off, or a "
-        "span like 12h."
+        "weekly",
+        description="How often `glassbox serve` writes the scheduled reports: weekly, daily, off, or a span like 12h.",
     )
     reports_kinds: list[str] = Field(default_factory=lambda: ["weekly"], description="Scheduled report kinds.")
     reports_formats: list[str] = Field(
@@ -205,8 +207,9 @@ class Settings(BaseSettings):
             raise ValueError(f"quiet hours must look like 22:00-07:00 (UTC), not {value!r}")
         return value
 
-    @field_validator("store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", "endpoint", "spool_dir",
-                     mode="before")
+    @field_validator(
+        "store", "trail_dir", "otlp_endpoint", "calibration_alerts_file", "endpoint", "spool_dir", mode="before"
+    )
     @classmethod
     def _off_means_none(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in _OFF:
@@ -307,8 +310,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(
             f"{_origin(str(e['loc'][0]) if e['loc'] else '', overrides)}"
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )  # fmt: skip
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in exc.errors()
+        )
         raise ConfigError(f"invalid glassbox settings: {problems}") from None
     except (OSError, ValueError) as exc:  # unreadable or malformed TOML
         raise ConfigError(f"cannot read glassbox settings: {exc}") from None

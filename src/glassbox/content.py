@@ -15,14 +15,23 @@ from typing import Any
 
 # Attribute names (and prefixes) that hold prompt or completion text, by convention.
 PROMPT_KEYS = (
-    "input.value", "llm.input_messages", "llm.prompts", "llm.prompt_template.template",
+    "input.value",
+    "llm.input_messages",
+    "llm.prompts",
+    "llm.prompt_template.template",
     "llm.prompt_template.variables",  # OpenInference
-    "gen_ai.input.messages", "gen_ai.system_instructions",  # OTel GenAI (current)
+    "gen_ai.input.messages",
+    "gen_ai.system_instructions",  # OTel GenAI (current)
     "gen_ai.prompt",  # OTel GenAI (deprecated), OpenLLMetry's gen_ai.prompt.N.*
     "traceloop.entity.input",  # OpenLLMetry workflows and tasks
-)  # fmt: skip
-COMPLETION_KEYS = ("output.value", "llm.output_messages", "gen_ai.output.messages", "gen_ai.completion",
-                   "traceloop.entity.output")  # fmt: skip
+)
+COMPLETION_KEYS = (
+    "output.value",
+    "llm.output_messages",
+    "gen_ai.output.messages",
+    "gen_ai.completion",
+    "traceloop.entity.output",
+)
 CONTENT_KEYS = PROMPT_KEYS + COMPLETION_KEYS
 _EXACT = frozenset(CONTENT_KEYS)
 _PREFIXES = tuple(k + "." for k in CONTENT_KEYS)
@@ -45,8 +54,11 @@ class ContentPolicy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> ContentPolicy:
-        return cls(bool(getattr(settings, "capture_content", False)), getattr(settings, "redact", None),
-                   int(getattr(settings, "max_content_length", 8192)))  # fmt: skip
+        return cls(
+            bool(getattr(settings, "capture_content", False)),
+            getattr(settings, "redact", None),
+            int(getattr(settings, "max_content_length", 8192)),
+        )
 
     def text(self, value: Any) -> Any:
         """One content value as stored: through the hook, cut at the limit (lists element by element)."""

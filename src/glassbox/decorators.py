@@ -136,9 +136,14 @@ def _wrap_call(fn: Callable[..., Any], open_stage: Opener, capture_output: bool)
 def traced(func: F, /) -> F: ...
 @overload
 def traced(
-    func: None = None, /, *, name: str | None = None, kind: str = "stage",
-    capture_input: bool = False, capture_output: bool = False,
-) -> Callable[[F], F]: ...  # fmt: skip
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    kind: str = "stage",
+    capture_input: bool = False,
+    capture_output: bool = False,
+) -> Callable[[F], F]: ...
 
 
 def traced(

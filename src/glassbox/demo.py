@@ -147,19 +147,31 @@ def _intake(intent: str, domain: str, rng: random.Random, pace: _Pace) -> None:
         pace.work(rng.uniform(30, 150))
         others = rng.sample([i for i in _INTENTS if i != intent], 2)
         conf = round(rng.uniform(0.62, 0.97), 2)
-        alts = {intent: conf, others[0]: round(conf * rng.uniform(0.3, 0.8), 2),
-                others[1]: round(conf * rng.uniform(0.1, 0.5), 2)}  # fmt: skip
-        gb.decision(f"intent={intent}", why=f"keywords and phrasing match {intent!r} requests in {domain}",
-                    confidence=conf, alternatives=alts, inputs={"classifier": "intent-small-v3", "domain": domain})
+        alts = {
+            intent: conf,
+            others[0]: round(conf * rng.uniform(0.3, 0.8), 2),
+            others[1]: round(conf * rng.uniform(0.1, 0.5), 2),
+        }
+        gb.decision(
+            f"intent={intent}",
+            why=f"keywords and phrasing match {intent!r} requests in {domain}",
+            confidence=conf,
+            alternatives=alts,
+            inputs={"classifier": "intent-small-v3", "domain": domain},
+        )
 
 
 def _pick_model(rng: random.Random, long_input: bool) -> str:
     opts = _options(rng, list(PICKABLE))
     model = "gpt-4o" if long_input and rng.random() < 0.5 else next(iter(opts))
-    why = ("long context and a high bar for faithfulness" if model == "gpt-4o"
-           else "best quality per dollar on the offline eval for this intent")  # fmt: skip
-    gb.decision(f"model={model}", why=why, confidence=opts.get(model), alternatives=opts,
-                inputs={"long_input": long_input})
+    why = (
+        "long context and a high bar for faithfulness"
+        if model == "gpt-4o"
+        else "best quality per dollar on the offline eval for this intent"
+    )
+    gb.decision(
+        f"model={model}", why=why, confidence=opts.get(model), alternatives=opts, inputs={"long_input": long_input}
+    )
     return model
 
 
@@ -169,21 +181,28 @@ def _search_qa(domain: str, rng: random.Random, pace: _Pace, fail: bool) -> str:
         opts = _options(rng, ["hybrid", "dense", "bm25"])
         source = next(iter(opts))
         top_k = rng.choice([8, 12, 20])
-        gb.decision(f"search the {source} index", why=f"{source} scored best on {domain} queries last week",
-                    confidence=opts[source], alternatives=opts, inputs={"top_k": top_k, "domain": domain})
+        gb.decision(
+            f"search the {source} index",
+            why=f"{source} scored best on {domain} queries last week",
+            confidence=opts[source],
+            alternatives=opts,
+            inputs={"top_k": top_k, "domain": domain},
+        )
         st.set(top_k=top_k, index=f"{domain}-docs")
         pace.work(rng.uniform(150, 900))
         if fail_stage == "retrieval":
             raise RetrievalTimeout(f"vector index shard {rng.randint(1, 8)} did not answer within 2.0s")
         collected = rng.randint(18, 60)
         passed = rng.randint(collected // 3, collected - 2)
-        gb.evidence("retrieved", collected=collected, passed=passed,
-                    by_source={source: passed, "faq": collected - passed})
+        gb.evidence(
+            "retrieved", collected=collected, passed=passed, by_source={source: passed, "faq": collected - passed}
+        )
         kept = _rerank(passed, rng, pace)
     with gb.stage("synthesis"):
         model = _pick_model(rng, long_input=kept > 7)
-        answer = _chat(model, "answer with citations", rng.randint(900, 3200), rng, pace,
-                       fail=fail_stage == "synthesis")
+        answer = _chat(
+            model, "answer with citations", rng.randint(900, 3200), rng, pace, fail=fail_stage == "synthesis"
+        )
     refs = " ".join(f"[{n}]" for n in range(1, min(kept, 4) + 1))  # so the heuristic signals have citations to count
     return f"Answer citing {kept} passages: {answer} {refs}"
 
@@ -193,9 +212,15 @@ def _summarize(domain: str, rng: random.Random, pace: _Pace, fail: bool) -> str:
         opts = _options(rng, ["by_heading", "semantic", "fixed_800_tokens"])
         strategy = next(iter(opts))
         chunks = rng.randint(3, 9)
-        gb.decision(f"chunk {strategy}", why=f"{domain} documents have reliable section structure"
-                    if strategy == "by_heading" else "headings are sparse in this document",
-                    confidence=opts[strategy], alternatives=opts, inputs={"chars": rng.randint(8_000, 60_000)})
+        gb.decision(
+            f"chunk {strategy}",
+            why=f"{domain} documents have reliable section structure"
+            if strategy == "by_heading"
+            else "headings are sparse in this document",
+            confidence=opts[strategy],
+            alternatives=opts,
+            inputs={"chars": rng.randint(8_000, 60_000)},
+        )
         kept = rng.randint(max(2, chunks - 3), chunks)
         gb.evidence("chunks", collected=chunks, passed=kept, dropped_as_boilerplate=chunks - kept)
         pace.work(rng.uniform(20, 120))
@@ -212,17 +237,26 @@ def _lesson_plan(domain: str, rng: random.Random, pace: _Pace, fail: bool) -> st
     with gb.stage("curriculum", kind="retrieval"):
         opts = _options(rng, ["state_standards", "ngss", "district_scope_and_sequence"])
         source = next(iter(opts))
-        gb.decision(f"align to {source}", why="the request names a grade level; standards give the objectives",
-                    confidence=opts[source], alternatives=opts)
+        gb.decision(
+            f"align to {source}",
+            why="the request names a grade level; standards give the objectives",
+            confidence=opts[source],
+            alternatives=opts,
+        )
         collected = rng.randint(6, 20)
         gb.evidence("standards_matched", collected=collected, passed=rng.randint(2, min(collected, 6)))
         pace.work(rng.uniform(100, 400))
     with gb.stage("outline"):
         opts = _options(rng, ["5E", "gradual_release", "direct_instruction"], 0.4)
         structure = next(iter(opts))
-        gb.decision(f"structure={structure}", why="inquiry-friendly topic with a hands-on component"
-                    if structure == "5E" else "new skill that benefits from modelling first",
-                    confidence=opts[structure], alternatives=opts)
+        gb.decision(
+            f"structure={structure}",
+            why="inquiry-friendly topic with a hands-on component"
+            if structure == "5E"
+            else "new skill that benefits from modelling first",
+            confidence=opts[structure],
+            alternatives=opts,
+        )
         _chat("claude-haiku-4-5", "draft outline", rng.randint(500, 1500), rng, pace)
         if fail:
             raise OutlineRejected("outline had 0 assessable objectives after validation")
@@ -249,12 +283,25 @@ def _quality_gate(workflow: str, rng: random.Random, pace: _Pace, regressed: boo
         passed = value >= GATE_THRESHOLD
         weakest = min(dims, key=lambda k: dims[k])
         verdict = "ship" if passed else "send to review"
-        gb.decision(verdict, why=f"quality {value:.2f} vs threshold {GATE_THRESHOLD:.2f}; weakest: {weakest}",
-                    confidence=round(min(0.99, 0.5 + abs(value - GATE_THRESHOLD) * 2), 2),
-                    alternatives={"ship": value, "send to review": round(2 * GATE_THRESHOLD - value, 2),
-                                  "retry": round((1 - value) * 0.8, 2)})
-        gb.score("quality", value, max=1.0, passed=passed, dimensions=dims, source="rule",
-                 comment=f"{workflow} rubric v2; weakest dimension {weakest}")
+        gb.decision(
+            verdict,
+            why=f"quality {value:.2f} vs threshold {GATE_THRESHOLD:.2f}; weakest: {weakest}",
+            confidence=round(min(0.99, 0.5 + abs(value - GATE_THRESHOLD) * 2), 2),
+            alternatives={
+                "ship": value,
+                "send to review": round(2 * GATE_THRESHOLD - value, 2),
+                "retry": round((1 - value) * 0.8, 2),
+            },
+        )
+        gb.score(
+            "quality",
+            value,
+            max=1.0,
+            passed=passed,
+            dimensions=dims,
+            source="rule",
+            comment=f"{workflow} rubric v2; weakest dimension {weakest}",
+        )
 
 
 def run_demo(
@@ -275,9 +322,14 @@ def run_demo(
     """
     rng = random.Random(seed)
     options: dict[str, Any] = {
-        "project": PROJECT, "enabled": True, "sample_rate": 1.0, "otlp_endpoint": None,
-        "budget_warn_usd": None, "budget_max_usd": None, "daily_budget_usd": None,
-    }  # fmt: skip
+        "project": PROJECT,
+        "enabled": True,
+        "sample_rate": 1.0,
+        "otlp_endpoint": None,
+        "budget_warn_usd": None,
+        "budget_max_usd": None,
+        "daily_budget_usd": None,
+    }
     if store is not None:
         options["store"] = store
     if trail_dir is not None:
@@ -300,8 +352,20 @@ def run_demo(
             question, intent, domain = rng.choice(WORKFLOWS[workflow])
             new = runs >= 3 and i >= runs - runs // 3
             with _recorded_at(now - _age_ns(i, runs, rng, span_days)):
-                result.traces.append(_one_run(i, seed, workflow, question, intent, domain, rng, pacer, i in failing,
-                                              release=NEW_RELEASE if new else RELEASE))  # fmt: skip
+                result.traces.append(
+                    _one_run(
+                        i,
+                        seed,
+                        workflow,
+                        question,
+                        intent,
+                        domain,
+                        rng,
+                        pacer,
+                        i in failing,
+                        release=NEW_RELEASE if new else RELEASE,
+                    )
+                )
         gb.flush(30)  # returns after the writer stored every run and ran the calibration rules on them
         result.flags = _calibration_flags({t.trace_id for t in result.traces})
         health = gb.health()
@@ -356,13 +420,32 @@ def _recorded_at(at_ns: int) -> Iterator[None]:
             module.time_ns = real  # type: ignore[attr-defined]
 
 
-def _one_run(i: int, seed: int, workflow: str, question: str, intent: str, domain: str, rng: random.Random,
-             pace: _Pace, fail: bool, release: str = RELEASE) -> Trace:  # fmt: skip
+def _one_run(
+    i: int,
+    seed: int,
+    workflow: str,
+    question: str,
+    intent: str,
+    domain: str,
+    rng: random.Random,
+    pace: _Pace,
+    fail: bool,
+    release: str = RELEASE,
+) -> Trace:
     user = f"user-{rng.randint(1, 40):03d}"
     try:
-        with gb.trace(question, workflow=workflow, intent=intent, domain=domain, user_id=user,
-                      session_id=f"sess-{seed}-{i // 3}", tags=["demo", workflow], release=release,
-                      environment="demo", metadata={"seed": seed, "run": i}) as t:  # fmt: skip
+        with gb.trace(
+            question,
+            workflow=workflow,
+            intent=intent,
+            domain=domain,
+            user_id=user,
+            session_id=f"sess-{seed}-{i // 3}",
+            tags=["demo", workflow],
+            release=release,
+            environment="demo",
+            metadata={"seed": seed, "run": i},
+        ) as t:
             _intake(intent, domain, rng, pace)
             output = _PIPELINES[workflow](domain, rng, pace, fail)
             _quality_gate(workflow, rng, pace, regressed=release == NEW_RELEASE and workflow == REGRESSED_WORKFLOW)

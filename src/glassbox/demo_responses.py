@@ -21,11 +21,18 @@ MODELS = {
 
 def _openai(model: str, prompt: int, out: int, cached: int, text: str) -> Any:
     body = {
-        "id": "chatcmpl-demo", "object": "chat.completion", "created": 1_764_000_000, "model": model,
+        "id": "chatcmpl-demo",
+        "object": "chat.completion",
+        "created": 1_764_000_000,
+        "model": model,
         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out,
-                  "prompt_tokens_details": {"cached_tokens": cached}},
-    }  # fmt: skip
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": out,
+            "total_tokens": prompt + out,
+            "prompt_tokens_details": {"cached_tokens": cached},
+        },
+    }
     try:
         from openai.types.chat import ChatCompletion
     except ImportError:
@@ -35,12 +42,21 @@ def _openai(model: str, prompt: int, out: int, cached: int, text: str) -> Any:
 
 def _anthropic(model: str, prompt: int, out: int, cached: int, text: str) -> Any:
     body = {
-        "id": "msg_demo", "type": "message", "role": "assistant", "model": model,
-        "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
+        "id": "msg_demo",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
         # Anthropic counts input *excluding* the cache, unlike OpenAI and Google.
-        "usage": {"input_tokens": prompt - cached, "output_tokens": out, "cache_read_input_tokens": cached,
-                  "cache_creation_input_tokens": 0},
-    }  # fmt: skip
+        "usage": {
+            "input_tokens": prompt - cached,
+            "output_tokens": out,
+            "cache_read_input_tokens": cached,
+            "cache_creation_input_tokens": 0,
+        },
+    }
     try:
         from anthropic.types import Message
     except ImportError:
@@ -52,9 +68,13 @@ def _google(model: str, prompt: int, out: int, cached: int, text: str) -> Any:
     body = {
         "model_version": model,
         "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finish_reason": "STOP"}],
-        "usage_metadata": {"prompt_token_count": prompt, "cached_content_token_count": cached,
-                           "candidates_token_count": out, "total_token_count": prompt + out},
-    }  # fmt: skip
+        "usage_metadata": {
+            "prompt_token_count": prompt,
+            "cached_content_token_count": cached,
+            "candidates_token_count": out,
+            "total_token_count": prompt + out,
+        },
+    }
     try:
         from google.genai.types import GenerateContentResponse
     except ImportError:

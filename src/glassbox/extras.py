@@ -15,17 +15,27 @@ from glassbox.errors import GlassboxError
 
 # top-level module -> the extra of pyproject.toml that installs it
 EXTRAS: dict[str, str] = {
-    "fastapi": "server", "starlette": "server", "uvicorn": "server", "httptools": "server", "plotly": "server",
-    "multipart": "server", "python_multipart": "server", "fastapi_offline": "server",
-    "numpy": "stats", "scipy": "stats", "statsmodels": "stats",
-    "rapidfuzz": "eval", "jsonschema": "eval",
+    "fastapi": "server",
+    "starlette": "server",
+    "uvicorn": "server",
+    "httptools": "server",
+    "plotly": "server",
+    "multipart": "server",
+    "python_multipart": "server",
+    "fastapi_offline": "server",
+    "numpy": "stats",
+    "scipy": "stats",
+    "statsmodels": "stats",
+    "rapidfuzz": "eval",
+    "jsonschema": "eval",
     "openfeature": "flags",
     "vaderSentiment": "sentiment",
     "structlog": "logs",
-    "psycopg": "postgres", "psycopg_binary": "postgres",
+    "psycopg": "postgres",
+    "psycopg_binary": "postgres",
     "pyarrow": "parquet",
     "matplotlib": "reports",
-}  # fmt: skip
+}
 
 
 class MissingExtra(GlassboxError, ModuleNotFoundError):

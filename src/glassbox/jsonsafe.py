@@ -70,8 +70,7 @@ class _Encoder:
                 pass
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             try:
-                return self.encode({f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)},
-                                   depth + 1)  # fmt: skip
+                return self.encode({f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}, depth + 1)
             except Exception:  # noqa: BLE001
                 pass
         return self.encode(_text(value), depth)

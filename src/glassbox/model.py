@@ -198,8 +198,19 @@ class Span:
     creating a stage on the hot path cheap.
     """
 
-    __slots__ = ("__dict__", "attributes", "end_ns", "kind", "name", "parent_id", "service", "span_id",
-                 "start_ns", "status", "trace_id")  # fmt: skip
+    __slots__ = (
+        "__dict__",
+        "attributes",
+        "end_ns",
+        "kind",
+        "name",
+        "parent_id",
+        "service",
+        "span_id",
+        "start_ns",
+        "status",
+        "trace_id",
+    )
 
     error: dict[str, Any] | None = None
     input: Any = None
@@ -271,8 +282,14 @@ class Span:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], trace_id: str) -> Span:
-        s = cls(trace_id, d["span_id"], d.get("parent_id"), d["name"], d.get("kind") or "stage",
-                _time_from(d, "start_ns", "started_at") or 0)
+        s = cls(
+            trace_id,
+            d["span_id"],
+            d.get("parent_id"),
+            d["name"],
+            d.get("kind") or "stage",
+            _time_from(d, "start_ns", "started_at") or 0,
+        )
         s.end_ns = d.get("end_ns")
         s.status = d.get("status") or "unset"
         s.service = d.get("service")
@@ -303,8 +320,19 @@ class Feedback:
     positive / negative / neutral (see ``glassbox.feedback``).
     """
 
-    __slots__ = ("at_ns", "comment", "id", "kind", "label", "normalized", "rating", "scale", "sentiment", "signal",
-                 "user_id")  # fmt: skip
+    __slots__ = (
+        "at_ns",
+        "comment",
+        "id",
+        "kind",
+        "label",
+        "normalized",
+        "rating",
+        "scale",
+        "sentiment",
+        "signal",
+        "user_id",
+    )
 
     def __init__(
         self,
@@ -350,16 +378,40 @@ class Feedback:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Feedback:
-        return cls(d["id"], d.get("kind") or "explicit", d.get("rating"), d.get("signal"), d.get("comment"),
-                   d.get("sentiment"), d.get("user_id"), _time_from(d, "at_ns", "at") or 0, d.get("scale"),
-                   d.get("normalized"), d.get("label"))
+        return cls(
+            d["id"],
+            d.get("kind") or "explicit",
+            d.get("rating"),
+            d.get("signal"),
+            d.get("comment"),
+            d.get("sentiment"),
+            d.get("user_id"),
+            _time_from(d, "at_ns", "at") or 0,
+            d.get("scale"),
+            d.get("normalized"),
+            d.get("label"),
+        )
 
 
 class Alert:
     """Something a person should look at: a budget warning, a calibration flag, an SLO burn."""
 
-    __slots__ = ("acknowledged", "at_ns", "count", "dims", "first_seen_ns", "id", "key", "message", "project", "rule",
-                 "severity", "source", "state", "trace_id")  # fmt: skip
+    __slots__ = (
+        "acknowledged",
+        "at_ns",
+        "count",
+        "dims",
+        "first_seen_ns",
+        "id",
+        "key",
+        "message",
+        "project",
+        "rule",
+        "severity",
+        "source",
+        "state",
+        "trace_id",
+    )
 
     def __init__(
         self,
@@ -395,28 +447,72 @@ class Alert:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "source": self.source, "rule": self.rule, "severity": self.severity,
-            "message": self.message, "dims": self.dims, "trace_id": self.trace_id, "project": self.project,
-            "at": iso_from_ns(self.at_ns), "at_ns": self.at_ns, "acknowledged": self.acknowledged,
-            "state": self.state, "key": self.key, "first_seen": iso_from_ns(self.first_seen_ns),
-            "first_seen_ns": self.first_seen_ns, "last_seen": iso_from_ns(self.at_ns), "count": self.count,
-        }  # fmt: skip
+            "id": self.id,
+            "source": self.source,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "dims": self.dims,
+            "trace_id": self.trace_id,
+            "project": self.project,
+            "at": iso_from_ns(self.at_ns),
+            "at_ns": self.at_ns,
+            "acknowledged": self.acknowledged,
+            "state": self.state,
+            "key": self.key,
+            "first_seen": iso_from_ns(self.first_seen_ns),
+            "first_seen_ns": self.first_seen_ns,
+            "last_seen": iso_from_ns(self.at_ns),
+            "count": self.count,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Alert:
-        return cls(d["id"], d["source"], d["rule"], d.get("message") or "", d.get("severity") or "warning",
-                   d.get("dims") or {}, d.get("trace_id"), d.get("project"), _time_from(d, "at_ns", "at") or 0,
-                   bool(d.get("acknowledged")), d.get("state"), d.get("key"), d.get("first_seen_ns"),
-                   int(d.get("count") or 1))  # fmt: skip
+        return cls(
+            d["id"],
+            d["source"],
+            d["rule"],
+            d.get("message") or "",
+            d.get("severity") or "warning",
+            d.get("dims") or {},
+            d.get("trace_id"),
+            d.get("project"),
+            _time_from(d, "at_ns", "at") or 0,
+            bool(d.get("acknowledged")),
+            d.get("state"),
+            d.get("key"),
+            d.get("first_seen_ns"),
+            int(d.get("count") or 1),
+        )
 
 
 # Trace-level fields that are plain values, in document order (the rest are derived or nested).
 TRACE_FIELDS = (
-    "trace_id", "project", "service", "name", "input", "output", "workflow", "intent", "domain",
-    "user_id", "session_id", "environment", "release", "status", "error", "tags", "metadata",
-    "experiment", "variant", "flagged_for_review", "review_notes", "cost_source", "root_span_id",
+    "trace_id",
+    "project",
+    "service",
+    "name",
+    "input",
+    "output",
+    "workflow",
+    "intent",
+    "domain",
+    "user_id",
+    "session_id",
+    "environment",
+    "release",
+    "status",
+    "error",
+    "tags",
+    "metadata",
+    "experiment",
+    "variant",
+    "flagged_for_review",
+    "review_notes",
+    "cost_source",
+    "root_span_id",
     "parent_span_id",
-)  # fmt: skip
+)
 
 
 class Trace:

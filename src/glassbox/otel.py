@@ -37,8 +37,9 @@ def active_otel_parent() -> tuple[str, str, bool] | None:
     return f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}", bool(ctx.trace_flags & TraceFlags.SAMPLED)
 
 
-def span_context(trace_id: str, span_id: str, sampled: bool = True, remote: bool = False,
-                 tracestate: Any = None) -> SpanContext:
+def span_context(
+    trace_id: str, span_id: str, sampled: bool = True, remote: bool = False, tracestate: Any = None
+) -> SpanContext:
     state = tracestate if isinstance(tracestate, TraceState) else _NO_STATE
     if isinstance(tracestate, str) and tracestate:
         state = TraceState.from_header([tracestate])
@@ -141,13 +142,25 @@ class FoldingProcessor:
 
 # -- OTel span -> glassbox span ------------------------------------------------------------
 _OPENINFERENCE_KINDS = {
-    "LLM": "llm", "EMBEDDING": "embedding", "RETRIEVER": "retrieval", "RERANKER": "retrieval",
-    "TOOL": "tool", "AGENT": "agent", "CHAIN": "stage", "GUARDRAIL": "stage", "EVALUATOR": "stage",
-}  # fmt: skip
+    "LLM": "llm",
+    "EMBEDDING": "embedding",
+    "RETRIEVER": "retrieval",
+    "RERANKER": "retrieval",
+    "TOOL": "tool",
+    "AGENT": "agent",
+    "CHAIN": "stage",
+    "GUARDRAIL": "stage",
+    "EVALUATOR": "stage",
+}
 _GENAI_OPERATIONS = {
-    "chat": "llm", "text_completion": "llm", "generate_content": "llm", "embeddings": "embedding",
-    "execute_tool": "tool", "invoke_agent": "agent", "create_agent": "agent",
-}  # fmt: skip
+    "chat": "llm",
+    "text_completion": "llm",
+    "generate_content": "llm",
+    "embeddings": "embedding",
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+}
 
 
 def infer_kind(attrs: dict[str, Any]) -> str:
@@ -177,8 +190,14 @@ def span_from_otel(span: Any, trace_id: str) -> Span:
     ctx = span.get_span_context()
     attrs = dict(span.attributes or {})
     parent = span.parent
-    g = Span(trace_id, f"{ctx.span_id:016x}", f"{parent.span_id:016x}" if parent else None, span.name,
-             infer_kind(attrs), span.start_time or 0)
+    g = Span(
+        trace_id,
+        f"{ctx.span_id:016x}",
+        f"{parent.span_id:016x}" if parent else None,
+        span.name,
+        infer_kind(attrs),
+        span.start_time or 0,
+    )
     g.end_ns = span.end_time
     code = span.status.status_code.name
     g.status = {"OK": "ok", "ERROR": "error"}.get(code, "ok" if span.end_time else "unset")
@@ -191,10 +210,10 @@ def span_from_otel(span: Any, trace_id: str) -> Span:
             "stack": ea.get("exception.stacktrace", ""),
         }
     g.model = attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model") or attrs.get("llm.model_name")
-    g.tokens_in = _first_int(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
-                             "llm.token_count.prompt")
-    g.tokens_out = _first_int(attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-                              "llm.token_count.completion")
+    g.tokens_in = _first_int(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
+    g.tokens_out = _first_int(
+        attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"
+    )
     resource = getattr(span, "resource", None)
     if resource is not None:
         g.service = resource.attributes.get("service.name")
@@ -240,8 +259,12 @@ def _clean(attrs: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(v, (str, bool, int, float)):
             out[k] = v
-        elif isinstance(v, (list, tuple)) and v and all(type(x) is type(v[0]) for x in v) \
-                and isinstance(v[0], (str, bool, int, float)):
+        elif (
+            isinstance(v, (list, tuple))
+            and v
+            and all(type(x) is type(v[0]) for x in v)
+            and isinstance(v[0], (str, bool, int, float))
+        ):
             out[k] = list(v)
         else:
             out[k] = _json(v)
@@ -273,25 +296,50 @@ def _events_by_span(trace: Trace) -> dict[str | None, list[Any]]:
     events: dict[str | None, list[Any]] = {}
     root_id = trace.root_span_id
     for d in trace.decisions:
-        events.setdefault(d.span_id, []).append(Event("glassbox.decision", _clean({
-            "glassbox.id": d.id, "glassbox.decision.what": d.what, "glassbox.decision.why": d.why,
-            "glassbox.decision.confidence": d.confidence,
-            "glassbox.decision.alternatives": _json([{"option": o, "score": s} for o, s in d.alternatives]),
-            "glassbox.decision.inputs": _json(d.inputs) if d.inputs else None,
-        }), d.at_ns))  # fmt: skip
+        events.setdefault(d.span_id, []).append(
+            Event(
+                "glassbox.decision",
+                _clean(
+                    {
+                        "glassbox.id": d.id,
+                        "glassbox.decision.what": d.what,
+                        "glassbox.decision.why": d.why,
+                        "glassbox.decision.confidence": d.confidence,
+                        "glassbox.decision.alternatives": _json([{"option": o, "score": s} for o, s in d.alternatives]),
+                        "glassbox.decision.inputs": _json(d.inputs) if d.inputs else None,
+                    }
+                ),
+                d.at_ns,
+            )
+        )
     for e in trace.events:
         # A payload OTel attributes can hold goes out as attributes (an event from an OTel span keeps its own);
         # any other as JSON under glassbox.evidence.
-        attrs = {"glassbox.id": e.id, **e.payload} if _flat(e.payload) else \
-            {"glassbox.id": e.id, "glassbox.evidence": _json(e.payload)}  # fmt: skip
+        attrs = (
+            {"glassbox.id": e.id, **e.payload}
+            if _flat(e.payload)
+            else {"glassbox.id": e.id, "glassbox.evidence": _json(e.payload)}
+        )
         events.setdefault(e.span_id, []).append(Event(e.name, _clean(attrs), e.at_ns))
     for s in trace.scores:
-        events.setdefault(s.span_id or root_id, []).append(Event("glassbox.score", _clean({
-            "glassbox.id": s.id, "glassbox.score.comment": s.comment,
-            "glassbox.score.name": s.name, "glassbox.score.value": s.value, "glassbox.score.max": s.max,
-            "glassbox.score.passed": s.passed, "glassbox.score.source": s.source,
-            "glassbox.score.dimensions": _json(s.dimensions) if s.dimensions else None,
-        }), s.at_ns))  # fmt: skip
+        events.setdefault(s.span_id or root_id, []).append(
+            Event(
+                "glassbox.score",
+                _clean(
+                    {
+                        "glassbox.id": s.id,
+                        "glassbox.score.comment": s.comment,
+                        "glassbox.score.name": s.name,
+                        "glassbox.score.value": s.value,
+                        "glassbox.score.max": s.max,
+                        "glassbox.score.passed": s.passed,
+                        "glassbox.score.source": s.source,
+                        "glassbox.score.dimensions": _json(s.dimensions) if s.dimensions else None,
+                    }
+                ),
+                s.at_ns,
+            )
+        )
     return events
 
 
@@ -308,8 +356,11 @@ def _resource_for(s: Span, trace: Trace, cache: dict[Any, Any]) -> Any:
     res = cache.get(key)
     if res is None:
         project = trace.project or "default"
-        res = cache[key] = Resource({"service.name": service, "glassbox.project": project}) \
-            if s.resource is None else Resource({"glassbox.project": project, **_clean(s.resource)})  # fmt: skip
+        res = cache[key] = (
+            Resource({"service.name": service, "glassbox.project": project})
+            if s.resource is None
+            else Resource({"glassbox.project": project, **_clean(s.resource)})
+        )
     return res
 
 
@@ -324,17 +375,32 @@ def _status(s: Span, span_events: list[Any]) -> Any:
         return Status(StatusCode.UNSET)
     err = s.error or {}
     if not any(e.name == "exception" for e in span_events):
-        span_events.append(Event("exception", _clean({
-            "exception.type": err.get("type"), "exception.message": err.get("message"),
-            "exception.stacktrace": err.get("stack")}), s.end_ns or s.start_ns))  # fmt: skip
+        span_events.append(
+            Event(
+                "exception",
+                _clean(
+                    {
+                        "exception.type": err.get("type"),
+                        "exception.message": err.get("message"),
+                        "exception.stacktrace": err.get("stack"),
+                    }
+                ),
+                s.end_ns or s.start_ns,
+            )
+        )
     return Status(StatusCode.ERROR, s.status_message or f"{err.get('type', 'Error')}: {err.get('message', '')}")
 
 
 def _links(links: list[dict[str, Any]] | None) -> list[Any]:
     from opentelemetry.trace import Link
 
-    return [Link(span_context(lk["trace_id"], lk["span_id"], tracestate=lk.get("trace_state")),
-                 _clean(lk.get("attributes") or {})) for lk in links or ()]  # fmt: skip
+    return [
+        Link(
+            span_context(lk["trace_id"], lk["span_id"], tracestate=lk.get("trace_state")),
+            _clean(lk.get("attributes") or {}),
+        )
+        for lk in links or ()
+    ]
 
 
 def _scope_for(scope: dict[str, Any], cache: dict[str, Any]) -> Any:
@@ -343,8 +409,9 @@ def _scope_for(scope: dict[str, Any], cache: dict[str, Any]) -> Any:
     key = _json(scope)
     got = cache.get(key)
     if got is None:
-        got = cache[key] = InstrumentationScope(scope.get("name") or "", scope.get("version"), None,
-                                                _clean(scope.get("attributes") or {}))  # fmt: skip
+        got = cache[key] = InstrumentationScope(
+            scope.get("name") or "", scope.get("version"), None, _clean(scope.get("attributes") or {})
+        )
     return got
 
 
@@ -385,16 +452,24 @@ def to_otel_spans(trace: Trace) -> list[Any]:
         if s.output is not None:
             attrs["output.value"] = s.output if isinstance(s.output, str) else _json(s.output)
         if s.span_id == root_id:
-            attrs.update({
-                "glassbox.trace.name": trace.name, "glassbox.workflow": trace.workflow,
-                "glassbox.intent": trace.intent, "glassbox.domain": trace.domain,
-                "glassbox.status": trace.status, "glassbox.environment": trace.environment,
-                "glassbox.release": trace.release, "user.id": trace.user_id, "session.id": trace.session_id,
-                "glassbox.tags": list(trace.tags) or None,
-                "glassbox.metadata": _json(trace.metadata) if trace.metadata else None,
-                "glassbox.error": _json(trace.error) if trace.error else None,
-                "glassbox.experiment": trace.experiment, "glassbox.variant": trace.variant,
-            })  # fmt: skip
+            attrs.update(
+                {
+                    "glassbox.trace.name": trace.name,
+                    "glassbox.workflow": trace.workflow,
+                    "glassbox.intent": trace.intent,
+                    "glassbox.domain": trace.domain,
+                    "glassbox.status": trace.status,
+                    "glassbox.environment": trace.environment,
+                    "glassbox.release": trace.release,
+                    "user.id": trace.user_id,
+                    "session.id": trace.session_id,
+                    "glassbox.tags": list(trace.tags) or None,
+                    "glassbox.metadata": _json(trace.metadata) if trace.metadata else None,
+                    "glassbox.error": _json(trace.error) if trace.error else None,
+                    "glassbox.experiment": trace.experiment,
+                    "glassbox.variant": trace.variant,
+                }
+            )
             if trace.input is not None:
                 attrs["input.value"] = trace.input if isinstance(trace.input, str) else _json(trace.input)
             if trace.output is not None:
@@ -404,12 +479,22 @@ def to_otel_spans(trace: Trace) -> list[Any]:
         parent = None
         if s.parent_id:
             parent = span_context(trace.trace_id, s.parent_id, remote=s.parent_id not in own_ids)
-        out.append(ReadableSpan(
-            name=s.name, context=span_context(trace.trace_id, s.span_id, tracestate=s.trace_state), parent=parent,
-            resource=res, attributes=_clean(attrs), events=sorted(span_events, key=lambda e: e.timestamp),
-            links=_links(s.links), kind=SpanKind[s.otel_kind.upper()] if s.otel_kind else SpanKind.INTERNAL,
-            status=status, start_time=s.start_ns, end_time=s.end_ns or s.start_ns, instrumentation_scope=span_scope,
-        ))  # fmt: skip
+        out.append(
+            ReadableSpan(
+                name=s.name,
+                context=span_context(trace.trace_id, s.span_id, tracestate=s.trace_state),
+                parent=parent,
+                resource=res,
+                attributes=_clean(attrs),
+                events=sorted(span_events, key=lambda e: e.timestamp),
+                links=_links(s.links),
+                kind=SpanKind[s.otel_kind.upper()] if s.otel_kind else SpanKind.INTERNAL,
+                status=status,
+                start_time=s.start_ns,
+                end_time=s.end_ns or s.start_ns,
+                instrumentation_scope=span_scope,
+            )
+        )
     return out
 
 
@@ -418,8 +503,15 @@ class OTLPSink:
 
     name = "otlp"
 
-    def __init__(self, endpoint: str, headers: dict[str, str] | None = None, timeout: float = 10.0,
-                 compression: bool = False, name: str = "otlp", max_request_spans: int = 2000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        endpoint: str,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+        compression: bool = False,
+        name: str = "otlp",
+        max_request_spans: int = 2000,
+    ) -> None:
         from opentelemetry.exporter.otlp.proto.http import Compression
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -430,8 +522,12 @@ class OTLPSink:
         self.name = name
         self.max_request_spans = max_request_spans  # receivers bound request sizes (glassbox serve: 10,000 spans)
         # The exporter batches per writer batch and retries 429/503 (with backoff) until its timeout.
-        self.exporter = OTLPSpanExporter(endpoint=url, headers=headers or None, timeout=timeout,
-                                         compression=Compression.Gzip if compression else Compression.NoCompression)
+        self.exporter = OTLPSpanExporter(
+            endpoint=url,
+            headers=headers or None,
+            timeout=timeout,
+            compression=Compression.Gzip if compression else Compression.NoCompression,
+        )
 
     def write(self, traces: Sequence[Trace]) -> None:
         from opentelemetry.sdk.trace.export import SpanExportResult

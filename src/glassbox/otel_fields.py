@@ -22,9 +22,16 @@ _PLAIN_RESOURCE = frozenset({"service.name", "glassbox.project"})
 
 # glassbox stage kinds as OpenInference span kinds, sent on export so Phoenix & co. classify every stage.
 OPENINFERENCE_KINDS = {
-    "llm": "LLM", "embedding": "EMBEDDING", "retrieval": "RETRIEVER", "rerank": "RERANKER", "reranker": "RERANKER",
-    "tool": "TOOL", "agent": "AGENT", "guardrail": "GUARDRAIL", "evaluator": "EVALUATOR",
-}  # fmt: skip
+    "llm": "LLM",
+    "embedding": "EMBEDDING",
+    "retrieval": "RETRIEVER",
+    "rerank": "RERANKER",
+    "reranker": "RERANKER",
+    "tool": "TOOL",
+    "agent": "AGENT",
+    "guardrail": "GUARDRAIL",
+    "evaluator": "EVALUATOR",
+}
 OPENINFERENCE_DEFAULT = "CHAIN"  # a pipeline stage that is none of the above
 
 

@@ -51,7 +51,8 @@ def inject(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
 
     trace_id, span_id, sampled, tracestate = ids
     ctx = otel_trace.set_span_in_context(
-        otel_trace.NonRecordingSpan(span_context(trace_id, span_id, sampled, tracestate=tracestate)))
+        otel_trace.NonRecordingSpan(span_context(trace_id, span_id, sampled, tracestate=tracestate))
+    )
     TraceContextTextMapPropagator().inject(headers, context=ctx)
     return headers
 
@@ -91,8 +92,9 @@ class extract:
 
                     p = self.parent
                     sc = span_context(p.trace_id, p.span_id, p.sampled, remote=True, tracestate=p.tracestate)
-                    self._otel_token = otel_context.attach(otel_trace.set_span_in_context(
-                        otel_trace.NonRecordingSpan(sc)))
+                    self._otel_token = otel_context.attach(
+                        otel_trace.set_span_in_context(otel_trace.NonRecordingSpan(sc))
+                    )
         return self.parent
 
     def __exit__(self, *exc: object) -> Literal[False]:

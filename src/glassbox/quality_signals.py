@@ -21,8 +21,9 @@ from glassbox.model import Trace
 MAX_SCAN = 1_000_000
 
 # `[1]`, `[12]`; markdown links to http(s); bare URLs; `(source: …)`.
-_CITATION = re.compile(r"\[\d{1,3}\]|\[[^\]\n]{1,80}\]\(https?://[^)\s]+\)|https?://[^\s)\]>\"']+|\(source:[^)]{1,200}\)",
-                       re.IGNORECASE)  # fmt: skip
+_CITATION = re.compile(
+    r"\[\d{1,3}\]|\[[^\]\n]{1,80}\]\(https?://[^)\s]+\)|https?://[^\s)\]>\"']+|\(source:[^)]{1,200}\)", re.IGNORECASE
+)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+\S", re.MULTILINE)
 _SECTION = re.compile(r"^\s{0,3}[A-Z][A-Za-z /&-]{1,40}:\s*$", re.MULTILINE)
@@ -94,8 +95,9 @@ def has_structure(trace: Trace, text: str) -> float:
     if _listed(trace.output, _SECTION_KEYS):
         return 1.0
     scan = text[:MAX_SCAN]
-    return float(len(_HEADING.findall(scan)) >= 2 or len(_LIST_ITEM.findall(scan)) >= 3
-                 or len(_SECTION.findall(scan)) >= 2)  # fmt: skip
+    return float(
+        len(_HEADING.findall(scan)) >= 2 or len(_LIST_ITEM.findall(scan)) >= 3 or len(_SECTION.findall(scan)) >= 2
+    )
 
 
 def failure_occurred(trace: Trace, text: str) -> float:

@@ -36,8 +36,11 @@ def _coerce_attribute(value: Any, limit: int) -> Any:
         return value
     if isinstance(value, (list, tuple)) and value:
         t = type(value[0])
-        if t in _PRIMITIVES and all(type(v) is t for v in value) and (
-                t is not int or all(-_INT_BOUND <= v < _INT_BOUND for v in value)):
+        if (
+            t in _PRIMITIVES
+            and all(type(v) is t for v in value)
+            and (t is not int or all(-_INT_BOUND <= v < _INT_BOUND for v in value))
+        ):
             return [truncate(v, limit) if t is str else v for v in value]
     if value is None:
         return None
@@ -177,8 +180,17 @@ class Stage(Span):
         """Record a decision; odd values are coerced (counted in health), never raised."""
         try:
             c = COERCE
-            d = Decision(new_record_id(), c.name(what), c.text(why), c.number(confidence), c.alternatives(alternatives),
-                         c.mapping(inputs), self.span_id, self.name, time_ns())  # fmt: skip
+            d = Decision(
+                new_record_id(),
+                c.name(what),
+                c.text(why),
+                c.number(confidence),
+                c.alternatives(alternatives),
+                c.mapping(inputs),
+                self.span_id,
+                self.name,
+                time_ns(),
+            )
             self._trace.decisions.append(d)
             return d
         except Exception as exc:  # noqa: BLE001 - tracing never raises into user code
@@ -218,8 +230,18 @@ class Stage(Span):
             if number is None:
                 self.evidence("invalid_score", {"name": c.name(name), "value": c.text(repr(value))})
                 return None
-            sc = Score(new_record_id(), c.name(name), number, c.number(max), c.flag(passed), c.name(source),
-                       c.dimensions(dimensions), c.text(comment), span_id, time_ns())  # fmt: skip
+            sc = Score(
+                new_record_id(),
+                c.name(name),
+                number,
+                c.number(max),
+                c.flag(passed),
+                c.name(source),
+                c.dimensions(dimensions),
+                c.text(comment),
+                span_id,
+                time_ns(),
+            )
             self._trace.scores.append(sc)
             return sc
         except Exception as exc:  # noqa: BLE001
@@ -241,8 +263,18 @@ class Stage(Span):
 class LiveTrace(Trace):
     """A trace being recorded in this process; its root stage is current inside ``with``."""
 
-    __slots__ = ("_budget_warned", "_finished", "_hooks", "_keep", "_root", "_runtime", "_spent", "_token", "budget",
-                 "tracestate")  # fmt: skip
+    __slots__ = (
+        "_budget_warned",
+        "_finished",
+        "_hooks",
+        "_keep",
+        "_root",
+        "_runtime",
+        "_spent",
+        "_token",
+        "budget",
+        "tracestate",
+    )
 
     def __init__(self, runtime: Runtime, trace_id: str, name: str, parent_span_id: str | None, keep: bool) -> None:
         super().__init__(trace_id, name)
@@ -354,8 +386,14 @@ class LiveTrace(Trace):
 
 # What a trace's shadow (LiveTrace.detach_stages) starts empty, and the slots it copies.
 _FRESH_LISTS = ("spans", "decisions", "events", "scores", "feedback", "alerts", "tags")
-_SHADOWED = tuple(dict.fromkeys(n for cls in (Trace, LiveTrace) for n in cls.__slots__
-                                if n not in (*_FRESH_LISTS, "metadata", "input", "output", "_token", "_finished")))
+_SHADOWED = tuple(
+    dict.fromkeys(
+        n
+        for cls in (Trace, LiveTrace)
+        for n in cls.__slots__
+        if n not in (*_FRESH_LISTS, "metadata", "input", "output", "_token", "_finished")
+    )
+)
 
 
 def current() -> Any:

@@ -312,8 +312,18 @@ def _segment(trace: LiveTrace, spans: list[Span]) -> Trace:
     return seg
 
 
-_TRACE_KEYS = ("workflow", "intent", "domain", "user_id", "session_id", "environment", "release",
-               "experiment", "variant", "project")  # fmt: skip
+_TRACE_KEYS = (
+    "workflow",
+    "intent",
+    "domain",
+    "user_id",
+    "session_id",
+    "environment",
+    "release",
+    "experiment",
+    "variant",
+    "project",
+)
 
 
 def _apply_trace_fields(trace: LiveTrace, fields: dict[str, Any], limit: int) -> None:

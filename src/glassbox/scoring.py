@@ -217,8 +217,12 @@ class ScoringStep:
             if self._signal_errors == 1:
                 log.warning("glassbox: heuristic signals failed on trace %s: %r (logged once)", trace.trace_id, exc)
             return []
-        return [Score(new_record_id(), name, value, 1.0 if name in BOOLEAN else None, None, "heuristic", {}, None,
-                      None, now) for name, value in values.items()]  # fmt: skip
+        return [
+            Score(
+                new_record_id(), name, value, 1.0 if name in BOOLEAN else None, None, "heuristic", {}, None, None, now
+            )
+            for name, value in values.items()
+        ]
 
     def _run(self, sc: Scorer, trace: Trace) -> Score | None:
         if os.getpid() != self._pid:  # a forked child: the parent's scorer thread (and its hung calls) are not ours
@@ -226,8 +230,12 @@ class ScoringStep:
         hung = self._hung.get(sc.name)
         if hung is not None:
             if not hung[0].done():
-                return self._failed(sc, trace, f"scorer skipped: its call on trace {hung[1]} has not returned "
-                                               f"within {self.timeout:g} s", warn=False)  # fmt: skip
+                return self._failed(
+                    sc,
+                    trace,
+                    f"scorer skipped: its call on trace {hung[1]} has not returned within {self.timeout:g} s",
+                    warn=False,
+                )
             del self._hung[sc.name]
         fut: Future[Any] = Future()
         try:

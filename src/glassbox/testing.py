@@ -1,10 +1,10 @@
 """Helpers for users' own tests: capture finished traces in memory.
 
-    from glassbox.testing import capture
+from glassbox.testing import capture
 
-    with capture() as traces:
-        my_pipeline("question")
-    assert traces[0].status == "complete"
+with capture() as traces:
+    my_pipeline("question")
+assert traces[0].status == "complete"
 """
 
 from __future__ import annotations
@@ -86,8 +86,17 @@ def golden_from_trace(trace: Trace, name: str = "golden", **tolerances: Any) -> 
     """A golden (``glassbox.evaluation.golden.Golden``) holding ``trace`` as its reference, no store needed."""
     from glassbox.evaluation.golden import Golden
 
-    return Golden(name, trace.project or "default", trace.trace_id, trace.workflow, trace.name, None,
-                  dict(tolerances), {}, trace.to_dict())  # fmt: skip
+    return Golden(
+        name,
+        trace.project or "default",
+        trace.trace_id,
+        trace.workflow,
+        trace.name,
+        None,
+        dict(tolerances),
+        {},
+        trace.to_dict(),
+    )
 
 
 def assert_matches_golden(trace: Trace, golden: Any, *, store: Any = None, **tolerances: Any) -> None:
@@ -148,8 +157,12 @@ if "pytest" in _sys.modules:
     import pytest
 
     def pytest_addoption(parser: Any) -> None:
-        parser.addoption("--glassbox-update-goldens", action="store_true", default=False,
-                         help="glassbox: rewrite the golden files the glassbox_golden fixture compares with")
+        parser.addoption(
+            "--glassbox-update-goldens",
+            action="store_true",
+            default=False,
+            help="glassbox: rewrite the golden files the glassbox_golden fixture compares with",
+        )
 
     @pytest.fixture
     def glassbox_traces() -> Iterator[CapturedTraces]:

@@ -19,9 +19,16 @@ import re
 from typing import Any
 
 SIGNAL_SENTIMENT: dict[str, float] = {
-    "accept": 1.0, "click": 1.0, "share": 1.0, "copy": 1.0, "thumbs_up": 1.0,
-    "re_query": -1.0, "skip": -1.0, "abandon": -1.0, "thumbs_down": -1.0,
-}  # fmt: skip
+    "accept": 1.0,
+    "click": 1.0,
+    "share": 1.0,
+    "copy": 1.0,
+    "thumbs_up": 1.0,
+    "re_query": -1.0,
+    "skip": -1.0,
+    "abandon": -1.0,
+    "thumbs_down": -1.0,
+}
 SIGNALS = tuple(SIGNAL_SENTIMENT)
 LABELS = ("positive", "neutral", "negative")
 _SIGNAL_NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
@@ -95,8 +102,10 @@ def comment_sentiment(text: str) -> float:
 
 def check_signal(signal: str) -> str:
     if not isinstance(signal, str) or not _SIGNAL_NAME.match(signal):
-        raise ValueError(f"signal: expected a name such as {', '.join(SIGNALS[:5])} (lowercase letters, digits, "
-                         f"_ . : -; up to 64), got {signal!r}")
+        raise ValueError(
+            f"signal: expected a name such as {', '.join(SIGNALS[:5])} (lowercase letters, digits, "
+            f"_ . : -; up to 64), got {signal!r}"
+        )
     return signal
 
 
@@ -112,8 +121,14 @@ def _given_sentiment(sentiment: Any) -> float:
     return value
 
 
-def assess(*, rating: Any = None, scale: Any = None, comment: str | None = None, signal: str | None = None,
-           sentiment: Any = None) -> dict[str, Any]:  # fmt: skip
+def assess(
+    *,
+    rating: Any = None,
+    scale: Any = None,
+    comment: str | None = None,
+    signal: str | None = None,
+    sentiment: Any = None,
+) -> dict[str, Any]:
     """The stored fields of one piece of feedback: kind, rating, scale, normalized, signal, sentiment, label.
 
     Raises ValueError naming the bad argument; needs a rating, a comment or a signal.
@@ -122,8 +137,15 @@ def assess(*, rating: Any = None, scale: Any = None, comment: str | None = None,
         raise ValueError("feedback needs a rating, a comment or a signal")
     if scale is not None and rating is None:
         raise ValueError("scale: given without a rating")
-    out: dict[str, Any] = {"kind": "explicit" if rating is not None or comment else "implicit", "rating": None,
-                           "scale": None, "normalized": None, "signal": None, "sentiment": None, "label": None}
+    out: dict[str, Any] = {
+        "kind": "explicit" if rating is not None or comment else "implicit",
+        "rating": None,
+        "scale": None,
+        "normalized": None,
+        "signal": None,
+        "sentiment": None,
+        "label": None,
+    }
     if signal is not None:
         out["signal"] = check_signal(signal)
     if rating is not None:
@@ -143,8 +165,17 @@ def assess(*, rating: Any = None, scale: Any = None, comment: str | None = None,
     return out
 
 
-def record(rt: Any, trace: Any, *, rating: Any = None, scale: Any = None, comment: str | None = None,
-           signal: str | None = None, user_id: str | None = None, sentiment: Any = None) -> Any:  # fmt: skip
+def record(
+    rt: Any,
+    trace: Any,
+    *,
+    rating: Any = None,
+    scale: Any = None,
+    comment: str | None = None,
+    signal: str | None = None,
+    user_id: str | None = None,
+    sentiment: Any = None,
+) -> Any:
     """``gb.feedback``: a run still recording takes the feedback with it; a finished run gets it as an
     annotation (a segment with no spans, written to the store and the trail like any other)."""
     import time
@@ -159,8 +190,19 @@ def record(rt: Any, trace: Any, *, rating: Any = None, scale: Any = None, commen
     if comment is not None and not isinstance(comment, str):
         raise ValueError(f"comment: expected text, got {type(comment).__name__}")
     f = assess(rating=rating, scale=scale, comment=comment, signal=signal, sentiment=sentiment)
-    fb = Feedback(new_record_id(), f["kind"], f["rating"], f["signal"], comment, f["sentiment"],
-                  None if user_id is None else str(user_id), time.time_ns(), f["scale"], f["normalized"], f["label"])
+    fb = Feedback(
+        new_record_id(),
+        f["kind"],
+        f["rating"],
+        f["signal"],
+        comment,
+        f["sentiment"],
+        None if user_id is None else str(user_id),
+        time.time_ns(),
+        f["scale"],
+        f["normalized"],
+        f["label"],
+    )
     endpoint = getattr(rt.settings, "endpoint", None)
     if endpoint:  # remote mode: OTLP carries no feedback; the server's REST API takes it
         _post_remote(rt, endpoint, trace_id, fb, sentiment)
@@ -184,8 +226,15 @@ def _post_remote(rt: Any, endpoint: str, trace_id: str, fb: Any, sentiment: Any)
     """POST the feedback to ``endpoint``/api/v1/feedback on a background thread (never blocks the app)."""
     import threading
 
-    body = {"trace_id": trace_id, "kind": fb.kind, "rating": fb.rating, "scale": fb.scale, "signal": fb.signal,
-            "comment": fb.comment, "user_id": fb.user_id}
+    body = {
+        "trace_id": trace_id,
+        "kind": fb.kind,
+        "rating": fb.rating,
+        "scale": fb.scale,
+        "signal": fb.signal,
+        "comment": fb.comment,
+        "user_id": fb.user_id,
+    }
     if sentiment is not None:
         body["sentiment"] = sentiment
     headers = {"Authorization": f"Bearer {rt.settings.api_key}"} if getattr(rt.settings, "api_key", None) else {}

@@ -471,19 +471,24 @@ class Writer:
         if traces:
             if self.spool is None:
                 self.lost_at_close += len(traces)
-                log.error("glassbox: %d traces not written to %s before shutdown and no spool folder is set",
-                          len(traces), name)  # fmt: skip
+                log.error(
+                    "glassbox: %d traces not written to %s before shutdown and no spool folder is set",
+                    len(traces),
+                    name,
+                )
                 return
             try:
                 self.spool.put(name, traces)
             except Exception as exc:  # noqa: BLE001
                 self.lost_at_close += len(traces)
-                log.error("glassbox: %d traces for %s lost at shutdown: spooling failed: %r", len(traces), name,
-                          exc)  # fmt: skip
+                log.error("glassbox: %d traces for %s lost at shutdown: spooling failed: %r", len(traces), name, exc)
                 return
             self.spooled += len(traces)
-            log.warning("glassbox: %d traces not yet written to %s at shutdown were spooled (written at next start)",
-                        len(traces), name)  # fmt: skip
+            log.warning(
+                "glassbox: %d traces not yet written to %s at shutdown were spooled (written at next start)",
+                len(traces),
+                name,
+            )
 
     @property
     def queue_depth(self) -> int:
@@ -552,8 +557,12 @@ class Writer:
             for lane in self._lanes:
                 if not lane.put(batch):
                     self.stats[lane.name].dropped += len(traces)
-                    self._log.warning(f"backlog-{lane.name}", "glassbox: %s sink is behind by %d traces; dropping "
-                                      "a batch for it (other sinks unaffected)", lane.name, self.max_queue)  # fmt: skip
+                    self._log.warning(
+                        f"backlog-{lane.name}",
+                        "glassbox: %s sink is behind by %d traces; dropping a batch for it (other sinks unaffected)",
+                        lane.name,
+                        self.max_queue,
+                    )
                     self._lane_done(batch)
             traces = batch = None  # type: ignore[assignment]  # hold no trace while waiting for the next batch
 

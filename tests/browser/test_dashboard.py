@@ -34,8 +34,10 @@ def test_list_filter_open_a_run_and_compare(server, page):
     workflows = {c.strip() for c in page.locator("#runs tbody tr td:nth-child(3)").all_inner_texts()}
     assert workflows == {"lesson_plan"}
     page.locator("#runs thead th", has_text="Duration").click()  # sortable: shortest first
-    durations = [float(v) for v in page.locator("#runs tbody tr td:nth-child(7)").evaluate_all(
-        "cells => cells.map(c => c.dataset.value)")]  # fmt: skip
+    durations = [
+        float(v)
+        for v in page.locator("#runs tbody tr td:nth-child(7)").evaluate_all("cells => cells.map(c => c.dataset.value)")
+    ]
     assert durations == sorted(durations)
 
     page.locator("#runs tbody tr a.mono").first.click()

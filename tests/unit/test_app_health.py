@@ -54,8 +54,11 @@ def test_a_raising_check_fails_and_only_a_critical_failure_is_unhealthy():
     reg.register("redis", broken, critical=False)
     code, body = reg.evaluate_sync()
     assert code == 200 and body["status"] == "degraded" and body["score"] == 50
-    assert _by_name(body)["redis"] == {**_by_name(body)["redis"], "status": "fail",
-                                       "detail": "ConnectionError: redis refused"}
+    assert _by_name(body)["redis"] == {
+        **_by_name(body)["redis"],
+        "status": "fail",
+        "detail": "ConnectionError: redis refused",
+    }
     reg.register("redis", broken, critical=True)
     code, body = reg.evaluate_sync()
     assert code == 503 and body["status"] == "unhealthy"

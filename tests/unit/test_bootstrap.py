@@ -13,8 +13,12 @@ from glassbox.bootstrap import UnavailableSink
 def test_an_uncreatable_sqlite_path_still_writes_the_trail_and_health_says_why(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the store's folder should be")
-    gb.configure(project="p", store=f"sqlite:///{blocker}/sub/glassbox.db", trail_dir=str(tmp_path / "traces"),
-                 flush_interval=0.05)  # fmt: skip
+    gb.configure(
+        project="p",
+        store=f"sqlite:///{blocker}/sub/glassbox.db",
+        trail_dir=str(tmp_path / "traces"),
+        flush_interval=0.05,
+    )
     before = gb.health()
     assert before["enabled"] is True
     assert "cannot create the folder" in before["sinks"]["database"]["last_error"]

@@ -42,7 +42,9 @@ def test_warn_once_then_halt_before_the_next_stage(caplog):
     names = [e.name for e in tr.events]
     assert names.count("budget.warned") == 1 and names.count("budget.exceeded") == 1
     assert [(a.source, a.rule, a.severity) for a in tr.alerts] == [
-        ("budget", "budget_warn", "warning"), ("budget", "budget_trace_max", "critical")]
+        ("budget", "budget_warn", "warning"),
+        ("budget", "budget_trace_max", "critical"),
+    ]
     assert caplog.text.count("budget warning") == 1
 
 

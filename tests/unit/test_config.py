@@ -16,8 +16,9 @@ def test_defaults():
 
 
 def test_precedence_kwargs_then_env_then_glassbox_toml_then_pyproject(tmp_path, monkeypatch):
-    (tmp_path / "pyproject.toml").write_text('[tool.glassbox]\nproject = "py"\nservice = "py-svc"\n'
-                                            'environment = "py-env"\nrelease = "py-rel"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.glassbox]\nproject = "py"\nservice = "py-svc"\nenvironment = "py-env"\nrelease = "py-rel"\n'
+    )
     assert load_settings().project == "py"
     (tmp_path / "glassbox.toml").write_text('project = "toml"\nservice = "toml-svc"\nenvironment = "toml-env"\n')
     monkeypatch.setenv("GLASSBOX_SERVICE", "env-svc")
@@ -39,10 +40,15 @@ def test_otlp_headers_from_env(monkeypatch):
     assert load_settings().otlp_headers == {"api-key": "abc", "x-tenant": "t1"}
 
 
-@pytest.mark.parametrize(("opts", "message"), [
-    ({"sample_rate": 2}, "sample_rate"), ({"queue_policy": "maybe"}, "queue_policy"),
-    ({"queue_size": 0}, "queue_size"), ({"enabled": "perhaps"}, "enabled"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("opts", "message"),
+    [
+        ({"sample_rate": 2}, "sample_rate"),
+        ({"queue_policy": "maybe"}, "queue_policy"),
+        ({"queue_size": 0}, "queue_size"),
+        ({"enabled": "perhaps"}, "enabled"),
+    ],
+)
 def test_invalid_values_raise_config_error_naming_the_option(opts, message):
     with pytest.raises(ConfigError, match=message):
         gb.configure(**opts)
@@ -115,8 +121,9 @@ def test_a_typo_in_glassbox_toml_is_an_error_with_a_did_you_mean(tmp_path):
     (tmp_path / "glassbox.toml").write_text("sampel_rate = 0.5\n")
     with pytest.raises(ConfigError, match=r"glassbox.toml: unknown key 'sampel_rate'; did you mean 'sample_rate'\?"):
         load_settings()
-    (tmp_path / "glassbox.toml").write_text('[calibration]\nwindow_days = 3\n[reports]\nschedule = "daily"\n'
-                                            "[evaluation]\nonline = []\n")  # tables are known keys
+    (tmp_path / "glassbox.toml").write_text(
+        '[calibration]\nwindow_days = 3\n[reports]\nschedule = "daily"\n[evaluation]\nonline = []\n'
+    )  # tables are known keys
     assert load_settings().reports_schedule == "daily"
     (tmp_path / "glassbox.toml").unlink()
     (tmp_path / "pyproject.toml").write_text('[tool.glassbox]\nprojet = "x"\n[tool.other]\nanything = 1\n')

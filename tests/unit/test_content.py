@@ -28,11 +28,20 @@ anthropic = importlib.import_module("anthropic")
 
 SECRET = "card 4242-4242-4242-4242"
 ANSWER = "your card is 4242-4242-4242-4242"
-BODY = {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
-        "content": [{"type": "text", "text": ANSWER}], "stop_reason": "end_turn", "stop_sequence": None,
-        "usage": {"input_tokens": 30, "output_tokens": 12}}  # fmt: skip
-INSTRUMENTORS = {"openinference": "openinference.instrumentation.anthropic",
-                 "openllmetry": "opentelemetry.instrumentation.anthropic"}  # fmt: skip
+BODY = {
+    "id": "msg_01",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-sonnet-4-5-20250929",
+    "content": [{"type": "text", "text": ANSWER}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 30, "output_tokens": 12},
+}
+INSTRUMENTORS = {
+    "openinference": "openinference.instrumentation.anthropic",
+    "openllmetry": "opentelemetry.instrumentation.anthropic",
+}
 
 
 def mask(text: str) -> str:
@@ -91,8 +100,7 @@ def test_with_capture_instrumentor_prompts_pass_through_the_redact_hook_in_proce
 
 
 @pytest.mark.parametrize("capture_on", [False, True])
-def test_the_receiver_applies_its_content_settings_to_instrumentor_spans(store, instrumented, app_provider,
-                                                                         capture_on):  # fmt: skip
+def test_the_receiver_applies_its_content_settings_to_instrumentor_spans(store, instrumented, app_provider, capture_on):
     with app_provider[0].get_tracer("app").start_as_current_span("POST /ask"):
         ask()
     body = encode_spans(app_provider[1].get_finished_spans()).SerializeToString()
@@ -120,8 +128,10 @@ def test_the_receiver_keeps_glassbox_spans_content_as_the_sdk_sent_it(store):
             gb.llm(prompt="why is the sky blue", completion="rayleigh", model="gpt-4o-mini", provider="openai")
     body = encode_spans(to_otel_spans(got[0])).SerializeToString()
     with TestClient(create_app(store)) as client:  # the server's own setting: capture off
-        assert client.post("/v1/traces", content=body,
-                           headers={"content-type": "application/x-protobuf"}).status_code == 200  # fmt: skip
+        assert (
+            client.post("/v1/traces", content=body, headers={"content-type": "application/x-protobuf"}).status_code
+            == 200
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not store.list_traces():
             time.sleep(0.05)
@@ -130,16 +140,34 @@ def test_the_receiver_keeps_glassbox_spans_content_as_the_sdk_sent_it(store):
     assert any((s.attributes or {}).get("gen_ai.prompt") == "why is the sky blue" for s in t.spans)
 
 
-@pytest.mark.parametrize("key", [*CONTENT_KEYS, "llm.input_messages.0.message.content", "gen_ai.prompt.0.content",
-                                 "gen_ai.completion.1.content", "llm.output_messages.2.message.contents.0"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        *CONTENT_KEYS,
+        "llm.input_messages.0.message.content",
+        "gen_ai.prompt.0.content",
+        "gen_ai.completion.1.content",
+        "llm.output_messages.2.message.contents.0",
+    ],
+)
 def test_every_documented_content_key_is_matched(key):
     assert is_content_key(key)
     assert ContentPolicy(False).attributes({key: "x", "gen_ai.usage.prompt_tokens": 3}) == {
-        "gen_ai.usage.prompt_tokens": 3}
+        "gen_ai.usage.prompt_tokens": 3
+    }
 
 
-@pytest.mark.parametrize("key", ["gen_ai.usage.prompt_tokens", "input.mime_type", "llm.model_name",
-                                 "gen_ai.request.model", "llm.token_count.prompt", "gen_ai.promptly"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "gen_ai.usage.prompt_tokens",
+        "input.mime_type",
+        "llm.model_name",
+        "gen_ai.request.model",
+        "llm.token_count.prompt",
+        "gen_ai.promptly",
+    ],
+)
 def test_other_attributes_are_not_content(key):
     assert not is_content_key(key)
 

@@ -31,13 +31,19 @@ def _stored(url: str) -> list[Trace]:
 def _shape(t: Trace) -> tuple:
     """Everything seeded about a trace: no ids, no clock readings."""
     return (
-        t.workflow, t.intent, t.domain, t.input, t.output, t.status, t.user_id,
+        t.workflow,
+        t.intent,
+        t.domain,
+        t.input,
+        t.output,
+        t.status,
+        t.user_id,
         (t.error or {}).get("type"),
         [(s.name, s.kind, s.model, s.tokens_in, s.tokens_out, s.cost_usd) for s in t.spans],
         [(d.stage, d.what, d.why, d.confidence, d.alternatives, d.inputs) for d in t.decisions],
         [(e.name, e.payload) for e in t.events],
         [(s.name, s.value, s.passed, s.dimensions) for s in t.scores],
-    )  # fmt: skip
+    )
 
 
 def test_demo_records_traces_with_decisions_scores_and_a_failure(sqlite_url, tmp_path):
@@ -102,8 +108,11 @@ def test_demo_runs_span_two_weeks_and_the_new_release_regresses(sqlite_url, tmp_
     assert all(s.start_ns >= t.start_ns and s.end_ns <= t.end_ns + 1 for t in stored for s in t.spans)
 
     def quality(release: str) -> float:
-        qs = [t.quality_score for t in stored if t.release == release and t.workflow == REGRESSED_WORKFLOW
-              and t.quality_score is not None]  # fmt: skip
+        qs = [
+            t.quality_score
+            for t in stored
+            if t.release == release and t.workflow == REGRESSED_WORKFLOW and t.quality_score is not None
+        ]
         return sum(qs) / len(qs)
 
     assert quality(NEW_RELEASE) < quality(RELEASE) - 0.1  # the regression a gate and the rules catch
@@ -121,10 +130,13 @@ def test_same_seed_same_runs_other_seed_other_runs(tmp_path):
 
 def test_demo_uses_the_configured_defaults(tmp_path):
     # In a process of its own: the default store URL is relative to the cwd.
-    code = ("import json; from glassbox.demo import run_demo; run = run_demo(2, 7, pace=0); "
-            "print(json.dumps([run.store, run.trail_dir, [t.trace_id for t in run.traces]]))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                          check=False)  # fmt: skip
+    code = (
+        "import json; from glassbox.demo import run_demo; run = run_demo(2, 7, pace=0); "
+        "print(json.dumps([run.store, run.trail_dir, [t.trace_id for t in run.traces]]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     store, trail, ids = json.loads(proc.stdout)
     assert (store, trail) == ("sqlite:///.glassbox/glassbox.db", ".glassbox/traces")

@@ -18,8 +18,14 @@ from glassbox.extras import EXTRAS, MissingExtra, check_installed, missing_extra
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 # import name -> distribution name, where they differ
-DIST = {"openfeature": "openfeature-sdk", "vaderSentiment": "vadersentiment", "multipart": "python-multipart",
-        "python_multipart": "python-multipart", "psycopg_binary": "psycopg", "fastapi_offline": "fastapi-offline"}
+DIST = {
+    "openfeature": "openfeature-sdk",
+    "vaderSentiment": "vadersentiment",
+    "multipart": "python-multipart",
+    "python_multipart": "python-multipart",
+    "psycopg_binary": "psycopg",
+    "fastapi_offline": "fastapi-offline",
+}
 
 
 def _dist(requirement: str) -> str:
@@ -80,7 +86,9 @@ def test_a_cli_command_missing_an_extra_says_which_one(monkeypatch):
 
 
 def test_glassbox_stats_without_scipy_is_a_polite_error():
-    code = ("import sys; sys.modules['scipy'] = None\n"
-            "try:\n    import glassbox.stats.twosample\nexcept ImportError as exc:\n    print(exc)")
+    code = (
+        "import sys; sys.modules['scipy'] = None\n"
+        "try:\n    import glassbox.stats.twosample\nexcept ImportError as exc:\n    print(exc)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "scipy is needed" in out and "glassbox[stats]" in out

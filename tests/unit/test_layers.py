@@ -40,7 +40,7 @@ def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
                 state[path.pop()] = 2
                 stack.pop()
             elif state.get(nxt) == 1:
-                return [*path[path.index(nxt):], nxt]
+                return [*path[path.index(nxt) :], nxt]
             elif nxt not in state:
                 state[nxt] = 1
                 path.append(nxt)
@@ -69,7 +69,16 @@ def test_the_core_never_imports_the_facade():
 
 def test_the_layers_contract_names_every_layer_package():
     layers = " ".join(_contract("layers")["layers"])
-    for package in ("cli", "server", "analysis", "evaluation", "monitoring", "experiments", "reports", "stats",
-                    "store"):  # fmt: skip
+    for package in (
+        "cli",
+        "server",
+        "analysis",
+        "evaluation",
+        "monitoring",
+        "experiments",
+        "reports",
+        "stats",
+        "store",
+    ):
         assert f"glassbox.{package}" in layers
         assert (ROOT / "src" / "glassbox" / package / "__init__.py").is_file()

@@ -16,11 +16,25 @@ from glassbox.jsonsafe import CYCLE, jsonable
 from glassbox.store.store import Store
 from glassbox.store.trail import read_trail
 
-leaves = (st.none() | st.booleans() | st.integers() | st.integers(min_value=2**63, max_value=2**80)
-          | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20) | st.binary(max_size=10)
-          | st.sampled_from([float("nan"), float("inf"), -float("inf"), 2**64, -(2**70), object()]))  # fmt: skip
-values = st.recursive(leaves, lambda kids: st.lists(kids, max_size=4) | st.tuples(kids, kids)
-                      | st.dictionaries(st.text(max_size=5) | st.integers(), kids, max_size=4), max_leaves=12)
+leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**63, max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+    | st.binary(max_size=10)
+    | st.sampled_from([float("nan"), float("inf"), -float("inf"), 2**64, -(2**70), object()])
+)
+values = st.recursive(
+    leaves,
+    lambda kids: (
+        st.lists(kids, max_size=4)
+        | st.tuples(kids, kids)
+        | st.dictionaries(st.text(max_size=5) | st.integers(), kids, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def cyclic() -> dict:
@@ -80,8 +94,9 @@ _state: dict = {}
 def _configured(tmp_path_factory) -> tuple[Store, object]:
     if runtime.current() is None or "store" not in _state:
         base = tmp_path_factory.mktemp("odd")
-        gb.configure(store=f"sqlite:///{base}/gb.db", trail_dir=str(base / "trail"), flush_interval=0.02,
-                     heuristics=False)  # fmt: skip
+        gb.configure(
+            store=f"sqlite:///{base}/gb.db", trail_dir=str(base / "trail"), flush_interval=0.02, heuristics=False
+        )
         _state["store"] = Store(f"sqlite:///{base}/gb.db")
         _state["trail"] = base / "trail"
     return _state["store"], _state["trail"]
@@ -95,8 +110,9 @@ def _trail_doc(folder, trace_id: str):
     return None
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(v=values, w=values, n=st.one_of(values, st.floats(allow_nan=True)))
 def test_any_value_in_every_public_call_round_trips_through_store_and_trail(tmp_path_factory, v, w, n):
     store, trail = _configured(tmp_path_factory)

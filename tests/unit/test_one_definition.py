@@ -28,7 +28,8 @@ def test_every_default_gap_ratio_is_the_models(tmp_path):
 
 def test_calibration_settings_are_the_calibration_section_of_the_settings():
     assert {f for f in Settings.model_fields if f.startswith("calibration_")} == {
-        f"calibration_{k}" for k in CalibrationSettings.__dataclass_fields__}
+        f"calibration_{k}" for k in CalibrationSettings.__dataclass_fields__
+    }
     assert CalibrationSettings() == CalibrationSettings(**section(None, "calibration"))
     s = load_settings(calibration={"window_days": 3, "thresholds": {"grounding": 0.5}}, calibration_min_runs=9)
     got = CalibrationSettings.from_settings(s)

@@ -67,7 +67,11 @@ def test_openinference_and_legacy_genai_names_are_understood(app_provider):
             span.set_attribute("openinference.span.kind", "RETRIEVER")
     spans = {s.name: s for s in traces[0].spans}
     assert (spans["llm"].kind, spans["llm"].model, spans["llm"].tokens_in, spans["llm"].tokens_out) == (
-        "llm", "claude-3-5-haiku", 11, 7)
+        "llm",
+        "claude-3-5-haiku",
+        11,
+        7,
+    )
     assert (spans["legacy"].kind, spans["legacy"].tokens_in, spans["legacy"].tokens_out) == ("llm", 5, 2)
     assert spans["retriever"].kind == "retrieval"
 
@@ -168,8 +172,9 @@ def test_otlp_export_sends_the_trace_with_decisions_as_span_events(collector):
 
 
 def test_otlp_endpoint_down_is_counted_not_raised(tmp_path):
-    gb.configure(store=f"sqlite:///{tmp_path}/x.db", trail_dir=None, otlp_endpoint="http://127.0.0.1:9/",
-                 flush_interval=0.05)
+    gb.configure(
+        store=f"sqlite:///{tmp_path}/x.db", trail_dir=None, otlp_endpoint="http://127.0.0.1:9/", flush_interval=0.05
+    )
     with gb.trace("q"):
         pass
     assert gb.flush(30)

@@ -33,10 +33,21 @@ def test_extract_continues_the_remote_trace_with_its_parent_and_tracestate():
     assert tr.parent_span_id == SID and tr.root().parent_id == SID
 
 
-@pytest.mark.parametrize("value", [
-    "garbage", f"00-{'0' * 32}-{SID}-01", f"00-{TID}-{'0' * 16}-01", f"ff-{TID}-{SID}-01",
-    f"00-{TID[:-1]}-{SID}-01", f"00-{TID}-{SID}-zz", f"00-{TID}-{SID}-01-extra", "", None, 5,
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "value",
+    [
+        "garbage",
+        f"00-{'0' * 32}-{SID}-01",
+        f"00-{TID}-{'0' * 16}-01",
+        f"ff-{TID}-{SID}-01",
+        f"00-{TID[:-1]}-{SID}-01",
+        f"00-{TID}-{SID}-zz",
+        f"00-{TID}-{SID}-01-extra",
+        "",
+        None,
+        5,
+    ],
+)
 def test_malformed_traceparent_is_ignored_and_a_new_trace_starts(value):
     with capture() as traces:
         with gb.extract({"traceparent": value}) as parent, gb.trace("q") as t:

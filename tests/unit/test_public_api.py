@@ -17,16 +17,40 @@ def test_all_lists_exactly_the_public_names():
 
 
 def test_contract_calls_exist():
-    for name in ("configure", "trace", "stage", "traced", "decision", "evidence", "score", "flush", "shutdown",
-                 "current_trace", "current_stage", "inject", "extract", "wrap", "health", "llm", "check_budget",
-                 "scorer", "calibration_rule", "start_metrics_server", "feedback", "health_check", "health_app"):
+    for name in (
+        "configure",
+        "trace",
+        "stage",
+        "traced",
+        "decision",
+        "evidence",
+        "score",
+        "flush",
+        "shutdown",
+        "current_trace",
+        "current_stage",
+        "inject",
+        "extract",
+        "wrap",
+        "health",
+        "llm",
+        "check_budget",
+        "scorer",
+        "calibration_rule",
+        "start_metrics_server",
+        "feedback",
+        "health_check",
+        "health_app",
+    ):
         assert callable(getattr(gb, name)), name
 
 
 def test_import_glassbox_loads_no_heavy_modules():
-    code = ("import sys, json, glassbox; "
-            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('sqlalchemy','alembic','fastapi','typer','rich','pydantic','pydantic_settings','psycopg',"
-            "'orjson','opentelemetry','starlette','uvicorn','numpy','scipy'))))")
+    code = (
+        "import sys, json, glassbox; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy','alembic','fastapi','typer','rich','pydantic','pydantic_settings','psycopg',"
+        "'orjson','opentelemetry','starlette','uvicorn','numpy','scipy'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == []

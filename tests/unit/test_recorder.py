@@ -17,11 +17,24 @@ def _by_name(trace):
 
 def test_quickstart_records_stage_tree_decision_evidence_and_score():
     with capture(project="support-bot") as traces:
-        with gb.trace("What is our refund policy?", workflow="search_qa", intent="lookup", domain="billing",
-                      user_id="u1", session_id="s1", tags=["prod"], metadata={"release": "2026.11"}) as t:
+        with gb.trace(
+            "What is our refund policy?",
+            workflow="search_qa",
+            intent="lookup",
+            domain="billing",
+            user_id="u1",
+            session_id="s1",
+            tags=["prod"],
+            metadata={"release": "2026.11"},
+        ) as t:
             with gb.stage("retrieval", kind="retrieval") as s:
-                gb.decision("use bm25", why="short keyword query", confidence=0.8,
-                            alternatives={"dense": 0.6, "hybrid": 0.7}, inputs={"query_len": 5})
+                gb.decision(
+                    "use bm25",
+                    why="short keyword query",
+                    confidence=0.8,
+                    alternatives={"dense": 0.6, "hybrid": 0.7},
+                    inputs={"query_len": 5},
+                )
                 gb.evidence("retrieved", {"collected": 20, "passed": 8})
                 s.set(top_k=8)
             gb.score("quality", 0.82, passed=True, dimensions={"completeness": 0.9, "clarity": 0.7})
@@ -38,7 +51,12 @@ def test_quickstart_records_stage_tree_decision_evidence_and_score():
     assert retrieval.start_ns >= root.start_ns and retrieval.end_ns <= root.end_ns
     (d,) = tr.decisions
     assert (d.what, d.why, d.confidence, d.span_id, d.stage) == (
-        "use bm25", "short keyword query", 0.8, retrieval.span_id, "retrieval")
+        "use bm25",
+        "short keyword query",
+        0.8,
+        retrieval.span_id,
+        "retrieval",
+    )
     assert d.alternatives == [("dense", 0.6), ("hybrid", 0.7)] and d.inputs == {"query_len": 5}
     (e,) = tr.events
     assert e.name == "retrieved" and e.payload == {"collected": 20, "passed": 8} and e.span_id == retrieval.span_id
@@ -123,8 +141,18 @@ class Unserialisable:
 def test_attributes_otel_cannot_carry_are_json_encoded_never_dropped():
     with capture(max_attribute_length=50) as traces:
         with gb.trace("q"), gb.stage("s") as s:
-            s.set(n=1, f=2.5, b=True, text="ok", tags=["a", "b"], mixed=[1, "a"], d={"k": [1, 2]},
-                  obj=Unserialisable(), none=None, long="x" * 200)
+            s.set(
+                n=1,
+                f=2.5,
+                b=True,
+                text="ok",
+                tags=["a", "b"],
+                mixed=[1, "a"],
+                d={"k": [1, 2]},
+                obj=Unserialisable(),
+                none=None,
+                long="x" * 200,
+            )
     attrs = _by_name(traces[0])["s"].attributes
     assert attrs["n"] == 1 and attrs["f"] == 2.5 and attrs["b"] is True and attrs["text"] == "ok"
     assert attrs["tags"] == ["a", "b"]
@@ -195,8 +223,7 @@ def test_threads_with_context_helpers_nest_under_the_caller():
     with capture() as traces:
         with gb.trace("q", workflow="threads"), gb.stage("fanout") as fan:
             with gb.ThreadPoolExecutor(max_workers=4) as pool:
-                list(pool.map(lambda i: gb.stage(f"worker{i}").__enter__().__exit__(None, None, None),
-                              range(4)))
+                list(pool.map(lambda i: gb.stage(f"worker{i}").__enter__().__exit__(None, None, None), range(4)))
 
             def work() -> None:
                 with gb.stage("wrapped"):

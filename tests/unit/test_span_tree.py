@@ -46,7 +46,10 @@ def test_children_nest_in_start_order_and_orphans_are_top_level() -> None:
 def test_without_the_root_its_children_are_top_level() -> None:
     t = _trace([("r", None, 0), ("a", "r", 10), ("a1", "a", 11), ("lost", "gone", 5)])
     assert [(n.depth, n.span.span_id) for n in walk(span_tree(t, include_root=False))] == [
-        (0, "lost"), (0, "a"), (1, "a1")]  # fmt: skip
+        (0, "lost"),
+        (0, "a"),
+        (1, "a1"),
+    ]
 
 
 def test_a_very_deep_trace_does_not_hit_the_recursion_limit() -> None:
@@ -62,9 +65,16 @@ def test_an_empty_trace_has_no_nodes() -> None:
 ids = st.sampled_from([f"s{i}" for i in range(12)])
 
 
-@given(st.lists(st.tuples(ids, st.one_of(st.none(), ids, st.just("elsewhere")), st.integers(0, 5)),
-                unique_by=lambda e: e[0], max_size=12), st.booleans())  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(ids, st.one_of(st.none(), ids, st.just("elsewhere")), st.integers(0, 5)),
+        unique_by=lambda e: e[0],
+        max_size=12,
+    ),
+    st.booleans(),
+)
 def test_walk_matches_the_recursive_walk_by_hand(edges: list[tuple[str, str | None, int]], include_root: bool) -> None:
     t = _trace(edges, root=edges[0][0] if edges else None)
     assert [(n.depth, n.span.span_id) for n in walk(span_tree(t, include_root=include_root))] == _by_hand(
-        t, include_root)
+        t, include_root
+    )

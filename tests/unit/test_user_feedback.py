@@ -13,30 +13,36 @@ from glassbox.store.store import Store
 from glassbox.user_feedback import assess, normalize, scale_bounds
 
 
-@pytest.mark.parametrize(("rating", "scale", "expected"), [
-    (4, (1, 5), (4.0, "1-5", 0.75)),
-    (1, (1, 5), (1.0, "1-5", 0.0)),
-    (5, "1-5", (5.0, "1-5", 1.0)),
-    (7, (0, 10), (7.0, "0-10", 0.7)),
-    (0.3, None, (0.3, "0-1", 0.3)),
-    (1, None, (1.0, "0-1", 1.0)),  # 1 without a scale is the top of 0-1
-    (4, None, (4.0, "1-5", 0.75)),  # seed 004's stars without a scale
-    (True, None, (1.0, "thumbs", 1.0)),
-    ("down", "thumbs", (0.0, "thumbs", 0.0)),
-    (0, "thumbs", (0.0, "thumbs", 0.0)),
-])
+@pytest.mark.parametrize(
+    ("rating", "scale", "expected"),
+    [
+        (4, (1, 5), (4.0, "1-5", 0.75)),
+        (1, (1, 5), (1.0, "1-5", 0.0)),
+        (5, "1-5", (5.0, "1-5", 1.0)),
+        (7, (0, 10), (7.0, "0-10", 0.7)),
+        (0.3, None, (0.3, "0-1", 0.3)),
+        (1, None, (1.0, "0-1", 1.0)),  # 1 without a scale is the top of 0-1
+        (4, None, (4.0, "1-5", 0.75)),  # seed 004's stars without a scale
+        (True, None, (1.0, "thumbs", 1.0)),
+        ("down", "thumbs", (0.0, "thumbs", 0.0)),
+        (0, "thumbs", (0.0, "thumbs", 0.0)),
+    ],
+)
 def test_scales_normalise_onto_0_1(rating, scale, expected):
     assert normalize(rating, scale) == expected
 
 
-@pytest.mark.parametrize(("rating", "scale", "message"), [
-    (6, (1, 5), "off its scale 1-5"),
-    (7, None, "give its scale"),
-    (3, (5, 1), "low must be below high"),
-    (3, "stars", "expected 'thumbs'"),
-    ("sideways", "thumbs", "thumbs take"),
-    (float("nan"), None, "finite number"),
-])
+@pytest.mark.parametrize(
+    ("rating", "scale", "message"),
+    [
+        (6, (1, 5), "off its scale 1-5"),
+        (7, None, "give its scale"),
+        (3, (5, 1), "low must be below high"),
+        (3, "stars", "expected 'thumbs'"),
+        ("sideways", "thumbs", "thumbs take"),
+        (float("nan"), None, "finite number"),
+    ],
+)
 def test_bad_ratings_name_the_problem(rating, scale, message):
     with pytest.raises(ValueError, match=message):
         normalize(rating, scale)
@@ -63,16 +69,27 @@ CORPUS = [
 def test_comment_sentiment_on_a_labelled_corpus(comment, label):
     got = assess(comment=comment)
     assert got["label"] == label and got["kind"] == "explicit"
-    assert (got["sentiment"] > 0) if label == "positive" else (got["sentiment"] < 0) if label == "negative" else \
-        (got["sentiment"] == 0)
+    assert (
+        (got["sentiment"] > 0)
+        if label == "positive"
+        else (got["sentiment"] < 0)
+        if label == "negative"
+        else (got["sentiment"] == 0)
+    )
 
 
 def test_sentiment_from_rating_signal_and_override():
     assert assess(rating=4, scale=(1, 5), comment="awful")[("label")] == "positive"  # the rating speaks first
     assert assess(rating=3, scale=(1, 5))["label"] == "neutral"
     assert assess(rating=2, scale=(1, 5))["sentiment"] == pytest.approx(-0.5)
-    for signal, label in (("accept", "positive"), ("share", "positive"), ("click", "positive"),
-                          ("re_query", "negative"), ("skip", "negative"), ("bookmarked", "neutral")):
+    for signal, label in (
+        ("accept", "positive"),
+        ("share", "positive"),
+        ("click", "positive"),
+        ("re_query", "negative"),
+        ("skip", "negative"),
+        ("bookmarked", "neutral"),
+    ):
         got = assess(signal=signal)
         assert (got["kind"], got["label"]) == ("implicit", label), signal
     assert assess(signal="bookmarked", sentiment="positive")["label"] == "positive"

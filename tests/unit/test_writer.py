@@ -159,8 +159,7 @@ def test_unwritable_trail_folder_loses_nothing_in_the_database(tmp_path):
 
 
 def test_dead_database_still_writes_the_trail(tmp_path):
-    gb.configure(store="postgresql+psycopg://x@127.0.0.1:1/none", trail_dir=str(tmp_path / "tr"),
-                 flush_interval=0.05)
+    gb.configure(store="postgresql+psycopg://x@127.0.0.1:1/none", trail_dir=str(tmp_path / "tr"), flush_interval=0.05)
     with gb.trace("q") as t:
         pass
     assert gb.flush(30)

@@ -77,8 +77,12 @@ def test_a_failing_sink_and_a_failing_step_cost_only_themselves():
     def bad_after(batch):
         raise RuntimeError("metrics down")
 
-    w = Writer([Broken(), good], batch_size=3, interval=0.01,
-               after=[Step("bad", bad_after), Step("count", lambda b: seen.append(len(b)))])  # fmt: skip
+    w = Writer(
+        [Broken(), good],
+        batch_size=3,
+        interval=0.01,
+        after=[Step("bad", bad_after), Step("count", lambda b: seen.append(len(b)))],
+    )
     for i in range(9):
         w.submit(_trace(i))
     assert w.flush(10)
@@ -116,9 +120,15 @@ def test_prepare_steps_run_in_order_before_any_sink_and_a_bad_trace_costs_only_i
             raise ValueError("bad value")
         t.name = "prepared"
 
-    w = Writer([sink], batch_size=10, interval=0.01,
-               prepare=[PerTrace("first", first, lambda t, e: errors.append(t.trace_id)),
-                        Step("second", lambda batch: order.append("second"))])  # fmt: skip
+    w = Writer(
+        [sink],
+        batch_size=10,
+        interval=0.01,
+        prepare=[
+            PerTrace("first", first, lambda t, e: errors.append(t.trace_id)),
+            Step("second", lambda batch: order.append("second")),
+        ],
+    )
     for i in range(3):
         w.submit(_trace(i))
     assert w.flush(10)
@@ -158,8 +168,9 @@ def test_writer_threads_run_with_otel_instrumentation_suppressed():
         def write(self, traces):
             seen.append((is_instrumentation_enabled(), is_http_instrumentation_enabled()))
 
-    w = Writer([Probe()], after=[Step("probe", lambda b: seen.append((is_instrumentation_enabled(), True)))],
-               interval=0.01)  # fmt: skip
+    w = Writer(
+        [Probe()], after=[Step("probe", lambda b: seen.append((is_instrumentation_enabled(), True)))], interval=0.01
+    )
     w.submit(_trace(0))
     assert w.flush(10)
     assert seen == [(False, False), (False, True)]

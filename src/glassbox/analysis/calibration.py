@@ -150,8 +150,11 @@ class CalibrationEngine:
             longest = max([self.settings.window_days] + [r.window_days or 0 for r in calibration_rules()])
             c = alerts.c
             with self.store.engine.connect() as conn:
-                rows = conn.execute(select(c.rule, c.dims, c.at_ns).where(
-                    c.source == "calibration", c.project == project, c.at >= self._since(longest))).all()  # fmt: skip
+                rows = conn.execute(
+                    select(c.rule, c.dims, c.at_ns).where(
+                        c.source == "calibration", c.project == project, c.at >= self._since(longest)
+                    )
+                ).all()
             recent = self._recent[project] = {}
             for r, dims, at_ns in rows:
                 key = (r, str((dims or {}).get("subject", "")))
@@ -181,21 +184,39 @@ class CalibrationEngine:
             subject = dim if name == "quality" else f"{name}.{dim}"
             if self._flagged_lately(project, "repeated_principle_failure", subject):
                 continue
-            stmt = (select(func.count(func.distinct(scores.c.trace_id))).select_from(scores)
-                    .join(traces, traces.c.trace_id == scores.c.trace_id)
-                    .where(traces.c.project == project, traces.c.started_at >= self._since(),
-                           scores.c.name == name, self._dim_value(dim) < limit))  # fmt: skip
+            stmt = (
+                select(func.count(func.distinct(scores.c.trace_id)))
+                .select_from(scores)
+                .join(traces, traces.c.trace_id == scores.c.trace_id)
+                .where(
+                    traces.c.project == project,
+                    traces.c.started_at >= self._since(),
+                    scores.c.name == name,
+                    self._dim_value(dim) < limit,
+                )
+            )
             with self.store.engine.connect() as conn:
                 n = int(conn.execute(stmt).scalar() or 0)
             if n < self.settings.min_failures:
                 continue
             days = f"{self.settings.window_days:g}"
             which = "" if name == "quality" else f" ({name})"
-            out.append(Flag("repeated_principle_failure", subject,
-                            f"Principle {dim}{which} has scored below threshold {limit:g} {n} times in the last "
-                            f"{days} days (project {project})", t,
-                            {"principle": dim, "score": name, "failures": n, "threshold": limit,
-                             "window_days": self.settings.window_days}))  # fmt: skip
+            out.append(
+                Flag(
+                    "repeated_principle_failure",
+                    subject,
+                    f"Principle {dim}{which} has scored below threshold {limit:g} {n} times in the last "
+                    f"{days} days (project {project})",
+                    t,
+                    {
+                        "principle": dim,
+                        "score": name,
+                        "failures": n,
+                        "threshold": limit,
+                        "window_days": self.settings.window_days,
+                    },
+                )
+            )
         return out
 
     def _gate_regressions(self, runs: list[Trace]) -> list[Flag]:
@@ -209,24 +230,35 @@ class CalibrationEngine:
             subject = (t.workflow or t.name or "") if by_workflow else ""
             if self._flagged_lately(t.project, "quality_gate_regression", subject):
                 continue
-            conds = [c.project == t.project, c.trace_id != t.trace_id, c.gate_passed.is_not(None),
-                     c.started_at < _naive_utc(t.start_ns)]  # fmt: skip
+            conds = [
+                c.project == t.project,
+                c.trace_id != t.trace_id,
+                c.gate_passed.is_not(None),
+                c.started_at < _naive_utc(t.start_ns),
+            ]
             if by_workflow:
                 conds.append(c.workflow == t.workflow)  # None: IS NULL
             with self.store.engine.connect() as conn:
-                prev = conn.execute(select(c.trace_id, c.gate_passed).where(*conds)
-                                    .order_by(c.started_at.desc()).limit(1)).first()  # fmt: skip
+                prev = conn.execute(
+                    select(c.trace_id, c.gate_passed).where(*conds).order_by(c.started_at.desc()).limit(1)
+                ).first()
             if prev is None or not prev.gate_passed:
                 continue
             q = t._quality()
             why = ""
             if q is not None and (q.comment or "").startswith("scorer failed"):
                 why = f" (its quality scorer failed: {q.comment})"
-            out.append(Flag("quality_gate_regression", subject,
-                            f"Quality gate failed for {what} run {t.trace_id[:12]} after the previous run "
-                            f"{prev.trace_id[:12]} passed{why}", t,
-                            {"previous_trace_id": prev.trace_id, "workflow": t.workflow,
-                             "scope": self.settings.gate_scope}, "critical"))  # fmt: skip
+            out.append(
+                Flag(
+                    "quality_gate_regression",
+                    subject,
+                    f"Quality gate failed for {what} run {t.trace_id[:12]} after the previous run "
+                    f"{prev.trace_id[:12]} passed{why}",
+                    t,
+                    {"previous_trace_id": prev.trace_id, "workflow": t.workflow, "scope": self.settings.gate_scope},
+                    "critical",
+                )
+            )
         return out
 
     def _disparities(self, runs: list[Trace]) -> list[Flag]:
@@ -240,13 +272,17 @@ class CalibrationEngine:
                 continue  # the averages did not change (or barely: see DISPARITY_BIG)
             threshold = s.disparity if s.disparity is not None else max(q.max or 1.0 for _, q in scored) / 6
             pending = {(dim, v): t for dim in DISPARITY_DIMS for t, _ in scored if (v := getattr(t, dim))}
-            pending = {k: t for k, t in pending.items()
-                       if not self._flagged_lately(project, "dimension_disparity", f"{k[0]}={k[1]}")}  # fmt: skip
+            pending = {
+                k: t
+                for k, t in pending.items()
+                if not self._flagged_lately(project, "dimension_disparity", f"{k[0]}={k[1]}")
+            }
             if not pending:
                 continue
             with self.store.engine.connect() as conn:
-                overall, total = conn.execute(select(func.avg(c.quality_score), func.count()).where(
-                    *base, c.project == project)).one()  # fmt: skip
+                overall, total = conn.execute(
+                    select(func.avg(c.quality_score), func.count()).where(*base, c.project == project)
+                ).one()
                 if total >= DISPARITY_BIG:
                     self._disparity_next[project] = time.monotonic() + DISPARITY_EVERY_S
                 if overall is None or total < s.min_runs:
@@ -255,16 +291,31 @@ class CalibrationEngine:
                     values = sorted(v for d, v in pending if d == dim)
                     if not values:
                         continue
-                    groups = conn.execute(select(c[dim], func.avg(c.quality_score), func.count()).where(
-                        *base, c.project == project, c[dim].in_(values)).group_by(c[dim])).all()  # fmt: skip
+                    groups = conn.execute(
+                        select(c[dim], func.avg(c.quality_score), func.count())
+                        .where(*base, c.project == project, c[dim].in_(values))
+                        .group_by(c[dim])
+                    ).all()
                     for value, avg, n in sorted(groups, key=lambda g: str(g[0])):
                         if avg is None or n < s.min_runs or overall - avg < threshold - _EPS:
                             continue
-                        out.append(Flag("dimension_disparity", f"{dim}={value}",
-                                        f"{value} {dim} runs average {avg:.2f} quality vs {overall:.2f} overall "
-                                        f"({n} runs, last {s.window_days:g} days)", pending[(dim, value)],
-                                        {"dimension": dim, "value": value, "average": avg, "overall": overall,
-                                         "runs": n, "threshold": threshold}))  # fmt: skip
+                        out.append(
+                            Flag(
+                                "dimension_disparity",
+                                f"{dim}={value}",
+                                f"{value} {dim} runs average {avg:.2f} quality vs {overall:.2f} overall "
+                                f"({n} runs, last {s.window_days:g} days)",
+                                pending[(dim, value)],
+                                {
+                                    "dimension": dim,
+                                    "value": value,
+                                    "average": avg,
+                                    "overall": overall,
+                                    "runs": n,
+                                    "threshold": threshold,
+                                },
+                            )
+                        )
         return out
 
     def _user_rules(self, runs: list[Trace]) -> list[Flag]:
@@ -281,8 +332,13 @@ class CalibrationEngine:
                 try:
                     result = rule.fn(t, query)
                 except Exception as exc:  # noqa: BLE001 - a user's rule must not stop the others
-                    log.warning("glassbox: calibration rule %r failed on trace %s: %s: %s", rule.name, t.trace_id,
-                                type(exc).__name__, exc)  # fmt: skip
+                    log.warning(
+                        "glassbox: calibration rule %r failed on trace %s: %s: %s",
+                        rule.name,
+                        t.trace_id,
+                        type(exc).__name__,
+                        exc,
+                    )
                     continue
                 out += [f for item in _messages(result) if (f := _user_flag(rule, t, item)) is not None]
         return out
@@ -297,9 +353,20 @@ class CalibrationEngine:
             if key in taken or self._flagged_lately(project, f.rule, f.subject, f.window_days):
                 continue  # deduplicated within the window (and within this batch)
             taken.add(key)
-            fresh.append(Alert(new_record_id(), "calibration", f.rule, f.message, f.severity,
-                               {**f.dims, "subject": f.subject}, f.trace.trace_id, project, time.time_ns(),
-                               key=f"calibration:{f.rule}:project={project}:{f.subject}"))  # fmt: skip
+            fresh.append(
+                Alert(
+                    new_record_id(),
+                    "calibration",
+                    f.rule,
+                    f.message,
+                    f.severity,
+                    {**f.dims, "subject": f.subject},
+                    f.trace.trace_id,
+                    project,
+                    time.time_ns(),
+                    key=f"calibration:{f.rule}:project={project}:{f.subject}",
+                )
+            )
         if not fresh:
             return []
         from glassbox.monitoring.alerts import fire_many
@@ -330,8 +397,10 @@ class CalibrationEngine:
                         when = _naive_utc(a.at_ns).strftime("%Y-%m-%d %H:%M:%SZ")
                         message = " ".join(a.message.split())  # one line per flag, whatever a rule returned
                         where = "" if f"(project {a.project})" in message else f"project {a.project}, "
-                        f.write(f"- {when} **{a.rule}** [{a.severity}] {message} ({where}trace `{a.trace_id}`, "
-                                f"alert `{a.id}`)\n")
+                        f.write(
+                            f"- {when} **{a.rule}** [{a.severity}] {message} ({where}trace `{a.trace_id}`, "
+                            f"alert `{a.id}`)\n"
+                        )
             except OSError as exc:
                 log.warning("glassbox: cannot append to %s: %s", path, exc)
 

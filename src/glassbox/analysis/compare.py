@@ -40,8 +40,15 @@ def _stages(trace: Trace) -> dict[str, dict[str, Any]]:
 
 
 def _summary(t: Trace) -> dict[str, Any]:
-    return {"trace_id": t.trace_id, "workflow": t.workflow, "status": t.status, "quality": t.quality_score,
-            "cost_usd": t.cost_usd, "duration_ms": t.duration_ms, "release": t.release}  # fmt: skip
+    return {
+        "trace_id": t.trace_id,
+        "workflow": t.workflow,
+        "status": t.status,
+        "quality": t.quality_score,
+        "cost_usd": t.cost_usd,
+        "duration_ms": t.duration_ms,
+        "release": t.release,
+    }
 
 
 def compare_traces(a: Trace, b: Trace) -> dict[str, Any]:
@@ -51,13 +58,18 @@ def compare_traces(a: Trace, b: Trace) -> dict[str, Any]:
     stages = []
     for name in sorted(set(sa) | set(sb), key=lambda n: (n not in sa, n not in sb, n)):
         x, y = sa.get(name), sb.get(name)
-        stages.append({
-            "stage": name, "in": "both" if x and y else ("a" if x else "b"),
-            "a_ms": x and x["duration_ms"], "b_ms": y and y["duration_ms"],
-            "delta_ms": _delta(x and x["duration_ms"], y and y["duration_ms"]),
-            "a_status": x and x["status"], "b_status": y and y["status"],
-            "status_changed": bool(x and y and x["status"] != y["status"]),
-        })  # fmt: skip
+        stages.append(
+            {
+                "stage": name,
+                "in": "both" if x and y else ("a" if x else "b"),
+                "a_ms": x and x["duration_ms"],
+                "b_ms": y and y["duration_ms"],
+                "delta_ms": _delta(x and x["duration_ms"], y and y["duration_ms"]),
+                "a_status": x and x["status"],
+                "b_status": y and y["status"],
+                "status_changed": bool(x and y and x["status"] != y["status"]),
+            }
+        )
     decisions = []
     by_stage_a: dict[str, list[str]] = {}
     by_stage_b: dict[str, list[str]] = {}
@@ -72,7 +84,8 @@ def compare_traces(a: Trace, b: Trace) -> dict[str, Any]:
     dims_b = dict(qb.dimensions) if qb else {}
     gaps_a, gaps_b = _gaps(qa), _gaps(qb)
     return {
-        "a": _summary(a), "b": _summary(b),
+        "a": _summary(a),
+        "b": _summary(b),
         "quality_delta": _delta(a.quality_score, b.quality_score),
         "cost_delta": _delta(a.cost_usd, b.cost_usd),
         "duration_delta_ms": _delta(a.duration_ms, b.duration_ms),
@@ -84,7 +97,7 @@ def compare_traces(a: Trace, b: Trace) -> dict[str, Any]:
         "dimensions_b_only": sorted(set(dims_b) - set(dims_a)),
         "gaps_a_only": sorted(gaps_a - gaps_b),
         "gaps_b_only": sorted(gaps_b - gaps_a),
-    }  # fmt: skip
+    }
 
 
 __all__ = ["compare_traces"]

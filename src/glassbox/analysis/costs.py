@@ -88,8 +88,15 @@ def _num(value: Any) -> float:
     return float(value) if value is not None else 0.0
 
 
-def cost_report(store: Store, *, days: float = 7, by: str = "model", project: str | None = None,
-                until: datetime | None = None, limit: int = 50) -> CostReport:  # fmt: skip
+def cost_report(
+    store: Store,
+    *,
+    days: float = 7,
+    by: str = "model",
+    project: str | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+) -> CostReport:
     """Costs of the runs started in the last ``days`` (UTC) before ``until`` (default: now)."""
     if by not in GROUPINGS:
         raise GlassboxError(f"by: expected one of {', '.join(GROUPINGS)}, got {by!r}")
@@ -122,27 +129,47 @@ def cost_report(store: Store, *, days: float = 7, by: str = "model", project: st
             groups[key].add((*figures[:7], 0, 0, figures[7]))
     total_cost = whole.cost
     report = CostReport(
-        by=by, since=start, until=end, project=project, runs=whole.count, cost_usd=round(total_cost, 10),
-        avg_cost_per_run=whole.avg, min_run_cost=whole.lo, max_run_cost=whole.hi,
+        by=by,
+        since=start,
+        until=end,
+        project=project,
+        runs=whole.count,
+        cost_usd=round(total_cost, 10),
+        avg_cost_per_run=whole.avg,
+        min_run_cost=whole.lo,
+        max_run_cost=whole.hi,
         success_rate=(whole.ok / whole.finished) if whole.finished else None,
-        tokens_in=whole.tokens_in, tokens_out=whole.tokens_out, unpriced_calls=int(unpriced), sources=sources,
-    )  # fmt: skip
+        tokens_in=whole.tokens_in,
+        tokens_out=whole.tokens_out,
+        unpriced_calls=int(unpriced),
+        sources=sources,
+    )
     # By day: in date order; otherwise the most expensive first.
     order = sorted(groups) if by == "day" else sorted(groups, key=lambda k: (-groups[k].cost, str(k)))
     for key in order[:limit]:
         g = groups[key]
-        report.groups.append(CostGroup(
-            key=key, count=g.count, cost_usd=round(g.cost, 10), avg_cost_usd=g.avg, min_cost_usd=g.lo,
-            max_cost_usd=g.hi, tokens_in=g.tokens_in, tokens_out=g.tokens_out,
-            share=(g.cost / total_cost) if total_cost else None, unpriced=g.unpriced,
-        ))  # fmt: skip
+        report.groups.append(
+            CostGroup(
+                key=key,
+                count=g.count,
+                cost_usd=round(g.cost, 10),
+                avg_cost_usd=g.avg,
+                min_cost_usd=g.lo,
+                max_cost_usd=g.hi,
+                tokens_in=g.tokens_in,
+                tokens_out=g.tokens_out,
+                share=(g.cost / total_cost) if total_cost else None,
+                unpriced=g.unpriced,
+            )
+        )
     report.daily = [{"day": d, "runs": daily[d].count, "cost_usd": round(daily[d].cost, 10)} for d in sorted(daily)]
     report.trend_pct = _trend(*halves)
     return report
 
 
-def _fetch(store: Store, by: str, start: datetime, end: datetime,
-           project: str | None) -> tuple[int, list[Any], list[Any] | None, int]:  # fmt: skip
+def _fetch(
+    store: Store, by: str, start: datetime, end: datetime, project: str | None
+) -> tuple[int, list[Any], list[Any] | None, int]:
     """(width of the run groups' keys, run groups, call groups or None, unpriced calls) of the window."""
     backend = store.engine.dialect.name
     t, sp = traces.c, spans.c
@@ -162,22 +189,44 @@ def _fetch(store: Store, by: str, start: datetime, end: datetime,
     second_half = (t.started_at >= start + (end - start) / 2).cast(Integer)
     keys = [day, t.cost_source, second_half] + ([t.workflow] if by == "workflow" else [])
     unpriced_run = and_(t.cost_usd.is_(None), t.tokens_in.is_not(None)).cast(Integer)
-    run_stmt = select(*keys, func.count(), func.sum(t.cost_usd), func.count(t.cost_usd), func.min(t.cost_usd),
-                      func.max(t.cost_usd), func.sum(t.tokens_in), func.sum(t.tokens_out),
-                      func.sum((t.status == "complete").cast(Integer)),
-                      func.sum(t.status.in_(("complete", "failed")).cast(Integer)), func.sum(unpriced_run),
-                      ).where(*in_window).group_by(*keys)  # fmt: skip
+    run_stmt = (
+        select(
+            *keys,
+            func.count(),
+            func.sum(t.cost_usd),
+            func.count(t.cost_usd),
+            func.min(t.cost_usd),
+            func.max(t.cost_usd),
+            func.sum(t.tokens_in),
+            func.sum(t.tokens_out),
+            func.sum((t.status == "complete").cast(Integer)),
+            func.sum(t.status.in_(("complete", "failed")).cast(Integer)),
+            func.sum(unpriced_run),
+        )
+        .where(*in_window)
+        .group_by(*keys)
+    )
     try:
         with store.engine.connect() as conn:
             run_rows = conn.execute(run_stmt).all()
             call_rows = None
             if by in ("model", "stage"):
                 key = sp.model if by == "model" else sp.name
-                call_rows = conn.execute(select(
-                    key, func.count(), func.sum(sp.cost_usd), func.count(sp.cost_usd), func.min(sp.cost_usd),
-                    func.max(sp.cost_usd), func.sum(sp.tokens_in), func.sum(sp.tokens_out),
-                    func.sum(sp.cost_usd.is_(None).cast(Integer)),
-                ).where(*span_window, LLM_CALL).group_by(key)).all()  # fmt: skip
+                call_rows = conn.execute(
+                    select(
+                        key,
+                        func.count(),
+                        func.sum(sp.cost_usd),
+                        func.count(sp.cost_usd),
+                        func.min(sp.cost_usd),
+                        func.max(sp.cost_usd),
+                        func.sum(sp.tokens_in),
+                        func.sum(sp.tokens_out),
+                        func.sum(sp.cost_usd.is_(None).cast(Integer)),
+                    )
+                    .where(*span_window, LLM_CALL)
+                    .group_by(key)
+                ).all()
                 unpriced = sum(int(r[8] or 0) for r in call_rows)
             else:
                 unpriced = conn.execute(select(func.count()).where(*span_window, UNPRICED_CALL)).scalar_one()

@@ -44,8 +44,11 @@ def aggregate(store: Store, metrics: Sequence[str], cond: Any, key: Any = None) 
         raise QueryError(f"unknown feedback metric {unknown[0]!r}; known: {', '.join(FEEDBACK_METRICS)}")
     cols = _columns()
     keys = [key] if key is not None else []
-    stmt = (select(*keys, *[cols[m] for m in metrics])
-            .select_from(feedback.join(traces, traces.c.trace_id == feedback.c.trace_id)).where(cond))  # fmt: skip
+    stmt = (
+        select(*keys, *[cols[m] for m in metrics])
+        .select_from(feedback.join(traces, traces.c.trace_id == feedback.c.trace_id))
+        .where(cond)
+    )
     if key is not None:
         stmt = stmt.group_by(key)
     store.ready()
@@ -54,9 +57,11 @@ def aggregate(store: Store, metrics: Sequence[str], cond: Any, key: Any = None) 
     out: dict[Any, dict[str, Any]] = {}
     for row in rows:
         k = row[0] if key is not None else None
-        vals = row[len(keys):]
-        out[k] = {m: (int(v or 0) if m == "feedback" else (None if v is None else float(v)))
-                  for m, v in zip(metrics, vals, strict=True)}  # fmt: skip
+        vals = row[len(keys) :]
+        out[k] = {
+            m: (int(v or 0) if m == "feedback" else (None if v is None else float(v)))
+            for m, v in zip(metrics, vals, strict=True)
+        }
     return out
 
 
@@ -69,8 +74,15 @@ def _week(d: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def feedback_trend(store: Store, *, by: str | None = None, weeks: int = 12, project: str | None = None,
-                   now: datetime | None = None, **filters: Any) -> list[dict[str, Any]]:  # fmt: skip
+def feedback_trend(
+    store: Store,
+    *,
+    by: str | None = None,
+    weeks: int = 12,
+    project: str | None = None,
+    now: datetime | None = None,
+    **filters: Any,
+) -> list[dict[str, Any]]:
     """Per ISO week (and per release or workflow): feedback, ratings, avg_rating, positive/negative share,
     average sentiment and signal counts, oldest week first."""
     if by is not None and by not in TREND_BY:
@@ -84,8 +96,12 @@ def feedback_trend(store: Store, *, by: str | None = None, weeks: int = 12, proj
     cols = [f.at, func.coalesce(f.normalized, f.rating), f.label, f.sentiment, f.signal, f.kind]
     if by is not None:
         cols.append(traces.c[by])
-    stmt = (select(*cols).select_from(feedback.join(traces, traces.c.trace_id == f.trace_id))
-            .where(where(checked, store.engine.dialect.name), f.at >= since).order_by(f.at))  # fmt: skip
+    stmt = (
+        select(*cols)
+        .select_from(feedback.join(traces, traces.c.trace_id == f.trace_id))
+        .where(where(checked, store.engine.dialect.name), f.at >= since)
+        .order_by(f.at)
+    )
     store.ready()
     with store.engine.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -109,20 +125,30 @@ def feedback_trend(store: Store, *, by: str | None = None, weeks: int = 12, proj
         row_out: dict[str, Any] = {"week": week}
         if by is not None:
             row_out[by] = seg
-        row_out.update({
-            "feedback": g["feedback"], "ratings": len(g["ratings"]),
-            "avg_rating": sum(g["ratings"]) / len(g["ratings"]) if g["ratings"] else None,
-            "positive_share": labels.count("positive") / len(labels) if labels else None,
-            "negative_share": labels.count("negative") / len(labels) if labels else None,
-            "avg_sentiment": sum(g["sentiments"]) / len(g["sentiments"]) if g["sentiments"] else None,
-            "signals": g["signals"],
-        })  # fmt: skip
+        row_out.update(
+            {
+                "feedback": g["feedback"],
+                "ratings": len(g["ratings"]),
+                "avg_rating": sum(g["ratings"]) / len(g["ratings"]) if g["ratings"] else None,
+                "positive_share": labels.count("positive") / len(labels) if labels else None,
+                "negative_share": labels.count("negative") / len(labels) if labels else None,
+                "avg_sentiment": sum(g["sentiments"]) / len(g["sentiments"]) if g["sentiments"] else None,
+                "signals": g["signals"],
+            }
+        )
         out.append(row_out)
     return out
 
 
-def dataset_rows(store: Store, *, label: str | None = None, balance: bool = False, limit: int | None = None,
-                 seed: int = 0, **filters: Any) -> list[dict[str, Any]]:  # fmt: skip
+def dataset_rows(
+    store: Store,
+    *,
+    label: str | None = None,
+    balance: bool = False,
+    limit: int | None = None,
+    seed: int = 0,
+    **filters: Any,
+) -> list[dict[str, Any]]:
     """The retraining export: one row per run with feedback (input, output, ratings, sentiment, signals).
 
     A run's label is the sign of its mean sentiment (positive, negative, neutral). ``label`` keeps one
@@ -135,11 +161,30 @@ def dataset_rows(store: Store, *, label: str | None = None, balance: bool = Fals
         raise QueryError(f"label: expected positive, negative or neutral, got {label!r}")
     checked = check(filters)
     t, f = traces.c, feedback.c
-    stmt = (select(t.trace_id, t.project, t.workflow, t.release, t.input, t.output, t.started_at, f.kind, f.rating,
-                   f.scale, func.coalesce(f.normalized, f.rating), f.signal, f.comment, f.sentiment, f.label, f.user_id,
-                   f.at)
-            .select_from(feedback.join(traces, t.trace_id == f.trace_id))
-            .where(where(checked, store.engine.dialect.name)).order_by(t.started_at.desc(), t.trace_id, f.at))
+    stmt = (
+        select(
+            t.trace_id,
+            t.project,
+            t.workflow,
+            t.release,
+            t.input,
+            t.output,
+            t.started_at,
+            f.kind,
+            f.rating,
+            f.scale,
+            func.coalesce(f.normalized, f.rating),
+            f.signal,
+            f.comment,
+            f.sentiment,
+            f.label,
+            f.user_id,
+            f.at,
+        )
+        .select_from(feedback.join(traces, t.trace_id == f.trace_id))
+        .where(where(checked, store.engine.dialect.name))
+        .order_by(t.started_at.desc(), t.trace_id, f.at)
+    )
     store.ready()
     with store.engine.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -148,11 +193,18 @@ def dataset_rows(store: Store, *, label: str | None = None, balance: bool = Fals
         run = runs.get(r.trace_id)
         if run is None:
             run = runs[r.trace_id] = {
-                "trace_id": r.trace_id, "project": r.project, "workflow": r.workflow, "release": r.release,
-                "input": r.input, "output": r.output,
+                "trace_id": r.trace_id,
+                "project": r.project,
+                "workflow": r.workflow,
+                "release": r.release,
+                "input": r.input,
+                "output": r.output,
                 "started_at": r.started_at.isoformat() + "Z" if r.started_at else None,
-                "ratings": [], "comments": [], "signals": [], "sentiments": [],
-            }  # fmt: skip
+                "ratings": [],
+                "comments": [],
+                "signals": [],
+                "sentiments": [],
+            }
         if r.rating is not None:
             run["ratings"].append({"rating": r.rating, "scale": r.scale, "normalized": r[10]})
         if r.comment:

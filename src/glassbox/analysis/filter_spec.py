@@ -53,31 +53,53 @@ class TraceFilters(tuple[TraceFilter, ...]):
         return tuple(f.name for f in self if f.kind in ("text", "choice") and f.name != "text")
 
 
-TRACE_FILTERS = TraceFilters((
-    TraceFilter("project", "text", "project name", "Only this project."),
-    TraceFilter("workflow", "text", "workflow name", "Only this workflow."),
-    TraceFilter("intent", "text", "intent", "Only this intent."),
-    TraceFilter("domain", "text", "domain", "Only this domain."),
-    TraceFilter("status", "choice", f"one of {', '.join(TRACE_STATUSES)}",
-                "complete, failed, incomplete or in_progress.", choices=TRACE_STATUSES),
-    TraceFilter("since", "time", "a date, a date-time (UTC) or a span back (7d, 24h)",
-                "Started at or after: 2026-11-01, 2026-11-01T08:00 (UTC), or 7d, 24h, 30m ago."),
-    TraceFilter("until", "time", "same forms as since", "Started before (same forms as since)."),
-    TraceFilter("min_score", "number", "number (quality score at least)", "Quality score at least."),
-    TraceFilter("max_score", "number", "number (quality score at most)", "Quality score at most."),
-    TraceFilter("flagged", "flag", "true/false (flagged for review)", "Only runs flagged (or not) for review.",
-                option="--flagged/--not-flagged"),
-    TraceFilter("tag", "list", "a tag the run carries", "Runs carrying this tag (repeat: all of them)."),
-    TraceFilter("metadata", "list", "key=value (compared as text)", "metadata key=value (repeat: all of them).",
-                option="--meta", param="meta"),
-    TraceFilter("text", "text", "text found in the input or output", "Text in the input or output (any case)."),
-    TraceFilter("user_id", "text", "user id", "Only this user id.", option="--user"),
-    TraceFilter("session_id", "text", "session id", "Only this session id.", option="--session"),
-    TraceFilter("environment", "text", "environment", "Only this environment."),
-    TraceFilter("release", "text", "release / model version", "Only this release / model version."),
-    TraceFilter("experiment", "text", "experiment", "Only runs of this experiment."),
-    TraceFilter("variant", "text", "experiment variant", "Only runs of this experiment variant."),
-    TraceFilter("service", "text", "service name", "Only runs of this service."),
-))  # fmt: skip
+TRACE_FILTERS = TraceFilters(
+    (
+        TraceFilter("project", "text", "project name", "Only this project."),
+        TraceFilter("workflow", "text", "workflow name", "Only this workflow."),
+        TraceFilter("intent", "text", "intent", "Only this intent."),
+        TraceFilter("domain", "text", "domain", "Only this domain."),
+        TraceFilter(
+            "status",
+            "choice",
+            f"one of {', '.join(TRACE_STATUSES)}",
+            "complete, failed, incomplete or in_progress.",
+            choices=TRACE_STATUSES,
+        ),
+        TraceFilter(
+            "since",
+            "time",
+            "a date, a date-time (UTC) or a span back (7d, 24h)",
+            "Started at or after: 2026-11-01, 2026-11-01T08:00 (UTC), or 7d, 24h, 30m ago.",
+        ),
+        TraceFilter("until", "time", "same forms as since", "Started before (same forms as since)."),
+        TraceFilter("min_score", "number", "number (quality score at least)", "Quality score at least."),
+        TraceFilter("max_score", "number", "number (quality score at most)", "Quality score at most."),
+        TraceFilter(
+            "flagged",
+            "flag",
+            "true/false (flagged for review)",
+            "Only runs flagged (or not) for review.",
+            option="--flagged/--not-flagged",
+        ),
+        TraceFilter("tag", "list", "a tag the run carries", "Runs carrying this tag (repeat: all of them)."),
+        TraceFilter(
+            "metadata",
+            "list",
+            "key=value (compared as text)",
+            "metadata key=value (repeat: all of them).",
+            option="--meta",
+            param="meta",
+        ),
+        TraceFilter("text", "text", "text found in the input or output", "Text in the input or output (any case)."),
+        TraceFilter("user_id", "text", "user id", "Only this user id.", option="--user"),
+        TraceFilter("session_id", "text", "session id", "Only this session id.", option="--session"),
+        TraceFilter("environment", "text", "environment", "Only this environment."),
+        TraceFilter("release", "text", "release / model version", "Only this release / model version."),
+        TraceFilter("experiment", "text", "experiment", "Only runs of this experiment."),
+        TraceFilter("variant", "text", "experiment variant", "Only runs of this experiment variant."),
+        TraceFilter("service", "text", "service name", "Only runs of this service."),
+    )
+)
 
 __all__ = ["TRACE_FILTERS", "TraceFilter", "TraceFilters"]

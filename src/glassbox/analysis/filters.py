@@ -26,8 +26,7 @@ FILTERS: dict[str, str] = {f.name: f.takes for f in TRACE_FILTERS}
 _EQUALS = TRACE_FILTERS.equals()
 
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)$")
-_UNITS = {"s": "seconds", "sec": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days",
-          "w": "weeks"}  # fmt: skip
+_UNITS = {"s": "seconds", "sec": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_time(value: Any, name: str = "since", now: datetime | None = None) -> datetime:
@@ -44,8 +43,10 @@ def parse_time(value: Any, name: str = "since", now: datetime | None = None) -> 
     try:
         when = datetime.fromisoformat(text_value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise QueryError(f"{name}: expected a date (2026-11-01), a date and time (2026-11-01T08:30) "
-                         f"or a span back from now (30m, 24h, 7d, 2w), got {value!r}") from None
+        raise QueryError(
+            f"{name}: expected a date (2026-11-01), a date and time (2026-11-01T08:30) "
+            f"or a span back from now (30m, 24h, 7d, 2w), got {value!r}"
+        ) from None
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
@@ -87,8 +88,10 @@ def check(filters: Mapping[str, Any]) -> dict[str, Any]:
     """Drop unset filters; reject unknown names and malformed values (QueryError)."""
     unknown = sorted(set(filters) - set(FILTERS))
     if unknown:
-        raise QueryError(f"unknown filter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(FILTERS)}")
+        raise QueryError(
+            f"unknown filter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(FILTERS)}"
+        )
     out = {k: v for k, v in filters.items() if v is not None}
     if "status" in out and out["status"] not in TRACE_STATUSES:
         raise QueryError(f"status: expected one of {', '.join(TRACE_STATUSES)}, got {out['status']!r}")
@@ -127,8 +130,12 @@ def conditions(filters: Mapping[str, Any], dialect: str) -> list[ColumnElement[A
         out.append(sql.json_text(dialect, c.metadata, key) == value)
     if "text" in filters:
         needle = str(filters["text"]).lower()
-        out.append(or_(func.lower(cast(c.input, Text)).contains(needle, autoescape=True),
-                       func.lower(cast(c.output, Text)).contains(needle, autoescape=True)))  # fmt: skip
+        out.append(
+            or_(
+                func.lower(cast(c.input, Text)).contains(needle, autoescape=True),
+                func.lower(cast(c.output, Text)).contains(needle, autoescape=True),
+            )
+        )
     return out
 
 

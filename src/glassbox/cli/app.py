@@ -101,22 +101,33 @@ def demo(
         console.print()
         scored = [t for t in result.traces if t.status == "complete" and t.quality_score is not None]
         shown = scored[-1] if scored else result.traces[-1]
-        console.print(Text("The newest complete run's scorecard (its quality gate, cost and evidence):", style="dim")
-                      if scored else Text("The newest run's scorecard:", style="dim"))  # fmt: skip
+        console.print(
+            Text("The newest complete run's scorecard (its quality gate, cost and evidence):", style="dim")
+            if scored
+            else Text("The newest run's scorecard:", style="dim")
+        )
         console.print(render.scorecard(shown))
         console.print(Text(render.SCORECARD_LEGEND, style="dim"))
         where = " and ".join(x for x in (result.store, result.trail_dir and f"{result.trail_dir}/") if x) or (
-            "nowhere: both the store and the trail are turned off")
+            "nowhere: both the store and the trail are turned off"
+        )
         failed = len(result.failed)
         if result.flags:
             console.print(Text(render.FLAGS_LEGEND, style="dim"))
         for flag in result.flags[:5]:
-            console.print(Text.assemble(("[CALIBRATION] ", "bold yellow"), flag.message,
-                                        (f"  (trace {flag.trace_id[:12]})", "dim")))  # fmt: skip
+            console.print(
+                Text.assemble(
+                    ("[CALIBRATION] ", "bold yellow"), flag.message, (f"  (trace {flag.trace_id[:12]})", "dim")
+                )
+            )
         if len(result.flags) > 5:
             console.print(Text(f"… and {len(result.flags) - 5} more calibration alerts", style="dim"))
-        console.print(Text(f"Recorded {len(result.traces)} runs ({failed} failed, {len(result.flags)} calibration "
-                           f"alert{'s' if len(result.flags) != 1 else ''}) into {where}."))
+        console.print(
+            Text(
+                f"Recorded {len(result.traces)} runs ({failed} failed, {len(result.flags)} calibration "
+                f"alert{'s' if len(result.flags) != 1 else ''}) into {where}."
+            )
+        )
         suffix = f" --store {shlex.quote(store)}" if store else ""
         pick = result.failed[0] if result.failed else shown
         why = "why a run failed" if result.failed else "one run in full"
@@ -126,12 +137,14 @@ def demo(
         console.print(Text.assemble("Next:  ", (list_cmd.ljust(pad), "bold"), "list the runs"))
         console.print(Text.assemble("       ", (show_cmd.ljust(pad), "bold"), why))
         if result.flags:
-            console.print(Text.assemble("       ", (f"glassbox alerts{suffix}".ljust(pad), "bold"),
-                                        "patterns the calibration rules spotted"))  # fmt: skip
+            console.print(
+                Text.assemble(
+                    "       ", (f"glassbox alerts{suffix}".ljust(pad), "bold"), "patterns the calibration rules spotted"
+                )
+            )
         _demo_sections(result, console, store or result.store)  # sections write beside the demo's runs
         serve_cmd = f"glassbox serve{suffix}"
-        console.print(Text.assemble("Dashboard: ", (serve_cmd, "bold"),
-                                    " then open http://127.0.0.1:7433/runs"))  # fmt: skip
+        console.print(Text.assemble("Dashboard: ", (serve_cmd, "bold"), " then open http://127.0.0.1:7433/runs"))
 
 
 # Each feature adds a short section to the demo's output: ``module:function(result, console, store)``.
@@ -230,20 +243,32 @@ def import_(
                 typer.echo(f"skipped {message}", err=True)
 
         err_console = Console(stderr=True, highlight=False)
-        progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"),
-                            TimeRemainingColumn(), console=err_console, disable=not err_console.is_terminal,
-                            transient=True)  # fmt: skip
+        progress = Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("lines"),
+            TimeRemainingColumn(),
+            console=err_console,
+            disable=not err_console.is_terminal,
+            transient=True,
+        )
         task = progress.add_task("import", total=running)
         with open_store(store, must_exist=False) as st, progress:
             report = import_trails(
-                st, files, batch_size=batch_size, on_skip=on_skip,
+                st,
+                files,
+                batch_size=batch_size,
+                on_skip=on_skip,
                 on_progress=lambda f, line: progress.update(task, completed=before[f] + line),
-            )  # fmt: skip
+            )
         if shown > MAX_SKIPS_SHOWN:
             typer.echo(f"… and {shown - MAX_SKIPS_SHOWN} more skipped lines", err=True)
         n, m, k = report.imported, report.files, len(report.skipped)
-        typer.echo(f"imported {n} trace{'s' if n != 1 else ''} from {m} file{'s' if m != 1 else ''} "
-                   f"({k} line{'s' if k != 1 else ''} skipped)")  # fmt: skip
+        typer.echo(
+            f"imported {n} trace{'s' if n != 1 else ''} from {m} file{'s' if m != 1 else ''} "
+            f"({k} line{'s' if k != 1 else ''} skipped)"
+        )
         if n == 0 and k > 0:
             raise typer.Exit(EXIT_FAILURE)
 

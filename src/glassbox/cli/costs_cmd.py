@@ -26,25 +26,35 @@ def _pct(share: float | None) -> str:
 
 def render_report(r: CostReport) -> Group:
     head = Text.assemble(
-        ("Costs ", "bold"), f"{r.since:%Y-%m-%d %H:%M} → {r.until:%Y-%m-%d %H:%M} UTC",
+        ("Costs ", "bold"),
+        f"{r.since:%Y-%m-%d %H:%M} → {r.until:%Y-%m-%d %H:%M} UTC",
         f" · project {r.project}" if r.project else "",
     )
     lines = [
         head,
-        Text(f"Total {fmt.cost(r.cost_usd)} over {r.runs} runs · avg {fmt.cost(r.avg_cost_per_run)} · "
-             f"min {fmt.cost(r.min_run_cost)} · max {fmt.cost(r.max_run_cost)} · "
-             f"tokens {r.tokens_in:,} in / {r.tokens_out:,} out"),
+        Text(
+            f"Total {fmt.cost(r.cost_usd)} over {r.runs} runs · avg {fmt.cost(r.avg_cost_per_run)} · "
+            f"min {fmt.cost(r.min_run_cost)} · max {fmt.cost(r.max_run_cost)} · "
+            f"tokens {r.tokens_in:,} in / {r.tokens_out:,} out"
+        ),
     ]
     if r.sources:
-        lines.append(Text("Sources: " + ", ".join(f"{k} {v}" for k, v in sorted(r.sources.items())),
-                          style="dim"))
+        lines.append(Text("Sources: " + ", ".join(f"{k} {v}" for k, v in sorted(r.sources.items())), style="dim"))
     if r.unpriced_calls:
-        lines.append(Text(f"{r.unpriced_calls} LLM calls had no price and are not in the totals (+N? below; "
-                          "add a [prices] override for their model)", style="yellow"))
+        lines.append(
+            Text(
+                f"{r.unpriced_calls} LLM calls had no price and are not in the totals (+N? below; "
+                "add a [prices] override for their model)",
+                style="yellow",
+            )
+        )
     if r.trend_pct is not None:
         arrow = "up" if r.trend_pct > 0 else "down" if r.trend_pct < 0 else "flat"
-        lines.append(Text(f"Trend: average cost per run {arrow} {abs(r.trend_pct):.1f}% "
-                          "(second half of the window vs the first)"))
+        lines.append(
+            Text(
+                f"Trend: average cost per run {arrow} {abs(r.trend_pct):.1f}% (second half of the window vs the first)"
+            )
+        )
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column(r.by.capitalize(), overflow="ellipsis", no_wrap=True)
     for name in (_COUNT_LABEL[r.by], "Cost", "Share", "Avg", "Min-max", "Tokens in/out"):
@@ -54,8 +64,15 @@ def render_report(r: CostReport) -> Group:
         if g.unpriced:
             cost.append(f" +{g.unpriced}?", style="yellow")  # calls with tokens but no price
         spread = fmt.DASH if g.min_cost_usd is None else f"{fmt.cost(g.min_cost_usd)}-{fmt.cost(g.max_cost_usd)}"
-        table.add_row(g.key or fmt.DASH, f"{g.count:,}", cost, _pct(g.share), fmt.cost(g.avg_cost_usd), spread,
-                      f"{g.tokens_in:,}/{g.tokens_out:,}")
+        table.add_row(
+            g.key or fmt.DASH,
+            f"{g.count:,}",
+            cost,
+            _pct(g.share),
+            fmt.cost(g.avg_cost_usd),
+            spread,
+            f"{g.tokens_in:,}/{g.tokens_out:,}",
+        )
     return Group(*lines, Text(""), table)
 
 

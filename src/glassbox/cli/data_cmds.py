@@ -23,13 +23,51 @@ from glassbox.errors import QueryError
 FORMATS = ("jsonl", "csv", "parquet")
 DATASETS = ("runs", "router", "feedback")
 PAGE = 500
-RUN_COLUMNS = ("trace_id", "project", "workflow", "intent", "domain", "status", "started_at", "duration_ms",
-               "tokens_in", "tokens_out", "cost_usd", "cost_source", "quality_score", "gate_passed",
-               "flagged_for_review", "tags", "input")  # fmt: skip
-ROUTER_COLUMNS = ("question", "workflow", "intent", "domain", "status", "quality", "passed", "cost_usd",
-                  "latency_ms", "trace_id", "started_at")  # fmt: skip
-FEEDBACK_COLUMNS = ("trace_id", "workflow", "release", "input", "output", "rating", "sentiment", "label", "signals",
-                    "comments", "started_at")  # fmt: skip
+RUN_COLUMNS = (
+    "trace_id",
+    "project",
+    "workflow",
+    "intent",
+    "domain",
+    "status",
+    "started_at",
+    "duration_ms",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "cost_source",
+    "quality_score",
+    "gate_passed",
+    "flagged_for_review",
+    "tags",
+    "input",
+)
+ROUTER_COLUMNS = (
+    "question",
+    "workflow",
+    "intent",
+    "domain",
+    "status",
+    "quality",
+    "passed",
+    "cost_usd",
+    "latency_ms",
+    "trace_id",
+    "started_at",
+)
+FEEDBACK_COLUMNS = (
+    "trace_id",
+    "workflow",
+    "release",
+    "input",
+    "output",
+    "rating",
+    "sentiment",
+    "label",
+    "signals",
+    "comments",
+    "started_at",
+)
 
 
 def _text(value: Any) -> str | None:
@@ -40,11 +78,19 @@ def _text(value: Any) -> str | None:
 
 def _flat(item: dict[str, Any], dataset: str) -> dict[str, Any]:
     if dataset == "router":  # seed 000: what a router learns from: question -> workflow, and how it went
-        return {"question": _text(item.get("input")), "workflow": item.get("workflow"), "intent": item.get("intent"),
-                "domain": item.get("domain"), "status": item.get("status"), "quality": item.get("quality_score"),
-                "passed": item.get("gate_passed"), "cost_usd": item.get("cost_usd"),
-                "latency_ms": item.get("duration_ms"), "trace_id": item["trace_id"],
-                "started_at": item.get("started_at")}  # fmt: skip
+        return {
+            "question": _text(item.get("input")),
+            "workflow": item.get("workflow"),
+            "intent": item.get("intent"),
+            "domain": item.get("domain"),
+            "status": item.get("status"),
+            "quality": item.get("quality_score"),
+            "passed": item.get("gate_passed"),
+            "cost_usd": item.get("cost_usd"),
+            "latency_ms": item.get("duration_ms"),
+            "trace_id": item["trace_id"],
+            "started_at": item.get("started_at"),
+        }
     row = {k: item.get(k) for k in RUN_COLUMNS}
     row["tags"] = ",".join(map(str, item.get("tags") or []))
     row["input"] = _text(row["input"])
@@ -68,26 +114,47 @@ def _pages(q: Any, filters: dict[str, Any], limit: int | None) -> Iterator[list[
 
 def _progress(total: int | None) -> Progress:
     err = Console(stderr=True)
-    return Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"), console=err,
-                    disable=not err.is_terminal, transient=True)  # fmt: skip
+    return Progress(
+        TextColumn("exporting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        console=err,
+        disable=not err.is_terminal,
+        transient=True,
+    )
 
 
 @with_filters
 def export(
     filters: dict[str, Any],
-    fmt: Annotated[str, typer.Option("--format", help="jsonl (whole traces), csv or parquet (one row per run).")]
-    = "jsonl",
-    out: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout; parquet needs --out).")]
-    = None,
-    dataset: Annotated[str, typer.Option("--dataset", help="runs, router (question, workflow chosen, quality, "
-                                                           "cost, latency: the router-training export) or feedback "
-                                                           "(input, output, rating, sentiment, signals of each run "
-                                                           "with feedback: the retraining export).")] = "runs",
+    fmt: Annotated[
+        str, typer.Option("--format", help="jsonl (whole traces), csv or parquet (one row per run).")
+    ] = "jsonl",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write here (default: stdout; parquet needs --out).")
+    ] = None,
+    dataset: Annotated[
+        str,
+        typer.Option(
+            "--dataset",
+            help="runs, router (question, workflow chosen, quality, "
+            "cost, latency: the router-training export) or feedback "
+            "(input, output, rating, sentiment, signals of each run "
+            "with feedback: the retraining export).",
+        ),
+    ] = "runs",
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many runs.")] = None,
-    balance: Annotated[bool, typer.Option("--balance", help="feedback: as many positive as negative runs "
-                                          "(a seeded sample of the larger side; neutral left out).")] = False,
-    label: Annotated[str | None, typer.Option("--label", help="feedback: only positive, negative or neutral "
-                                              "runs.")] = None,
+    balance: Annotated[
+        bool,
+        typer.Option(
+            "--balance",
+            help="feedback: as many positive as negative runs (a seeded sample of the larger side; neutral left out).",
+        ),
+    ] = False,
+    label: Annotated[
+        str | None, typer.Option("--label", help="feedback: only positive, negative or neutral runs.")
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Export the matching runs to a file, streaming.
@@ -132,8 +199,9 @@ def export(
             typer.echo(f"exported {written} run{'s' if written != 1 else ''} to {out}", err=True)
 
 
-def _write(q: Any, st: Any, filters: dict[str, Any], limit: int | None, fmt: str, dataset: str, path: Path | None,
-           advance: Any) -> int:  # fmt: skip
+def _write(
+    q: Any, st: Any, filters: dict[str, Any], limit: int | None, fmt: str, dataset: str, path: Path | None, advance: Any
+) -> int:
     count = 0
     if fmt == "parquet":
         import pyarrow as pa
@@ -183,8 +251,9 @@ def _write(q: Any, st: Any, filters: dict[str, Any], limit: int | None, fmt: str
     return count
 
 
-def _write_feedback(st: Any, filters: dict[str, Any], limit: int | None, fmt: str, path: Path | None, balance: bool,
-                    label: str | None) -> int:  # fmt: skip
+def _write_feedback(
+    st: Any, filters: dict[str, Any], limit: int | None, fmt: str, path: Path | None, balance: bool, label: str | None
+) -> int:
     """The retraining export (seed 004): one row per run with feedback (analysis.feedback.dataset_rows)."""
     from glassbox.analysis.feedback import dataset_rows
 
@@ -200,9 +269,15 @@ def _write_feedback(st: Any, filters: dict[str, Any], limit: int | None, fmt: st
             w = csv.DictWriter(stream, fieldnames=FEEDBACK_COLUMNS)
             w.writeheader()
             for r in rows:
-                w.writerow({**{k: r.get(k) for k in FEEDBACK_COLUMNS}, "input": _text(r["input"]),
-                            "output": _text(r["output"]), "signals": ",".join(r["signals"]),
-                            "comments": " | ".join(r["comments"])})  # fmt: skip
+                w.writerow(
+                    {
+                        **{k: r.get(k) for k in FEEDBACK_COLUMNS},
+                        "input": _text(r["input"]),
+                        "output": _text(r["output"]),
+                        "signals": ",".join(r["signals"]),
+                        "comments": " | ".join(r["comments"]),
+                    }
+                )
     finally:
         if path is not None:
             stream.close()
@@ -215,16 +290,42 @@ def _schema(dataset: str) -> Any:
     import pyarrow as pa
 
     if dataset == "router":
-        return pa.schema([("question", pa.string()), ("workflow", pa.string()), ("intent", pa.string()),
-                          ("domain", pa.string()), ("status", pa.string()), ("quality", pa.float64()),
-                          ("passed", pa.bool_()), ("cost_usd", pa.float64()), ("latency_ms", pa.float64()),
-                          ("trace_id", pa.string()), ("started_at", pa.string())])  # fmt: skip
-    return pa.schema([("trace_id", pa.string()), ("project", pa.string()), ("workflow", pa.string()),
-                      ("intent", pa.string()), ("domain", pa.string()), ("status", pa.string()),
-                      ("started_at", pa.string()), ("duration_ms", pa.float64()), ("tokens_in", pa.int64()),
-                      ("tokens_out", pa.int64()), ("cost_usd", pa.float64()), ("cost_source", pa.string()),
-                      ("quality_score", pa.float64()), ("gate_passed", pa.bool_()), ("flagged_for_review", pa.bool_()),
-                      ("tags", pa.string()), ("input", pa.string())])  # fmt: skip
+        return pa.schema(
+            [
+                ("question", pa.string()),
+                ("workflow", pa.string()),
+                ("intent", pa.string()),
+                ("domain", pa.string()),
+                ("status", pa.string()),
+                ("quality", pa.float64()),
+                ("passed", pa.bool_()),
+                ("cost_usd", pa.float64()),
+                ("latency_ms", pa.float64()),
+                ("trace_id", pa.string()),
+                ("started_at", pa.string()),
+            ]
+        )
+    return pa.schema(
+        [
+            ("trace_id", pa.string()),
+            ("project", pa.string()),
+            ("workflow", pa.string()),
+            ("intent", pa.string()),
+            ("domain", pa.string()),
+            ("status", pa.string()),
+            ("started_at", pa.string()),
+            ("duration_ms", pa.float64()),
+            ("tokens_in", pa.int64()),
+            ("tokens_out", pa.int64()),
+            ("cost_usd", pa.float64()),
+            ("cost_source", pa.string()),
+            ("quality_score", pa.float64()),
+            ("gate_passed", pa.bool_()),
+            ("flagged_for_review", pa.bool_()),
+            ("tags", pa.string()),
+            ("input", pa.string()),
+        ]
+    )
 
 
 def gc(
@@ -265,8 +366,15 @@ def gc(
                     raise UsageProblem("refusing to delete without --yes (not a terminal); try --dry-run first")
                 typer.confirm(f"delete {counts['traces']} runs and {len(files)} trail files?", abort=True)
             err = Console(stderr=True)
-            with Progress(TextColumn("deleting"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"), console=err,
-                          disable=not err.is_terminal or as_json, transient=True) as bar:  # fmt: skip
+            with Progress(
+                TextColumn("deleting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("runs"),
+                console=err,
+                disable=not err.is_terminal or as_json,
+                transient=True,
+            ) as bar:
                 task = bar.add_task("gc", total=counts["traces"])
                 plan["rows"] = retention.delete_older(st, cutoff, progress=lambda n: bar.advance(task, n))
             for path, _ in files:
@@ -281,9 +389,11 @@ def _report(plan: dict[str, Any], as_json: bool) -> None:
         return
     verb = "would delete" if not plan["deleted"] else "deleted"
     rows = plan["rows"]
-    typer.echo(f"{verb} {rows['traces']} runs ({rows['spans']} spans, {rows['decisions']} decisions, "
-               f"{rows['scores']} scores) started before {plan['cutoff']}, and {len(plan['trail_files'])} trail files "
-               f"({plan['trail_bytes']:,} bytes)")  # fmt: skip
+    typer.echo(
+        f"{verb} {rows['traces']} runs ({rows['spans']} spans, {rows['decisions']} decisions, "
+        f"{rows['scores']} scores) started before {plan['cutoff']}, and {len(plan['trail_files'])} trail files "
+        f"({plan['trail_bytes']:,} bytes)"
+    )
 
 
 def register(app: typer.Typer) -> None:

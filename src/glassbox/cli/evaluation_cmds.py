@@ -26,13 +26,16 @@ EXIT_CHECK_FAILED = 1
 EXIT_HARNESS = 2
 EXIT_INCONCLUSIVE = 3
 
-ProjectOption = Annotated[str | None, typer.Option("--project", help="Project of the datasets and runs "
-                                                                    "(default: the configured project).")]
+ProjectOption = Annotated[
+    str | None, typer.Option("--project", help="Project of the datasets and runs (default: the configured project).")
+]
 
-dataset_app = typer.Typer(help="Regression datasets: push, list, export, add from traces.",
-                          no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
-regress_app = typer.Typer(help="Run a target on every case of a dataset and check each.",
-                          invoke_without_command=True, rich_markup_mode=None)  # fmt: skip
+dataset_app = typer.Typer(
+    help="Regression datasets: push, list, export, add from traces.", no_args_is_help=True, rich_markup_mode=None
+)
+regress_app = typer.Typer(
+    help="Run a target on every case of a dataset and check each.", invoke_without_command=True, rich_markup_mode=None
+)
 
 
 def _console() -> Console:
@@ -87,8 +90,9 @@ def dataset_push(
         cases = datasets.load_file(path)
         st = open_store(store, must_exist=False)
         try:
-            ds, created = datasets.push(st, cases, name, project=_project(project), description=description,
-                                        source=str(path))  # fmt: skip
+            ds, created = datasets.push(
+                st, cases, name, project=_project(project), description=description, source=str(path)
+            )
         finally:
             st.close()
     info = {**ds.info(), "created": created}
@@ -100,8 +104,11 @@ def dataset_push(
 
 
 @dataset_app.command("list")
-def dataset_list(project: Annotated[str | None, typer.Option("--project")] = None, store: StoreOption = None,
-                 as_json: JsonOption = False) -> None:  # fmt: skip
+def dataset_list(
+    project: Annotated[str | None, typer.Option("--project")] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Every dataset version, newest first per name."""
     from glassbox.evaluation import datasets
 
@@ -177,22 +184,25 @@ def dataset_add(
 @regress_app.callback()
 def regress(
     ctx: typer.Context,
-    dataset: Annotated[str | None, typer.Option("--dataset", help="A stored dataset name, or a .jsonl/.csv file.")]
-    = None,
-    target: Annotated[str | None, typer.Option("--target", help="module:callable called with each case's input.")]
-    = None,
-    version: Annotated[str | None, typer.Option("--version", help="Dataset version (prefix); default newest.")]
-    = None,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="A stored dataset name, or a .jsonl/.csv file.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="module:callable called with each case's input.")
+    ] = None,
+    version: Annotated[str | None, typer.Option("--version", help="Dataset version (prefix); default newest.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Cases run at once.")] = 4,
     report: Annotated[Path | None, typer.Option("--report", help="Write the JSON report here.")] = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
-    max_latency_ms: Annotated[float | None, typer.Option("--max-latency-ms", help="Ceiling for every case.")]
-    = None,
+    max_latency_ms: Annotated[float | None, typer.Option("--max-latency-ms", help="Ceiling for every case.")] = None,
     max_cost_usd: Annotated[float | None, typer.Option("--max-cost-usd", help="Ceiling for every case.")] = None,
     release: Annotated[str | None, typer.Option("--release", help="Release recorded on the case traces.")] = None,
-    evaluator: Annotated[list[str] | None, typer.Option("--evaluator", help="module:attribute of an evaluator "
-                                                        "(an instance, a class or a factory); repeat for more.")]
-    = None,
+    evaluator: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--evaluator", help="module:attribute of an evaluator (an instance, a class or a factory); repeat for more."
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     project: ProjectOption = None,
     store: StoreOption = None,
@@ -220,10 +230,18 @@ def regress(
                 ds = datasets.Dataset(Path(dataset).stem, datasets.load_file(dataset), source=dataset)
             else:
                 ds = datasets.get(st, dataset, version, project=_project(project))
-            run = regress.run_regression(st, ds, target, concurrency=concurrency, evaluators=evaluators,
-                                         max_latency_ms=max_latency_ms,
-                                         max_cost_usd=max_cost_usd, project=_project(project), release=release,
-                                         progress=progress and not as_json)  # fmt: skip
+            run = regress.run_regression(
+                st,
+                ds,
+                target,
+                concurrency=concurrency,
+                evaluators=evaluators,
+                max_latency_ms=max_latency_ms,
+                max_cost_usd=max_cost_usd,
+                project=_project(project),
+                release=release,
+                progress=progress and not as_json,
+            )
         finally:
             st.close()
         if report is not None:
@@ -244,19 +262,31 @@ def print_run(console: Console, run: Any, *, only_failures: bool = False) -> Non
             continue
         status = "[red]error[/]" if r.error else ("[green]pass[/]" if r.passed else "[red]fail[/]")
         why = r.error or "; ".join(a.message or a.name for a in r.failures)
-        table.add_row(r.case_id, status, r.workflow or "", f"{r.duration_ms:.1f}" if r.duration_ms else "",
-                      f"{r.cost_usd:.4f}" if r.cost_usd else "", one_line(why)[:120] if why else "")  # fmt: skip
+        table.add_row(
+            r.case_id,
+            status,
+            r.workflow or "",
+            f"{r.duration_ms:.1f}" if r.duration_ms else "",
+            f"{r.cost_usd:.4f}" if r.cost_usd else "",
+            one_line(why)[:120] if why else "",
+        )
     console.print(table)
     s = run.summary()
-    console.print(f"{run.dataset_name}@{run.dataset_version} via {run.target}: "
-                  f"{s['passed']} passed, {s['failed']} failed, {s['errors']} errors "
-                  f"(run {run.run_id})", markup=False)  # fmt: skip
+    console.print(
+        f"{run.dataset_name}@{run.dataset_version} via {run.target}: "
+        f"{s['passed']} passed, {s['failed']} failed, {s['errors']} errors "
+        f"(run {run.run_id})",
+        markup=False,
+    )
 
 
 @regress_app.command("compare")
-def regress_compare(run_a: Annotated[str, typer.Argument(help="The earlier run id.")],
-                    run_b: Annotated[str, typer.Argument(help="The later run id.")],
-                    store: StoreOption = None, as_json: JsonOption = False) -> None:  # fmt: skip
+def regress_compare(
+    run_a: Annotated[str, typer.Argument(help="The earlier run id.")],
+    run_b: Annotated[str, typer.Argument(help="The later run id.")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """What got better or worse from RUN_A to RUN_B.
 
     Case by case; exit 1 if any case regressed.
@@ -277,21 +307,32 @@ def regress_compare(run_a: Annotated[str, typer.Argument(help="The earlier run i
             colour = {"regressed": "red", "fixed": "green"}.get(c["change"], "")
             change = f"[{colour}]{c['change']}[/]" if colour else c["change"]
             dm = c.get("duration_delta_ms")
-            table.add_row(c["case_id"], change, (c["a"] or {}).get("status", "—"), (c["b"] or {}).get("status", "—"),
-                          f"{dm:+.1f}" if dm is not None else "", ", ".join(c.get("new_failures") or []))
+            table.add_row(
+                c["case_id"],
+                change,
+                (c["a"] or {}).get("status", "—"),
+                (c["b"] or {}).get("status", "—"),
+                f"{dm:+.1f}" if dm is not None else "",
+                ", ".join(c.get("new_failures") or []),
+            )
         console = _console()
         console.print(table)
         n = diff["counts"]
-        console.print(f"{n['fixed']} fixed, {n['regressed']} regressed, {n['still_failing']} still failing, "
-                      f"{n['still_passing']} still passing, {n['added']} added, {n['removed']} removed")
+        console.print(
+            f"{n['fixed']} fixed, {n['regressed']} regressed, {n['still_failing']} still failing, "
+            f"{n['still_passing']} still passing, {n['added']} added, {n['removed']} removed"
+        )
     raise typer.Exit(EXIT_CHECK_FAILED if diff["counts"]["regressed"] else 0)
 
 
 @regress_app.command("list")
-def regress_list(dataset: Annotated[str | None, typer.Option("--dataset")] = None,
-                 project: Annotated[str | None, typer.Option("--project")] = None,
-                 limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
-                 store: StoreOption = None, as_json: JsonOption = False) -> None:  # fmt: skip
+def regress_list(
+    dataset: Annotated[str | None, typer.Option("--dataset")] = None,
+    project: Annotated[str | None, typer.Option("--project")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Stored regression runs, newest first."""
     from glassbox.evaluation import regress
 
@@ -306,14 +347,23 @@ def regress_list(dataset: Annotated[str | None, typer.Option("--dataset")] = Non
         return
     table = Table("run", "dataset", "version", "status", "passed", "failed", "errors", "started")
     for r in rows:
-        table.add_row(r["run_id"], r["dataset"] or "", r["version"] or "", r["status"], str(r["passed"]),
-                      str(r["failed"]), str(r["errors"]), r["started_at"] or "")  # fmt: skip
+        table.add_row(
+            r["run_id"],
+            r["dataset"] or "",
+            r["version"] or "",
+            r["status"],
+            str(r["passed"]),
+            str(r["failed"]),
+            str(r["errors"]),
+            r["started_at"] or "",
+        )
     _console().print(table)
 
 
 @regress_app.command("show")
-def regress_show(run_id: Annotated[str, typer.Argument()], store: StoreOption = None,
-                 as_json: JsonOption = False) -> None:  # fmt: skip
+def regress_show(
+    run_id: Annotated[str, typer.Argument()], store: StoreOption = None, as_json: JsonOption = False
+) -> None:
     """One stored run, case by case."""
     from glassbox.evaluation import regress
 

@@ -19,16 +19,21 @@ from glassbox.cli.errors import EXIT_FAILURE, UsageProblem, reported
 from glassbox.cli.options import JsonOption, StoreOption, open_store
 from glassbox.errors import QueryError
 
-exp_app = typer.Typer(help="A/B experiments on traces: analyze, report, power.\n\n"
-                           "A/B experiments measured on traces: define, analyze, report, plan sample sizes.",
-                      no_args_is_help=True)  # fmt: skip
-flag_app = typer.Typer(help="Feature flags: rules, rollouts, kill switch.\n\n"
-                            "Rules, percentage rollouts and a kill switch, evaluated locally by gb.flag.",
-                       no_args_is_help=True)  # fmt: skip
+exp_app = typer.Typer(
+    help="A/B experiments on traces: analyze, report, power.\n\n"
+    "A/B experiments measured on traces: define, analyze, report, plan sample sizes.",
+    no_args_is_help=True,
+)
+flag_app = typer.Typer(
+    help="Feature flags: rules, rollouts, kill switch.\n\n"
+    "Rules, percentage rollouts and a kill switch, evaluated locally by gb.flag.",
+    no_args_is_help=True,
+)
 
 ProjectOption = Annotated[str, typer.Option("--project", help="Project the definitions belong to.")]
-ByOption = Annotated[str | None, typer.Option("--by", help="Who makes the change (recorded in the history; "
-                                                          "default: your user name).")]  # fmt: skip
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Who makes the change (recorded in the history; default: your user name).")
+]
 
 
 def _console() -> Console:
@@ -82,8 +87,12 @@ def exp_list(as_json: JsonOption = False, project: ProjectOption = "default", st
             _echo_json([i.to_dict() for i in items])
             return
         if not items:
-            _console().print(Text("no experiments defined (glassbox exp set NAME --variants control,treatment, "
-                                  "or [[experiment]] in glassbox.toml + glassbox exp sync)"))  # fmt: skip
+            _console().print(
+                Text(
+                    "no experiments defined (glassbox exp set NAME --variants control,treatment, "
+                    "or [[experiment]] in glassbox.toml + glassbox exp sync)"
+                )
+            )
             return
         table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
         for h in ("Experiment", "Status", "Variants", "Coverage", "Version", "Changed by", "At"):
@@ -92,8 +101,15 @@ def exp_list(as_json: JsonOption = False, project: ProjectOption = "default", st
             d = i.definition
             status = "killed" if d.killed else d.status  # type: ignore[union-attr]
             variants = ", ".join(f"{v.key} {v.weight:.0%}" for v in d.variants)  # type: ignore[union-attr]
-            table.add_row(d.name, status, variants, f"{d.coverage:.0%}", str(i.version), i.updated_by or "-",  # type: ignore[union-attr]
-                          i.updated_at.strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+            table.add_row(
+                d.name,
+                status,
+                variants,
+                f"{d.coverage:.0%}",
+                str(i.version),
+                i.updated_by or "-",  # type: ignore[union-attr]
+                i.updated_at.strftime("%Y-%m-%d %H:%M"),
+            )
         _console().print(table)
 
 
@@ -115,8 +131,12 @@ def _show(kind: str, name: str, as_json: bool, project: str, store: str | None) 
 
 
 @exp_app.command("show")
-def exp_show(name: Annotated[str, typer.Argument(help="Experiment name.")], as_json: JsonOption = False,
-             project: ProjectOption = "default", store: StoreOption = None) -> None:  # fmt: skip
+def exp_show(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    as_json: JsonOption = False,
+    project: ProjectOption = "default",
+    store: StoreOption = None,
+) -> None:
     """One experiment's definition and its history (every change with who and when)."""
     _show("experiment", name, as_json, project, store)
 
@@ -131,8 +151,9 @@ def exp_set(
     metrics: Annotated[str | None, typer.Option("--metrics", help="Primary metrics, comma-separated.")] = None,
     guardrails: Annotated[str | None, typer.Option("--guardrails", help="Guardrail metrics, comma-separated.")] = None,
     correction: Annotated[str | None, typer.Option("--correction", help="holm, bh or none.")] = None,
-    spec: Annotated[str | None, typer.Option("--spec", help="The whole definition as JSON (other options "
-                                                            "override its fields).")] = None,
+    spec: Annotated[
+        str | None, typer.Option("--spec", help="The whole definition as JSON (other options override its fields).")
+    ] = None,
     by: ByOption = None,
     project: ProjectOption = "default",
     store: StoreOption = None,
@@ -167,8 +188,12 @@ def exp_set(
         for key, value in (("metrics", metrics), ("guardrails", guardrails)):
             if value is not None:
                 raw[key] = _csv(value)
-        if isinstance(raw.get("variants"), list) and raw["variants"] and isinstance(raw["variants"][0], dict) \
-                and "weights" in raw:
+        if (
+            isinstance(raw.get("variants"), list)
+            and raw["variants"]
+            and isinstance(raw["variants"][0], dict)
+            and "weights" in raw
+        ):
             raw["variants"] = [v["key"] for v in raw["variants"]]
         try:
             saved = registry.save(st, "experiment", raw, actor=_actor(by), project=project)
@@ -178,8 +203,12 @@ def exp_set(
 
 
 @exp_app.command("sync")
-def exp_sync(file: Annotated[Path, typer.Option("--file", help="The config file to import.")] = Path("glassbox.toml"),
-             by: ByOption = None, project: ProjectOption = "default", store: StoreOption = None) -> None:  # fmt: skip
+def exp_sync(
+    file: Annotated[Path, typer.Option("--file", help="The config file to import.")] = Path("glassbox.toml"),
+    by: ByOption = None,
+    project: ProjectOption = "default",
+    store: StoreOption = None,
+) -> None:
     """Store the [[flag]] and [[experiment]] tables of glassbox.toml (each change versioned)."""
     from glassbox.experiments import registry
 
@@ -209,8 +238,16 @@ def _cli_row(r: Any) -> list[str]:
     ci = f"[{_g(t.get('ci_low'))}, {_g(t.get('ci_high'))}]"
     result = {"better": "better", "worse": "WORSE", "none": "n.s."}[r.direction]
     p = r.adjusted_p if r.adjusted_p is not None else t.get("p_value")
-    return [r.label, r.variant, _g(r.value_control), _g(r.value_variant), ci,
-            "-" if rel is None else f"{rel:+.1%}", f"{p:.2g}" if p is not None else "-", result]  # fmt: skip
+    return [
+        r.label,
+        r.variant,
+        _g(r.value_control),
+        _g(r.value_variant),
+        ci,
+        "-" if rel is None else f"{rel:+.1%}",
+        f"{p:.2g}" if p is not None else "-",
+        result,
+    ]
 
 
 def _print_analysis(a: Any) -> None:
@@ -218,30 +255,52 @@ def _print_analysis(a: Any) -> None:
 
     console = _console()
     style = {"ship": "bold green", "keep_control": "bold yellow", "blocked": "bold red", "invalid": "bold red"}
-    console.print(Text(f"{a.experiment}: {headline(a).replace('**', '')}", style=style.get(a.verdict["decision"],
-                                                                                          "bold")))  # fmt: skip
+    console.print(
+        Text(f"{a.experiment}: {headline(a).replace('**', '')}", style=style.get(a.verdict["decision"], "bold"))
+    )
     for reason in a.verdict.get("reasons", []):
         console.print(Text(f"  - {reason}"))
-    alloc = "  ".join(f"{v['key']} {v['units']} units" + (f" ({v['share']:.1%})" if v["share"] is not None else "")
-                      for v in a.variants)  # fmt: skip
+    alloc = "  ".join(
+        f"{v['key']} {v['units']} units" + (f" ({v['share']:.1%})" if v["share"] is not None else "")
+        for v in a.variants
+    )
     srm = a.srm
     console.print(Text(f"allocation: {alloc}"))
-    console.print(Text(f"sample ratio check: {'MISMATCH' if srm['alarm'] else 'ok'} (SRM p = {srm['p_value']:.3g})",
-                       style="bold red" if srm["alarm"] else None))  # fmt: skip
+    console.print(
+        Text(
+            f"sample ratio check: {'MISMATCH' if srm['alarm'] else 'ok'} (SRM p = {srm['p_value']:.3g})",
+            style="bold red" if srm["alarm"] else None,
+        )
+    )
     several = len(a.variants) > 2  # one treatment: its name goes in the title, not in a column
     control = a.variants[0]["key"]
     for title, rows in (("metrics", a.results), ("guardrails", a.guardrails)):
         if not rows:
             continue
         heading = title if several else f"{title}: {rows[0].variant} vs {control}"
-        table = Table(title=heading, title_justify="left", box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False,
-                      show_edge=False)  # fmt: skip
-        cols = ["metric", *(["variant"] if several else []), "control", "variant", "diff 95% CI", "rel",
-                "adj. p" if title == "metrics" else "p", "result"]  # fmt: skip
+        table = Table(
+            title=heading,
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            header_style="bold",
+            pad_edge=False,
+            show_edge=False,
+        )
+        cols = [
+            "metric",
+            *(["variant"] if several else []),
+            "control",
+            "variant",
+            "diff 95% CI",
+            "rel",
+            "adj. p" if title == "metrics" else "p",
+            "result",
+        ]
         for i, c in enumerate(cols):
             text_col = i == 0 or (several and i == 1) or c == "result"
-            table.add_column(c, justify="left" if text_col else "right", no_wrap=i > 0,
-                             min_width=12 if i == 0 else None)  # fmt: skip
+            table.add_column(
+                c, justify="left" if text_col else "right", no_wrap=i > 0, min_width=12 if i == 0 else None
+            )
         for r in rows:
             cells = _cli_row(r)
             if not several:
@@ -249,9 +308,13 @@ def _print_analysis(a: Any) -> None:
             table.add_row(*cells, style={"better": "green", "worse": "red"}.get(r.direction))
         console.print(table)
     s = a.settings
-    console.print(Text(f"{'sequential (always valid)' if s['sequential'] else 'fixed-horizon'} tests, "
-                       f"alpha {s['alpha']:g}, {s['correction']} correction" + (", CUPED" if s["cuped"] else ""),
-                       style="dim"))  # fmt: skip
+    console.print(
+        Text(
+            f"{'sequential (always valid)' if s['sequential'] else 'fixed-horizon'} tests, "
+            f"alpha {s['alpha']:g}, {s['correction']} correction" + (", CUPED" if s["cuped"] else ""),
+            style="dim",
+        )
+    )
 
 
 @exp_app.command("analyze")
@@ -275,8 +338,16 @@ def exp_analyze(
         if alpha is not None and not 0 < alpha < 0.5:
             raise UsageProblem(f"--alpha: expected a number in (0, 0.5), got {alpha!r}")
         try:
-            a = analyze(st, name, project=project, sequential=sequential, cuped=cuped, correction=correction,
-                        alpha=alpha, since=since)  # fmt: skip
+            a = analyze(
+                st,
+                name,
+                project=project,
+                sequential=sequential,
+                cuped=cuped,
+                correction=correction,
+                alpha=alpha,
+                since=since,
+            )
         except QueryError as exc:
             raise _bad_input(exc) from None
         if as_json:
@@ -320,8 +391,9 @@ def exp_report(
 @exp_app.command("power")
 def exp_power(
     mde: Annotated[float, typer.Option("--mde", help="Minimum detectable effect (absolute; see --relative).")],
-    baseline_rate: Annotated[float | None, typer.Option("--baseline-rate", help="Control's rate (0-1), for a "
-                                                                                "rate metric.")] = None,
+    baseline_rate: Annotated[
+        float | None, typer.Option("--baseline-rate", help="Control's rate (0-1), for a rate metric.")
+    ] = None,
     sd: Annotated[float | None, typer.Option("--sd", help="Standard deviation, for a mean metric.")] = None,
     relative: Annotated[bool, typer.Option("--relative", help="--mde is relative to the baseline rate.")] = False,
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
@@ -351,11 +423,24 @@ def exp_power(
         n_a = math.ceil(n - 1e-9)
         n_b = math.ceil(n * ratio - 1e-9)
         if as_json:
-            _echo_json({"control": n_a, "treatment": n_b, "total": n_a + n_b, "exact": n, "alpha": alpha,
-                        "power": power, "ratio": ratio})  # fmt: skip
+            _echo_json(
+                {
+                    "control": n_a,
+                    "treatment": n_b,
+                    "total": n_a + n_b,
+                    "exact": n,
+                    "alpha": alpha,
+                    "power": power,
+                    "ratio": ratio,
+                }
+            )
             return
-        _console().print(Text(f"{what}: {n_a:,} control + {n_b:,} treatment = {n_a + n_b:,} units "
-                              f"(alpha {alpha:g}, power {power:.0%}, two-sided)"))  # fmt: skip
+        _console().print(
+            Text(
+                f"{what}: {n_a:,} control + {n_b:,} treatment = {n_a + n_b:,} units "
+                f"(alpha {alpha:g}, power {power:.0%}, two-sided)"
+            )
+        )
 
 
 # -- flags ---------------------------------------------------------------------------------------
@@ -370,26 +455,42 @@ def flag_list(as_json: JsonOption = False, project: ProjectOption = "default", s
             _echo_json([i.to_dict() for i in items])
             return
         if not items:
-            _console().print(Text("no flags defined (glassbox flag set NAME --default false --value true "
-                                  "--rollout 0.1)"))  # fmt: skip
+            _console().print(
+                Text("no flags defined (glassbox flag set NAME --default false --value true --rollout 0.1)")
+            )
             return
         table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
         for h in ("Flag", "State", "Default", "Rules", "Version", "Changed by"):
             table.add_column(h)
         for i in items:
             d = i.definition
-            rules = "; ".join(
-                (f"{json.dumps(r.condition)} " if r.condition else "") + f"-> {json.dumps(r.value)}"
-                + (f" for {r.rollout:.0%}" if r.rollout is not None else "") for r in d.rules  # type: ignore[union-attr]
-            ) or "-"
-            table.add_row(d.name, "KILLED" if d.killed else "on", json.dumps(d.default), rules,  # type: ignore[union-attr]
-                          str(i.version), i.updated_by or "-")  # fmt: skip
+            rules = (
+                "; ".join(
+                    (f"{json.dumps(r.condition)} " if r.condition else "")
+                    + f"-> {json.dumps(r.value)}"
+                    + (f" for {r.rollout:.0%}" if r.rollout is not None else "")
+                    for r in d.rules  # type: ignore[union-attr]
+                )
+                or "-"
+            )
+            table.add_row(
+                d.name,
+                "KILLED" if d.killed else "on",
+                json.dumps(d.default),
+                rules,  # type: ignore[union-attr]
+                str(i.version),
+                i.updated_by or "-",
+            )
         _console().print(table)
 
 
 @flag_app.command("show")
-def flag_show(name: Annotated[str, typer.Argument(help="Flag name.")], as_json: JsonOption = False,
-              project: ProjectOption = "default", store: StoreOption = None) -> None:  # fmt: skip
+def flag_show(
+    name: Annotated[str, typer.Argument(help="Flag name.")],
+    as_json: JsonOption = False,
+    project: ProjectOption = "default",
+    store: StoreOption = None,
+) -> None:
     """One flag's definition and its history (every change with who and when)."""
     _show("flag", name, as_json, project, store)
 
@@ -400,8 +501,9 @@ def flag_set(
     default: Annotated[str | None, typer.Option("--default", help="Value when no rule applies (JSON).")] = None,
     value: Annotated[str | None, typer.Option("--value", help="Value for units the rule covers (JSON).")] = None,
     rollout: Annotated[float | None, typer.Option("--rollout", help="Share of units (0-1) that get --value.")] = None,
-    condition: Annotated[str | None, typer.Option("--condition", help="Targeting condition (JSON), e.g. "
-                                                                      "'{\"plan\": \"pro\"}'.")] = None,
+    condition: Annotated[
+        str | None, typer.Option("--condition", help='Targeting condition (JSON), e.g. \'{"plan": "pro"}\'.')
+    ] = None,
     description: Annotated[str | None, typer.Option("--description", help="What the flag is for.")] = None,
     by: ByOption = None,
     project: ProjectOption = "default",
@@ -419,9 +521,11 @@ def flag_set(
             raw["default"] = _value(default, "--default")
         if value is not None or rollout is not None or condition is not None:
             old = (raw.get("rules") or [{}])[0]
-            rule: dict[str, Any] = {"value": _value(value, "--value") if value is not None
-                                    else old.get("value", True if isinstance(raw.get("default", False), bool)
-                                                 else raw.get("default"))}  # fmt: skip
+            rule: dict[str, Any] = {
+                "value": _value(value, "--value")
+                if value is not None
+                else old.get("value", True if isinstance(raw.get("default", False), bool) else raw.get("default"))
+            }
             cond = _value(condition, "--condition") if condition is not None else old.get("condition")
             if cond is not None:
                 if not isinstance(cond, dict):
@@ -444,8 +548,9 @@ def flag_set(
 def flag_kill(
     name: Annotated[str, typer.Argument(help="Flag (or experiment) name.")],
     revive: Annotated[bool, typer.Option("--revive", help="Turn the kill switch off again.")] = False,
-    experiment: Annotated[bool, typer.Option("--experiment", help="Kill an experiment (everyone gets control).")
-                          ] = False,
+    experiment: Annotated[
+        bool, typer.Option("--experiment", help="Kill an experiment (everyone gets control).")
+    ] = False,
     by: ByOption = None,
     project: ProjectOption = "default",
     store: StoreOption = None,

@@ -26,9 +26,15 @@ def render_flags(items: list[Any]) -> Group:
     """Two lines a flag (it reads in a narrow terminal): id, time, severity, rule; then the message and its run."""
     lines: list[Text] = []
     for a in items:
-        head = Text.assemble((a.id, "dim" if a.acknowledged else "bold cyan"), "  ",
-                             fmt.started(a.to_dict().get("at"))[:16], "  ",
-                             (a.severity, _SEVERITY_STYLE.get(a.severity, "")), "  ", (a.rule, "bold"))  # fmt: skip
+        head = Text.assemble(
+            (a.id, "dim" if a.acknowledged else "bold cyan"),
+            "  ",
+            fmt.started(a.to_dict().get("at"))[:16],
+            "  ",
+            (a.severity, _SEVERITY_STYLE.get(a.severity, "")),
+            "  ",
+            (a.rule, "bold"),
+        )
         if a.count > 1:
             head.append(f"  x{a.count} since {fmt.started(a.to_dict().get('first_seen'))[:16]}", style="dim")
         if a.state != "firing" or a.acknowledged:
@@ -70,8 +76,9 @@ def review(
             _echo_json(result)
             return
         state = "flagged for review" if t.flagged_for_review else "not flagged"
-        typer.echo(f"{t.trace_id}: {state}" + (f"; notes: {' '.join(t.review_notes.split())}" if t.review_notes
-                                                else ""))  # fmt: skip
+        typer.echo(
+            f"{t.trace_id}: {state}" + (f"; notes: {' '.join(t.review_notes.split())}" if t.review_notes else "")
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -23,13 +23,19 @@ from glassbox.errors import GlassboxError
 EXIT_ALERT_FIRING = 1
 EXIT_BAD_INPUT = 2
 
-alerts_app = typer.Typer(help="Open alerts of every source: list, acknowledge, resolve.\n\n"
-                              "Open alerts (SLO, budget, calibration, drift, canary), newest first; acknowledge, "
-                              "resolve, test the receivers.", invoke_without_command=True,
-                         rich_markup_mode=None)  # fmt: skip
-slo_app = typer.Typer(help="Service level objectives: status, check, init, rules.\n\n"
-                           "Status, check (exit 1 when an alert fires), init (default RAG SLOs), Prometheus rules.",
-                      no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
+alerts_app = typer.Typer(
+    help="Open alerts of every source: list, acknowledge, resolve.\n\n"
+    "Open alerts (SLO, budget, calibration, drift, canary), newest first; acknowledge, "
+    "resolve, test the receivers.",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+slo_app = typer.Typer(
+    help="Service level objectives: status, check, init, rules.\n\n"
+    "Status, check (exit 1 when an alert fires), init (default RAG SLOs), Prometheus rules.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
 def _console() -> Console:
@@ -44,11 +50,14 @@ def _echo_json(value: Any) -> None:
 @alerts_app.callback()
 def alerts_list(
     ctx: typer.Context,
-    ack: Annotated[str | None, typer.Option("--ack", metavar="ID",
-                                            help="Acknowledge this alert (id or unique prefix, 4+ chars).")] = None,
+    ack: Annotated[
+        str | None, typer.Option("--ack", metavar="ID", help="Acknowledge this alert (id or unique prefix, 4+ chars).")
+    ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Include acknowledged and resolved alerts.")] = False,
-    state: Annotated[str | None, typer.Option("--state", help="firing (default), acknowledged, resolved, or open "
-                                              "(firing + acknowledged).")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="firing (default), acknowledged, resolved, or open (firing + acknowledged)."),
+    ] = None,
     source: Annotated[str, typer.Option("--source", help="slo, budget, calibration, drift, canary… or 'any'.")] = "any",
     severity: Annotated[str | None, typer.Option("--severity", help="critical, warning or info.")] = None,
     project: Annotated[str | None, typer.Option("--project", help="Only this project's alerts.")] = None,
@@ -76,8 +85,16 @@ def alerts_list(
                     typer.echo(f"acknowledged {alert.id}: {' '.join(alert.message.split())}")
                 return
             wanted = state or (None if show_all else "firing")
-            items = list_alerts(st, source=None if source == "any" else source, project=project, rule=rule,
-                                trace_id=trace_id, state=wanted, severity=severity, limit=limit)  # fmt: skip
+            items = list_alerts(
+                st,
+                source=None if source == "any" else source,
+                project=project,
+                rule=rule,
+                trace_id=trace_id,
+                state=wanted,
+                severity=severity,
+                limit=limit,
+            )
         finally:
             st.close()
         if as_json:
@@ -89,13 +106,17 @@ def alerts_list(
             return
         console.print(render_flags(items))
         if wanted == "firing":
-            console.print(Text("acknowledge one: glassbox alerts ack ID; resolve: glassbox alerts resolve ID",
-                               style="dim"))  # fmt: skip
+            console.print(
+                Text("acknowledge one: glassbox alerts ack ID; resolve: glassbox alerts resolve ID", style="dim")
+            )
 
 
 @alerts_app.command("ack")
-def alerts_ack(alert_id: Annotated[str, typer.Argument(metavar="ID", help="Alert id or unique prefix (4+).")],
-               as_json: JsonOption = False, store: StoreOption = None) -> None:  # fmt: skip
+def alerts_ack(
+    alert_id: Annotated[str, typer.Argument(metavar="ID", help="Alert id or unique prefix (4+).")],
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
     """Acknowledge an alert: it stays open, repeats are counted but notify no one."""
     from glassbox.monitoring.alerts import acknowledge
 
@@ -112,8 +133,11 @@ def alerts_ack(alert_id: Annotated[str, typer.Argument(metavar="ID", help="Alert
 
 
 @alerts_app.command("resolve")
-def alerts_resolve(alert_id: Annotated[str, typer.Argument(metavar="ID", help="Alert id or unique prefix (4+).")],
-                   as_json: JsonOption = False, store: StoreOption = None) -> None:  # fmt: skip
+def alerts_resolve(
+    alert_id: Annotated[str, typer.Argument(metavar="ID", help="Alert id or unique prefix (4+).")],
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
     """Resolve an alert (receivers get a "resolved" event); firing again opens a new one."""
     from glassbox.monitoring.alerts import resolve
     from glassbox.store.alerts import get_alert
@@ -152,10 +176,16 @@ def alerts_send_test(
         alert = send_test(severity, message)
         d.flush(timeout=120)
         after = d.health()
-    sent = [{"receiver": a["name"], "delivered": a["delivered"] - b["delivered"],
-             "failed": a["dead_letters"] - b["dead_letters"], "last_error": a["last_error"]}
-            for a, b in zip(after["notifiers"], before["notifiers"], strict=True)
-            if a["name"] != "callbacks"]  # fmt: skip
+    sent = [
+        {
+            "receiver": a["name"],
+            "delivered": a["delivered"] - b["delivered"],
+            "failed": a["dead_letters"] - b["dead_letters"],
+            "last_error": a["last_error"],
+        }
+        for a, b in zip(after["notifiers"], before["notifiers"], strict=True)
+        if a["name"] != "callbacks"
+    ]
     if as_json:
         _echo_json({"alert": alert.to_dict(), "receivers": sent})
     else:
@@ -215,20 +245,38 @@ def render_status(statuses: list[Any]) -> Table:
         firing = st.firing
         worst = "page" if any(a.severity == "page" for a in firing) else "ticket" if firing else ""
         alert = Text(worst or "ok", style="bold red" if worst == "page" else "yellow" if worst else "green")
-        t.add_row(st.slo.name, _pct(st.sli, 2), _pct(st.slo.objective, 2), str(st.events),
-                  _pct(st.budget_remaining, 0), _duration(st.time_to_exhaustion_s), _rate(st.burn_rates.get("1h")),
-                  alert)  # fmt: skip
+        t.add_row(
+            st.slo.name,
+            _pct(st.sli, 2),
+            _pct(st.slo.objective, 2),
+            str(st.events),
+            _pct(st.budget_remaining, 0),
+            _duration(st.time_to_exhaustion_s),
+            _rate(st.burn_rates.get("1h")),
+            alert,
+        )
     return t
 
 
 def render_burn_table(st: Any) -> Table:
-    t = Table(title=f"{st.slo.name}: burn rates (SRE Workbook windows)", title_justify="left", box=box.SIMPLE_HEAD,
-              pad_edge=False)
+    t = Table(
+        title=f"{st.slo.name}: burn rates (SRE Workbook windows)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     for col in ("severity", "long", "rate", "short", "rate", "threshold", "firing"):
         t.add_column(col)
     for a in st.alerts:
-        t.add_row(a.severity, a.long, _rate(a.long_rate), a.short, _rate(a.short_rate), f"{a.factor:g}x",
-                  Text("yes", style="bold red") if a.firing else "no")  # fmt: skip
+        t.add_row(
+            a.severity,
+            a.long,
+            _rate(a.long_rate),
+            a.short,
+            _rate(a.short_rate),
+            f"{a.factor:g}x",
+            Text("yes", style="bold red") if a.firing else "no",
+        )
     return t
 
 
@@ -236,9 +284,12 @@ SloNames = Annotated[list[str] | None, typer.Argument(metavar="[NAME]...", help=
 
 
 @slo_app.command("status")
-def slo_status(names: SloNames = None, as_json: JsonOption = False, store: StoreOption = None,
-               verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Burn rates of each SLO.")] = False,
-               ) -> None:  # fmt: skip
+def slo_status(
+    names: SloNames = None,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Burn rates of each SLO.")] = False,
+) -> None:
     """SLI, error budget left, time to exhaustion and burn rates of each SLO (fires no alert)."""
     from glassbox.monitoring.slo import check
 
@@ -253,9 +304,12 @@ def slo_status(names: SloNames = None, as_json: JsonOption = False, store: Store
 
 
 @slo_app.command("check")
-def slo_check(names: SloNames = None, as_json: JsonOption = False, store: StoreOption = None,
-              no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Do not fire or resolve alerts.")] = False,
-              ) -> None:  # fmt: skip
+def slo_check(
+    names: SloNames = None,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Do not fire or resolve alerts.")] = False,
+) -> None:
     """Check every SLO, fire (and resolve) its burn-rate alerts; exit 1 when one is firing."""
     from glassbox.monitoring.slo import check
 

@@ -25,10 +25,21 @@ def node_table(trace: Trace, limit: int = 25) -> Group | None:
     rows = node_rows(trace)
     if not rows:
         return None
-    table = Table(title="Performance & cost by node (slowest first)", title_justify="left", box=None,
-                  header_style="bold", pad_edge=False)
-    for name, justify in (("Node", "left"), ("Duration", "right"), ("% of run", "right"), ("Model", "left"),
-                          ("Tokens in / out", "right"), ("Cost", "right")):  # fmt: skip
+    table = Table(
+        title="Performance & cost by node (slowest first)",
+        title_justify="left",
+        box=None,
+        header_style="bold",
+        pad_edge=False,
+    )
+    for name, justify in (
+        ("Node", "left"),
+        ("Duration", "right"),
+        ("% of run", "right"),
+        ("Model", "left"),
+        ("Tokens in / out", "right"),
+        ("Cost", "right"),
+    ):
         table.add_column(name, justify=justify, no_wrap=name != "Node", overflow="fold")  # type: ignore[arg-type]
     for r in rows[:limit]:
         node = Text(r["node"])
@@ -55,8 +66,9 @@ def total_line(trace: Trace) -> Text:
     text.append(fmt.cost(trace.cost_usd) if trace.cost_usd is not None else "n/a", style="bold")
     if trace.cost_source:
         text.append(f" ({trace.cost_source})", style="yellow" if trace.cost_source == "unknown" else "dim")
-    text.append(f" · {fmt.tokens(trace.tokens_in, trace.tokens_out)} tokens · {len(llm)} LLM call"
-                f"{'' if len(llm) == 1 else 's'}")
+    text.append(
+        f" · {fmt.tokens(trace.tokens_in, trace.tokens_out)} tokens · {len(llm)} LLM call{'' if len(llm) == 1 else 's'}"
+    )
     unknown = sum(1 for s in llm if (s.attributes or {}).get("glassbox.cost.source") == "unknown")
     if unknown:
         text.append(f"  ({unknown} without a price: the total leaves them out)", style="yellow")

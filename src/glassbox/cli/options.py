@@ -29,8 +29,14 @@ StoreOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 _KW = inspect.Parameter.KEYWORD_ONLY
-_CLI_TYPES: dict[str, Any] = {"text": str | None, "choice": str | None, "time": str | None, "number": float | None,
-                              "flag": bool | None, "list": list[str] | None}  # fmt: skip
+_CLI_TYPES: dict[str, Any] = {
+    "text": str | None,
+    "choice": str | None,
+    "time": str | None,
+    "number": float | None,
+    "flag": bool | None,
+    "list": list[str] | None,
+}
 
 
 def _filter_parameter(f: TraceFilter) -> inspect.Parameter:
@@ -43,8 +49,11 @@ def with_filters(fn: Callable[..., Any]) -> Callable[..., Any]:
     sig = inspect.signature(fn)
     hints = dict(inspect.get_annotations(fn, eval_str=True))
     added = [_filter_parameter(f) for f in TRACE_FILTERS]
-    own = [p.replace(annotation=hints.get(p.name, p.annotation), kind=_KW) for p in sig.parameters.values()
-           if p.name != "filters"]  # fmt: skip
+    own = [
+        p.replace(annotation=hints.get(p.name, p.annotation), kind=_KW)
+        for p in sig.parameters.values()
+        if p.name != "filters"
+    ]
     names = TRACE_FILTERS.names()
 
     @functools.wraps(fn)
@@ -59,6 +68,7 @@ def with_filters(fn: Callable[..., Any]) -> Callable[..., Any]:
     command.__signature__ = sig.replace(parameters=own + added)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in own + added}
     return command
+
 
 def parse_when(value: str, option: str = "--since", now: datetime | None = None) -> datetime:
     """A naive UTC datetime from ``2026-11-01``, ``2026-11-01T08:30``, or a span back from now (``7d``, ``24h``).

@@ -18,8 +18,9 @@ def otel_lines(trace: Trace) -> list[Text]:
         if s.status_message:
             parts.append(f"status: {fmt.preview(s.status_message, 120)}")
         if s.scope:
-            parts.append(f"scope {s.scope.get('name') or '?'}" + (f" {s.scope['version']}" if s.scope.get("version")
-                                                                 else ""))  # fmt: skip
+            parts.append(
+                f"scope {s.scope.get('name') or '?'}" + (f" {s.scope['version']}" if s.scope.get("version") else "")
+            )
         if s.links:
             parts.append(f"{len(s.links)} link{'' if len(s.links) == 1 else 's'}")
         if s.trace_state:

@@ -82,8 +82,13 @@ def traces(
             return
         console.print(render.runs_table(page.items, width=console.width))
         more = f"; next page: --cursor {page.next_cursor}" if page.next_cursor else ""
-        console.print(Text(f"{len(page.items)} run{'s' if len(page.items) != 1 else ''}; details: glassbox show "
-                           f"<trace> [--verbose]{more}", style="dim"))  # fmt: skip
+        console.print(
+            Text(
+                f"{len(page.items)} run{'s' if len(page.items) != 1 else ''}; details: glassbox show "
+                f"<trace> [--verbose]{more}",
+                style="dim",
+            )
+        )
 
 
 # -- summary ----------------------------------------------------------------------------------
@@ -98,15 +103,36 @@ def summary(filters: dict[str, Any], as_json: JsonOption = False, store: StoreOp
             _json(s)
             return
         console = _console()
-        console.print(Text.assemble(("Runs ", "bold"), f"{s['runs']:,}  ", ("complete ", "dim"), f"{s['complete']:,}  ",
-                                    ("failed ", "dim"), f"{s['failed']:,}  ", ("success ", "dim"),
-                                    _pct(s["success_rate"])))  # fmt: skip
-        console.print(Text(f"Duration  avg {_ms(s['avg_duration_ms'])}  p50 {_ms(s['p50_duration_ms'])}  "
-                           f"p95 {_ms(s['p95_duration_ms'])}  p99 {_ms(s['p99_duration_ms'])}"))
-        console.print(Text(f"Cost      total {fmt.cost(s['total_cost_usd'])}  avg {fmt.cost(s['avg_cost_usd'])}  "
-                           f"tokens {s['tokens_in']:,} in / {s['tokens_out']:,} out"))
-        console.print(Text(f"Quality   avg {fmt.number(s['avg_quality'])}  pass rate {_pct(s['pass_rate'])}  "
-                           f"flagged {s['flagged']}"))
+        console.print(
+            Text.assemble(
+                ("Runs ", "bold"),
+                f"{s['runs']:,}  ",
+                ("complete ", "dim"),
+                f"{s['complete']:,}  ",
+                ("failed ", "dim"),
+                f"{s['failed']:,}  ",
+                ("success ", "dim"),
+                _pct(s["success_rate"]),
+            )
+        )
+        console.print(
+            Text(
+                f"Duration  avg {_ms(s['avg_duration_ms'])}  p50 {_ms(s['p50_duration_ms'])}  "
+                f"p95 {_ms(s['p95_duration_ms'])}  p99 {_ms(s['p99_duration_ms'])}"
+            )
+        )
+        console.print(
+            Text(
+                f"Cost      total {fmt.cost(s['total_cost_usd'])}  avg {fmt.cost(s['avg_cost_usd'])}  "
+                f"tokens {s['tokens_in']:,} in / {s['tokens_out']:,} out"
+            )
+        )
+        console.print(
+            Text(
+                f"Quality   avg {fmt.number(s['avg_quality'])}  pass rate {_pct(s['pass_rate'])}  "
+                f"flagged {s['flagged']}"
+            )
+        )
 
 
 # -- compare ----------------------------------------------------------------------------------
@@ -129,23 +155,50 @@ def compare(
         def signed(v: float | None, f: Callable[[float], str]) -> str:
             return fmt.DASH if v is None else ("+" if v > 0 else "-" if v < 0 else "±") + f(abs(v))
 
-        console.print(Text.assemble(("A ", "bold"), (c["a"]["trace_id"], "cyan"), f"  {c['a']['status']}  ",
-                                    ("B ", "bold"), (c["b"]["trace_id"], "cyan"), f"  {c['b']['status']}"))
-        console.print(Text(f"quality {signed(c['quality_delta'], fmt.number)}   "
-                           f"cost {signed(c['cost_delta'], fmt.cost)}   "
-                           f"duration {signed(c['duration_delta_ms'], fmt.duration)}"))
+        console.print(
+            Text.assemble(
+                ("A ", "bold"),
+                (c["a"]["trace_id"], "cyan"),
+                f"  {c['a']['status']}  ",
+                ("B ", "bold"),
+                (c["b"]["trace_id"], "cyan"),
+                f"  {c['b']['status']}",
+            )
+        )
+        console.print(
+            Text(
+                f"quality {signed(c['quality_delta'], fmt.number)}   "
+                f"cost {signed(c['cost_delta'], fmt.cost)}   "
+                f"duration {signed(c['duration_delta_ms'], fmt.duration)}"
+            )
+        )
         if c["gaps_a_only"] or c["gaps_b_only"]:
-            console.print(Text(f"gaps only in A: {', '.join(c['gaps_a_only']) or '—'}   "
-                               f"only in B: {', '.join(c['gaps_b_only']) or '—'}", style="yellow"))
+            console.print(
+                Text(
+                    f"gaps only in A: {', '.join(c['gaps_a_only']) or '—'}   "
+                    f"only in B: {', '.join(c['gaps_b_only']) or '—'}",
+                    style="yellow",
+                )
+            )
         table = _table("Stage", "In", "A", "B", "Δ", "Status A→B", right=("A", "B", "Δ"))
         for s in c["stages"]:
             status = f"{s['a_status'] or '—'} → {s['b_status'] or '—'}"
-            table.add_row(s["stage"], s["in"], _ms(s["a_ms"]), _ms(s["b_ms"]), signed(s["delta_ms"], fmt.duration),
-                          Text(status, style="bold red" if s["status_changed"] else ""))
+            table.add_row(
+                s["stage"],
+                s["in"],
+                _ms(s["a_ms"]),
+                _ms(s["b_ms"]),
+                signed(s["delta_ms"], fmt.duration),
+                Text(status, style="bold red" if s["status_changed"] else ""),
+            )
         console.print(table)
         for d in c["decisions_differ"]:
-            console.print(Text(f"decision at {d['stage'] or '(trace)'}: A {', '.join(d['a']) or '—'}  |  "
-                               f"B {', '.join(d['b']) or '—'}"))
+            console.print(
+                Text(
+                    f"decision at {d['stage'] or '(trace)'}: A {', '.join(d['a']) or '—'}  |  "
+                    f"B {', '.join(d['b']) or '—'}"
+                )
+            )
 
 
 # -- failures, latency, decisions, principles ----------------------------------------------------
@@ -170,8 +223,14 @@ def failures(
         table = _table("Stage", "Failures", "Runs", "Rate", "Last", "Error types", right=("Failures", "Runs", "Rate"))
         for r in rows:
             kinds = ", ".join(f"{e['type']} x{e['count']} (e.g. {e['example_trace_id'][:12]})" for e in r["errors"])
-            table.add_row(r["stage"], str(r["failures"]), str(r["runs"]), _pct(r["failure_rate"]),
-                          fmt.started(r["last_failed_at"])[:16], kinds)
+            table.add_row(
+                r["stage"],
+                str(r["failures"]),
+                str(r["runs"]),
+                _pct(r["failure_rate"]),
+                fmt.started(r["last_failed_at"])[:16],
+                kinds,
+            )
         _console().print(table)
 
 
@@ -201,8 +260,9 @@ def latency(
         heads = [f"p{p:g}" for p in ps]
         table = _table(by.capitalize(), "Count", "Avg", *heads, "Max", right=("Count", "Avg", *heads, "Max"))
         for r in rows:
-            table.add_row(str(r[by]), f"{r['count']:,}", _ms(r["avg_ms"]), *[_ms(r[f"p{p:g}_ms"]) for p in ps],
-                          _ms(r["max_ms"]))
+            table.add_row(
+                str(r[by]), f"{r['count']:,}", _ms(r["avg_ms"]), *[_ms(r[f"p{p:g}_ms"]) for p in ps], _ms(r["max_ms"])
+            )
         _console().print(table)
 
 
@@ -224,13 +284,29 @@ def decisions(
         if not rows:
             _console().print(Text("no decisions among the matching runs"))
             return
-        table = _table("Decision", "Stage", "Runs", "Conf", "Failed", "vs rest", "Low quality", "vs rest",
-                       right=("Runs", "Conf", "Failed", "vs rest", "Low quality"))  # fmt: skip
+        table = _table(
+            "Decision",
+            "Stage",
+            "Runs",
+            "Conf",
+            "Failed",
+            "vs rest",
+            "Low quality",
+            "vs rest",
+            right=("Runs", "Conf", "Failed", "vs rest", "Low quality"),
+        )
         for r in rows:
             worse = (r["low_quality_lift"] or 0) > 0.2 or (r["failure_lift"] or 0) > 0.2
-            table.add_row(Text(r["what"], style="yellow" if worse else ""), r["stage"] or "", str(r["runs"]),
-                          fmt.number(r["avg_confidence"]), _pct(r["failure_rate"]), _pct(r["failure_rate_without"]),
-                          _pct(r["low_quality_rate"]), _pct(r["low_quality_rate_without"]))
+            table.add_row(
+                Text(r["what"], style="yellow" if worse else ""),
+                r["stage"] or "",
+                str(r["runs"]),
+                fmt.number(r["avg_confidence"]),
+                _pct(r["failure_rate"]),
+                _pct(r["failure_rate_without"]),
+                _pct(r["low_quality_rate"]),
+                _pct(r["low_quality_rate_without"]),
+            )
         _console().print(table)
 
 
@@ -238,8 +314,9 @@ def decisions(
 def principles(
     filters: dict[str, Any],
     min_runs: Annotated[int, typer.Option("--min-runs", min=1, help="Only principles scored in this many runs.")] = 3,
-    threshold: Annotated[float, typer.Option("--threshold", min=0, max=1,
-                                             help="A dimension fails below this share of its maximum.")] = GAP_RATIO,
+    threshold: Annotated[
+        float, typer.Option("--threshold", min=0, max=1, help="A dimension fails below this share of its maximum.")
+    ] = GAP_RATIO,
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
@@ -263,8 +340,14 @@ def principles(
             table = _table(*heads, right=("Failed", "Runs", "Rate", "Avg"))
             table.title, table.title_justify = title, "left"
             for r in rows:
-                table.add_row(*([str(r[key])] if key else []), r["principle"], str(r["fail_count"]), str(r["runs"]),
-                              _pct(r["fail_rate"]), fmt.number(r["avg"]))
+                table.add_row(
+                    *([str(r[key])] if key else []),
+                    r["principle"],
+                    str(r["fail_count"]),
+                    str(r["runs"]),
+                    _pct(r["fail_rate"]),
+                    fmt.number(r["avg"]),
+                )
             console.print(table)
 
 

@@ -19,10 +19,12 @@ from glassbox.cli.options import JsonOption, StoreOption, open_store
 
 EXIT_FAILED, EXIT_HARNESS, EXIT_INCONCLUSIVE = 1, 2, 3
 
-golden_app = typer.Typer(help="Golden traces: reference runs, and checks against them.",
-                         no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
-canary_app = typer.Typer(help="Canary analysis: promote, hold or roll back along a ramp.", no_args_is_help=True,
-                         rich_markup_mode=None)  # fmt: skip
+golden_app = typer.Typer(
+    help="Golden traces: reference runs, and checks against them.", no_args_is_help=True, rich_markup_mode=None
+)
+canary_app = typer.Typer(
+    help="Canary analysis: promote, hold or roll back along a ramp.", no_args_is_help=True, rich_markup_mode=None
+)
 ProjectOption = Annotated[str, typer.Option("--project", help="Project of the goldens / traces.")]
 
 
@@ -45,14 +47,13 @@ def _harness() -> Any:
 def golden_capture(
     trace_id: Annotated[str, typer.Argument(help="A stored trace id (or unique prefix).")],
     name: Annotated[str, typer.Option("--name", help="The golden's name.")],
-    meta: Annotated[list[str] | None, typer.Option("--meta", help="key=value kept with the golden (repeat).")]
-    = None,
+    meta: Annotated[list[str] | None, typer.Option("--meta", help="key=value kept with the golden (repeat).")] = None,
     latency: Annotated[str | None, typer.Option("--latency", help="Latency tolerance (default +20%).")] = None,
     quality: Annotated[float | None, typer.Option("--quality", help="Quality tolerance (default -0.05).")] = None,
-    similarity: Annotated[float | None, typer.Option("--similarity", help="Min output similarity 0-1 (0.8).")]
-    = None,
-    project: Annotated[str | None, typer.Option("--project", help="Project of the golden (default: the trace's).")]
-    = None,
+    similarity: Annotated[float | None, typer.Option("--similarity", help="Min output similarity 0-1 (0.8).")] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Project of the golden (default: the trace's).")
+    ] = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -60,8 +61,9 @@ def golden_capture(
     from glassbox.analysis.filters import parse_metadata
     from glassbox.evaluation import golden
 
-    tolerances = {k: v for k, v in (("latency", latency), ("quality", quality), ("similarity", similarity))
-                  if v is not None}  # fmt: skip
+    tolerances = {
+        k: v for k, v in (("latency", latency), ("quality", quality), ("similarity", similarity)) if v is not None
+    }
     with _harness():
         metadata = parse_metadata(meta) if meta else {}
         st = open_store(store, must_exist=True)
@@ -125,8 +127,11 @@ def golden_check(
 
 
 @golden_app.command("list")
-def golden_list(project: Annotated[str | None, typer.Option("--project")] = None, store: StoreOption = None,
-                as_json: JsonOption = False) -> None:  # fmt: skip
+def golden_list(
+    project: Annotated[str | None, typer.Option("--project")] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Every golden."""
     from glassbox.evaluation import golden
 
@@ -142,15 +147,23 @@ def golden_list(project: Annotated[str | None, typer.Option("--project")] = None
         return
     table = Table("name", "project", "trace", "workflow / name", "template", "captured")
     for r in rows:
-        table.add_row(r["name"], r["project"], r["trace_id"] or "", r["workflow"] or r["trace_name"] or "",
-                      r["template"] or "", r["captured_at"] or "")  # fmt: skip
+        table.add_row(
+            r["name"],
+            r["project"],
+            r["trace_id"] or "",
+            r["workflow"] or r["trace_name"] or "",
+            r["template"] or "",
+            r["captured_at"] or "",
+        )
     _console().print(table)
 
 
 @golden_app.command("export")
-def golden_export(output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
-                  project: Annotated[str | None, typer.Option("--project")] = None,
-                  store: StoreOption = None) -> None:  # fmt: skip
+def golden_export(
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    project: Annotated[str | None, typer.Option("--project")] = None,
+    store: StoreOption = None,
+) -> None:
     """Every golden as JSONL (with its snapshot), to stdout or a file."""
     from glassbox.evaluation import golden
     from glassbox.evaluation.reports import write
@@ -168,8 +181,9 @@ def golden_export(output: Annotated[Path | None, typer.Option("--output", "-o")]
 
 
 @golden_app.command("import")
-def golden_import(path: Annotated[Path, typer.Argument(help="A JSONL file from golden export.")],
-                  store: StoreOption = None) -> None:  # fmt: skip
+def golden_import(
+    path: Annotated[Path, typer.Argument(help="A JSONL file from golden export.")], store: StoreOption = None
+) -> None:
     """Store the goldens of a JSONL export.
 
     Goldens of the same name are replaced; a bad line stores nothing.
@@ -190,22 +204,30 @@ def golden_import(path: Annotated[Path, typer.Argument(help="A JSONL file from g
 def _specs(options: dict[str, str | None], *, defaults: bool) -> list[Any]:
     from glassbox.evaluation.gate import DEFAULT_SPECS, MetricSpec, parse_tolerance
 
-    names = {"error_rate": "--max-error-rate", "latency": "--max-latency", "latency_p50": "--max-p50",
-             "latency_p95": "--max-p95", "latency_p99": "--max-p99", "cost": "--max-cost",
-             "quality": "--min-quality"}  # fmt: skip
+    names = {
+        "error_rate": "--max-error-rate",
+        "latency": "--max-latency",
+        "latency_p50": "--max-p50",
+        "latency_p95": "--max-p95",
+        "latency_p99": "--max-p99",
+        "cost": "--max-cost",
+        "quality": "--min-quality",
+    }
     given = {k: parse_tolerance(v, names[k]) for k, v in options.items() if v is not None}
     if not given:
         return list(DEFAULT_SPECS) if defaults else []
     if defaults:  # canary: the defaults, with the tolerances given replaced
-        out = [MetricSpec(s.name, given.pop(s.name, s.tolerance), s.critical, s.weight, s.required)
-               for s in DEFAULT_SPECS]  # fmt: skip
+        out = [
+            MetricSpec(s.name, given.pop(s.name, s.tolerance), s.critical, s.weight, s.required) for s in DEFAULT_SPECS
+        ]
         return out + [MetricSpec(k, t) for k, t in given.items()]
     return [MetricSpec(k, t) for k, t in given.items()]
 
 
 MaxErr = Annotated[str | None, typer.Option("--max-error-rate", help="Allowed rise of the error rate: +1pp, +50%.")]
-MaxLat = Annotated[str | None, typer.Option("--max-latency", help="Allowed latency shift (Hodges-Lehmann): +20%, "
-                                                                  "+150ms.")]  # fmt: skip
+MaxLat = Annotated[
+    str | None, typer.Option("--max-latency", help="Allowed latency shift (Hodges-Lehmann): +20%, +150ms.")
+]
 MaxP50 = Annotated[str | None, typer.Option("--max-p50", help="Allowed rise of p50 latency: +20%, +100ms.")]
 MaxP95 = Annotated[str | None, typer.Option("--max-p95", help="Allowed rise of p95 latency: +20%, +100ms.")]
 MaxP99 = Annotated[str | None, typer.Option("--max-p99", help="Allowed rise of p99 latency.")]
@@ -221,9 +243,16 @@ def print_verdict(console: Console, v: Any, title: str) -> None:
         colour = "red" if m.failed else ("yellow" if m.classification == "NoData" else "green")
         rel = f" ({m.relative_change:+.1%})" if m.relative_change is not None else ""
         ci = f"[{m.ci_low:.4g}, {m.ci_high:.4g}]" if m.ci_low is not None else ""
-        table.add_row(m.name, f"[{colour}]{m.classification}[/]", _fig(m.baseline), _fig(m.candidate),
-                      (f"{m.change:+.4g}{rel}" if m.change is not None else ""), ci, m.tolerance,
-                      f"{m.n_baseline}/{m.n_candidate}")  # fmt: skip
+        table.add_row(
+            m.name,
+            f"[{colour}]{m.classification}[/]",
+            _fig(m.baseline),
+            _fig(m.candidate),
+            (f"{m.change:+.4g}{rel}" if m.change is not None else ""),
+            ci,
+            m.tolerance,
+            f"{m.n_baseline}/{m.n_candidate}",
+        )
     console.print(table)
     score = f" (score {v.score:.0f})" if v.score is not None else ""
     console.print(f"verdict: {v.verdict}{score}", markup=False)
@@ -236,12 +265,22 @@ def _fig(x: float | None) -> str:
 
 
 def gate(
-    baseline: Annotated[str, typer.Option("--baseline", help="Baseline traces: release=2026.11, variant=a, "
-                                                             "tag=x, since=7d (comma-separated).")],
+    baseline: Annotated[
+        str,
+        typer.Option(
+            "--baseline", help="Baseline traces: release=2026.11, variant=a, tag=x, since=7d (comma-separated)."
+        ),
+    ],
     candidate: Annotated[str, typer.Option("--candidate", help="Candidate traces (same forms).")],
-    max_error_rate: MaxErr = None, max_latency: MaxLat = None, max_p50: MaxP50 = None, max_p95: MaxP95 = None,
-    max_p99: MaxP99 = None, max_cost: MaxCost = None, min_quality: MinQual = None,
-    min_samples: MinSamples = 30, confidence: Confidence = 0.98,
+    max_error_rate: MaxErr = None,
+    max_latency: MaxLat = None,
+    max_p50: MaxP50 = None,
+    max_p95: MaxP95 = None,
+    max_p99: MaxP99 = None,
+    max_cost: MaxCost = None,
+    min_quality: MinQual = None,
+    min_samples: MinSamples = 30,
+    confidence: Confidence = 0.98,
     project: Annotated[str | None, typer.Option("--project")] = None,
     record: Annotated[bool, typer.Option("--record/--no-record", help="Keep the verdict in the store.")] = True,
     store: StoreOption = None,
@@ -254,14 +293,29 @@ def gate(
     from glassbox.evaluation.gate import run_gate
 
     with _harness():
-        given = {"error_rate": max_error_rate, "latency": max_latency, "latency_p50": max_p50,
-                 "latency_p95": max_p95, "latency_p99": max_p99, "cost": max_cost, "quality": min_quality}
+        given = {
+            "error_rate": max_error_rate,
+            "latency": max_latency,
+            "latency_p50": max_p50,
+            "latency_p95": max_p95,
+            "latency_p99": max_p99,
+            "cost": max_cost,
+            "quality": min_quality,
+        }
         # no threshold given: the default gate; otherwise exactly the metrics asked for
         specs = _specs(given, defaults=not any(v is not None for v in given.values()))
         st = open_store(store, must_exist=True)
         try:
-            v = run_gate(st, baseline, candidate, specs, project=project, record=record, confidence=confidence,
-                         min_samples=min_samples)  # fmt: skip
+            v = run_gate(
+                st,
+                baseline,
+                candidate,
+                specs,
+                project=project,
+                record=record,
+                confidence=confidence,
+                min_samples=min_samples,
+            )
         finally:
             st.close()
     if as_json:
@@ -275,16 +329,18 @@ def gate(
 def canary_check(
     baseline: Annotated[str, typer.Option("--baseline", help="Baseline: a release (v1) or selectors.")],
     canary: Annotated[str, typer.Option("--canary", help="Canary: a release (v2) or selectors.")],
-    name: Annotated[str | None, typer.Option("--name", help="The rollout's name (default baseline->canary).")]
-    = None,
+    name: Annotated[str | None, typer.Option("--name", help="The rollout's name (default baseline->canary).")] = None,
     ramp: Annotated[str, typer.Option("--ramp", help="Traffic steps in percent.")] = "5,25,50,100",
-    step: Annotated[int | None, typer.Option("--step", help="Judge this ramp step (default: from history).")]
-    = None,
+    step: Annotated[int | None, typer.Option("--step", help="Judge this ramp step (default: from history).")] = None,
     webhook: Annotated[str | None, typer.Option("--webhook", help="POST the decision as JSON here.")] = None,
-    on_verdict: Annotated[str | None, typer.Option("--on-verdict", help="Run this command with the decision.")]
-    = None,
-    max_error_rate: MaxErr = None, max_latency: MaxLat = None, max_p95: MaxP95 = None, max_cost: MaxCost = None,
-    min_quality: MinQual = None, min_samples: MinSamples = 30, confidence: Confidence = 0.98,
+    on_verdict: Annotated[str | None, typer.Option("--on-verdict", help="Run this command with the decision.")] = None,
+    max_error_rate: MaxErr = None,
+    max_latency: MaxLat = None,
+    max_p95: MaxP95 = None,
+    max_cost: MaxCost = None,
+    min_quality: MinQual = None,
+    min_samples: MinSamples = 30,
+    confidence: Confidence = 0.98,
     project: Annotated[str | None, typer.Option("--project")] = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
@@ -296,13 +352,32 @@ def canary_check(
     from glassbox.evaluation import canary as can
 
     with _harness():
-        specs = _specs({"error_rate": max_error_rate, "latency": max_latency, "latency_p95": max_p95,
-                        "cost": max_cost, "quality": min_quality}, defaults=True)  # fmt: skip
+        specs = _specs(
+            {
+                "error_rate": max_error_rate,
+                "latency": max_latency,
+                "latency_p95": max_p95,
+                "cost": max_cost,
+                "quality": min_quality,
+            },
+            defaults=True,
+        )
         st = open_store(store, must_exist=True)
         try:
-            d = can.check(st, baseline, canary, name=name, ramp=can.parse_ramp(ramp), step=step, specs=specs,
-                          project=project, webhook=webhook, command=on_verdict, confidence=confidence,
-                          min_samples=min_samples)  # fmt: skip
+            d = can.check(
+                st,
+                baseline,
+                canary,
+                name=name,
+                ramp=can.parse_ramp(ramp),
+                step=step,
+                specs=specs,
+                project=project,
+                webhook=webhook,
+                command=on_verdict,
+                confidence=confidence,
+                min_samples=min_samples,
+            )
         finally:
             st.close()
     if as_json:
@@ -310,12 +385,16 @@ def canary_check(
     else:
         console = _console()
         print_verdict(console, d.verdict, f"canary {d.name} at {d.percent:g}%")
-        move = {"promote": f"go to {d.next_percent:g}%" if d.next_percent else "rollout complete (100%)",
-                "hold": f"stay at {d.percent:g}% and check again", "rollback": "roll back to the baseline"}
+        move = {
+            "promote": f"go to {d.next_percent:g}%" if d.next_percent else "rollout complete (100%)",
+            "hold": f"stay at {d.percent:g}% and check again",
+            "rollback": "roll back to the baseline",
+        }
         console.print(f"decision: {d.decision.upper()}: {move[d.decision]}", markup=False)
         for h in d.hooks:
-            console.print(f"  hook {h['hook']}: {'ok' if h['ok'] else 'FAILED ' + str(h.get('error', ''))}",
-                          markup=False)  # fmt: skip
+            console.print(
+                f"  hook {h['hook']}: {'ok' if h['ok'] else 'FAILED ' + str(h.get('error', ''))}", markup=False
+            )
     if any(not h["ok"] for h in d.hooks):
         fail("a verdict hook failed (the decision is recorded)", EXIT_HARNESS)
     raise typer.Exit({"promote": 0, "rollback": EXIT_FAILED}.get(d.decision, EXIT_INCONCLUSIVE))

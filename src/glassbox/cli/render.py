@@ -74,13 +74,24 @@ def summary_of(trace: Trace) -> dict[str, Any]:
     """A run summary with the keys of ``Store.list_traces`` rows, built from a trace object."""
     started = iso_from_ns(trace.start_ns) if trace.start_ns else None
     return {
-        "trace_id": trace.trace_id, "project": trace.project, "name": trace.name, "workflow": trace.workflow,
-        "intent": trace.intent, "domain": trace.domain, "status": trace.status,
-        "started_at": started.replace("+00:00", "Z") if started else None, "duration_ms": trace.duration_ms,
-        "tokens_in": trace.tokens_in, "tokens_out": trace.tokens_out, "cost_usd": trace.cost_usd,
-        "quality_score": trace.quality_score, "gate_passed": trace.gate_passed,
-        "flagged_for_review": bool(trace.flagged_for_review), "input": trace.input, "error": trace.error,
-    }  # fmt: skip
+        "trace_id": trace.trace_id,
+        "project": trace.project,
+        "name": trace.name,
+        "workflow": trace.workflow,
+        "intent": trace.intent,
+        "domain": trace.domain,
+        "status": trace.status,
+        "started_at": started.replace("+00:00", "Z") if started else None,
+        "duration_ms": trace.duration_ms,
+        "tokens_in": trace.tokens_in,
+        "tokens_out": trace.tokens_out,
+        "cost_usd": trace.cost_usd,
+        "quality_score": trace.quality_score,
+        "gate_passed": trace.gate_passed,
+        "flagged_for_review": bool(trace.flagged_for_review),
+        "input": trace.input,
+        "error": trace.error,
+    }
 
 
 def _run_columns(show_project: bool, id_width: int) -> list[tuple[str, int, dict[str, Any], Any]]:
@@ -119,8 +130,15 @@ def runs_table(
             break
         keep.discard(i)
     room = width - sum(natural[j] for j in keep)
-    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                  show_edge=False, padding=(0, 1))  # fmt: skip
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        padding=(0, 1),
+    )
     for i, (header, _, options, _) in enumerate(cols):
         if i in keep:
             table.add_column(header, no_wrap=True, **options)
@@ -164,7 +182,6 @@ def evidence_figure(trace: Trace) -> str:
         return f"{collected}->{passed}"
     n = len(trace.events)
     return f"{n} record{'s' if n != 1 else ''}" if n else "none"
-
 
 
 # Said once, under the demo's scorecard and flags: what the compact figures mean.
@@ -334,8 +351,11 @@ def _error_lines(trace: Trace) -> list[Text]:
             key = (s.error.get("type"), s.error.get("message"))
             if key not in innermost or s.start_ns >= innermost[key].start_ns:
                 innermost[key] = s
-    lines = [Text.assemble("  ", (s.name, "bold"), ": ", (fmt.error_line({**s.error, "stage": None}), "red"))
-             for s in sorted(innermost.values(), key=lambda x: (x.start_ns, x.span_id)) if s.error]  # fmt: skip
+    lines = [
+        Text.assemble("  ", (s.name, "bold"), ": ", (fmt.error_line({**s.error, "stage": None}), "red"))
+        for s in sorted(innermost.values(), key=lambda x: (x.start_ns, x.span_id))
+        if s.error
+    ]
     err = trace.error
     if err and (err.get("type"), err.get("message")) not in innermost:
         where = str(err.get("stage") or trace.name or "trace")
@@ -409,8 +429,11 @@ def _feedback_lines(trace: Trace) -> list[Text]:
     for f in trace.feedback:
         line = Text(f"  {f.kind}")
         if f.rating is not None:
-            line.append(f"  rating {f.rating:g}" + (f" on {f.scale}" if f.scale and f.scale != "thumbs" else "")
-                        + (" (thumbs)" if f.scale == "thumbs" else ""))
+            line.append(
+                f"  rating {f.rating:g}"
+                + (f" on {f.scale}" if f.scale and f.scale != "thumbs" else "")
+                + (" (thumbs)" if f.scale == "thumbs" else "")
+            )
         if f.signal:
             line.append(f"  signal {f.signal}")
         if f.label:

@@ -116,8 +116,14 @@ def reports(
             return
         table = Table("Id", "Kind", "Period", "Format", "Runs", "Path", show_edge=False)
         for r in rows:
-            table.add_row(r.id[:12], r.kind, f"{r.since:%Y-%m-%d} to {r.until:%Y-%m-%d}", r.format,
-                          str((r.summary or {}).get("runs", "")), r.path)  # fmt: skip
+            table.add_row(
+                r.id[:12],
+                r.kind,
+                f"{r.since:%Y-%m-%d} to {r.until:%Y-%m-%d}",
+                r.format,
+                str((r.summary or {}).get("runs", "")),
+                r.path,
+            )
         Console(highlight=False).print(table)
 
 

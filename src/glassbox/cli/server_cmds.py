@@ -13,9 +13,11 @@ import typer
 from glassbox.cli.errors import UsageProblem, reported
 from glassbox.cli.options import JsonOption, StoreOption, open_store
 
-keys_app = typer.Typer(help="API keys for glassbox serve.\n\n"
-                       "Each key belongs to one project and has scope read, write or metrics.", no_args_is_help=True,
-                       rich_markup_mode=None)  # fmt: skip
+keys_app = typer.Typer(
+    help="API keys for glassbox serve.\n\nEach key belongs to one project and has scope read, write or metrics.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 DEFAULT_PORT = 7433
 
 
@@ -28,13 +30,25 @@ def _loopback(host: str) -> bool:
         return False
 
 
-_Workers = Annotated[int, typer.Option(
-    "--workers", min=1, max=64, help="Server processes, each with its own ingest queue and writer "
-    "(PostgreSQL recommended beyond 1; /metrics sums them).")]
+_Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=64,
+        help="Server processes, each with its own ingest queue and writer "
+        "(PostgreSQL recommended beyond 1; /metrics sums them).",
+    ),
+]
 _QueueSpans = Annotated[int, typer.Option("--queue-spans", min=100, help="Spans the ingest queue holds (memory).")]
-_SpoolDir = Annotated[str, typer.Option(
-    "--spool-dir", help="Where shutdown leaves what it could not write in time (written back at the next start; "
-    "`glassbox import` also reads it); 'off' to disable.")]
+_SpoolDir = Annotated[
+    str,
+    typer.Option(
+        "--spool-dir",
+        help="Where shutdown leaves what it could not write in time (written back at the next start; "
+        "`glassbox import` also reads it); 'off' to disable.",
+    ),
+]
 
 
 def serve(
@@ -48,11 +62,18 @@ def serve(
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.01, help="Largest request body.")] = 8.0,
     max_spans: Annotated[int, typer.Option("--max-spans", min=1, help="Most spans in one export request.")] = 10_000,
     spool_dir: _SpoolDir = ".glassbox/server-spool",
-    durable: Annotated[bool, typer.Option(
-        "--durable", help="Fsync each request to --spool-dir before answering 200: nothing acknowledged is lost "
-        "even to kill -9 (costs throughput; docs/server.md).")] = False,
-    shutdown_grace: Annotated[float, typer.Option(
-        "--shutdown-grace", min=0, help="Seconds to keep writing at shutdown; what is left is spooled.")] = 10.0,
+    durable: Annotated[
+        bool,
+        typer.Option(
+            "--durable",
+            help="Fsync each request to --spool-dir before answering 200: nothing acknowledged is lost "
+            "even to kill -9 (costs throughput; docs/server.md).",
+        ),
+    ] = False,
+    shutdown_grace: Annotated[
+        float,
+        typer.Option("--shutdown-grace", min=0, help="Seconds to keep writing at shutdown; what is left is spooled."),
+    ] = 10.0,
     web: Annotated[bool, typer.Option("--web/--no-web", help="Mount the web dashboard.")] = True,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
@@ -65,16 +86,27 @@ def serve(
         st = open_store(store, must_exist=False)
         required = auth or not _loopback(host)
         if required and not has_keys(st):
-            raise UsageProblem(f"refusing to listen on {host} without API keys: create one first with "
-                               "`glassbox keys create --project NAME --scope write` (or listen on 127.0.0.1)")
-        options = {"auth_required": required, "queue_size": queue_size, "max_queue_spans": queue_spans,
-                   "max_body_bytes": int(max_body_mb * 1024 * 1024), "max_spans": max_spans,
-                   "spool_dir": None if spool_dir.strip().lower() in ("", "off", "none") else spool_dir,
-                   "shutdown_grace": shutdown_grace, "durable": durable}  # fmt: skip
+            raise UsageProblem(
+                f"refusing to listen on {host} without API keys: create one first with "
+                "`glassbox keys create --project NAME --scope write` (or listen on 127.0.0.1)"
+            )
+        options = {
+            "auth_required": required,
+            "queue_size": queue_size,
+            "max_queue_spans": queue_spans,
+            "max_body_bytes": int(max_body_mb * 1024 * 1024),
+            "max_spans": max_spans,
+            "spool_dir": None if spool_dir.strip().lower() in ("", "off", "none") else spool_dir,
+            "shutdown_grace": shutdown_grace,
+            "durable": durable,
+        }
         where = f"http://{host}:{port}"
-        typer.echo(f"glassbox serving {where} (store {st.info()['url']}, "
-                   f"{'API keys required' if required else 'no auth on loopback'}"
-                   f"{f', {workers} workers' if workers > 1 else ''})", err=True)  # fmt: skip
+        typer.echo(
+            f"glassbox serving {where} (store {st.info()['url']}, "
+            f"{'API keys required' if required else 'no auth on loopback'}"
+            f"{f', {workers} workers' if workers > 1 else ''})",
+            err=True,
+        )
         import uvicorn
 
         if workers == 1:
@@ -89,8 +121,15 @@ def serve(
 
         os.environ[CONFIG_ENV] = json.dumps({"store": st.url, "web": web, **options})
         try:
-            uvicorn.run("glassbox.server.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                        log_level=log_level, access_log=False)  # fmt: skip
+            uvicorn.run(
+                "glassbox.server.app:app_from_env",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level=log_level,
+                access_log=False,
+            )
         finally:
             if own_folder:
                 import shutil
@@ -124,8 +163,12 @@ def _extra_routers() -> list:
 @keys_app.command("create")
 def create(
     project: Annotated[str, typer.Option("--project", help="The project the key may see and write.")],
-    scope: Annotated[str, typer.Option("--scope", help="read, write (read + ingest, scores, feedback) or metrics "
-                                                       "(scrape /metrics only).")] = "read",
+    scope: Annotated[
+        str,
+        typer.Option(
+            "--scope", help="read, write (read + ingest, scores, feedback) or metrics (scrape /metrics only)."
+        ),
+    ] = "read",
     name: Annotated[str | None, typer.Option("--name", help="A label, e.g. the service using it.")] = None,
     as_json: JsonOption = False,
     store: StoreOption = None,
@@ -145,8 +188,11 @@ def create(
             typer.echo(json.dumps({"key": secret, **record.to_dict()}))
         else:
             typer.echo(secret)
-            typer.echo(f"key {record.key_id} for project {record.project!r}, scope {scope}: "
-                       "store it now, it is not shown again", err=True)
+            typer.echo(
+                f"key {record.key_id} for project {record.project!r}, scope {scope}: "
+                "store it now, it is not shown again",
+                err=True,
+            )
 
 
 @keys_app.command("list")

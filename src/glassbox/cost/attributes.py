@@ -28,52 +28,55 @@ class UsageAttribute(NamedTuple):
     convention: str
 
 
-USAGE_ATTRIBUTES: tuple[UsageAttribute, ...] = tuple(UsageAttribute(*row) for row in (
-    ("gen_ai.provider.name", "provider", "otel"),
-    ("gen_ai.system", "provider", "otel-deprecated"),
-    ("llm.provider", "provider", "openinference"),
-    ("llm.system", "provider", "openinference"),
-    ("gen_ai.request.model", "request_model", "otel"),
-    ("llm.request.model_name", "request_model", "openinference"),
-    ("gen_ai.response.model", "response_model", "otel"),
-    ("llm.model_name", "response_model", "openinference"),
-    ("llm.response.model_name", "response_model", "openinference"),
-    ("gen_ai.response.id", "response_id", "otel"),
-    ("gen_ai.usage.input_tokens", "total_input", "otel"),
-    ("gen_ai.usage.prompt_tokens", "total_input", "otel-deprecated"),
-    ("llm.token_count.prompt", "total_input", "openinference"),
-    ("gen_ai.usage.output_tokens", "output", "otel"),
-    ("gen_ai.usage.completion_tokens", "output", "otel-deprecated"),
-    ("llm.token_count.completion", "output", "openinference"),
-    ("gen_ai.usage.cache_read.input_tokens", "cache_read", "otel"),
-    ("gen_ai.usage.cache_read_input_tokens", "cache_read", "openllmetry"),
-    ("llm.token_count.prompt_details.cache_read", "cache_read", "openinference"),
-    ("llm.token_count.prompt_details.cache_input", "cache_read", "openinference"),
-    ("gen_ai.usage.cache_creation.input_tokens", "cache_write", "otel"),
-    ("gen_ai.usage.cache_write.input_tokens", "cache_write", "anthropic-sdk"),
-    ("gen_ai.usage.cache_creation_input_tokens", "cache_write", "openllmetry"),
-    ("llm.token_count.prompt_details.cache_write", "cache_write", "openinference"),
-    ("anthropic.usage.cache_creation.ephemeral_5m_input_tokens", "cache_write_5m", "anthropic-sdk"),
-    ("anthropic.usage.cache_creation.ephemeral_1h_input_tokens", "cache_write_1h", "anthropic-sdk"),
-    ("gen_ai.usage.reasoning.output_tokens", "reasoning", "otel"),
-    ("gen_ai.usage.reasoning_tokens", "reasoning", "openllmetry"),
-    ("llm.usage.reasoning_tokens", "reasoning", "openllmetry"),
-    ("llm.token_count.completion_details.reasoning", "reasoning", "openinference"),
-    ("llm.token_count.prompt_details.audio", "input_audio", "openinference"),
-    ("glassbox.usage.cache_audio_read_tokens", "cache_audio_read", "glassbox"),
-    ("llm.token_count.completion_details.audio", "output_audio", "openinference"),
-    ("glassbox.usage.web_searches", "web_searches", "glassbox"),
-    ("glassbox.usage.code_executions", "code_executions", "glassbox"),
-    ("glassbox.usage.storage_searches", "storage_searches", "glassbox"),
-    ("glassbox.usage.social_searches", "social_searches", "glassbox"),
-    ("openai.response.service_tier", "service_tier", "otel"),
-    ("gen_ai.openai.response.service_tier", "service_tier", "otel-deprecated"),
-    ("anthropic.response.service_tier", "service_tier", "anthropic-sdk"),
-    ("glassbox.usage.service_tier", "service_tier", "glassbox"),
-    ("gen_ai.response.finish_reasons", "finish_reasons", "otel"),
-    ("llm.finish_reason", "finish_reasons", "openinference"),
-    ("llm.cost.total", "provider_cost", "openinference"),
-))  # fmt: skip
+USAGE_ATTRIBUTES: tuple[UsageAttribute, ...] = tuple(
+    UsageAttribute(*row)
+    for row in (
+        ("gen_ai.provider.name", "provider", "otel"),
+        ("gen_ai.system", "provider", "otel-deprecated"),
+        ("llm.provider", "provider", "openinference"),
+        ("llm.system", "provider", "openinference"),
+        ("gen_ai.request.model", "request_model", "otel"),
+        ("llm.request.model_name", "request_model", "openinference"),
+        ("gen_ai.response.model", "response_model", "otel"),
+        ("llm.model_name", "response_model", "openinference"),
+        ("llm.response.model_name", "response_model", "openinference"),
+        ("gen_ai.response.id", "response_id", "otel"),
+        ("gen_ai.usage.input_tokens", "total_input", "otel"),
+        ("gen_ai.usage.prompt_tokens", "total_input", "otel-deprecated"),
+        ("llm.token_count.prompt", "total_input", "openinference"),
+        ("gen_ai.usage.output_tokens", "output", "otel"),
+        ("gen_ai.usage.completion_tokens", "output", "otel-deprecated"),
+        ("llm.token_count.completion", "output", "openinference"),
+        ("gen_ai.usage.cache_read.input_tokens", "cache_read", "otel"),
+        ("gen_ai.usage.cache_read_input_tokens", "cache_read", "openllmetry"),
+        ("llm.token_count.prompt_details.cache_read", "cache_read", "openinference"),
+        ("llm.token_count.prompt_details.cache_input", "cache_read", "openinference"),
+        ("gen_ai.usage.cache_creation.input_tokens", "cache_write", "otel"),
+        ("gen_ai.usage.cache_write.input_tokens", "cache_write", "anthropic-sdk"),
+        ("gen_ai.usage.cache_creation_input_tokens", "cache_write", "openllmetry"),
+        ("llm.token_count.prompt_details.cache_write", "cache_write", "openinference"),
+        ("anthropic.usage.cache_creation.ephemeral_5m_input_tokens", "cache_write_5m", "anthropic-sdk"),
+        ("anthropic.usage.cache_creation.ephemeral_1h_input_tokens", "cache_write_1h", "anthropic-sdk"),
+        ("gen_ai.usage.reasoning.output_tokens", "reasoning", "otel"),
+        ("gen_ai.usage.reasoning_tokens", "reasoning", "openllmetry"),
+        ("llm.usage.reasoning_tokens", "reasoning", "openllmetry"),
+        ("llm.token_count.completion_details.reasoning", "reasoning", "openinference"),
+        ("llm.token_count.prompt_details.audio", "input_audio", "openinference"),
+        ("glassbox.usage.cache_audio_read_tokens", "cache_audio_read", "glassbox"),
+        ("llm.token_count.completion_details.audio", "output_audio", "openinference"),
+        ("glassbox.usage.web_searches", "web_searches", "glassbox"),
+        ("glassbox.usage.code_executions", "code_executions", "glassbox"),
+        ("glassbox.usage.storage_searches", "storage_searches", "glassbox"),
+        ("glassbox.usage.social_searches", "social_searches", "glassbox"),
+        ("openai.response.service_tier", "service_tier", "otel"),
+        ("gen_ai.openai.response.service_tier", "service_tier", "otel-deprecated"),
+        ("anthropic.response.service_tier", "service_tier", "anthropic-sdk"),
+        ("glassbox.usage.service_tier", "service_tier", "glassbox"),
+        ("gen_ai.response.finish_reasons", "finish_reasons", "otel"),
+        ("llm.finish_reason", "finish_reasons", "openinference"),
+        ("llm.cost.total", "provider_cost", "openinference"),
+    )
+)
 
 # figure -> attribute names in the order they are tried
 BY_FIGURE: dict[str, tuple[str, ...]] = {}
@@ -83,9 +86,11 @@ del _row
 
 # Request-count figures of priced server-side tools: LLMUsage field -> genai-prices usage key.
 TOOL_FIGURES = {
-    "web_searches": "web_searches", "code_executions": "code_executions", "storage_searches": "storage_searches",
+    "web_searches": "web_searches",
+    "code_executions": "code_executions",
+    "storage_searches": "storage_searches",
     "social_searches": "social_searches",
-}  # fmt: skip
+}
 
 # What glassbox writes for a figure no convention names (export; read back by the rows above).
 EXPORT_NAMES = {
@@ -99,7 +104,7 @@ EXPORT_NAMES = {
     "storage_searches": "glassbox.usage.storage_searches",
     "social_searches": "glassbox.usage.social_searches",
     "service_tier": "glassbox.usage.service_tier",
-}  # fmt: skip
+}
 
 
 def markdown_table() -> str:

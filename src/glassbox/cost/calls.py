@@ -83,9 +83,13 @@ class CostContext:
     def price(self, usage: LLMUsage) -> PriceResult:
         result = self.pricer.price(usage)
         if result.source == "unknown":
-            self.warnings.once(("price", usage.provider, usage.model),
-                               "glassbox: cost unknown for model %r (provider %r): %s; the cost is left empty",
-                               usage.model, usage.provider, result.message)
+            self.warnings.once(
+                ("price", usage.provider, usage.model),
+                "glassbox: cost unknown for model %r (provider %r): %s; the cost is left empty",
+                usage.model,
+                usage.provider,
+                result.message,
+            )
         return result
 
     def content(self, value: Any) -> str | None:
@@ -97,8 +101,7 @@ class CostContext:
             try:
                 text = str(self.redact(text))
             except Exception as exc:  # noqa: BLE001 - a broken hook must not leak the raw text
-                self.warnings.once(("redact", type(exc)), "glassbox: redaction hook failed (%s); content dropped",
-                                   exc)
+                self.warnings.once(("redact", type(exc)), "glassbox: redaction hook failed (%s); content dropped", exc)
                 return "[redaction failed]"
         return truncate(text, self.content_limit)
 
@@ -119,18 +122,26 @@ def cost_context(rt: Runtime) -> CostContext:
     return ctx
 
 
-def read_usage(ctx: CostContext, response: Any, prompt: Any, completion: Any, model: str | None,
-               provider: str | None) -> LLMUsage:
+def read_usage(
+    ctx: CostContext, response: Any, prompt: Any, completion: Any, model: str | None, provider: str | None
+) -> LLMUsage:
     """The call's usage: read from the response, completed by estimates when counts are missing."""
     usage = extract_usage(response, provider=provider, model=model) if response is not None else None
     if usage is None:
         if response is not None:
-            ctx.warnings.once(("type", type(response)),
-                              "glassbox: gb.llm() cannot read usage from a %s; pass prompt=/completion= to "
-                              "estimate it", type(response).__qualname__)
-        usage = LLMUsage(provider=provider, request_model=model, operation="chat",
-                         problems=[f"unrecognised response type {type(response).__qualname__}"]
-                         if response is not None else [NO_USAGE])
+            ctx.warnings.once(
+                ("type", type(response)),
+                "glassbox: gb.llm() cannot read usage from a %s; pass prompt=/completion= to estimate it",
+                type(response).__qualname__,
+            )
+        usage = LLMUsage(
+            provider=provider,
+            request_model=model,
+            operation="chat",
+            problems=[f"unrecognised response type {type(response).__qualname__}"]
+            if response is not None
+            else [NO_USAGE],
+        )
     if not usage.has_counts and usage.provider_cost_usd is None and (prompt is not None or completion is not None):
         if completion is None and response is not None:
             completion = completion_text(response)
@@ -182,8 +193,18 @@ def target_stage(cur: Stage, stage: Any, usage: LLMUsage, duration_ms: float | N
     return new
 
 
-def record(rt: Runtime, cur: Stage, response: Any, *, stage: Any, prompt: Any, completion: Any,
-           model: str | None, provider: str | None, duration_ms: float | None) -> LLMCall:
+def record(
+    rt: Runtime,
+    cur: Stage,
+    response: Any,
+    *,
+    stage: Any,
+    prompt: Any,
+    completion: Any,
+    model: str | None,
+    provider: str | None,
+    duration_ms: float | None,
+) -> LLMCall:
     ctx = cost_context(rt)
     usage = read_usage(ctx, response, prompt, completion, model, provider)
     price = ctx.price(usage)

@@ -103,8 +103,13 @@ def same_call(a: Any, ua: LLMUsage, b: Any, ub: LLMUsage, by_id: dict[str, Any])
     if _overlap(a, b):
         return True
     for record, other in ((a, b), (b, a)):  # gb.llm() records the call after it returned
-        if _is_record(record) and not _is_record(other) and other.end_ns is not None \
-                and record.end_ns is not None and other.end_ns <= record.end_ns:  # fmt: skip
+        if (
+            _is_record(record)
+            and not _is_record(other)
+            and other.end_ns is not None
+            and record.end_ns is not None
+            and other.end_ns <= record.end_ns
+        ):
             return True
     return False
 
@@ -156,9 +161,13 @@ def fold(span: Any, candidates: Iterable[Any], by_id: dict[str, Any] | None = No
         uw = uo if winner is other else _usage(winner)
         if uw is None or winner is span or not _same_usage(usage, uw):
             continue
-        members = [(winner, uw)] + [(s, u) for s in others
-                                    if s is not winner and (s.attributes or {}).get(DUPLICATE_OF) == winner.span_id
-                                    and (u := _usage(s)) is not None]  # fmt: skip
+        members = [(winner, uw)] + [
+            (s, u)
+            for s in others
+            if s is not winner
+            and (s.attributes or {}).get(DUPLICATE_OF) == winner.span_id
+            and (u := _usage(s)) is not None
+        ]
         if _is_record(span) and any(_is_record(s) for s, _ in members):
             continue  # that call already has its gb.llm() record: this is another call with the same usage
         group = members

@@ -47,25 +47,63 @@ _ZERO = Decimal(0)
 
 # OTel gen_ai.provider.name (and common aliases) → genai-prices provider id.
 _PROVIDER_IDS = {
-    "openai": "openai", "anthropic": "anthropic", "gcp.gen_ai": "google", "gcp.gemini": "google",
-    "gcp.vertex_ai": "google", "google": "google", "gemini": "google", "vertex_ai": "google", "vertexai": "google",
-    "aws.bedrock": "aws", "bedrock": "aws", "azure.ai.openai": "azure", "azure.ai.inference": "azure",
-    "az.ai.openai": "azure", "az.ai.inference": "azure", "azure": "azure", "x_ai": "x-ai", "xai": "x-ai",
-    "mistral_ai": "mistral", "mistralai": "mistral", "deepseek": "deepseek", "groq": "groq", "cohere": "cohere",
-    "perplexity": "perplexity", "openrouter": "openrouter", "together": "together", "fireworks": "fireworks",
-}  # fmt: skip
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gcp.gen_ai": "google",
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "google": "google",
+    "gemini": "google",
+    "vertex_ai": "google",
+    "vertexai": "google",
+    "aws.bedrock": "aws",
+    "bedrock": "aws",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "az.ai.openai": "azure",
+    "az.ai.inference": "azure",
+    "azure": "azure",
+    "x_ai": "x-ai",
+    "xai": "x-ai",
+    "mistral_ai": "mistral",
+    "mistralai": "mistral",
+    "deepseek": "deepseek",
+    "groq": "groq",
+    "cohere": "cohere",
+    "perplexity": "perplexity",
+    "openrouter": "openrouter",
+    "together": "together",
+    "fireworks": "fireworks",
+}
 
 # The usage keys glassbox reports to genai-prices, in the order of the raw-count tuple.
 _REPORTED = (
-    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-    "output_reasoning_tokens", "cache_write_5m_tokens", "input_audio_tokens", "output_audio_tokens",
-    "cache_audio_read_tokens", "web_searches", "code_executions", "storage_searches", "social_searches",
-)  # fmt: skip
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_reasoning_tokens",
+    "cache_write_5m_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "cache_audio_read_tokens",
+    "web_searches",
+    "code_executions",
+    "storage_searches",
+    "social_searches",
+)
 # LLMUsage field of each reported key after the first six (same order)
 _EXTRA_FIELDS = (
-    "cache_write_5m_tokens", "input_audio_tokens", "output_audio_tokens", "cache_audio_read_tokens",
-    "web_searches", "code_executions", "storage_searches", "social_searches",
-)  # fmt: skip
+    "cache_write_5m_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "cache_audio_read_tokens",
+    "web_searches",
+    "code_executions",
+    "storage_searches",
+    "social_searches",
+)
 _PROBES = (  # one value per _REPORTED key, subsets inside their wholes: below and above usual tiers
     (1_017, 301, 203, 101, 11, 29, 43, 157, 37, 19, 3, 2, 5, 7),
     (3_000_017, 700_001, 1_000_003, 500_009, 100_003, 200_003, 200_017, 900_001, 100_019, 300_007, 13, 11, 17, 19),
@@ -347,8 +385,15 @@ class Pricer:
                 self._gp = genai_prices
         return self._gp
 
-    def _price_table(self, usage: LLMUsage, names: list[str], raw: tuple[int, ...], source: str, notes: list[str],
-                     at: datetime | None) -> PriceResult:  # fmt: skip
+    def _price_table(
+        self,
+        usage: LLMUsage,
+        names: list[str],
+        raw: tuple[int, ...],
+        source: str,
+        notes: list[str],
+        at: datetime | None,
+    ) -> PriceResult:
         gp = self._load_gp()
         if gp is None:
             return _unknown(self._gp_error or "genai-prices unavailable")
@@ -410,9 +455,12 @@ class Pricer:
         standard = model.get_prices(ts)
         if not context:
             return standard
-        active = tuple(i for i, v in enumerate(model.price_variants)
-                       if (v.constraint is None or v.constraint.active(ts))
-                       and all(context.get(k) == val for k, val in v.when.items()))  # fmt: skip
+        active = tuple(
+            i
+            for i, v in enumerate(model.price_variants)
+            if (v.constraint is None or v.constraint.active(ts))
+            and all(context.get(k) == val for k, val in v.when.items())
+        )
         if not active:
             return standard
         key = (id(model), id(standard), active)
@@ -437,8 +485,11 @@ class Pricer:
             if provider_id is not None:  # e.g. a DeepSeek model called through the OpenAI SDK
                 try:
                     provider, model = snapshot.find_provider_model(name, None, None, None)
-                    entry = (provider, model, f"{provider_id!r} has no price for {name!r}; "
-                                              f"matched by model name to provider {provider.id!r}")  # fmt: skip
+                    entry = (
+                        provider,
+                        model,
+                        f"{provider_id!r} has no price for {name!r}; matched by model name to provider {provider.id!r}",
+                    )
                 except LookupError:
                     pass
         self._bound(self._models)
@@ -486,8 +537,14 @@ def _counts(usage: LLMUsage) -> tuple[tuple[int, ...], list[str]] | str:
     """(total input, output, cache read, cache write, 1h write, reasoning) and notes, or why they are unusable."""
     notes: list[str] = []
     vals: dict[str, int] = {}
-    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                 "cache_write_1h_tokens", "reasoning_tokens"):  # fmt: skip
+    for name in (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cache_write_1h_tokens",
+        "reasoning_tokens",
+    ):
         v = getattr(usage, name)
         if v is None:
             vals[name] = 0
@@ -504,11 +561,32 @@ def _counts(usage: LLMUsage) -> tuple[tuple[int, ...], list[str]] | str:
         notes.append("reasoning_tokens exceed output_tokens; reasoning breakdown ignored")
         vals["reasoning_tokens"] = 0
     total_in = vals["input_tokens"] + vals["cache_read_tokens"] + vals["cache_write_tokens"]
-    if (usage.cache_write_5m_tokens is None and usage.input_audio_tokens is None and usage.output_audio_tokens is None
-            and usage.cache_audio_read_tokens is None and usage.web_searches is None and usage.code_executions is None
-            and usage.storage_searches is None and usage.social_searches is None):  # the common case: plain tokens
-        return (total_in, vals["output_tokens"], vals["cache_read_tokens"], vals["cache_write_tokens"],
-                vals["cache_write_1h_tokens"], vals["reasoning_tokens"], 0, 0, 0, 0, 0, 0, 0, 0), notes  # fmt: skip
+    if (
+        usage.cache_write_5m_tokens is None
+        and usage.input_audio_tokens is None
+        and usage.output_audio_tokens is None
+        and usage.cache_audio_read_tokens is None
+        and usage.web_searches is None
+        and usage.code_executions is None
+        and usage.storage_searches is None
+        and usage.social_searches is None
+    ):  # the common case: plain tokens
+        return (
+            total_in,
+            vals["output_tokens"],
+            vals["cache_read_tokens"],
+            vals["cache_write_tokens"],
+            vals["cache_write_1h_tokens"],
+            vals["reasoning_tokens"],
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ), notes
     extra: list[int] = []
     for name in _EXTRA_FIELDS:
         v = getattr(usage, name)
@@ -531,8 +609,15 @@ def _counts(usage: LLMUsage) -> tuple[tuple[int, ...], list[str]] | str:
     if audio_out + vals["reasoning_tokens"] > vals["output_tokens"]:
         notes.append("output_audio_tokens do not fit in output_tokens beside reasoning; audio split ignored")
         extra[2] = 0
-    raw = (total_in, vals["output_tokens"], vals["cache_read_tokens"], vals["cache_write_tokens"],
-           vals["cache_write_1h_tokens"], vals["reasoning_tokens"], *extra)  # fmt: skip
+    raw = (
+        total_in,
+        vals["output_tokens"],
+        vals["cache_read_tokens"],
+        vals["cache_write_tokens"],
+        vals["cache_write_1h_tokens"],
+        vals["reasoning_tokens"],
+        *extra,
+    )
     return raw, notes
 
 

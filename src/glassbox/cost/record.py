@@ -111,7 +111,11 @@ def price_span(span: Any, pricer: Pricer, warnings: Warnings | None = None) -> s
         return None
     price = pricer.price(usage, at=span_time(span))
     if price.source == "unknown" and warnings is not None:
-        warnings.once(("model", usage.provider, usage.model), "glassbox: no price for %s: %s",
-                      usage.model or "an LLM call", price.message)
+        warnings.once(
+            ("model", usage.provider, usage.model),
+            "glassbox: no price for %s: %s",
+            usage.model or "an LLM call",
+            price.message,
+        )
     apply_usage(span, usage, price)
     return price.source

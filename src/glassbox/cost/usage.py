@@ -46,17 +46,33 @@ MAX_TOKENS = 10**9
 NO_USAGE = "no usage in response"
 
 _EXTRA_EXPORTS = (
-    ("cache_write_5m_tokens", "cache_write_5m"), ("cache_write_1h_tokens", "cache_write_1h"),
-    ("input_audio_tokens", "input_audio"), ("output_audio_tokens", "output_audio"),
-    ("cache_audio_read_tokens", "cache_audio_read"), ("web_searches", "web_searches"),
-    ("code_executions", "code_executions"), ("storage_searches", "storage_searches"),
-    ("social_searches", "social_searches"), ("service_tier", "service_tier"),
-)  # fmt: skip
+    ("cache_write_5m_tokens", "cache_write_5m"),
+    ("cache_write_1h_tokens", "cache_write_1h"),
+    ("input_audio_tokens", "input_audio"),
+    ("output_audio_tokens", "output_audio"),
+    ("cache_audio_read_tokens", "cache_audio_read"),
+    ("web_searches", "web_searches"),
+    ("code_executions", "code_executions"),
+    ("storage_searches", "storage_searches"),
+    ("social_searches", "social_searches"),
+    ("service_tier", "service_tier"),
+)
 _COUNT_FIELDS = (
-    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_5m_tokens",
-    "cache_write_1h_tokens", "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
-    "cache_audio_read_tokens", "web_searches", "code_executions", "storage_searches", "social_searches",
-)  # fmt: skip
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "cache_audio_read_tokens",
+    "web_searches",
+    "code_executions",
+    "storage_searches",
+    "social_searches",
+)
 
 
 @dataclass(slots=True)
@@ -159,11 +175,18 @@ class LLMUsage:
     @property
     def has_extras(self) -> bool:
         """Whether any figure beyond plain tokens, cache and reasoning is known (audio, TTL split, tools, tier)."""
-        return not (self.cache_write_5m_tokens is None and self.cache_write_1h_tokens is None
-                    and self.input_audio_tokens is None and self.output_audio_tokens is None
-                    and self.cache_audio_read_tokens is None and self.web_searches is None
-                    and self.code_executions is None and self.storage_searches is None
-                    and self.social_searches is None and self.service_tier is None)  # fmt: skip
+        return not (
+            self.cache_write_5m_tokens is None
+            and self.cache_write_1h_tokens is None
+            and self.input_audio_tokens is None
+            and self.output_audio_tokens is None
+            and self.cache_audio_read_tokens is None
+            and self.web_searches is None
+            and self.code_executions is None
+            and self.storage_searches is None
+            and self.social_searches is None
+            and self.service_tier is None
+        )
 
     @property
     def completeness(self) -> int:
@@ -374,8 +397,14 @@ def _from_openai(obj: Any) -> LLMUsage | None:
     if obj_type is None and _is_embeddings(obj):
         operation, source = "embeddings", "openai.embeddings"
     r = _Reader()
-    u = LLMUsage(provider="openai", response_model=_str(_get(obj, "model")), operation=operation, source_kind=source,
-                 service_tier=_str(_get(obj, "service_tier")), response_id=_str(_get(obj, "id")))  # fmt: skip
+    u = LLMUsage(
+        provider="openai",
+        response_model=_str(_get(obj, "model")),
+        operation=operation,
+        source_kind=source,
+        service_tier=_str(_get(obj, "service_tier")),
+        response_id=_str(_get(obj, "id")),
+    )
     _openai_chat_counts(u, usage, r)
     choices = _get(obj, "choices")
     if type(choices) is list or isinstance(choices, Sequence):
@@ -415,16 +444,24 @@ def _openai_chat_counts(u: LLMUsage, usage: Any, r: _Reader) -> None:
     u.provider_cost_usd = r.cost(_get(usage, "cost"))
 
 
-_RESPONSES_TOOL_CALLS = {"web_search_call": "web_searches", "file_search_call": "storage_searches",
-                         "code_interpreter_call": "code_executions"}  # fmt: skip
+_RESPONSES_TOOL_CALLS = {
+    "web_search_call": "web_searches",
+    "file_search_call": "storage_searches",
+    "code_interpreter_call": "code_executions",
+}
 
 
 def _openai_responses(obj: Any, usage: Any) -> LLMUsage:
     """Responses API: ``usage.input_tokens`` includes ``input_tokens_details.cached_tokens``."""
     r = _Reader()
-    u = LLMUsage(provider="openai", response_model=_str(_get(obj, "model")), operation="chat",
-                 source_kind="openai.responses", service_tier=_str(_get(obj, "service_tier")),
-                 response_id=_str(_get(obj, "id")))  # fmt: skip
+    u = LLMUsage(
+        provider="openai",
+        response_model=_str(_get(obj, "model")),
+        operation="chat",
+        source_kind="openai.responses",
+        service_tier=_str(_get(obj, "service_tier")),
+        response_id=_str(_get(obj, "id")),
+    )
     output = _get(obj, "output")
     if type(output) is list and output:  # priced server-side tools: one output item per request
         for item in output:
@@ -472,8 +509,14 @@ def _from_anthropic(obj: Any) -> LLMUsage | None:
 def _anthropic_build(msg: Any, usage: Any, reasons: list[str], source: str = "anthropic.messages") -> LLMUsage:
     """Anthropic's ``input_tokens`` EXCLUDES the cache; cache reads and writes are separate."""
     r = _Reader()
-    u = LLMUsage(provider="anthropic", response_model=_str(_get(msg, "model")), operation="chat",
-                 source_kind=source, finish_reasons=reasons, response_id=_str(_get(msg, "id")))  # fmt: skip
+    u = LLMUsage(
+        provider="anthropic",
+        response_model=_str(_get(msg, "model")),
+        operation="chat",
+        source_kind=source,
+        finish_reasons=reasons,
+        response_id=_str(_get(msg, "id")),
+    )
     if usage is not None:
         u.service_tier = _str(_get(usage, "service_tier"))
         tools = _get(usage, "server_tool_use")
@@ -489,8 +532,9 @@ def _anthropic_build(msg: Any, usage: Any, reasons: list[str], source: str = "an
         if written is None and (five_min is not None or one_hour is not None):
             written = (five_min or 0) + (one_hour or 0)
         u.cache_write_tokens = written
-        u.cache_write_5m_tokens = r.within(five_min, "ephemeral_5m_input_tokens", written,
-                                           "cache_creation_input_tokens")  # fmt: skip
+        u.cache_write_5m_tokens = r.within(
+            five_min, "ephemeral_5m_input_tokens", written, "cache_creation_input_tokens"
+        )
         u.cache_write_1h_tokens = r.within(
             one_hour, "ephemeral_1h_input_tokens", written, "cache_creation_input_tokens"
         )
@@ -501,9 +545,15 @@ def _anthropic_build(msg: Any, usage: Any, reasons: list[str], source: str = "an
 
 
 _ANTHROPIC_USAGE_KEYS = (
-    "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation",
-    "output_tokens_details", "server_tool_use", "service_tier",
-)  # fmt: skip
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation",
+    "output_tokens_details",
+    "server_tool_use",
+    "service_tier",
+)
 
 
 def _anthropic_events(events: Sequence[Any]) -> LLMUsage:
@@ -537,14 +587,20 @@ def _from_google(obj: Any) -> LLMUsage:
     meta = _get2(obj, "usage_metadata", "usageMetadata")
     if meta is None and _get2(obj, "prompt_token_count", "promptTokenCount") is not None:
         meta, obj = obj, None  # a bare usage-metadata object
-    u = LLMUsage(provider="gcp.gen_ai", response_model=_str(_get2(obj, "model_version", "modelVersion")),
-                 operation="generate_content", source_kind="google.genai")  # fmt: skip
+    u = LLMUsage(
+        provider="gcp.gen_ai",
+        response_model=_str(_get2(obj, "model_version", "modelVersion")),
+        operation="generate_content",
+        source_kind="google.genai",
+    )
     if meta is not None:
         prompt = r.count(_get2(meta, "prompt_token_count", "promptTokenCount"), "prompt_token_count")
-        tool_use = r.count(_get2(meta, "tool_use_prompt_token_count", "toolUsePromptTokenCount"),
-                           "tool_use_prompt_token_count")  # fmt: skip
-        cached = r.count(_get2(meta, "cached_content_token_count", "cachedContentTokenCount"),
-                         "cached_content_token_count")  # fmt: skip
+        tool_use = r.count(
+            _get2(meta, "tool_use_prompt_token_count", "toolUsePromptTokenCount"), "tool_use_prompt_token_count"
+        )
+        cached = r.count(
+            _get2(meta, "cached_content_token_count", "cachedContentTokenCount"), "cached_content_token_count"
+        )
         if prompt is not None or tool_use is not None:
             total = (prompt or 0) + (tool_use or 0)
             u.input_tokens = r.exclusive(total, "prompt_token_count", cached)
@@ -586,18 +642,32 @@ def _modality(meta: Any, r: _Reader, snake: str, camel: str, modality: str = "AU
 # LangChain: AIMessage / AIMessageChunk (object or model_dump()).
 
 _LANGCHAIN_PROVIDERS = {
-    "openai": "openai", "azure_openai": "azure.ai.openai", "azure": "azure.ai.openai", "anthropic": "anthropic",
-    "google_genai": "gcp.gemini", "google_vertexai": "gcp.vertex_ai", "google_anthropic_vertex": "gcp.vertex_ai",
-    "bedrock": "aws.bedrock", "bedrock_converse": "aws.bedrock", "mistralai": "mistral_ai", "xai": "x_ai",
-    "groq": "groq", "deepseek": "deepseek", "cohere": "cohere", "perplexity": "perplexity",
-}  # fmt: skip
+    "openai": "openai",
+    "azure_openai": "azure.ai.openai",
+    "azure": "azure.ai.openai",
+    "anthropic": "anthropic",
+    "google_genai": "gcp.gemini",
+    "google_vertexai": "gcp.vertex_ai",
+    "google_anthropic_vertex": "gcp.vertex_ai",
+    "bedrock": "aws.bedrock",
+    "bedrock_converse": "aws.bedrock",
+    "mistralai": "mistral_ai",
+    "xai": "x_ai",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "cohere": "cohere",
+    "perplexity": "perplexity",
+}
 
 
 def _is_langchain(obj: Any) -> bool:
     if (type(obj).__module__ or "").startswith("langchain_core."):
         return True
-    return _is_mapping(obj) and obj.get("type") in ("ai", "AIMessageChunk") and (
-        "usage_metadata" in obj or "response_metadata" in obj)
+    return (
+        _is_mapping(obj)
+        and obj.get("type") in ("ai", "AIMessageChunk")
+        and ("usage_metadata" in obj or "response_metadata" in obj)
+    )
 
 
 def _from_langchain(obj: Any) -> LLMUsage:
@@ -605,9 +675,12 @@ def _from_langchain(obj: Any) -> LLMUsage:
     r = _Reader()
     meta = _get(obj, "response_metadata") or {}
     provider = _str(_get(meta, "model_provider"))
-    u = LLMUsage(provider=_LANGCHAIN_PROVIDERS.get(provider, provider) if provider else None,
-                 response_model=_str(_get(meta, "model_name")) or _str(_get(meta, "model")),
-                 operation="chat", source_kind="langchain")  # fmt: skip
+    u = LLMUsage(
+        provider=_LANGCHAIN_PROVIDERS.get(provider, provider) if provider else None,
+        response_model=_str(_get(meta, "model_name")) or _str(_get(meta, "model")),
+        operation="chat",
+        source_kind="langchain",
+    )
     um = _get(obj, "usage_metadata")
     if um is not None:
         total = r.count(_get(um, "input_tokens"), "input_tokens")
@@ -645,8 +718,9 @@ def _langchain_metadata_counts(u: LLMUsage, meta: Any, r: _Reader) -> None:
     google = _get(meta, "usage_metadata")
     if token_usage is not None:
         found = _from_openai({"object": "chat.completion", "usage": token_usage})
-    elif usage is not None and (_get(usage, "prompt_tokens") is not None
-                                or _get(usage, "completion_tokens") is not None):  # fmt: skip
+    elif usage is not None and (
+        _get(usage, "prompt_tokens") is not None or _get(usage, "completion_tokens") is not None
+    ):
         found = _from_openai({"object": "chat.completion", "usage": usage})
     elif usage is not None:
         found = _anthropic_build(None, usage, [])
@@ -657,8 +731,11 @@ def _langchain_metadata_counts(u: LLMUsage, meta: Any, r: _Reader) -> None:
     for name in _COUNT_FIELDS:
         setattr(u, name, getattr(found, name))
     u.service_tier = u.service_tier or found.service_tier or _str(_get(meta, "service_tier"))
-    u.provider = u.provider or {"openai.chat": "openai", "anthropic.messages": "anthropic",
-                                "google.genai": "gcp.gen_ai"}.get(found.source_kind or "")  # fmt: skip
+    u.provider = u.provider or {
+        "openai.chat": "openai",
+        "anthropic.messages": "anthropic",
+        "google.genai": "gcp.gen_ai",
+    }.get(found.source_kind or "")
     r.problems.extend(p for p in found.problems if p != NO_USAGE)
     u.source_kind = "langchain.response_metadata"
 
@@ -678,12 +755,16 @@ _ATTR_FINISH = BY_FIGURE["finish_reasons"]
 _ATTR_COST = BY_FIGURE["provider_cost"]
 # (LLMUsage field, figure) of the counts read as they are (no cache arithmetic)
 _ATTR_PLAIN_COUNTS = (
-    ("cache_write_5m_tokens", "cache_write_5m"), ("cache_write_1h_tokens", "cache_write_1h"),
-    ("input_audio_tokens", "input_audio"), ("output_audio_tokens", "output_audio"),
-    ("cache_audio_read_tokens", "cache_audio_read"), ("web_searches", "web_searches"),
-    ("code_executions", "code_executions"), ("storage_searches", "storage_searches"),
+    ("cache_write_5m_tokens", "cache_write_5m"),
+    ("cache_write_1h_tokens", "cache_write_1h"),
+    ("input_audio_tokens", "input_audio"),
+    ("output_audio_tokens", "output_audio"),
+    ("cache_audio_read_tokens", "cache_audio_read"),
+    ("web_searches", "web_searches"),
+    ("code_executions", "code_executions"),
+    ("storage_searches", "storage_searches"),
     ("social_searches", "social_searches"),
-)  # fmt: skip
+)
 _OI_OPERATIONS = {"LLM": "chat", "EMBEDDING": "embeddings"}
 
 
@@ -727,8 +808,13 @@ def _from_attributes(attrs: Mapping[str, Any]) -> LLMUsage | None:
     operation = _str(attrs.get("gen_ai.operation.name")) or _OI_OPERATIONS.get(
         _str(attrs.get("openinference.span.kind")) or ""
     )
-    u = LLMUsage(provider=_str(provider), request_model=_str(req_model), response_model=_str(resp_model),
-                 operation=operation, source_kind="otel" if any_gen_ai else "openinference")  # fmt: skip
+    u = LLMUsage(
+        provider=_str(provider),
+        request_model=_str(req_model),
+        response_model=_str(resp_model),
+        operation=operation,
+        source_kind="otel" if any_gen_ai else "openinference",
+    )
     cached = r.count(_first(attrs, _ATTR_CACHE_READ)[1], "cache_read")
     written = r.count(_first(attrs, _ATTR_CACHE_WRITE)[1], "cache_write")
     for name, figure in _ATTR_PLAIN_COUNTS:
@@ -831,9 +917,15 @@ def _from_shape(obj: Any) -> LLMUsage | None:
         return _from_langchain(obj)
     if any(
         _get(obj, k) is not None
-        for k in ("usage_metadata", "usageMetadata", "model_version", "modelVersion", "prompt_token_count",
-                  "promptTokenCount")
-    ):  # fmt: skip
+        for k in (
+            "usage_metadata",
+            "usageMetadata",
+            "model_version",
+            "modelVersion",
+            "prompt_token_count",
+            "promptTokenCount",
+        )
+    ):
         return _from_google(obj)
     kind = _str(_get(obj, "type"))
     if kind in _ANTHROPIC_TYPES:
@@ -853,8 +945,15 @@ def _from_shape(obj: Any) -> LLMUsage | None:
 def _from_usage_shape(obj: Any, usage: Any) -> LLMUsage | None:
     """A response of unknown type, recognised by the shape of its usage."""
     if _get(usage, "prompt_tokens") is not None or _get(usage, "completion_tokens") is not None:
-        return _from_openai({"object": _get(obj, "object"), "model": _get(obj, "model"), "usage": usage,
-                             "choices": _get(obj, "choices"), "data": _get(obj, "data")})  # fmt: skip
+        return _from_openai(
+            {
+                "object": _get(obj, "object"),
+                "model": _get(obj, "model"),
+                "usage": usage,
+                "choices": _get(obj, "choices"),
+                "data": _get(obj, "data"),
+            }
+        )
     if _get(usage, "input_tokens") is None and _get(usage, "output_tokens") is None:
         return None
     if any(_get(usage, k) is not None for k in ("cache_creation_input_tokens", "cache_read_input_tokens")):

@@ -20,18 +20,42 @@ from typing import Any
 
 _NAMES = {
     # the store-defaulting calls
-    "push_dataset": "api", "dataset": "api", "run_regression": "api", "compare_runs": "api",
-    "capture_golden": "api", "check_goldens": "api", "compare_golden": "api", "run_gate": "api",
-    "check_canary": "api", "open_store": "api",
+    "push_dataset": "api",
+    "dataset": "api",
+    "run_regression": "api",
+    "compare_runs": "api",
+    "capture_golden": "api",
+    "check_goldens": "api",
+    "compare_golden": "api",
+    "run_gate": "api",
+    "check_canary": "api",
+    "open_store": "api",
     # types and evaluators
-    "Case": "datasets", "Dataset": "datasets", "DatasetError": "datasets", "DatasetNotFound": "datasets",
-    "RegressionRun": "regress", "CaseResult": "regress", "TargetError": "regress", "RunNotFound": "regress",
-    "Golden": "golden", "GoldenDiff": "golden", "GoldenNotFound": "golden", "Verdict": "gate",
-    "MetricSpec": "gate", "GateError": "gate", "CanaryDecision": "canary",
-    "Evaluator": "evaluators", "ExactMatch": "evaluators", "Contains": "evaluators", "RegexMatch": "evaluators",
-    "JsonSchemaValid": "evaluators", "NumericTolerance": "evaluators", "StringSimilarity": "evaluators",
-    "EmbeddingSimilarity": "evaluators", "LLMJudge": "evaluators",
-}  # fmt: skip
+    "Case": "datasets",
+    "Dataset": "datasets",
+    "DatasetError": "datasets",
+    "DatasetNotFound": "datasets",
+    "RegressionRun": "regress",
+    "CaseResult": "regress",
+    "TargetError": "regress",
+    "RunNotFound": "regress",
+    "Golden": "golden",
+    "GoldenDiff": "golden",
+    "GoldenNotFound": "golden",
+    "Verdict": "gate",
+    "MetricSpec": "gate",
+    "GateError": "gate",
+    "CanaryDecision": "canary",
+    "Evaluator": "evaluators",
+    "ExactMatch": "evaluators",
+    "Contains": "evaluators",
+    "RegexMatch": "evaluators",
+    "JsonSchemaValid": "evaluators",
+    "NumericTolerance": "evaluators",
+    "StringSimilarity": "evaluators",
+    "EmbeddingSimilarity": "evaluators",
+    "LLMJudge": "evaluators",
+}
 _SUBMODULES = ("api", "canary", "datasets", "demo", "evaluators", "gate", "golden", "online", "regress", "reports")
 
 __all__ = list(_NAMES)  # the lazy names are the public ones

@@ -53,8 +53,14 @@ def _project(project: str | None) -> str:
     return load_settings().project
 
 
-def push_dataset(cases: str | Path | Sequence[Case], name: str, *, store: str | Store | None = None,
-                 project: str | None = None, description: str | None = None) -> Dataset:  # fmt: skip
+def push_dataset(
+    cases: str | Path | Sequence[Case],
+    name: str,
+    *,
+    store: str | Store | None = None,
+    project: str | None = None,
+    description: str | None = None,
+) -> Dataset:
     """Store a JSONL/CSV file (or cases) as a version of dataset ``name``; the same content is not stored twice."""
     from glassbox.evaluation import datasets
 
@@ -62,8 +68,9 @@ def push_dataset(cases: str | Path | Sequence[Case], name: str, *, store: str | 
         return datasets.push(st, cases, name, project=_project(project), description=description)[0]
 
 
-def dataset(name: str, version: str | None = None, *, store: str | Store | None = None,
-            project: str | None = None) -> Dataset:  # fmt: skip
+def dataset(
+    name: str, version: str | None = None, *, store: str | Store | None = None, project: str | None = None
+) -> Dataset:
     """A stored dataset (its newest version unless ``version``, a prefix, is given)."""
     from glassbox.evaluation import datasets
 
@@ -71,8 +78,14 @@ def dataset(name: str, version: str | None = None, *, store: str | Store | None 
         return datasets.get(st, name, version, project=_project(project))
 
 
-def run_regression(data: str | Path | Dataset | Sequence[Case], target: str | Callable[..., Any], *,
-            store: str | Store | None = None, project: str | None = None, **options: Any) -> RegressionRun:  # fmt: skip
+def run_regression(
+    data: str | Path | Dataset | Sequence[Case],
+    target: str | Callable[..., Any],
+    *,
+    store: str | Store | None = None,
+    project: str | None = None,
+    **options: Any,
+) -> RegressionRun:
     """Run ``target`` on every case (a dataset name, a .jsonl/.csv path, a Dataset or cases); see run_regression."""
     from glassbox.evaluation import datasets
     from glassbox.evaluation.regress import run_regression as run
@@ -103,8 +116,9 @@ def capture_golden(trace_id: str, name: str, *, store: str | Store | None = None
         return golden.capture(st, trace_id, name, **options)
 
 
-def compare_golden(name: str, trace: Any, *, store: str | Store | None = None,
-                   project: str | None = None) -> GoldenDiff:  # fmt: skip
+def compare_golden(
+    name: str, trace: Any, *, store: str | Store | None = None, project: str | None = None
+) -> GoldenDiff:
     """The diff of a trace (a Trace or a stored trace id) against golden ``name``."""
     from glassbox.evaluation import golden
 
@@ -124,8 +138,15 @@ def check_goldens(since: Any = "1h", *, store: str | Store | None = None, **opti
 def _specs(thresholds: dict[str, Any]) -> list[Any]:
     from glassbox.evaluation.gate import DEFAULT_SPECS, GateError, MetricSpec, parse_tolerance
 
-    names = {"max_error_rate": "error_rate", "max_latency": "latency", "max_p50": "latency_p50",
-             "max_p95": "latency_p95", "max_p99": "latency_p99", "max_cost": "cost", "min_quality": "quality"}
+    names = {
+        "max_error_rate": "error_rate",
+        "max_latency": "latency",
+        "max_p50": "latency_p50",
+        "max_p95": "latency_p95",
+        "max_p99": "latency_p99",
+        "max_cost": "cost",
+        "min_quality": "quality",
+    }
     unknown = set(thresholds) - set(names)
     if unknown:
         raise GateError(f"unknown threshold {sorted(unknown)[0]!r}; known: {', '.join(names)}")
@@ -136,8 +157,15 @@ def _specs(thresholds: dict[str, Any]) -> list[Any]:
 _JUDGE = ("confidence", "min_samples", "pass_score", "marginal_score")
 
 
-def run_gate(baseline: Any, candidate: Any, *, store: str | Store | None = None, project: str | None = None,
-         record: bool = True, **options: Any) -> Verdict:  # fmt: skip
+def run_gate(
+    baseline: Any,
+    candidate: Any,
+    *,
+    store: str | Store | None = None,
+    project: str | None = None,
+    record: bool = True,
+    **options: Any,
+) -> Verdict:
     """Judge two trace populations: ``run_gate("release=2026.11", "release=2026.12", max_p95="+20%")``.
 
     Thresholds: max_error_rate, max_latency, max_p50, max_p95, max_p99, max_cost, min_quality (none: the

@@ -52,9 +52,17 @@ class CanaryDecision:
         return self.decision == "promote" and self.next_percent is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"decision": self.decision, "name": self.name, "step": self.step, "percent": self.percent,
-                "next_percent": self.next_percent, "complete": self.complete, "ramp": list(self.ramp),
-                "verdict": self.verdict.to_dict(), "hooks": self.hooks}  # fmt: skip
+        return {
+            "decision": self.decision,
+            "name": self.name,
+            "step": self.step,
+            "percent": self.percent,
+            "next_percent": self.next_percent,
+            "complete": self.complete,
+            "ramp": list(self.ramp),
+            "verdict": self.verdict.to_dict(),
+            "hooks": self.hooks,
+        }
 
 
 def parse_ramp(text: str | Sequence[float]) -> tuple[float, ...]:
@@ -82,10 +90,21 @@ def current_step(store: Store, name: str, ramp: Sequence[float]) -> int:
     return min(step, len(ramp) - 1)
 
 
-def check(store: Store, baseline: str | Mapping[str, Any], canary: str | Mapping[str, Any], *,
-          name: str | None = None, ramp: Sequence[float] = RAMP, step: int | None = None,
-          specs: Sequence[MetricSpec] = DEFAULT_SPECS, project: str | None = None, webhook: str | None = None,
-          command: str | None = None, alert: bool = True, **judge_options: Any) -> CanaryDecision:  # fmt: skip
+def check(
+    store: Store,
+    baseline: str | Mapping[str, Any],
+    canary: str | Mapping[str, Any],
+    *,
+    name: str | None = None,
+    ramp: Sequence[float] = RAMP,
+    step: int | None = None,
+    specs: Sequence[MetricSpec] = DEFAULT_SPECS,
+    project: str | None = None,
+    webhook: str | None = None,
+    command: str | None = None,
+    alert: bool = True,
+    **judge_options: Any,
+) -> CanaryDecision:
     """Judge ``canary`` against ``baseline``, decide, record the step, run the hooks, alert on rollback."""
     from glassbox.evaluation.gate import run_gate
 
@@ -97,8 +116,7 @@ def check(store: Store, baseline: str | Mapping[str, Any], canary: str | Mapping
     v = run_gate(store, baseline, canary, specs, project=project, record=False, **judge_options)
     decision = DECISIONS[v.verdict]
     nxt = ramp[at + 1] if decision == "promote" and at + 1 < len(ramp) else None
-    record_verdict(store, v, kind="canary", name=label, project=project, step=at, percent=ramp[at],
-                   verdict=decision)  # fmt: skip
+    record_verdict(store, v, kind="canary", name=label, project=project, step=at, percent=ramp[at], verdict=decision)
     out = CanaryDecision(decision, v, label, at, ramp[at], nxt, ramp)
     if alert:
         _alert(store, out, project)
@@ -128,32 +146,56 @@ def _alert(store: Store, d: CanaryDecision, project: str | None) -> None:
         if d.decision == "rollback":
             message = f"canary {d.name} at {d.percent:g}%: rollback ({reasons})"
             if alerts is not None:
-                alerts.fire(store, source="canary", rule=d.name, severity="critical", message=message, key=key,
-                            dims={"step": d.step, "percent": d.percent}, project=project)  # fmt: skip
+                alerts.fire(
+                    store,
+                    source="canary",
+                    rule=d.name,
+                    severity="critical",
+                    message=message,
+                    key=key,
+                    dims={"step": d.step, "percent": d.percent},
+                    project=project,
+                )
             else:
                 from glassbox.ids import new_record_id
                 from glassbox.model import Alert
                 from glassbox.store.alerts import add_alerts
 
-                add_alerts(store, [Alert(new_record_id(), "canary", d.name, message, "critical",
-                                         {"step": d.step}, None, project, time.time_ns(), key=key)])  # fmt: skip
+                add_alerts(
+                    store,
+                    [
+                        Alert(
+                            new_record_id(),
+                            "canary",
+                            d.name,
+                            message,
+                            "critical",
+                            {"step": d.step},
+                            None,
+                            project,
+                            time.time_ns(),
+                            key=key,
+                        )
+                    ],
+                )
         elif d.decision == "promote" and alerts is not None:
             alerts.resolve(store, key)
     except Exception as exc:  # noqa: BLE001 - the decision stands even if the alert cannot be recorded
         log.warning("glassbox: canary alert not recorded: %s", exc)
 
 
-def post_webhook(url: str, doc: dict[str, Any], *, attempts: int = 3, timeout: float = 5.0,
-                 backoff: float = 0.5) -> dict[str, Any]:  # fmt: skip
+def post_webhook(
+    url: str, doc: dict[str, Any], *, attempts: int = 3, timeout: float = 5.0, backoff: float = 0.5
+) -> dict[str, Any]:
     """POST ``doc`` as JSON; retried on connection errors and 5xx/429 with exponential backoff."""
     if not url.startswith(("http://", "https://")):
         raise GlassboxError(f"--webhook: expected an http(s) URL, got {url!r}")
     body = json.dumps(doc, default=str).encode()
     last = ""
     for i in range(attempts):
-        req = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "glassbox-canary"})  # fmt: skip
+        req = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "glassbox-canary"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 return {"hook": "webhook", "ok": True, "status": resp.status, "attempts": i + 1}
@@ -173,12 +215,28 @@ def run_command(command: str, doc: dict[str, Any], *, timeout: float = 120.0) ->
     argv = shlex.split(command)
     if not argv:
         raise GlassboxError("--on-verdict: empty command")
-    env = {**os.environ, "GLASSBOX_DECISION": str(doc["decision"]), "GLASSBOX_CANARY": str(doc["name"]),
-           "GLASSBOX_PERCENT": f"{doc['percent']:g}"}  # fmt: skip
+    env = {
+        **os.environ,
+        "GLASSBOX_DECISION": str(doc["decision"]),
+        "GLASSBOX_CANARY": str(doc["name"]),
+        "GLASSBOX_PERCENT": f"{doc['percent']:g}",
+    }
     try:
-        done = subprocess.run(argv, input=json.dumps(doc, default=str), text=True, capture_output=True,
-                              env=env, timeout=timeout, check=False)  # fmt: skip
+        done = subprocess.run(
+            argv,
+            input=json.dumps(doc, default=str),
+            text=True,
+            capture_output=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return {"hook": "command", "ok": False, "error": str(exc)}
-    return {"hook": "command", "ok": done.returncode == 0, "returncode": done.returncode,
-            "stdout": done.stdout[-2000:], "stderr": done.stderr[-2000:]}  # fmt: skip
+    return {
+        "hook": "command",
+        "ok": done.returncode == 0,
+        "returncode": done.returncode,
+        "stdout": done.stdout[-2000:],
+        "stderr": done.stderr[-2000:],
+    }

@@ -27,8 +27,18 @@ from glassbox.errors import GlassboxError, NotFound
 if TYPE_CHECKING:
     from glassbox.store.store import Store
 
-FIELDS = ("id", "question", "input", "expected_output", "expected_workflow", "expected_fields",
-          "quality_thresholds", "tags", "metadata", "golden")  # fmt: skip
+FIELDS = (
+    "id",
+    "question",
+    "input",
+    "expected_output",
+    "expected_workflow",
+    "expected_fields",
+    "quality_thresholds",
+    "tags",
+    "metadata",
+    "golden",
+)
 _LIST_FIELDS = ("expected_fields", "tags")
 _DICT_FIELDS = ("quality_thresholds", "metadata")
 
@@ -56,8 +66,9 @@ class DatasetError(GlassboxError):
         self.problems = list(problems)
         shown = "; ".join(str(p) for p in self.problems[:5])
         more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
-        super().__init__(f"{source}: {len(self.problems)} bad line{'s' if len(self.problems) != 1 else ''}: "
-                         f"{shown}{more}")  # fmt: skip
+        super().__init__(
+            f"{source}: {len(self.problems)} bad line{'s' if len(self.problems) != 1 else ''}: {shown}{more}"
+        )
 
 
 @dataclass
@@ -88,11 +99,18 @@ class Case:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Case:
-        return cls(id=str(d["id"]), input=d.get("input", d.get("question")), question=d.get("question"),
-                   expected_output=d.get("expected_output"), expected_workflow=d.get("expected_workflow"),
-                   expected_fields=list(d.get("expected_fields") or []),
-                   quality_thresholds=dict(d.get("quality_thresholds") or {}), tags=list(d.get("tags") or []),
-                   metadata=dict(d.get("metadata") or {}), golden=d.get("golden"))  # fmt: skip
+        return cls(
+            id=str(d["id"]),
+            input=d.get("input", d.get("question")),
+            question=d.get("question"),
+            expected_output=d.get("expected_output"),
+            expected_workflow=d.get("expected_workflow"),
+            expected_fields=list(d.get("expected_fields") or []),
+            quality_thresholds=dict(d.get("quality_thresholds") or {}),
+            tags=list(d.get("tags") or []),
+            metadata=dict(d.get("metadata") or {}),
+            golden=d.get("golden"),
+        )
 
 
 @dataclass
@@ -116,9 +134,16 @@ class Dataset:
         return len(self.cases)
 
     def info(self) -> dict[str, Any]:
-        return {"id": self.id, "project": self.project, "name": self.name, "version": self.version,
-                "cases": len(self.cases), "description": self.description, "source": self.source,
-                "created_at": self.created_at.isoformat() + "Z" if self.created_at else None}  # fmt: skip
+        return {
+            "id": self.id,
+            "project": self.project,
+            "name": self.name,
+            "version": self.version,
+            "cases": len(self.cases),
+            "description": self.description,
+            "source": self.source,
+            "created_at": self.created_at.isoformat() + "Z" if self.created_at else None,
+        }
 
 
 def content_version(cases: Sequence[Case]) -> str:
@@ -136,8 +161,9 @@ def _check_case(raw: Any, line: int, problems: list[Problem]) -> dict[str, Any] 
     found = len(problems)
     for key in raw:
         if key not in FIELDS:
-            problems.append(Problem(line, str(key), f"unknown field; known: {', '.join(FIELDS)} "
-                                                    "(put anything else under metadata)"))  # fmt: skip
+            problems.append(
+                Problem(line, str(key), f"unknown field; known: {', '.join(FIELDS)} (put anything else under metadata)")
+            )
     if raw.get("input") is None and raw.get("question") is None:
         problems.append(Problem(line, "input", "a case needs an input or a question"))
     if "id" in raw and (not isinstance(raw["id"], (str, int)) or isinstance(raw["id"], bool) or raw["id"] == ""):
@@ -153,12 +179,18 @@ def _check_case(raw: Any, line: int, problems: list[Problem]) -> dict[str, Any] 
         value = raw.get(key)
         if value is not None and not isinstance(value, dict):
             problems.append(Problem(line, key, f"expected an object, got {type(value).__name__}"))
-    for name, value in (raw.get("quality_thresholds") or {}).items() if isinstance(
-            raw.get("quality_thresholds"), dict) else ():  # fmt: skip
+    for name, value in (
+        (raw.get("quality_thresholds") or {}).items() if isinstance(raw.get("quality_thresholds"), dict) else ()
+    ):
         if not (str(name).startswith(("min_", "max_")) and len(str(name)) > 4):
-            problems.append(Problem(line, "quality_thresholds",
-                                    f"{name!r}: threshold names are min_<score> or max_<score> "
-                                    "(e.g. min_answer_length, max_latency_ms, max_cost_usd)"))
+            problems.append(
+                Problem(
+                    line,
+                    "quality_thresholds",
+                    f"{name!r}: threshold names are min_<score> or max_<score> "
+                    "(e.g. min_answer_length, max_latency_ms, max_cost_usd)",
+                )
+            )
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             problems.append(Problem(line, "quality_thresholds", f"{name!r}: expected a number, got {value!r}"))
     return dict(raw) if len(problems) == found else None
@@ -288,8 +320,15 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def push(store: Store, cases: Sequence[Case] | str | Path, name: str, *, project: str = "default",
-         description: str | None = None, source: str | None = None) -> tuple[Dataset, bool]:  # fmt: skip
+def push(
+    store: Store,
+    cases: Sequence[Case] | str | Path,
+    name: str,
+    *,
+    project: str = "default",
+    description: str | None = None,
+    source: str | None = None,
+) -> tuple[Dataset, bool]:
     """Store ``cases`` (or a file's) as a version of dataset ``name``; (dataset, created). Same content: no-op."""
     from sqlalchemy import insert, select
 
@@ -306,17 +345,35 @@ def push(store: Store, cases: Sequence[Case] | str | Path, name: str, *, project
         raise GlassboxError(f"dataset {name!r}: no cases")
     d = datasets.c
     with store.ready().engine.begin() as conn:
-        row = conn.execute(select(d.id, d.created_at).where(d.project == project, d.name == name,
-                                                              d.version == ds.version)).first()  # fmt: skip
+        row = conn.execute(
+            select(d.id, d.created_at).where(d.project == project, d.name == name, d.version == ds.version)
+        ).first()
         if row is not None:
             ds.id, ds.created_at = row.id, row.created_at
             return ds, False
         ds.id, ds.created_at = new_record_id(), _now()
-        conn.execute(insert(datasets), [{"id": ds.id, "project": project, "name": name, "version": ds.version,
-                                         "description": description, "source": source, "case_count": len(ds),
-                                         "created_at": ds.created_at}])  # fmt: skip
-        conn.execute(insert(dataset_cases), [{"dataset_id": ds.id, "case_id": c.id, "position": i,
-                                              "data": c.to_dict()} for i, c in enumerate(ds.cases)])  # fmt: skip
+        conn.execute(
+            insert(datasets),
+            [
+                {
+                    "id": ds.id,
+                    "project": project,
+                    "name": name,
+                    "version": ds.version,
+                    "description": description,
+                    "source": source,
+                    "case_count": len(ds),
+                    "created_at": ds.created_at,
+                }
+            ],
+        )
+        conn.execute(
+            insert(dataset_cases),
+            [
+                {"dataset_id": ds.id, "case_id": c.id, "position": i, "data": c.to_dict()}
+                for i, c in enumerate(ds.cases)
+            ],
+        )
     return ds, True
 
 
@@ -338,10 +395,25 @@ def get(store: Store, name: str, version: str | None = None, *, project: str = "
         if version and len(rows) > 1 and rows[0].version != version:
             raise DatasetNotFound(f"dataset {name!r}: version prefix {version!r} is ambiguous")
         row = rows[0]
-        cases = conn.execute(select(dataset_cases.c.data).where(dataset_cases.c.dataset_id == row.id)
-                             .order_by(dataset_cases.c.position)).scalars().all()  # fmt: skip
-    return Dataset(row.name, [Case.from_dict(_loaded(c)) for c in cases], row.version, row.id, row.project,
-                   row.description, row.source, row.created_at)  # fmt: skip
+        cases = (
+            conn.execute(
+                select(dataset_cases.c.data)
+                .where(dataset_cases.c.dataset_id == row.id)
+                .order_by(dataset_cases.c.position)
+            )
+            .scalars()
+            .all()
+        )
+    return Dataset(
+        row.name,
+        [Case.from_dict(_loaded(c)) for c in cases],
+        row.version,
+        row.id,
+        row.project,
+        row.description,
+        row.source,
+        row.created_at,
+    )
 
 
 def _loaded(value: Any) -> Any:
@@ -360,9 +432,19 @@ def list_datasets(store: Store, *, project: str | None = None) -> list[dict[str,
         q = q.where(d.project == project)
     with store.ready().engine.connect() as conn:
         rows = conn.execute(q).all()
-    return [{"id": r.id, "project": r.project, "name": r.name, "version": r.version, "cases": r.case_count,
-             "description": r.description, "source": r.source,
-             "created_at": r.created_at.isoformat() + "Z"} for r in rows]  # fmt: skip
+    return [
+        {
+            "id": r.id,
+            "project": r.project,
+            "name": r.name,
+            "version": r.version,
+            "cases": r.case_count,
+            "description": r.description,
+            "source": r.source,
+            "created_at": r.created_at.isoformat() + "Z",
+        }
+        for r in rows
+    ]
 
 
 def case_from_trace(trace: Any, case_id: str | None = None) -> Case:
@@ -370,13 +452,20 @@ def case_from_trace(trace: Any, case_id: str | None = None) -> Case:
     fields = sorted(trace.output) if isinstance(trace.output, dict) else []
     if trace.input is None:
         raise GlassboxError(f"trace {trace.trace_id} has no input to replay")
-    return Case(id=case_id or f"trace-{trace.trace_id[:12]}", input=trace.input, expected_output=trace.output,
-                expected_workflow=trace.workflow, expected_fields=fields, tags=list(trace.tags or []),
-                metadata={"source_trace": trace.trace_id})  # fmt: skip
+    return Case(
+        id=case_id or f"trace-{trace.trace_id[:12]}",
+        input=trace.input,
+        expected_output=trace.output,
+        expected_workflow=trace.workflow,
+        expected_fields=fields,
+        tags=list(trace.tags or []),
+        metadata={"source_trace": trace.trace_id},
+    )
 
 
-def add_from_trace(store: Store, name: str, trace_id: str, *, project: str = "default",
-                   case_id: str | None = None) -> Dataset:  # fmt: skip
+def add_from_trace(
+    store: Store, name: str, trace_id: str, *, project: str = "default", case_id: str | None = None
+) -> Dataset:
     """A new version of ``name`` with a case made from stored trace ``trace_id`` (a new dataset if none)."""
     trace = store.get_trace(trace_id)
     case = case_from_trace(trace, case_id)

@@ -9,13 +9,28 @@ import glassbox as gb
 DATASET = "demo-support"
 GOLDEN = "demo-refund"
 CASES = [
-    {"id": "refund", "question": "How long do refunds take?", "expected_workflow": "support_qa",
-     "expected_fields": ["final_answer", "citations"], "quality_thresholds": {"min_answer_length": 40}},
-    {"id": "refund-again", "question": "How long do refunds take, roughly?", "expected_workflow": "support_qa",
-     "expected_fields": ["final_answer", "citations"], "quality_thresholds": {"min_answer_length": 40}},
-    {"id": "shipping", "question": "Do you ship to Norway?", "expected_workflow": "support_qa",
-     "expected_fields": ["final_answer", "citations"], "quality_thresholds": {"min_answer_length": 40}},
-]  # fmt: skip
+    {
+        "id": "refund",
+        "question": "How long do refunds take?",
+        "expected_workflow": "support_qa",
+        "expected_fields": ["final_answer", "citations"],
+        "quality_thresholds": {"min_answer_length": 40},
+    },
+    {
+        "id": "refund-again",
+        "question": "How long do refunds take, roughly?",
+        "expected_workflow": "support_qa",
+        "expected_fields": ["final_answer", "citations"],
+        "quality_thresholds": {"min_answer_length": 40},
+    },
+    {
+        "id": "shipping",
+        "question": "Do you ship to Norway?",
+        "expected_workflow": "support_qa",
+        "expected_fields": ["final_answer", "citations"],
+        "quality_thresholds": {"min_answer_length": 40},
+    },
+]
 
 
 def answer(question: str) -> dict[str, Any]:
@@ -29,8 +44,10 @@ def answer(question: str) -> dict[str, Any]:
         with gb.stage("rerank"):
             pass
         with gb.stage("generate", kind="llm"):
-            return {"final_answer": "Refunds are paid back within 30 days of the return [1].",
-                    "citations": ["https://example.com/refunds"]}  # fmt: skip
+            return {
+                "final_answer": "Refunds are paid back within 30 days of the return [1].",
+                "citations": ["https://example.com/refunds"],
+            }
 
 
 def section(result: Any, console: Any, store: str | None) -> None:
@@ -45,12 +62,15 @@ def section(result: Any, console: Any, store: str | None) -> None:
     try:
         ds, _ = datasets.push(st, [datasets.Case.from_dict({**c}) for c in CASES], DATASET, project="demo")
         run = run_regression(st, ds, answer, concurrency=2, project="demo", settings={"trail_dir": None})
-        console.print(f"[bold]Evaluation[/]  regress {DATASET}: {run.passed} passed, {run.failed} failed, "
-                      f"{run.errors} errors  (glassbox regress show {run.run_id})")  # fmt: skip
+        console.print(
+            f"[bold]Evaluation[/]  regress {DATASET}: {run.passed} passed, {run.failed} failed, "
+            f"{run.errors} errors  (glassbox regress show {run.run_id})"
+        )
         for r in run.results:
             if not r.passed:
-                console.print(f"            case {r.case_id}: " + "; ".join(a.message for a in r.failures),
-                              markup=False)  # fmt: skip
+                console.print(
+                    f"            case {r.case_id}: " + "; ".join(a.message for a in r.failures), markup=False
+                )
         by = {r.case_id: r for r in run.results}
         g = golden.capture(st, by["refund"].trace_id, GOLDEN, project="demo")
         for case_id in ("refund-again", "shipping"):

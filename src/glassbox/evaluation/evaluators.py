@@ -32,10 +32,16 @@ def _text(value: Any) -> str:
     return answer_text(value)
 
 
-def _score(name: str, value: float, passed: bool | None, comment: str | None = None, source: str = "rule",
-           max_: float | None = 1.0, dims: dict[str, float] | None = None) -> Score:  # fmt: skip
-    return Score(new_record_id(), name, float(value), max_, passed, source, dims or {}, comment, None,
-                 time.time_ns())  # fmt: skip
+def _score(
+    name: str,
+    value: float,
+    passed: bool | None,
+    comment: str | None = None,
+    source: str = "rule",
+    max_: float | None = 1.0,
+    dims: dict[str, float] | None = None,
+) -> Score:
+    return Score(new_record_id(), name, float(value), max_, passed, source, dims or {}, comment, None, time.time_ns())
 
 
 def _pick(value: Any, path: str | None) -> Any:
@@ -107,8 +113,9 @@ class Contains(Evaluator):
 
     name = "contains"
 
-    def __init__(self, needles: str | Sequence[str] | None = None, *, mode: str = "all", case_sensitive: bool = False,
-                 **kw: Any) -> None:  # fmt: skip
+    def __init__(
+        self, needles: str | Sequence[str] | None = None, *, mode: str = "all", case_sensitive: bool = False, **kw: Any
+    ) -> None:
         super().__init__(**kw)
         if mode not in ("all", "any"):
             raise GlassboxError(f"Contains mode: expected all or any, got {mode!r}")
@@ -195,8 +202,13 @@ class NumericTolerance(Evaluator):
         except (TypeError, ValueError):
             return _score(self.name, 0.0, False, f"output {self.output(trace)!r} is not a number")
         ok = math.isclose(got_f, want_f, rel_tol=self.rel_tol, abs_tol=self.abs_tol)
-        return _score(self.name, 1.0 if ok else 0.0, ok, None if ok else f"{got_f:g} vs expected {want_f:g}",
-                      dims={"abs_error": abs(got_f - want_f)})  # fmt: skip
+        return _score(
+            self.name,
+            1.0 if ok else 0.0,
+            ok,
+            None if ok else f"{got_f:g} vs expected {want_f:g}",
+            dims={"abs_error": abs(got_f - want_f)},
+        )
 
 
 _FUZZ = ("ratio", "partial_ratio", "token_sort_ratio", "token_set_ratio", "WRatio", "QRatio")
@@ -264,8 +276,9 @@ class LLMJudge(Evaluator):
     name = "llm_judge"
     source = "llm_judge"
 
-    def __init__(self, client: Any, rubric: str, *, model: str, threshold: float = 0.5, max_tokens: int = 200,
-                 **kw: Any) -> None:  # fmt: skip
+    def __init__(
+        self, client: Any, rubric: str, *, model: str, threshold: float = 0.5, max_tokens: int = 200, **kw: Any
+    ) -> None:
         super().__init__(threshold=threshold, **kw)
         if not rubric or not rubric.strip():
             raise GlassboxError("LLMJudge needs a rubric")
@@ -280,16 +293,25 @@ class LLMJudge(Evaluator):
 
     def _ask(self, system: str, user: str) -> tuple[Any, str]:
         if hasattr(self.client, "chat"):
-            resp = self.client.chat.completions.create(model=self.model, max_tokens=self.max_tokens, messages=[
-                {"role": "system", "content": system}, {"role": "user", "content": user}])  # fmt: skip
+            resp = self.client.chat.completions.create(
+                model=self.model,
+                max_tokens=self.max_tokens,
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            )
             return resp, resp.choices[0].message.content or ""
         if hasattr(self.client, "messages"):
-            resp = self.client.messages.create(model=self.model, max_tokens=self.max_tokens, system=system,
-                                               messages=[{"role": "user", "content": user}])  # fmt: skip
+            resp = self.client.messages.create(
+                model=self.model,
+                max_tokens=self.max_tokens,
+                system=system,
+                messages=[{"role": "user", "content": user}],
+            )
             text = "".join(getattr(b, "text", "") for b in resp.content)
             return resp, text
-        raise GlassboxError("LLMJudge client: expected an OpenAI-compatible (chat.completions) or "
-                            "Anthropic-compatible (messages) client")  # fmt: skip
+        raise GlassboxError(
+            "LLMJudge client: expected an OpenAI-compatible (chat.completions) or "
+            "Anthropic-compatible (messages) client"
+        )
 
     def evaluate(self, case: Case | None, trace: Trace) -> Score | None:
         start = time.time_ns()
@@ -297,8 +319,7 @@ class LLMJudge(Evaluator):
         self.last_call = _judge_span(trace, self.name, resp, self.model, start)
         value, reason = parse_verdict(text)
         if value is None:
-            return _score(self.name, 0.0, False, f"the judge's reply was not a verdict: {text[:200]!r}",
-                          self.source)  # fmt: skip
+            return _score(self.name, 0.0, False, f"the judge's reply was not a verdict: {text[:200]!r}", self.source)
         return self._judge(value, reason, default_threshold=0.5)
 
 

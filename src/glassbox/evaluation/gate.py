@@ -32,10 +32,24 @@ if TYPE_CHECKING:
 
 METRIC_NAMES = ("error_rate", "latency", "latency_p50", "latency_p95", "latency_p99", "cost", "quality")
 _BAD_DIRECTION = {"quality": "decrease"}  # every other metric is worse when it grows
-_SELECTORS = {"release": "release", "model_version": "release", "version": "release", "model": "release",
-              "experiment": "experiment", "variant": "variant", "tag": "tag", "since": "since", "until": "until",
-              "workflow": "workflow", "environment": "environment", "env": "environment", "project": "project",
-              "service": "service", "intent": "intent", "domain": "domain"}  # fmt: skip
+_SELECTORS = {
+    "release": "release",
+    "model_version": "release",
+    "version": "release",
+    "model": "release",
+    "experiment": "experiment",
+    "variant": "variant",
+    "tag": "tag",
+    "since": "since",
+    "until": "until",
+    "workflow": "workflow",
+    "environment": "environment",
+    "env": "environment",
+    "project": "project",
+    "service": "service",
+    "intent": "intent",
+    "domain": "domain",
+}
 
 
 class GateError(GlassboxError):
@@ -167,10 +181,18 @@ class Verdict:
         return self.verdict == "pass"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "verdict": self.verdict, "score": self.score, "reasons": self.reasons,
-                "baseline": _jsonable_filters(self.baseline), "candidate": _jsonable_filters(self.candidate),
-                "n_baseline": self.n_baseline, "n_candidate": self.n_candidate, "confidence": self.confidence,
-                "metrics": [_clean(asdict(m)) for m in self.metrics]}  # fmt: skip
+        return {
+            "id": self.id,
+            "verdict": self.verdict,
+            "score": self.score,
+            "reasons": self.reasons,
+            "baseline": _jsonable_filters(self.baseline),
+            "candidate": _jsonable_filters(self.candidate),
+            "n_baseline": self.n_baseline,
+            "n_candidate": self.n_candidate,
+            "confidence": self.confidence,
+            "metrics": [_clean(asdict(m)) for m in self.metrics],
+        }
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
@@ -197,13 +219,24 @@ class Population:
         return self.finished
 
 
-def population_from_values(*, durations: Sequence[float] = (), failed: int = 0, finished: int | None = None,
-                           costs: Sequence[float] = (), quality: Sequence[float] = ()) -> Population:  # fmt: skip
+def population_from_values(
+    *,
+    durations: Sequence[float] = (),
+    failed: int = 0,
+    finished: int | None = None,
+    costs: Sequence[float] = (),
+    quality: Sequence[float] = (),
+) -> Population:
     import numpy as np
 
     d = np.asarray(durations, dtype=float)
-    return Population(int(finished if finished is not None else d.size), int(failed), d,
-                      np.asarray(costs, dtype=float), np.asarray(quality, dtype=float))  # fmt: skip
+    return Population(
+        int(finished if finished is not None else d.size),
+        int(failed),
+        d,
+        np.asarray(costs, dtype=float),
+        np.asarray(quality, dtype=float),
+    )
 
 
 def load_population(store: Store, filters: Mapping[str, Any]) -> Population:
@@ -219,8 +252,9 @@ def load_population(store: Store, filters: Mapping[str, Any]) -> Population:
         cond = where(check(dict(filters)), store.engine.dialect.name)
     except QueryError as exc:
         raise GateError(str(exc)) from None
-    stmt = select(t.status, t.duration_ms, t.cost_usd, t.quality_score).where(cond, t.status.in_(("complete",
-                                                                                                  "failed")))
+    stmt = select(t.status, t.duration_ms, t.cost_usd, t.quality_score).where(
+        cond, t.status.in_(("complete", "failed"))
+    )
     with store.ready().engine.connect() as conn:
         result = conn.execute(stmt)
         # Plain tuples straight from the driver: these columns need no result processing, and at 100,000
@@ -255,8 +289,9 @@ def _rel(change: float, ref: float) -> float | None:
     return change / abs(ref) if ref and math.isfinite(ref) else None
 
 
-def judge_metric(spec: MetricSpec, a: Population, b: Population, *, confidence: float = 0.98,
-                 min_samples: int = 30) -> MetricResult:  # fmt: skip
+def judge_metric(
+    spec: MetricSpec, a: Population, b: Population, *, confidence: float = 0.98, min_samples: int = 30
+) -> MetricResult:
     """One metric's classification (see the module docstring)."""
     import numpy as np
 
@@ -264,10 +299,25 @@ def judge_metric(spec: MetricSpec, a: Population, b: Population, *, confidence: 
     from glassbox.stats.twosample import iqr_filter, mann_whitney_u, two_proportion_z, welch_t
 
     def nodata(method: str, n_a: int, n_b: int, what: str) -> MetricResult:
-        return MetricResult(spec.name, "NoData", False, method, None, None, None, None, None, None, None, n_a, n_b,
-                            str(spec.tolerance), spec.critical, spec.weight,
-                            f"not enough data: {what} ({n_a} baseline, {n_b} candidate; at least {min_samples} "
-                            "each needed)")  # fmt: skip
+        return MetricResult(
+            spec.name,
+            "NoData",
+            False,
+            method,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            n_a,
+            n_b,
+            str(spec.tolerance),
+            spec.critical,
+            spec.weight,
+            f"not enough data: {what} ({n_a} baseline, {n_b} candidate; at least {min_samples} each needed)",
+        )
 
     if spec.name == "error_rate":
         if a.finished < min_samples or b.finished < min_samples:
@@ -276,8 +326,9 @@ def judge_metric(spec: MetricSpec, a: Population, b: Population, *, confidence: 
         base, cand = a.failed / a.finished, b.failed / b.finished
         change, rel = r.estimate, _rel(r.estimate, base)
         cls, failed = _classify(spec, change, rel, r.ci_low > 0, r.ci_high < 0)
-        return _result(spec, cls, failed, r.method, base, cand, change, rel, r.ci_low, r.ci_high, r.p_value,
-                       a.finished, b.finished)  # fmt: skip
+        return _result(
+            spec, cls, failed, r.method, base, cand, change, rel, r.ci_low, r.ci_high, r.p_value, a.finished, b.finished
+        )
     if spec.name in ("latency", "cost"):
         xa, xb = (a.durations, b.durations) if spec.name == "latency" else (a.costs, b.costs)
         # Tukey fences from both samples pooled: the same trim on each side keeps the test exact under
@@ -290,10 +341,23 @@ def judge_metric(spec: MetricSpec, a: Population, b: Population, *, confidence: 
         base, cand = float(np.median(fa)), float(np.median(fb))
         change, rel = r.estimate, _rel(r.estimate, base)
         cls, failed = _classify(spec, change, rel, r.ci_low > 0, r.ci_high < 0)
-        return _result(spec, cls, failed, "mann_whitney_u+hodges_lehmann", base, cand, change, rel, r.ci_low,
-                       r.ci_high, r.p_value, r.n_a, r.n_b)  # fmt: skip
+        return _result(
+            spec,
+            cls,
+            failed,
+            "mann_whitney_u+hodges_lehmann",
+            base,
+            cand,
+            change,
+            rel,
+            r.ci_low,
+            r.ci_high,
+            r.p_value,
+            r.n_a,
+            r.n_b,
+        )
     if spec.name.startswith("latency_p"):
-        q = float(spec.name[len("latency_p"):]) / 100.0
+        q = float(spec.name[len("latency_p") :]) / 100.0
         xa, xb = a.durations, b.durations
         if xa.size < min_samples or xb.size < min_samples:
             return nodata("quantile_ci", int(xa.size), int(xb.size), "latency values")
@@ -302,8 +366,9 @@ def judge_metric(spec: MetricSpec, a: Population, b: Population, *, confidence: 
         change, rel = pb - pa, _rel(pb - pa, pa)
         # non-overlapping order-statistic intervals: the quantile moved
         cls, failed = _classify(spec, change, rel, lb > ha, hb < la)
-        return _result(spec, cls, failed, "quantile_ci", pa, pb, change, rel, lb - ha, hb - la, None,
-                       int(xa.size), int(xb.size))  # fmt: skip
+        return _result(
+            spec, cls, failed, "quantile_ci", pa, pb, change, rel, lb - ha, hb - la, None, int(xa.size), int(xb.size)
+        )
     # quality
     xa, xb = a.quality, b.quality
     if xa.size < min_samples or xb.size < min_samples:
@@ -317,12 +382,24 @@ def judge_metric(spec: MetricSpec, a: Population, b: Population, *, confidence: 
     base, cand = r.extra.get("mean_a", float(np.mean(xa))), r.extra.get("mean_b", float(np.mean(xb)))
     change, rel = r.estimate, _rel(r.estimate, base)
     cls, failed = _classify(spec, change, rel, sig_up, sig_down)
-    return _result(spec, cls, failed, r.method, base, cand, change, rel, r.ci_low, r.ci_high, r.p_value,
-                   r.n_a, r.n_b)  # fmt: skip
+    return _result(spec, cls, failed, r.method, base, cand, change, rel, r.ci_low, r.ci_high, r.p_value, r.n_a, r.n_b)
 
 
-def _result(spec: MetricSpec, cls: str, failed: bool, method: str, base: float, cand: float, change: float,
-            rel: float | None, lo: float, hi: float, p: float | None, n_a: int, n_b: int) -> MetricResult:  # fmt: skip
+def _result(
+    spec: MetricSpec,
+    cls: str,
+    failed: bool,
+    method: str,
+    base: float,
+    cand: float,
+    change: float,
+    rel: float | None,
+    lo: float,
+    hi: float,
+    p: float | None,
+    n_a: int,
+    n_b: int,
+) -> MetricResult:
     pct = f" ({rel:+.1%})" if rel is not None else ""
     verb = {"High": "rose", "Low": "fell", "Pass": "changed"}[cls]
     why = f"{spec.name} {verb} {base:.4g} -> {cand:.4g}{pct}; tolerance {spec.tolerance}"
@@ -330,12 +407,37 @@ def _result(spec: MetricSpec, cls: str, failed: bool, method: str, base: float, 
         why += " exceeded"
     elif cls == "Pass":
         why += ": within the band or not significant"
-    return MetricResult(spec.name, cls, failed, method, base, cand, change, rel, lo, hi, p, n_a, n_b,
-                        str(spec.tolerance), spec.critical, spec.weight, why)  # fmt: skip
+    return MetricResult(
+        spec.name,
+        cls,
+        failed,
+        method,
+        base,
+        cand,
+        change,
+        rel,
+        lo,
+        hi,
+        p,
+        n_a,
+        n_b,
+        str(spec.tolerance),
+        spec.critical,
+        spec.weight,
+        why,
+    )
 
 
-def judge(baseline: Population, candidate: Population, specs: Sequence[MetricSpec], *, confidence: float = 0.98,
-          min_samples: int = 30, pass_score: float = 95.0, marginal_score: float = 75.0) -> Verdict:  # fmt: skip
+def judge(
+    baseline: Population,
+    candidate: Population,
+    specs: Sequence[MetricSpec],
+    *,
+    confidence: float = 0.98,
+    min_samples: int = 30,
+    pass_score: float = 95.0,
+    marginal_score: float = 75.0,
+) -> Verdict:
     """The verdict over ``specs`` (NetflixACAJudge-style scoring)."""
     if not specs:
         raise GateError("a gate needs at least one metric")
@@ -359,12 +461,15 @@ def judge(baseline: Population, candidate: Population, specs: Sequence[MetricSpe
         verdict = "pass" if score >= pass_score else ("marginal" if score >= marginal_score else "fail")
     reasons += [r.reason for r in judged if r.failed]
     if verdict in ("marginal", "fail") and not any(r.failed and r.critical for r in judged):
-        reasons.append(f"score {score:.0f} below {'pass' if verdict == 'marginal' else 'marginal'} threshold "
-                       f"{pass_score if verdict == 'marginal' else marginal_score:g}")
+        reasons.append(
+            f"score {score:.0f} below {'pass' if verdict == 'marginal' else 'marginal'} threshold "
+            f"{pass_score if verdict == 'marginal' else marginal_score:g}"
+        )
     if verdict == "pass":
         reasons.append(f"every metric within tolerance (score {score:.0f})")
-    return Verdict(verdict, score, results, reasons, n_baseline=baseline.runs, n_candidate=candidate.runs,
-                   confidence=confidence)  # fmt: skip
+    return Verdict(
+        verdict, score, results, reasons, n_baseline=baseline.runs, n_candidate=candidate.runs, confidence=confidence
+    )
 
 
 DEFAULT_SPECS = (
@@ -376,9 +481,18 @@ DEFAULT_SPECS = (
 )
 
 
-def run_gate(store: Store, baseline: str | Mapping[str, Any], candidate: str | Mapping[str, Any],
-             specs: Sequence[MetricSpec] = DEFAULT_SPECS, *, project: str | None = None, record: bool = True,
-             kind: str = "gate", name: str | None = None, **judge_options: Any) -> Verdict:  # fmt: skip
+def run_gate(
+    store: Store,
+    baseline: str | Mapping[str, Any],
+    candidate: str | Mapping[str, Any],
+    specs: Sequence[MetricSpec] = DEFAULT_SPECS,
+    *,
+    project: str | None = None,
+    record: bool = True,
+    kind: str = "gate",
+    name: str | None = None,
+    **judge_options: Any,
+) -> Verdict:
     """Select both populations, judge them and (by default) record the verdict in the store."""
     base_f = parse_population(baseline, "--baseline")
     cand_f = parse_population(candidate, "--candidate")
@@ -392,9 +506,17 @@ def run_gate(store: Store, baseline: str | Mapping[str, Any], candidate: str | M
     return v
 
 
-def record_verdict(store: Store, v: Verdict, *, kind: str, name: str | None = None, project: str | None = None,
-                   step: int | None = None, percent: float | None = None,
-                   verdict: str | None = None) -> str:  # fmt: skip
+def record_verdict(
+    store: Store,
+    v: Verdict,
+    *,
+    kind: str,
+    name: str | None = None,
+    project: str | None = None,
+    step: int | None = None,
+    percent: float | None = None,
+    verdict: str | None = None,
+) -> str:
     import time
 
     from sqlalchemy import insert
@@ -407,18 +529,33 @@ def record_verdict(store: Store, v: Verdict, *, kind: str, name: str | None = No
     v.id = new_record_id()
     now_ns = time.time_ns()
     with store.ready().engine.begin() as conn:
-        conn.execute(insert(release_verdicts), [{
-            "id": v.id, "project": project or str(v.candidate.get("project") or "default"), "kind": kind,
-            "name": name, "step": step, "percent": percent, "verdict": verdict or v.verdict, "score": v.score,
-            "baseline": doc["baseline"], "candidate": doc["candidate"], "metrics": jsonable(doc["metrics"]),
-            "reasons": doc["reasons"], "at": datetime.fromtimestamp(now_ns / 1e9, UTC).replace(tzinfo=None),
-            "at_ns": now_ns,
-        }])  # fmt: skip
+        conn.execute(
+            insert(release_verdicts),
+            [
+                {
+                    "id": v.id,
+                    "project": project or str(v.candidate.get("project") or "default"),
+                    "kind": kind,
+                    "name": name,
+                    "step": step,
+                    "percent": percent,
+                    "verdict": verdict or v.verdict,
+                    "score": v.score,
+                    "baseline": doc["baseline"],
+                    "candidate": doc["candidate"],
+                    "metrics": jsonable(doc["metrics"]),
+                    "reasons": doc["reasons"],
+                    "at": datetime.fromtimestamp(now_ns / 1e9, UTC).replace(tzinfo=None),
+                    "at_ns": now_ns,
+                }
+            ],
+        )
     return v.id
 
 
-def list_verdicts(store: Store, *, kind: str | None = None, name: str | None = None,
-                  limit: int = 50) -> list[dict[str, Any]]:  # fmt: skip
+def list_verdicts(
+    store: Store, *, kind: str | None = None, name: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from glassbox.store.tables.evaluation import release_verdicts

@@ -28,8 +28,14 @@ if TYPE_CHECKING:
     from glassbox.store.store import Store
 
 # latency_floor_ms: a slowdown smaller than this never breaches (sub-millisecond runs jitter by more than 20 %).
-DEFAULT_TOLERANCES: dict[str, Any] = {"latency": "+20%", "quality": -0.05, "cost": "+20%", "similarity": 0.8,
-                                      "confidence": 0.1, "latency_floor_ms": 5.0}  # fmt: skip
+DEFAULT_TOLERANCES: dict[str, Any] = {
+    "latency": "+20%",
+    "quality": -0.05,
+    "cost": "+20%",
+    "similarity": 0.8,
+    "confidence": 0.1,
+    "latency_floor_ms": 5.0,
+}
 # A template stage: (name fragment or None, kind or None); the run must hold them in this order.
 TEMPLATES: dict[str, list[tuple[str | None, str | None]]] = {
     "rag": [(None, "retrieval"), ("rerank", None), (None, "llm")],
@@ -76,27 +82,47 @@ class Golden:
                 return store.get_trace(self.trace_id)
             except TraceNotFound:
                 pass
-        raise GoldenTraceMissing(f"golden {self.name!r}: its trace {self.trace_id} is no longer in the store and "
-                                 "it has no snapshot; capture it again from a current run")  # fmt: skip
+        raise GoldenTraceMissing(
+            f"golden {self.name!r}: its trace {self.trace_id} is no longer in the store and "
+            "it has no snapshot; capture it again from a current run"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "project": self.project, "trace_id": self.trace_id, "workflow": self.workflow,
-                "trace_name": self.trace_name, "template": self.template, "tolerances": self.tolerances,
-                "metadata": self.metadata, "snapshot": self.snapshot,
-                "captured_at": self.captured_at.isoformat() + "Z" if self.captured_at else None}  # fmt: skip
+        return {
+            "name": self.name,
+            "project": self.project,
+            "trace_id": self.trace_id,
+            "workflow": self.workflow,
+            "trace_name": self.trace_name,
+            "template": self.template,
+            "tolerances": self.tolerances,
+            "metadata": self.metadata,
+            "snapshot": self.snapshot,
+            "captured_at": self.captured_at.isoformat() + "Z" if self.captured_at else None,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Golden:
         if not isinstance(d, dict) or not d.get("name"):
             raise GlassboxError("a golden needs a name")
         if d.get("template") and d["template"] not in TEMPLATES:
-            raise GlassboxError(f"golden {d['name']!r}: unknown template {d['template']!r}; known: "
-                                f"{', '.join(TEMPLATES)}")  # fmt: skip
+            raise GlassboxError(
+                f"golden {d['name']!r}: unknown template {d['template']!r}; known: {', '.join(TEMPLATES)}"
+            )
         when = d.get("captured_at")
         at = datetime.fromisoformat(when.replace("Z", "")) if isinstance(when, str) and when else None
-        return cls(d["name"], d.get("project") or "default", d.get("trace_id"), d.get("workflow"),
-                   d.get("trace_name"), d.get("template"), dict(d.get("tolerances") or {}),
-                   dict(d.get("metadata") or {}), d.get("snapshot"), at)  # fmt: skip
+        return cls(
+            d["name"],
+            d.get("project") or "default",
+            d.get("trace_id"),
+            d.get("workflow"),
+            d.get("trace_name"),
+            d.get("template"),
+            dict(d.get("tolerances") or {}),
+            dict(d.get("metadata") or {}),
+            d.get("snapshot"),
+            at,
+        )
 
 
 # -- the diff ----------------------------------------------------------------------------------
@@ -116,9 +142,15 @@ class GoldenDiff:
         return not self.breaches
 
     def to_dict(self) -> dict[str, Any]:
-        return {"golden": self.golden, "trace_id": self.trace_id, "ok": self.ok, "breaches": self.breaches,
-                "stages": {"missing": self.missing, "extra": self.extra, "reordered": self.reordered},
-                "decisions": self.decisions, "figures": self.figures}  # fmt: skip
+        return {
+            "golden": self.golden,
+            "trace_id": self.trace_id,
+            "ok": self.ok,
+            "breaches": self.breaches,
+            "stages": {"missing": self.missing, "extra": self.extra, "reordered": self.reordered},
+            "decisions": self.decisions,
+            "figures": self.figures,
+        }
 
     def __str__(self) -> str:
         head = f"golden {self.golden!r} vs trace {self.trace_id}: " + ("ok" if self.ok else "BREACH")
@@ -247,8 +279,11 @@ def _diff_decisions(d: GoldenDiff, ref: Trace, run: Trace, conf_tol: float) -> N
         for i in range(max(len(old.get(stage, [])), len(new.get(stage, [])))):
             a = old.get(stage, [])[i] if i < len(old.get(stage, [])) else None
             b = new.get(stage, [])[i] if i < len(new.get(stage, [])) else None
-            change: dict[str, Any] = {"stage": stage or None, "golden": a.what if a else None,
-                                      "run": b.what if b else None}  # fmt: skip
+            change: dict[str, Any] = {
+                "stage": stage or None,
+                "golden": a.what if a else None,
+                "run": b.what if b else None,
+            }
             if a is None or b is None or a.what != b.what:
                 change["change"] = "what"
             elif a.confidence is not None and b.confidence is not None and abs(b.confidence - a.confidence) > conf_tol:
@@ -259,8 +294,10 @@ def _diff_decisions(d: GoldenDiff, ref: Trace, run: Trace, conf_tol: float) -> N
             if change["change"] == "what":
                 d.breaches.append(f"decision at {stage or 'the trace'}: {change['golden']!r} -> {change['run']!r}")
             else:
-                d.breaches.append(f"decision {b.what!r} at {stage or 'the trace'}: confidence {a.confidence:.2f} -> "
-                                  f"{b.confidence:.2f} (tolerance {conf_tol:g})")  # fmt: skip
+                d.breaches.append(
+                    f"decision {b.what!r} at {stage or 'the trace'}: confidence {a.confidence:.2f} -> "
+                    f"{b.confidence:.2f} (tolerance {conf_tol:g})"
+                )
 
 
 def _diff_figures(d: GoldenDiff, golden: Golden, ref: Trace, run: Trace) -> None:
@@ -272,15 +309,18 @@ def _diff_figures(d: GoldenDiff, golden: Golden, ref: Trace, run: Trace) -> None
         d.figures[key] = {"golden": old, "run": new, "limit": limit}
         floor = float(golden.tolerance("latency_floor_ms")) if key == "latency" else 0.0
         if new > limit and new - old > floor:
-            d.breaches.append(f"{key} {new:.4g} above {limit:.4g} "
-                              f"(golden {old:.4g}, tolerance {golden.tolerance(key)})")
+            d.breaches.append(
+                f"{key} {new:.4g} above {limit:.4g} (golden {old:.4g}, tolerance {golden.tolerance(key)})"
+            )
     q_old, q_new = ref.quality_score, run.quality_score
     if q_old is not None:
         tol = float(golden.tolerance("quality"))
         d.figures["quality"] = {"golden": q_old, "run": q_new, "limit": q_old + tol}
         if q_new is None or q_new < q_old + tol:
-            d.breaches.append(f"quality {q_new if q_new is not None else 'missing'} below {q_old + tol:.4g} "
-                              f"(golden {q_old:.4g}, tolerance {tol:+g})")  # fmt: skip
+            d.breaches.append(
+                f"quality {q_new if q_new is not None else 'missing'} below {q_old + tol:.4g} "
+                f"(golden {q_old:.4g}, tolerance {tol:+g})"
+            )
     if ref.output is not None:
         from rapidfuzz import fuzz
 
@@ -313,8 +353,15 @@ def save(store: Store, golden: Golden) -> Golden:
     return golden
 
 
-def capture(store: Store, trace_id: str, name: str, *, project: str | None = None,
-            metadata: dict[str, Any] | None = None, tolerances: dict[str, Any] | None = None) -> Golden:  # fmt: skip
+def capture(
+    store: Store,
+    trace_id: str,
+    name: str,
+    *,
+    project: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    tolerances: dict[str, Any] | None = None,
+) -> Golden:
     """Keep stored trace ``trace_id`` as golden ``name`` (replacing an older golden of that name), in the
     trace's project unless ``project`` is given."""
     if not name or not name.strip():
@@ -326,8 +373,17 @@ def capture(store: Store, trace_id: str, name: str, *, project: str | None = Non
             _tol(value, key)
     trace = store.get_trace(trace_id)
     # Runs are matched by the trace's workflow column when it has one, else by the trace's name.
-    g = Golden(name, project or trace.project or "default", trace.trace_id, trace.workflow, trace.name, None,
-               dict(tolerances or {}), dict(metadata or {}), trace.to_dict())  # fmt: skip
+    g = Golden(
+        name,
+        project or trace.project or "default",
+        trace.trace_id,
+        trace.workflow,
+        trace.name,
+        None,
+        dict(tolerances or {}),
+        dict(metadata or {}),
+        trace.to_dict(),
+    )
     return save(store, g)
 
 
@@ -351,8 +407,18 @@ def get(store: Store, name: str, *, project: str = "default") -> Golden:
 
 
 def _from_row(row: Any) -> Golden:
-    return Golden(row.name, row.project, row.trace_id, row.workflow, row.trace_name, row.template,
-                  dict(row.tolerances or {}), dict(row.metadata or {}), row.snapshot, row.captured_at)  # fmt: skip
+    return Golden(
+        row.name,
+        row.project,
+        row.trace_id,
+        row.workflow,
+        row.trace_name,
+        row.template,
+        dict(row.tolerances or {}),
+        dict(row.metadata or {}),
+        row.snapshot,
+        row.captured_at,
+    )
 
 
 def list_goldens(store: Store, *, project: str | None = None) -> list[Golden]:
@@ -402,8 +468,9 @@ def import_jsonl(store: Store, text: str, *, source: str = "<jsonl>") -> list[Go
     return [save(store, g) for g in items]
 
 
-def check(store: Store, *, since: Any = "1h", project: str | None = None, names: Sequence[str] = (),
-          limit: int = 50) -> list[GoldenDiff]:  # fmt: skip
+def check(
+    store: Store, *, since: Any = "1h", project: str | None = None, names: Sequence[str] = (), limit: int = 50
+) -> list[GoldenDiff]:
     """Recent runs (of each golden's workflow and trace name) compared with their goldens."""
     from glassbox.analysis.query import Query
 

@@ -63,8 +63,10 @@ def _takes_nothing(fn: Any) -> bool:
     import inspect
 
     try:
-        return not any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                       for p in inspect.signature(fn).parameters.values())  # fmt: skip
+        return not any(
+            p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            for p in inspect.signature(fn).parameters.values()
+        )
     except (TypeError, ValueError):
         return False
 
@@ -106,8 +108,9 @@ def configure(table: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> 
             raise ConfigError("[evaluation] online: each entry needs evaluator = 'module:attribute'")
         unknown = set(item) - {"evaluator", "sample", "name"}
         if unknown:
-            raise ConfigError(f"[evaluation] online: unknown key {sorted(unknown)[0]!r}; "
-                              "known: evaluator, sample, name")
+            raise ConfigError(
+                f"[evaluation] online: unknown key {sorted(unknown)[0]!r}; known: evaluator, sample, name"
+            )
         names.append(enable(item["evaluator"], sample=float(item.get("sample", 0.1)), name=item.get("name")))
     return names
 
@@ -119,8 +122,10 @@ def table_from_files(cwd: str | None = None) -> Any:
     from pathlib import Path
 
     base = Path(cwd or ".")
-    for path, keys in ((base / "glassbox.toml", ("evaluation",)),
-                       (base / "pyproject.toml", ("tool", "glassbox", "evaluation"))):  # fmt: skip
+    for path, keys in (
+        (base / "glassbox.toml", ("evaluation",)),
+        (base / "pyproject.toml", ("tool", "glassbox", "evaluation")),
+    ):
         if not path.is_file():
             continue
         try:

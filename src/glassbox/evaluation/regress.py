@@ -32,8 +32,12 @@ if TYPE_CHECKING:
     from glassbox.model import Trace
     from glassbox.store.store import Store
 
-METRICS = {"latency_ms": "the case's duration (ms)", "duration_ms": "the case's duration (ms)",
-           "cost_usd": "the case's LLM cost (USD)", "tokens": "tokens in + out"}  # fmt: skip
+METRICS = {
+    "latency_ms": "the case's duration (ms)",
+    "duration_ms": "the case's duration (ms)",
+    "cost_usd": "the case's LLM cost (USD)",
+    "tokens": "tokens in + out",
+}
 
 
 class TargetError(GlassboxError):
@@ -115,17 +119,30 @@ class RegressionRun:
         costs = [r.cost_usd for r in self.results if r.cost_usd is not None]
         from glassbox.analysis.query import percentile
 
-        return {"cases": len(self.results), "passed": self.passed, "failed": self.failed, "errors": self.errors,
-                "pass_rate": self.passed / len(self.results) if self.results else None,
-                "p50_ms": percentile(durations, 50), "p95_ms": percentile(durations, 95),
-                "total_cost_usd": sum(costs) if costs else None}  # fmt: skip
+        return {
+            "cases": len(self.results),
+            "passed": self.passed,
+            "failed": self.failed,
+            "errors": self.errors,
+            "pass_rate": self.passed / len(self.results) if self.results else None,
+            "p50_ms": percentile(durations, 50),
+            "p95_ms": percentile(durations, 95),
+            "total_cost_usd": sum(costs) if costs else None,
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "project": self.project, "status": self.status, "target": self.target,
-                "dataset": {"name": self.dataset_name, "version": self.dataset_version, "id": self.dataset_id},
-                "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at),
-                "duration_ms": self.duration_ms, "summary": self.summary(),
-                "results": [r.to_dict() for r in self.results]}  # fmt: skip
+        return {
+            "run_id": self.run_id,
+            "project": self.project,
+            "status": self.status,
+            "target": self.target,
+            "dataset": {"name": self.dataset_name, "version": self.dataset_version, "id": self.dataset_id},
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "duration_ms": self.duration_ms,
+            "summary": self.summary(),
+            "results": [r.to_dict() for r in self.results],
+        }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -206,13 +223,26 @@ def check_case(case: Case, trace: Trace, output: Any, *, ceilings: dict[str, flo
     out: list[Assertion] = []
     if case.expected_workflow:
         actual = trace_workflow(trace, output)
-        out.append(Assertion("workflow", actual == case.expected_workflow, case.expected_workflow, actual,
-                             "" if actual == case.expected_workflow else
-                             f"workflow {actual!r}, expected {case.expected_workflow!r}"))  # fmt: skip
+        out.append(
+            Assertion(
+                "workflow",
+                actual == case.expected_workflow,
+                case.expected_workflow,
+                actual,
+                "" if actual == case.expected_workflow else f"workflow {actual!r}, expected {case.expected_workflow!r}",
+            )
+        )
     for name in case.expected_fields:
         present = _has_field(output, name)
-        out.append(Assertion(f"field:{name}", present, "present", "present" if present else "missing",
-                             "" if present else f"output has no field {name!r}"))  # fmt: skip
+        out.append(
+            Assertion(
+                f"field:{name}",
+                present,
+                "present",
+                "present" if present else "missing",
+                "" if present else f"output has no field {name!r}",
+            )
+        )
     limits = {**{f"max_{k}": v for k, v in (ceilings or {}).items()}, **case.quality_thresholds}
     for key, bound in limits.items():
         kind, metric = key[:3], key[4:]
@@ -256,15 +286,25 @@ class _Outcome:
     wall_ms: float
 
 
-def _call_case(fn: Callable[..., Any], case: Case, position: int, tags: list[str], meta: dict[str, Any],
-               loop: asyncio.AbstractEventLoop | None) -> _Outcome:  # fmt: skip
+def _call_case(
+    fn: Callable[..., Any],
+    case: Case,
+    position: int,
+    tags: list[str],
+    meta: dict[str, Any],
+    loop: asyncio.AbstractEventLoop | None,
+) -> _Outcome:
     import glassbox as gb
 
     t0 = time.perf_counter()
     output, error, trace_id = None, None, None
     try:
-        with gb.trace(case.input, name=f"case {case.id}", tags=[*tags, f"case:{case.id}", *case.tags],
-                      metadata={**meta, "case_id": case.id}) as tr:  # fmt: skip
+        with gb.trace(
+            case.input,
+            name=f"case {case.id}",
+            tags=[*tags, f"case:{case.id}", *case.tags],
+            metadata={**meta, "case_id": case.id},
+        ) as tr:
             trace_id = getattr(tr, "trace_id", None)
             result = fn(case.input)
             if inspect.isawaitable(result):
@@ -282,15 +322,20 @@ async def _await(aw: Any) -> Any:
     return await aw
 
 
-async def _call_async_case(fn: Callable[..., Any], case: Case, position: int, tags: list[str],
-                           meta: dict[str, Any]) -> _Outcome:  # fmt: skip
+async def _call_async_case(
+    fn: Callable[..., Any], case: Case, position: int, tags: list[str], meta: dict[str, Any]
+) -> _Outcome:
     import glassbox as gb
 
     t0 = time.perf_counter()
     output, error, trace_id = None, None, None
     try:
-        with gb.trace(case.input, name=f"case {case.id}", tags=[*tags, f"case:{case.id}", *case.tags],
-                      metadata={**meta, "case_id": case.id}) as tr:  # fmt: skip
+        with gb.trace(
+            case.input,
+            name=f"case {case.id}",
+            tags=[*tags, f"case:{case.id}", *case.tags],
+            metadata={**meta, "case_id": case.id},
+        ) as tr:
             trace_id = getattr(tr, "trace_id", None)
             output = await fn(case.input)
             tr.output = output
@@ -299,8 +344,14 @@ async def _call_async_case(fn: Callable[..., Any], case: Case, position: int, ta
     return _Outcome(case, position, trace_id, output, error, (time.perf_counter() - t0) * 1000)
 
 
-async def _run_all(fn: Callable[..., Any], cases: Sequence[Case], concurrency: int, tags: list[str],
-                   meta: dict[str, Any], on_done: Callable[[], None]) -> list[_Outcome]:  # fmt: skip
+async def _run_all(
+    fn: Callable[..., Any],
+    cases: Sequence[Case],
+    concurrency: int,
+    tags: list[str],
+    meta: dict[str, Any],
+    on_done: Callable[[], None],
+) -> list[_Outcome]:
     from concurrent.futures import ThreadPoolExecutor
 
     sem = asyncio.Semaphore(concurrency)
@@ -406,12 +457,14 @@ def run_regression(
     return run
 
 
-def _result(store: Store, o: _Outcome, trace: Trace | None, evaluators: Sequence[Any],
-            ceilings: dict[str, float]) -> CaseResult:  # fmt: skip
+def _result(
+    store: Store, o: _Outcome, trace: Trace | None, evaluators: Sequence[Any], ceilings: dict[str, float]
+) -> CaseResult:
     from glassbox.jsonsafe import jsonable
 
-    res = CaseResult(o.case.id, o.position, False, o.trace_id, o.error, o.wall_ms, None, None,
-                     jsonable(o.output, 32_768))  # fmt: skip
+    res = CaseResult(
+        o.case.id, o.position, False, o.trace_id, o.error, o.wall_ms, None, None, jsonable(o.output, 32_768)
+    )
     if trace is None:
         res.error = res.error or "the case's trace was not recorded (tracing disabled or sampled out?)"
         return res
@@ -423,13 +476,23 @@ def _result(store: Store, o: _Outcome, trace: Trace | None, evaluators: Sequence
 
         for score in run_evaluators(store, evaluators, o.case, trace):
             trace.scores.append(score)
-            res.assertions.append(Assertion(f"evaluator:{score.name}", score.passed is not False, None, score.value,
-                                            "" if score.passed is not False else (score.comment or "failed")))
+            res.assertions.append(
+                Assertion(
+                    f"evaluator:{score.name}",
+                    score.passed is not False,
+                    None,
+                    score.value,
+                    "" if score.passed is not False else (score.comment or "failed"),
+                )
+            )
         res.assertions = check_case(o.case, trace, o.output, ceilings=ceilings) + res.assertions
         if o.case.golden:
             res.assertions.append(_golden_assertion(store, o.case.golden, trace))
-    res.scores = {s.name: float(s.value) for s in sorted(trace.scores, key=lambda s: (s.at_ns, s.id))
-                  if isinstance(s.value, (int, float)) and math.isfinite(s.value)}  # fmt: skip
+    res.scores = {
+        s.name: float(s.value)
+        for s in sorted(trace.scores, key=lambda s: (s.at_ns, s.id))
+        if isinstance(s.value, (int, float)) and math.isfinite(s.value)
+    }
     res.passed = res.error is None and all(a.passed for a in res.assertions)
     return res
 
@@ -459,8 +522,14 @@ class _progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(TextColumn("[bold]regress[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)  # fmt: skip
+        self.bar = Progress(
+            TextColumn("[bold]regress[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self.bar.start()
         task = self.bar.add_task(self.label, total=self.total)
         lock = threading.Lock()
@@ -484,19 +553,48 @@ def save_run(store: Store, run: RegressionRun) -> None:
     from glassbox.store.tables.evaluation import regression_results, regression_runs
 
     with store.ready().engine.begin() as conn:
-        conn.execute(insert(regression_runs), [{
-            "run_id": run.run_id, "project": run.project, "dataset_id": run.dataset_id,
-            "dataset_name": run.dataset_name, "dataset_version": run.dataset_version, "target": run.target,
-            "status": run.status, "cases": len(run.results), "passed": run.passed, "failed": run.failed,
-            "errors": run.errors, "started_at": run.started_at, "ended_at": run.ended_at,
-            "duration_ms": run.duration_ms, "summary": jsonable(run.summary()),
-        }])  # fmt: skip
-        conn.execute(insert(regression_results), [{
-            "run_id": run.run_id, "case_id": r.case_id, "position": r.position, "trace_id": r.trace_id,
-            "passed": r.passed, "error": r.error, "duration_ms": r.duration_ms, "cost_usd": r.cost_usd,
-            "workflow": r.workflow, "output": r.output, "assertions": jsonable([asdict(a) for a in r.assertions]),
-            "scores": jsonable(r.scores),
-        } for r in run.results])  # fmt: skip
+        conn.execute(
+            insert(regression_runs),
+            [
+                {
+                    "run_id": run.run_id,
+                    "project": run.project,
+                    "dataset_id": run.dataset_id,
+                    "dataset_name": run.dataset_name,
+                    "dataset_version": run.dataset_version,
+                    "target": run.target,
+                    "status": run.status,
+                    "cases": len(run.results),
+                    "passed": run.passed,
+                    "failed": run.failed,
+                    "errors": run.errors,
+                    "started_at": run.started_at,
+                    "ended_at": run.ended_at,
+                    "duration_ms": run.duration_ms,
+                    "summary": jsonable(run.summary()),
+                }
+            ],
+        )
+        conn.execute(
+            insert(regression_results),
+            [
+                {
+                    "run_id": run.run_id,
+                    "case_id": r.case_id,
+                    "position": r.position,
+                    "trace_id": r.trace_id,
+                    "passed": r.passed,
+                    "error": r.error,
+                    "duration_ms": r.duration_ms,
+                    "cost_usd": r.cost_usd,
+                    "workflow": r.workflow,
+                    "output": r.output,
+                    "assertions": jsonable([asdict(a) for a in r.assertions]),
+                    "scores": jsonable(r.scores),
+                }
+                for r in run.results
+            ],
+        )
 
 
 def load_run(store: Store, run_id: str) -> RegressionRun:
@@ -507,27 +605,57 @@ def load_run(store: Store, run_id: str) -> RegressionRun:
 
     r = regression_runs.c
     with store.ready().engine.connect() as conn:
-        rows = conn.execute(select(regression_runs).where(r.run_id.startswith(run_id, autoescape=True))
-                            .limit(2)).all() if len(run_id) >= 4 else []  # fmt: skip
+        rows = (
+            conn.execute(select(regression_runs).where(r.run_id.startswith(run_id, autoescape=True)).limit(2)).all()
+            if len(run_id) >= 4
+            else []
+        )
         exact = [row for row in rows if row.run_id == run_id]
         if len(rows) > 1 and not exact:
             raise RunNotFound(f"regression run id prefix {run_id!r} is ambiguous: give more characters")
         if not rows:
             raise RunNotFound(f"no regression run {run_id!r} (see `glassbox regress list`)")
         row = exact[0] if exact else rows[0]
-        results = conn.execute(select(regression_results).where(regression_results.c.run_id == row.run_id)
-                               .order_by(regression_results.c.position)).all()  # fmt: skip
-    out = RegressionRun(row.run_id, row.target, [], row.project, row.dataset_name, row.dataset_version,
-                        row.dataset_id, row.started_at, row.ended_at, row.duration_ms)  # fmt: skip
+        results = conn.execute(
+            select(regression_results)
+            .where(regression_results.c.run_id == row.run_id)
+            .order_by(regression_results.c.position)
+        ).all()
+    out = RegressionRun(
+        row.run_id,
+        row.target,
+        [],
+        row.project,
+        row.dataset_name,
+        row.dataset_version,
+        row.dataset_id,
+        row.started_at,
+        row.ended_at,
+        row.duration_ms,
+    )
     for x in results:
         asserts = [Assertion(**a) for a in x.assertions or []]
-        out.results.append(CaseResult(x.case_id, x.position, bool(x.passed), x.trace_id, x.error, x.duration_ms,
-                                      x.cost_usd, x.workflow, x.output, asserts, x.scores or {}))  # fmt: skip
+        out.results.append(
+            CaseResult(
+                x.case_id,
+                x.position,
+                bool(x.passed),
+                x.trace_id,
+                x.error,
+                x.duration_ms,
+                x.cost_usd,
+                x.workflow,
+                x.output,
+                asserts,
+                x.scores or {},
+            )
+        )
     return out
 
 
-def list_runs(store: Store, *, project: str | None = None, dataset: str | None = None,
-              limit: int = 50) -> list[dict[str, Any]]:  # fmt: skip
+def list_runs(
+    store: Store, *, project: str | None = None, dataset: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """Stored runs, newest first."""
     from sqlalchemy import select
 
@@ -541,10 +669,23 @@ def list_runs(store: Store, *, project: str | None = None, dataset: str | None =
         q = q.where(r.dataset_name == dataset)
     with store.ready().engine.connect() as conn:
         rows = conn.execute(q).all()
-    return [{"run_id": x.run_id, "project": x.project, "dataset": x.dataset_name, "version": x.dataset_version,
-             "target": x.target, "status": x.status, "cases": x.cases, "passed": x.passed, "failed": x.failed,
-             "errors": x.errors, "started_at": _iso(x.started_at), "duration_ms": x.duration_ms}
-            for x in rows]  # fmt: skip
+    return [
+        {
+            "run_id": x.run_id,
+            "project": x.project,
+            "dataset": x.dataset_name,
+            "version": x.dataset_version,
+            "target": x.target,
+            "status": x.status,
+            "cases": x.cases,
+            "passed": x.passed,
+            "failed": x.failed,
+            "errors": x.errors,
+            "started_at": _iso(x.started_at),
+            "duration_ms": x.duration_ms,
+        }
+        for x in rows
+    ]
 
 
 def compare_runs(a: RegressionRun, b: RegressionRun) -> dict[str, Any]:
@@ -570,24 +711,33 @@ def compare_runs(a: RegressionRun, b: RegressionRun) -> dict[str, Any]:
         if ra is not None and rb is not None:
             row["duration_delta_ms"] = _delta(ra.duration_ms, rb.duration_ms)
             row["cost_delta_usd"] = _delta(ra.cost_usd, rb.cost_usd)
-            row["score_deltas"] = {k: rb.scores[k] - ra.scores[k] for k in ra.scores if k in rb.scores
-                                   and rb.scores[k] != ra.scores[k]}  # fmt: skip
+            row["score_deltas"] = {
+                k: rb.scores[k] - ra.scores[k] for k in ra.scores if k in rb.scores and rb.scores[k] != ra.scores[k]
+            }
             newly = sorted({x.name for x in rb.failures} - {x.name for x in ra.failures})
             row["new_failures"] = newly
         cases.append(row)
     sa, sb = a.summary(), b.summary()
-    return {"a": a.run_id, "b": b.run_id, "counts": counts,
-            "pass_rate": {"a": sa["pass_rate"], "b": sb["pass_rate"]},
-            "p50_ms": {"a": sa["p50_ms"], "b": sb["p50_ms"]},
-            "total_cost_usd": {"a": sa["total_cost_usd"], "b": sb["total_cost_usd"]},
-            "cases": cases}  # fmt: skip
+    return {
+        "a": a.run_id,
+        "b": b.run_id,
+        "counts": counts,
+        "pass_rate": {"a": sa["pass_rate"], "b": sb["pass_rate"]},
+        "p50_ms": {"a": sa["p50_ms"], "b": sb["p50_ms"]},
+        "total_cost_usd": {"a": sa["total_cost_usd"], "b": sb["total_cost_usd"]},
+        "cases": cases,
+    }
 
 
 def _brief(r: CaseResult | None) -> dict[str, Any] | None:
     if r is None:
         return None
-    return {"status": "error" if r.error else ("passed" if r.passed else "failed"), "duration_ms": r.duration_ms,
-            "failures": [x.message or x.name for x in r.failures], "error": r.error}  # fmt: skip
+    return {
+        "status": "error" if r.error else ("passed" if r.passed else "failed"),
+        "duration_ms": r.duration_ms,
+        "failures": [x.message or x.name for x in r.failures],
+        "error": r.error,
+    }
 
 
 def _delta(x: float | None, y: float | None) -> float | None:

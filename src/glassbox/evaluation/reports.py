@@ -18,15 +18,23 @@ def json_report(run: RegressionRun) -> str:
 def junit_xml(run: RegressionRun) -> str:
     """JUnit XML: a failed case is a ``<failure>`` listing its failed assertions, a raising one an ``<error>``."""
     suite_name = f"glassbox.regress.{run.dataset_name or 'dataset'}"
-    suite = ET.Element("testsuite", name=suite_name, tests=str(len(run.results)), failures=str(run.failed),
-                       errors=str(run.errors), skipped="0", time=f"{(run.duration_ms or 0) / 1000:.3f}",
-                       timestamp=(run.started_at.isoformat() if run.started_at else ""))  # fmt: skip
+    suite = ET.Element(
+        "testsuite",
+        name=suite_name,
+        tests=str(len(run.results)),
+        failures=str(run.failed),
+        errors=str(run.errors),
+        skipped="0",
+        time=f"{(run.duration_ms or 0) / 1000:.3f}",
+        timestamp=(run.started_at.isoformat() if run.started_at else ""),
+    )
     props = ET.SubElement(suite, "properties")
     for key, value in (("run_id", run.run_id), ("target", run.target), ("dataset_version", run.dataset_version)):
         ET.SubElement(props, "property", name=key, value=str(value or ""))
     for r in run.results:
-        tc = ET.SubElement(suite, "testcase", classname=suite_name, name=r.case_id,
-                           time=f"{(r.duration_ms or 0) / 1000:.6f}")  # fmt: skip
+        tc = ET.SubElement(
+            suite, "testcase", classname=suite_name, name=r.case_id, time=f"{(r.duration_ms or 0) / 1000:.6f}"
+        )
         if r.error:
             el = ET.SubElement(tc, "error", message=r.error[:500], type=r.error.split(":", 1)[0])
             el.text = r.error
@@ -37,8 +45,13 @@ def junit_xml(run: RegressionRun) -> str:
         if r.trace_id:
             out = ET.SubElement(tc, "system-out")
             out.text = f"trace {r.trace_id}"
-    suites = ET.Element("testsuites", name="glassbox regress", tests=str(len(run.results)),
-                        failures=str(run.failed), errors=str(run.errors))  # fmt: skip
+    suites = ET.Element(
+        "testsuites",
+        name="glassbox regress",
+        tests=str(len(run.results)),
+        failures=str(run.failed),
+        errors=str(run.errors),
+    )
     suites.append(suite)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

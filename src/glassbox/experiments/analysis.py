@@ -83,8 +83,10 @@ def _definition(store: Store, name: str, runs: Sequence[Run], project: str) -> E
             return registry.validate(kind, raw)  # type: ignore[return-value]
     seen = sorted({r.variant for r in runs}, key=lambda v: (v != "control", v))
     if len(seen) < 2:
-        raise ExperimentNoData(f"experiment {name!r} is not defined and has {len(seen)} variant(s) in its runs: "
-                               f"nothing to compare (define it or record runs with gb.variant)")  # fmt: skip
+        raise ExperimentNoData(
+            f"experiment {name!r} is not defined and has {len(seen)} variant(s) in its runs: "
+            f"nothing to compare (define it or record runs with gb.variant)"
+        )
     return ExperimentDef(name, tuple(Variant(v, 1.0 / len(seen), v) for v in seen))
 
 
@@ -92,8 +94,11 @@ def _units(store: Store, name: str, by_variant: dict[str, list[Run]]) -> dict[st
     """Exposed units per variant: the exposures table when it has this experiment, else distinct run units."""
     e = exposures.c
     with store.engine.connect() as conn:
-        rows = conn.execute(select(e.variant, func.count(distinct(e.unit_id))).where(
-            e.experiment == name, e.kind == "experiment").group_by(e.variant)).all()  # fmt: skip
+        rows = conn.execute(
+            select(e.variant, func.count(distinct(e.unit_id)))
+            .where(e.experiment == name, e.kind == "experiment")
+            .group_by(e.variant)
+        ).all()
     if rows:
         return {v: int(n) for v, n in rows}
     out = {}
@@ -111,13 +116,24 @@ def _bootstrap_quantile(a: list[float], b: list[float], q: float, confidence: fl
     rng = np.random.default_rng(0)  # seeded: the same data give the same report
     xa, xb = np.asarray(a), np.asarray(b)
     est = float(np.percentile(xb, q) - np.percentile(xa, q))
-    boots = np.array([np.percentile(rng.choice(xb, xb.size), q) - np.percentile(rng.choice(xa, xa.size), q)
-                      for _ in range(1000)])  # fmt: skip
+    boots = np.array(
+        [np.percentile(rng.choice(xb, xb.size), q) - np.percentile(rng.choice(xa, xa.size), q) for _ in range(1000)]
+    )
     lo, hi = np.percentile(boots, [50 * (1 - confidence), 50 * (1 + confidence)])
     p = float(min(1.0, 2 * min((boots <= 0).mean(), (boots >= 0).mean())))
     se = float(boots.std(ddof=1))
-    return TestResult("bootstrap_quantile", est / se if se else math.nan, p, est, float(lo), float(hi), confidence,
-                      int(xa.size), int(xb.size), {"q": q, "se": se})  # fmt: skip
+    return TestResult(
+        "bootstrap_quantile",
+        est / se if se else math.nan,
+        p,
+        est,
+        float(lo),
+        float(hi),
+        confidence,
+        int(xa.size),
+        int(xb.size),
+        {"q": q, "se": se},
+    )
 
 
 def _pre_period(store: Store, runs: Sequence[Run], days: float) -> dict[str, Run]:
@@ -131,16 +147,21 @@ def _pre_period(store: Store, runs: Sequence[Run], days: float) -> dict[str, Run
     out: dict[str, list[Run]] = defaultdict(list)
     with store.engine.connect() as conn:
         for i in range(0, len(units), 500):
-            rows = conn.execute(select(t.user_id, t.status, t.duration_ms, t.cost_usd, t.quality_score, t.gate_passed)
-                                .where(t.user_id.in_(units[i:i + 500]), t.started_at < start,
-                                       t.started_at >= start - timedelta(days=days))).all()  # fmt: skip
+            rows = conn.execute(
+                select(t.user_id, t.status, t.duration_ms, t.cost_usd, t.quality_score, t.gate_passed).where(
+                    t.user_id.in_(units[i : i + 500]),
+                    t.started_at < start,
+                    t.started_at >= start - timedelta(days=days),
+                )
+            ).all()
             for u, st, d, c, q, g in rows:
                 out[u].append(Run("pre", u, st, d, c, q, g, None))
     return out  # type: ignore[return-value]
 
 
-def _test(m: Metric, a: list[Run], b: list[Run], confidence: float, cuped_pre: dict[str, Any] | None
-          ) -> tuple[TestResult | None, TestResult | None, float | None, float | None, str | None]:  # fmt: skip
+def _test(
+    m: Metric, a: list[Run], b: list[Run], confidence: float, cuped_pre: dict[str, Any] | None
+) -> tuple[TestResult | None, TestResult | None, float | None, float | None, str | None]:
     from glassbox.stats import ratio as ratio_stats
     from glassbox.stats.twosample import two_proportion_z, welch_t
 
@@ -209,21 +230,37 @@ def _power_note(m: Metric, a: list[Run], n_b: int, alpha: float) -> dict[str, An
     try:
         if m.kind == "proportion" and 0 < mean < 1:
             target = min(mean * 1.1, 0.999)
-            return {"metric": m.name, "relative_mde": 0.1, "power": power_proportions(mean, target, n_a, alpha,
-                                                                                     n_b / n_a)}  # fmt: skip
+            return {
+                "metric": m.name,
+                "relative_mde": 0.1,
+                "power": power_proportions(mean, target, n_a, alpha, n_b / n_a),
+            }
         if m.kind == "mean":
             sd = (sum((x - mean) ** 2 for x in xs) / (n_a - 1)) ** 0.5
             if sd > 0 and mean:
-                return {"metric": m.name, "relative_mde": 0.1,
-                        "power": power_means(abs(mean) * 0.1, sd, n_a, alpha, n_b / n_a)}  # fmt: skip
+                return {
+                    "metric": m.name,
+                    "relative_mde": 0.1,
+                    "power": power_means(abs(mean) * 0.1, sd, n_a, alpha, n_b / n_a),
+                }
     except ValueError:
         return {}
     return {}
 
 
-def analyze(store: Store, name: str, *, project: str = "default", sequential: bool = False, cuped: bool = False,
-            pre_days: float = 14.0, alpha: float | None = None, correction: str | None = None,
-            since: Any = None, until: Any = None) -> Analysis:  # fmt: skip
+def analyze(
+    store: Store,
+    name: str,
+    *,
+    project: str = "default",
+    sequential: bool = False,
+    cuped: bool = False,
+    pre_days: float = 14.0,
+    alpha: float | None = None,
+    correction: str | None = None,
+    since: Any = None,
+    until: Any = None,
+) -> Analysis:
     """The whole analysis of one experiment (see the module docstring for the methods and defaults)."""
     from glassbox.analysis.query import Query
     from glassbox.stats.multiple import adjust
@@ -245,11 +282,24 @@ def analyze(store: Store, name: str, *, project: str = "default", sequential: bo
     counts = [units.get(v.key, 0) for v in exp.variants]
     srm = srm_test(counts, exp.weights)
     total = sum(counts)
-    variants = [{"key": v.key, "weight": v.weight, "runs": len(by_variant[v.key]), "units": c,
-                 "share": (c / total) if total else None}
-                for v, c in zip(exp.variants, counts, strict=True)]  # fmt: skip
-    settings = {"alpha": a_level, "correction": method, "sequential": sequential, "cuped": cuped,
-                "confidence": confidence, "unit_of_analysis": "run"}  # fmt: skip
+    variants = [
+        {
+            "key": v.key,
+            "weight": v.weight,
+            "runs": len(by_variant[v.key]),
+            "units": c,
+            "share": (c / total) if total else None,
+        }
+        for v, c in zip(exp.variants, counts, strict=True)
+    ]
+    settings = {
+        "alpha": a_level,
+        "correction": method,
+        "sequential": sequential,
+        "cuped": cuped,
+        "confidence": confidence,
+        "unit_of_analysis": "run",
+    }
     pre = _pre_period(store, runs, pre_days) if cuped else None
     control = exp.variants[0].key
     primary: list[MetricResult] = []
@@ -258,13 +308,17 @@ def analyze(store: Store, name: str, *, project: str = "default", sequential: bo
         for names, out, is_guard in ((exp.metrics, primary, False), (exp.guardrails, guards, True)):
             for mname in names:
                 m = metric(mname)
-                t, rel, va, vb, note = _test(m, by_variant[control], by_variant[v.key], confidence,
-                                             pre if m.kind == "mean" else None)  # fmt: skip
+                t, rel, va, vb, note = _test(
+                    m, by_variant[control], by_variant[v.key], confidence, pre if m.kind == "mean" else None
+                )
                 if t is not None and sequential:
                     t = confidence_sequence(t)
                     rel = confidence_sequence(rel) if rel is not None else None
-                out.append(MetricResult(m.name, m.label, m.kind, v.key, control, is_guard, va, vb, _as_dict(t),
-                                        _as_dict(rel), note=note))  # fmt: skip
+                out.append(
+                    MetricResult(
+                        m.name, m.label, m.kind, v.key, control, is_guard, va, vb, _as_dict(t), _as_dict(rel), note=note
+                    )
+                )
     testable = [r for r in primary if r.test is not None and r.test.get("p_value") is not None]
     if testable:
         rejected, adjusted = adjust([r.test["p_value"] for r in testable], method, a_level)  # type: ignore[index]
@@ -279,20 +333,39 @@ def analyze(store: Store, name: str, *, project: str = "default", sequential: bo
             up = r.test["estimate"] > 0
             r.direction = "better" if up == metric(r.metric).higher_is_better else "worse"
     verdict = _verdict(exp, runs, srm.alarm, primary, guards, srm.p_value)
-    power = _power_note(metric(exp.metrics[0]), by_variant[control], len(by_variant[exp.variants[1].key]),
-                        a_level) if exp.metrics and runs else {}  # fmt: skip
+    power = (
+        _power_note(metric(exp.metrics[0]), by_variant[control], len(by_variant[exp.variants[1].key]), a_level)
+        if exp.metrics and runs
+        else {}
+    )
     return Analysis(name, exp.to_dict(), variants, srm.as_dict(), primary, guards, verdict, settings, power)
 
 
-def _verdict(exp: ExperimentDef, runs: Sequence[Run], srm_alarm: bool, primary: list[MetricResult],
-             guards: list[MetricResult], srm_p: float) -> dict[str, Any]:  # fmt: skip
+def _verdict(
+    exp: ExperimentDef,
+    runs: Sequence[Run],
+    srm_alarm: bool,
+    primary: list[MetricResult],
+    guards: list[MetricResult],
+    srm_p: float,
+) -> dict[str, Any]:
     if not runs:
-        return {"decision": "no_data", "winner": None, "confidence": None,
-                "reasons": ["no runs recorded in this experiment yet"]}  # fmt: skip
+        return {
+            "decision": "no_data",
+            "winner": None,
+            "confidence": None,
+            "reasons": ["no runs recorded in this experiment yet"],
+        }
     if srm_alarm:
-        return {"decision": "invalid", "winner": None, "confidence": None,
-                "reasons": [f"sample ratio mismatch (p = {srm_p:.2g} < 0.001): units are not split as the weights "
-                            "say, so no estimate can be trusted; check assignment and exposure logging"]}  # fmt: skip
+        return {
+            "decision": "invalid",
+            "winner": None,
+            "confidence": None,
+            "reasons": [
+                f"sample ratio mismatch (p = {srm_p:.2g} < 0.001): units are not split as the weights "
+                "say, so no estimate can be trusted; check assignment and exposure logging"
+            ],
+        }
     reasons: list[str] = []
     best: tuple[float, str] | None = None
     blocked: list[str] = []
@@ -303,8 +376,10 @@ def _verdict(exp: ExperimentDef, runs: Sequence[Run], srm_alarm: bool, primary: 
         worse = [r for r in mine if r.direction == "worse"]
         failed = [r for r in guards if r.variant == v.key and r.direction == "worse"]
         if failed:
-            reasons.append(f"{v.key}: guardrail{'s' if len(failed) > 1 else ''} "
-                           f"{', '.join(r.label for r in failed)} significantly worse")  # fmt: skip
+            reasons.append(
+                f"{v.key}: guardrail{'s' if len(failed) > 1 else ''} "
+                f"{', '.join(r.label for r in failed)} significantly worse"
+            )
         if worse:
             reasons.append(f"{v.key}: worse on {', '.join(r.label for r in worse)}")
             control_wins = True
@@ -322,5 +397,9 @@ def _verdict(exp: ExperimentDef, runs: Sequence[Run], srm_alarm: bool, primary: 
         return {"decision": "blocked", "winner": None, "confidence": None, "blocked": blocked, "reasons": reasons}
     if control_wins:
         return {"decision": "keep_control", "winner": exp.control, "confidence": None, "reasons": reasons}
-    return {"decision": "inconclusive", "winner": None, "confidence": None,
-            "reasons": reasons or ["no metric differs significantly between the variants"]}  # fmt: skip
+    return {
+        "decision": "inconclusive",
+        "winner": None,
+        "confidence": None,
+        "reasons": reasons or ["no metric differs significantly between the variants"],
+    }

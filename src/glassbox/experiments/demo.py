@@ -35,16 +35,22 @@ def record(store: str, runs: int = RUNS, seed: int = SEED) -> None:
 
     st = Store(store)
     try:
-        registry.save(st, "experiment", {"name": EXPERIMENT, "variants": VARIANTS,
-                                         "metrics": ["avg_quality", "success_rate"],
-                                         "guardrails": ["error_rate"],
-                                         "description": "Does a concise answer prompt beat the current one?"},
-                      actor="glassbox demo")  # fmt: skip
+        registry.save(
+            st,
+            "experiment",
+            {
+                "name": EXPERIMENT,
+                "variants": VARIANTS,
+                "metrics": ["avg_quality", "success_rate"],
+                "guardrails": ["error_rate"],
+                "description": "Does a concise answer prompt beat the current one?",
+            },
+            actor="glassbox demo",
+        )
     finally:
         st.close()
     rng = random.Random(seed)
-    gb.configure(project="demo", store=store, trail_dir=None, sample_rate=1.0, otlp_endpoint=None,
-                 calibration=False)  # fmt: skip
+    gb.configure(project="demo", store=store, trail_dir=None, sample_rate=1.0, otlp_endpoint=None, calibration=False)
     from glassbox.flags.client import default_client
 
     try:
@@ -77,17 +83,27 @@ def section(result: Any, console: Any, store: str | None) -> None:
     finally:
         st.close()
     units = ", ".join(f"{v['key']} {v['units']}" for v in a.variants)
-    console.print(f"[bold]Experiment[/]  {EXPERIMENT} ({units} users; SRM p = {a.srm['p_value']:.2f}): "
-                  f"{headline(a).replace('**', '')}", markup=True, highlight=False)  # fmt: skip
+    console.print(
+        f"[bold]Experiment[/]  {EXPERIMENT} ({units} users; SRM p = {a.srm['p_value']:.2f}): "
+        f"{headline(a).replace('**', '')}",
+        markup=True,
+        highlight=False,
+    )
     for r in a.results + a.guardrails:
         t = r.test
         if t is None:
             continue
         kind = "guardrail" if r.guardrail else "metric"
         rel = f" ({r.relative['estimate']:+.1%})" if r.relative and r.relative.get("estimate") is not None else ""
-        console.print(f"            {kind} {r.label}: {r.value_control:.3g} -> {r.value_variant:.3g}{rel}, "
-                      f"95% CI [{t['ci_low']:.3g}, {t['ci_high']:.3g}], p = {t['p_value']:.2g} "
-                      f"{'(' + r.direction + ')' if r.direction != 'none' else '(n.s.)'}", markup=False,
-                      highlight=False)  # fmt: skip
-    console.print(f"            glassbox exp analyze {EXPERIMENT}   ·   glassbox exp report {EXPERIMENT} --format html",
-                  markup=False, highlight=False)  # fmt: skip
+        console.print(
+            f"            {kind} {r.label}: {r.value_control:.3g} -> {r.value_variant:.3g}{rel}, "
+            f"95% CI [{t['ci_low']:.3g}, {t['ci_high']:.3g}], p = {t['p_value']:.2g} "
+            f"{'(' + r.direction + ')' if r.direction != 'none' else '(n.s.)'}",
+            markup=False,
+            highlight=False,
+        )
+    console.print(
+        f"            glassbox exp analyze {EXPERIMENT}   ·   glassbox exp report {EXPERIMENT} --format html",
+        markup=False,
+        highlight=False,
+    )

@@ -53,22 +53,52 @@ def _finished(r: Run) -> bool:
     return r.status in ("complete", "failed")
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("success_rate", "proportion", True, "success rate",
-           value=lambda r: (1.0 if r.status == "complete" else 0.0) if _finished(r) else None),
-    Metric("error_rate", "proportion", False, "error rate",
-           value=lambda r: (1.0 if r.status == "failed" else 0.0) if _finished(r) else None),
-    Metric("pass_rate", "proportion", True, "quality gate pass rate",
-           value=lambda r: None if r.gate_passed is None else float(r.gate_passed)),
-    Metric("avg_quality", "mean", True, "quality score", value=lambda r: r.quality),
-    Metric("avg_cost_usd", "mean", False, "cost per run (USD)", value=lambda r: r.cost_usd),
-    Metric("avg_duration_ms", "mean", False, "duration (ms)", value=lambda r: r.duration_ms),
-    Metric("p95_duration_ms", "quantile", False, "p95 duration (ms)", value=lambda r: r.duration_ms, q=95.0),
-    Metric("cost_per_success", "ratio", False, "cost per successful run (USD)",
-           numerator=lambda r: r.cost_usd or 0.0, denominator=lambda r: 1.0 if r.status == "complete" else 0.0),
-    Metric("quality_per_dollar", "ratio", True, "quality per dollar",
-           numerator=lambda r: r.quality, denominator=lambda r: r.cost_usd),
-)}  # fmt: skip
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(
+            "success_rate",
+            "proportion",
+            True,
+            "success rate",
+            value=lambda r: (1.0 if r.status == "complete" else 0.0) if _finished(r) else None,
+        ),
+        Metric(
+            "error_rate",
+            "proportion",
+            False,
+            "error rate",
+            value=lambda r: (1.0 if r.status == "failed" else 0.0) if _finished(r) else None,
+        ),
+        Metric(
+            "pass_rate",
+            "proportion",
+            True,
+            "quality gate pass rate",
+            value=lambda r: None if r.gate_passed is None else float(r.gate_passed),
+        ),
+        Metric("avg_quality", "mean", True, "quality score", value=lambda r: r.quality),
+        Metric("avg_cost_usd", "mean", False, "cost per run (USD)", value=lambda r: r.cost_usd),
+        Metric("avg_duration_ms", "mean", False, "duration (ms)", value=lambda r: r.duration_ms),
+        Metric("p95_duration_ms", "quantile", False, "p95 duration (ms)", value=lambda r: r.duration_ms, q=95.0),
+        Metric(
+            "cost_per_success",
+            "ratio",
+            False,
+            "cost per successful run (USD)",
+            numerator=lambda r: r.cost_usd or 0.0,
+            denominator=lambda r: 1.0 if r.status == "complete" else 0.0,
+        ),
+        Metric(
+            "quality_per_dollar",
+            "ratio",
+            True,
+            "quality per dollar",
+            numerator=lambda r: r.quality,
+            denominator=lambda r: r.cost_usd,
+        ),
+    )
+}
 
 
 def metric(name: str) -> Metric:
@@ -82,8 +112,11 @@ def load_runs(q: Query, experiment: str, **filters: Any) -> list[Run]:
     """Every run recorded in ``experiment`` (any variant), oldest first."""
     t = traces.c
     cond = q._where({**filters, "experiment": experiment})
-    rows = q._rows(select(t.variant, t.user_id, t.status, t.duration_ms, t.cost_usd, t.quality_score, t.gate_passed,
-                          t.started_at).where(cond, t.variant.is_not(None)).order_by(t.started_at))  # fmt: skip
+    rows = q._rows(
+        select(t.variant, t.user_id, t.status, t.duration_ms, t.cost_usd, t.quality_score, t.gate_passed, t.started_at)
+        .where(cond, t.variant.is_not(None))
+        .order_by(t.started_at)
+    )
     return [Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 

@@ -43,9 +43,14 @@ class StoredDefinition:
     updated_by: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.definition.kind, "name": self.definition.name, "version": self.version,
-                "updated_at": self.updated_at.isoformat() + "Z", "updated_by": self.updated_by,
-                "spec": self.definition.to_dict()}  # fmt: skip
+        return {
+            "kind": self.definition.kind,
+            "name": self.definition.name,
+            "version": self.version,
+            "updated_at": self.updated_at.isoformat() + "Z",
+            "updated_by": self.updated_by,
+            "spec": self.definition.to_dict(),
+        }
 
 
 def _now() -> datetime:
@@ -71,8 +76,9 @@ def _stored(row: Any) -> StoredDefinition:
     return StoredDefinition(parse(row.kind, row.spec), int(row.version), row.updated_at, row.updated_by)
 
 
-def save(store: Store, kind: str, raw: Mapping[str, Any], *, actor: str | None = None,
-         project: str = DEFAULT_PROJECT) -> StoredDefinition:  # fmt: skip
+def save(
+    store: Store, kind: str, raw: Mapping[str, Any], *, actor: str | None = None, project: str = DEFAULT_PROJECT
+) -> StoredDefinition:
     """Create or update a definition; the new version is recorded in the history (unchanged: no new version)."""
     definition = validate(kind, raw)
     spec = definition.to_dict()
@@ -81,22 +87,39 @@ def save(store: Store, kind: str, raw: Mapping[str, Any], *, actor: str | None =
     now = _now()
     try:
         with store.engine.begin() as conn:
-            row = conn.execute(select(d.version, d.spec).where(
-                d.project == project, d.kind == kind, d.name == definition.name)).first()  # fmt: skip
+            row = conn.execute(
+                select(d.version, d.spec).where(d.project == project, d.kind == kind, d.name == definition.name)
+            ).first()
             if row is not None and row.spec == spec:
-                return _stored(conn.execute(select(flag_definitions).where(
-                    d.project == project, d.kind == kind, d.name == definition.name)).one())  # fmt: skip
+                return _stored(
+                    conn.execute(
+                        select(flag_definitions).where(d.project == project, d.kind == kind, d.name == definition.name)
+                    ).one()
+                )
             version = 1 if row is None else int(row.version) + 1
             values = {"version": version, "spec": spec, "updated_at": now, "updated_by": actor}
             if row is None:
-                conn.execute(insert(flag_definitions).values(project=project, kind=kind, name=definition.name,
-                                                             **values))  # fmt: skip
+                conn.execute(
+                    insert(flag_definitions).values(project=project, kind=kind, name=definition.name, **values)
+                )
             else:
-                conn.execute(update(flag_definitions).where(d.project == project, d.kind == kind,
-                                                            d.name == definition.name).values(**values))  # fmt: skip
-            conn.execute(insert(flag_history).values(project=project, kind=kind, name=definition.name,
-                                                     version=version, action="create" if row is None else "update",
-                                                     spec=spec, actor=actor, at=now))  # fmt: skip
+                conn.execute(
+                    update(flag_definitions)
+                    .where(d.project == project, d.kind == kind, d.name == definition.name)
+                    .values(**values)
+                )
+            conn.execute(
+                insert(flag_history).values(
+                    project=project,
+                    kind=kind,
+                    name=definition.name,
+                    version=version,
+                    action="create" if row is None else "update",
+                    spec=spec,
+                    actor=actor,
+                    at=now,
+                )
+            )
     except SQLAlchemyError as exc:
         raise _failed(store, exc) from None
     return StoredDefinition(definition, version, now, actor)
@@ -108,8 +131,9 @@ def get(store: Store, kind: str, name: str, *, project: str = DEFAULT_PROJECT) -
     store.ready()
     try:
         with store.engine.connect() as conn:
-            row = conn.execute(select(flag_definitions).where(d.project == project, d.kind == kind,
-                                                              d.name == name)).first()  # fmt: skip
+            row = conn.execute(
+                select(flag_definitions).where(d.project == project, d.kind == kind, d.name == name)
+            ).first()
     except SQLAlchemyError as exc:
         raise _failed(store, exc) from None
     if row is None:
@@ -117,8 +141,9 @@ def get(store: Store, kind: str, name: str, *, project: str = DEFAULT_PROJECT) -
     return _stored(row)
 
 
-def list_definitions(store: Store, kind: str | None = None, *, project: str = DEFAULT_PROJECT
-                     ) -> list[StoredDefinition]:  # fmt: skip
+def list_definitions(
+    store: Store, kind: str | None = None, *, project: str = DEFAULT_PROJECT
+) -> list[StoredDefinition]:
     d = flag_definitions.c
     cond = [d.project == project]
     if kind is not None:
@@ -133,8 +158,9 @@ def list_definitions(store: Store, kind: str | None = None, *, project: str = DE
     return [_stored(r) for r in rows]
 
 
-def set_killed(store: Store, kind: str, name: str, killed: bool, *, actor: str | None = None,
-               project: str = DEFAULT_PROJECT) -> StoredDefinition:  # fmt: skip
+def set_killed(
+    store: Store, kind: str, name: str, killed: bool, *, actor: str | None = None, project: str = DEFAULT_PROJECT
+) -> StoredDefinition:
     """The kill switch: a killed flag serves its default, a killed experiment its control (no exposures)."""
     current = get(store, kind, name, project=project)
     spec = current.definition.to_dict()
@@ -145,9 +171,11 @@ def set_killed(store: Store, kind: str, name: str, killed: bool, *, actor: str |
     d = flag_history.c
     try:
         with store.engine.begin() as conn:  # name the action in the history
-            conn.execute(update(flag_history).where(d.project == project, d.kind == kind, d.name == name,
-                                                    d.version == stored.version)
-                         .values(action="kill" if killed else "revive"))  # fmt: skip
+            conn.execute(
+                update(flag_history)
+                .where(d.project == project, d.kind == kind, d.name == name, d.version == stored.version)
+                .values(action="kill" if killed else "revive")
+            )
     except SQLAlchemyError as exc:
         raise _failed(store, exc) from None
     return stored
@@ -159,9 +187,18 @@ def remove(store: Store, kind: str, name: str, *, actor: str | None = None, proj
     try:
         with store.engine.begin() as conn:
             conn.execute(delete(flag_definitions).where(d.project == project, d.kind == kind, d.name == name))
-            conn.execute(insert(flag_history).values(project=project, kind=kind, name=name,
-                                                     version=current.version + 1, action="delete", spec=None,
-                                                     actor=actor, at=_now()))  # fmt: skip
+            conn.execute(
+                insert(flag_history).values(
+                    project=project,
+                    kind=kind,
+                    name=name,
+                    version=current.version + 1,
+                    action="delete",
+                    spec=None,
+                    actor=actor,
+                    at=_now(),
+                )
+            )
     except SQLAlchemyError as exc:
         raise _failed(store, exc) from None
 
@@ -173,18 +210,24 @@ def history(store: Store, kind: str, name: str, *, project: str = DEFAULT_PROJEC
     store.ready()
     try:
         with store.engine.connect() as conn:
-            rows = conn.execute(select(flag_history).where(h.project == project, h.kind == kind, h.name == name)
-                                .order_by(h.version, h.id)).all()  # fmt: skip
+            rows = conn.execute(
+                select(flag_history)
+                .where(h.project == project, h.kind == kind, h.name == name)
+                .order_by(h.version, h.id)
+            ).all()
     except SQLAlchemyError as exc:
         raise _failed(store, exc) from None
     if not rows:
         raise _missing(kind, name)
-    return [{"version": r.version, "action": r.action, "actor": r.actor, "at": r.at.isoformat() + "Z",
-             "spec": r.spec} for r in rows]  # fmt: skip
+    return [
+        {"version": r.version, "action": r.action, "actor": r.actor, "at": r.at.isoformat() + "Z", "spec": r.spec}
+        for r in rows
+    ]
 
 
-def sync_toml(store: Store, path: str | Path = "glassbox.toml", *, actor: str = "glassbox.toml",
-              project: str = DEFAULT_PROJECT) -> list[StoredDefinition]:  # fmt: skip
+def sync_toml(
+    store: Store, path: str | Path = "glassbox.toml", *, actor: str = "glassbox.toml", project: str = DEFAULT_PROJECT
+) -> list[StoredDefinition]:
     """Store every definition of the file (each change versioned; all are checked before any is written)."""
     pairs = read_toml(path)
     for kind, raw in pairs:

@@ -53,12 +53,32 @@ def _row(r: MetricResult) -> list[str]:
     rel = (r.relative or {}).get("estimate")
     ci = f"[{_num(t.get('ci_low'))}, {_num(t.get('ci_high'))}]" if t else "-"
     status = {"better": "better", "worse": "WORSE", "none": "n.s."}[r.direction] if t else (r.note or "-")
-    return [r.label, r.variant, _num(r.value_control), _num(r.value_variant), _num(t.get("estimate")), ci,
-            _pct(rel), _num(t.get("p_value"), 3), _num(r.adjusted_p, 3), status]  # fmt: skip
+    return [
+        r.label,
+        r.variant,
+        _num(r.value_control),
+        _num(r.value_variant),
+        _num(t.get("estimate")),
+        ci,
+        _pct(rel),
+        _num(t.get("p_value"), 3),
+        _num(r.adjusted_p, 3),
+        status,
+    ]
 
 
-_COLUMNS = ["metric", "variant", "control", "variant value", "difference", "CI", "relative", "p", "adjusted p",
-            "result"]  # fmt: skip
+_COLUMNS = [
+    "metric",
+    "variant",
+    "control",
+    "variant value",
+    "difference",
+    "CI",
+    "relative",
+    "p",
+    "adjusted p",
+    "result",
+]
 
 
 def to_markdown(a: Analysis) -> str:
@@ -70,8 +90,12 @@ def to_markdown(a: Analysis) -> str:
         share = "-" if v["share"] is None else f"{v['share']:.1%}"
         lines.append(f"| {v['key']} | {v['weight']:.0%} | {v['units']} | {share} | {v['runs']} |")
     srm = a.srm
-    lines += ["", f"Sample ratio check: χ² = {srm['statistic']:.3g}, p = {srm['p_value']:.3g} — "
-              + ("**MISMATCH** (p < 0.001): results are not trustworthy" if srm["alarm"] else "OK"), ""]  # fmt: skip
+    lines += [
+        "",
+        f"Sample ratio check: χ² = {srm['statistic']:.3g}, p = {srm['p_value']:.3g} — "
+        + ("**MISMATCH** (p < 0.001): results are not trustworthy" if srm["alarm"] else "OK"),
+        "",
+    ]
     for title, rows in (("Metrics", a.results), ("Guardrails", a.guardrails)):
         if not rows:
             continue
@@ -79,37 +103,47 @@ def to_markdown(a: Analysis) -> str:
         lines += ["| " + " | ".join(_row(r)) + " |" for r in rows]
         lines.append("")
     method = "always-valid confidence sequences" if s["sequential"] else "fixed-horizon tests"
-    lines.append(f"_{method}, alpha = {s['alpha']:g}, {s['correction']} correction across metrics"
-                 + (", CUPED" if s["cuped"] else "") + ", one observation per run._")  # fmt: skip
+    lines.append(
+        f"_{method}, alpha = {s['alpha']:g}, {s['correction']} correction across metrics"
+        + (", CUPED" if s["cuped"] else "")
+        + ", one observation per run._"
+    )
     if a.power.get("power") is not None:
-        lines.append(f"_Power to detect a {a.power['relative_mde']:.0%} relative change in {a.power['metric']} at "
-                     f"this sample size: {a.power['power']:.0%}._")  # fmt: skip
+        lines.append(
+            f"_Power to detect a {a.power['relative_mde']:.0%} relative change in {a.power['metric']} at "
+            f"this sample size: {a.power['power']:.0%}._"
+        )
     return "\n".join(lines) + "\n"
 
 
 def to_html(a: Analysis) -> str:
     e = html.escape
     v = a.verdict
-    parts = [f"<section class=\"experiment-report\"><h1>Experiment {e(a.experiment)}</h1>",
-             f"<p class=\"verdict verdict-{e(v['decision'])}\"><strong>{e(headline(a).replace('**', ''))}</strong></p>",
-             "<ul>" + "".join(f"<li>{e(r)}</li>" for r in v.get("reasons", [])) + "</ul>",
-             "<h2>Allocation</h2><table><tr><th>variant</th><th>weight</th><th>units</th><th>share</th>"
-             "<th>runs</th></tr>"]  # fmt: skip
+    parts = [
+        f'<section class="experiment-report"><h1>Experiment {e(a.experiment)}</h1>',
+        f'<p class="verdict verdict-{e(v["decision"])}"><strong>{e(headline(a).replace("**", ""))}</strong></p>',
+        "<ul>" + "".join(f"<li>{e(r)}</li>" for r in v.get("reasons", [])) + "</ul>",
+        "<h2>Allocation</h2><table><tr><th>variant</th><th>weight</th><th>units</th><th>share</th><th>runs</th></tr>",
+    ]
     for x in a.variants:
         share = "-" if x["share"] is None else f"{x['share']:.1%}"
-        parts.append(f"<tr><td>{e(x['key'])}</td><td>{x['weight']:.0%}</td><td>{x['units']}</td><td>{share}</td>"
-                     f"<td>{x['runs']}</td></tr>")  # fmt: skip
+        parts.append(
+            f"<tr><td>{e(x['key'])}</td><td>{x['weight']:.0%}</td><td>{x['units']}</td><td>{share}</td>"
+            f"<td>{x['runs']}</td></tr>"
+        )
     parts.append("</table>")
     srm = a.srm
-    parts.append(f"<p class=\"srm {'alarm' if srm['alarm'] else 'ok'}\">Sample ratio check: p = {srm['p_value']:.3g}"
-                 f" — {'MISMATCH' if srm['alarm'] else 'OK'}</p>")  # fmt: skip
+    parts.append(
+        f'<p class="srm {"alarm" if srm["alarm"] else "ok"}">Sample ratio check: p = {srm["p_value"]:.3g}'
+        f" — {'MISMATCH' if srm['alarm'] else 'OK'}</p>"
+    )
     for title, rows in (("Metrics", a.results), ("Guardrails", a.guardrails)):
         if not rows:
             continue
         parts.append(f"<h2>{title}</h2><table><tr>" + "".join(f"<th>{e(c)}</th>" for c in _COLUMNS) + "</tr>")
         for r in rows:
             cells = _row(r)
-            parts.append(f"<tr class=\"{e(r.direction)}\">" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
+            parts.append(f'<tr class="{e(r.direction)}">' + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
         parts.append("</table>")
     parts.append("</section>")
     return "\n".join(parts) + "\n"

@@ -28,9 +28,16 @@ NOT_FOUND = "FLAG_NOT_FOUND"
 class FlagClient:
     """Definitions plus evaluation; thread-safe (definitions are swapped whole)."""
 
-    def __init__(self, definitions: Iterable[Definition] = (), *, store_url: str | None = None,
-                 project: str = "default", toml_path: str | None = "glassbox.toml", refresh_seconds: float = 30.0,
-                 record_exposures: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        definitions: Iterable[Definition] = (),
+        *,
+        store_url: str | None = None,
+        project: str = "default",
+        toml_path: str | None = "glassbox.toml",
+        refresh_seconds: float = 30.0,
+        record_exposures: bool = True,
+    ) -> None:
         self.store_url = store_url
         self.project = project
         self.toml_path = toml_path
@@ -97,8 +104,7 @@ class FlagClient:
             if not self._loaded:
                 self.load()
                 if self.store_url and self.refresh_seconds > 0:
-                    self._refresher = threading.Thread(target=self._refresh_loop, name="glassbox-flags",
-                                                       daemon=True)  # fmt: skip
+                    self._refresher = threading.Thread(target=self._refresh_loop, name="glassbox-flags", daemon=True)
                     self._refresher.start()
 
     def _refresh_loop(self) -> None:
@@ -122,8 +128,9 @@ class FlagClient:
         return dict(self._experiments)
 
     # -- evaluation -------------------------------------------------------------------------
-    def resolve_flag(self, name: str, unit_id: str | None, default: Any = None,
-                     attributes: Mapping[str, Any] | None = None) -> Resolution:  # fmt: skip
+    def resolve_flag(
+        self, name: str, unit_id: str | None, default: Any = None, attributes: Mapping[str, Any] | None = None
+    ) -> Resolution:
         """The flag's resolution; a missing flag resolves to ``default`` with reason ERROR (FLAG_NOT_FOUND)."""
         if not self._loaded:
             self._ensure()
@@ -135,8 +142,9 @@ class FlagClient:
             return Resolution(default, None, ERROR, error=NOT_FOUND)
         return evaluate_flag(flag, unit_id, attributes)
 
-    def resolve_variant(self, name: str, unit_id: str | None,
-                        attributes: Mapping[str, Any] | None = None) -> Resolution:  # fmt: skip
+    def resolve_variant(
+        self, name: str, unit_id: str | None, attributes: Mapping[str, Any] | None = None
+    ) -> Resolution:
         if not self._loaded:
             self._ensure()
         exp = self._experiments.get(name)
@@ -144,8 +152,9 @@ class FlagClient:
             return Resolution(None, None, ERROR, error=NOT_FOUND)
         return assign_variant(exp, unit_id, attributes)
 
-    def flag(self, name: str, unit_id: str | None = None, default: Any = None,
-             attributes: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+    def flag(
+        self, name: str, unit_id: str | None = None, default: Any = None, attributes: Mapping[str, Any] | None = None
+    ) -> Any:
         """The flag's value for the unit (``default`` when the flag is missing); records the exposure."""
         r = self.resolve_flag(name, unit_id, default, attributes)
         if r.error is None and unit_id is not None:

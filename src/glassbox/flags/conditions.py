@@ -16,14 +16,37 @@ from typing import Any
 
 Condition = Mapping[str, Any]
 
-OPERATORS = ("$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$regex", "$exists", "$not", "$veq",
-             "$vne", "$vgt", "$vgte", "$vlt", "$vlte", "$elemMatch", "$size", "$all", "$type", "$inGroup",
-             "$notInGroup")  # fmt: skip
+OPERATORS = (
+    "$eq",
+    "$ne",
+    "$in",
+    "$nin",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$regex",
+    "$exists",
+    "$not",
+    "$veq",
+    "$vne",
+    "$vgt",
+    "$vgte",
+    "$vlt",
+    "$vlte",
+    "$elemMatch",
+    "$size",
+    "$all",
+    "$type",
+    "$inGroup",
+    "$notInGroup",
+)
 LOGICAL = ("$and", "$or", "$nor", "$not")
 
 
-def eval_condition(attributes: Mapping[str, Any], condition: Condition,
-                   saved_groups: Mapping[str, list[Any]] | None = None) -> bool:  # fmt: skip
+def eval_condition(
+    attributes: Mapping[str, Any], condition: Condition, saved_groups: Mapping[str, list[Any]] | None = None
+) -> bool:
     """Whether ``attributes`` satisfy ``condition`` (an empty condition always does)."""
     if "$or" in condition:
         return _any(attributes, condition["$or"], saved_groups)
@@ -177,8 +200,11 @@ def _eval_operator(op: str, actual: Any, arg: Any, groups: Any) -> bool:
     if op == "$size":
         return isinstance(actual, list) and _eval_value(arg, len(actual), groups)
     if op == "$all":
-        return isinstance(actual, list) and isinstance(arg, list) and all(
-            any(_eval_value(c, el, groups) for el in actual) for c in arg)
+        return (
+            isinstance(actual, list)
+            and isinstance(arg, list)
+            and all(any(_eval_value(c, el, groups) for el in actual) for c in arg)
+        )
     if op == "$type":
         return _type_name(actual) == arg
     if op in ("$inGroup", "$notInGroup"):

@@ -55,8 +55,14 @@ class FlagDef:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["rules"] = [{k: v for k, v in (("value", r.value), ("condition", r.condition), ("rollout", r.rollout),
-                                          ("seed", r.seed)) if v is not None} for r in self.rules]
+        d["rules"] = [
+            {
+                k: v
+                for k, v in (("value", r.value), ("condition", r.condition), ("rollout", r.rollout), ("seed", r.seed))
+                if v is not None
+            }
+            for r in self.rules
+        ]
         return d
 
 
@@ -178,8 +184,19 @@ def parse_flag(raw: Mapping[str, Any]) -> FlagDef:
     """A FlagDef from a mapping (glassbox.toml ``[[flag]]``, the API's JSON); raises DefinitionError."""
     name = _name(raw, "flag")
     where = f"flag {name!r}"
-    known = {"name", "default", "rules", "killed", "description", "hash_version", "seed", "value", "rollout",
-             "condition", "kind"}  # fmt: skip
+    known = {
+        "name",
+        "default",
+        "rules",
+        "killed",
+        "description",
+        "hash_version",
+        "seed",
+        "value",
+        "rollout",
+        "condition",
+        "kind",
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise DefinitionError(f"{where}: unknown field {unknown[0]!r}; known: {', '.join(sorted(known - {'kind'}))}")
@@ -191,30 +208,61 @@ def parse_flag(raw: Mapping[str, Any]) -> FlagDef:
     for i, r in enumerate(raw_rules):
         if not isinstance(r, Mapping) or "value" not in r:
             raise DefinitionError(f"{where}.rules[{i}]: each rule needs a value (and optionally condition, rollout)")
-        rules.append(Rule(r["value"], _condition(r.get("condition"), f"{where}.rules[{i}].condition"),
-                          None if r.get("rollout") is None else _share(r["rollout"], f"{where}.rules[{i}].rollout"),
-                          _opt_text(r, "seed", f"{where}.rules[{i}]")))  # fmt: skip
+        rules.append(
+            Rule(
+                r["value"],
+                _condition(r.get("condition"), f"{where}.rules[{i}].condition"),
+                None if r.get("rollout") is None else _share(r["rollout"], f"{where}.rules[{i}].rollout"),
+                _opt_text(r, "seed", f"{where}.rules[{i}]"),
+            )
+        )
     # Shorthand: value/rollout/condition at the top level are one rule.
     if "value" in raw or "rollout" in raw or "condition" in raw:
         value = raw.get("value", True if isinstance(default, bool) else default)
         rollout = None if raw.get("rollout") is None else _share(raw["rollout"], f"{where}.rollout")
         rules.append(Rule(value, _condition(raw.get("condition"), f"{where}.condition"), rollout))
     for i, r in enumerate(rules):
-        if value_type(r.value) != value_type(default) and {value_type(r.value), value_type(default)} != {"integer",
-                                                                                                      "float"}:
-            raise DefinitionError(f"{where}.rules[{i}].value: {r.value!r} is not of the default's type "
-                                  f"({value_type(default)})")  # fmt: skip
-    return FlagDef(name, default, tuple(rules), _bool(raw, "killed", where), str(raw.get("description") or ""),
-                   _hash_version(raw, where), _opt_text(raw, "seed", where))  # fmt: skip
+        if value_type(r.value) != value_type(default) and {value_type(r.value), value_type(default)} != {
+            "integer",
+            "float",
+        }:
+            raise DefinitionError(
+                f"{where}.rules[{i}].value: {r.value!r} is not of the default's type ({value_type(default)})"
+            )
+    return FlagDef(
+        name,
+        default,
+        tuple(rules),
+        _bool(raw, "killed", where),
+        str(raw.get("description") or ""),
+        _hash_version(raw, where),
+        _opt_text(raw, "seed", where),
+    )
 
 
 def parse_experiment(raw: Mapping[str, Any]) -> ExperimentDef:  # noqa: PLR0915 - one check per field
     """An ExperimentDef from a mapping (glassbox.toml ``[[experiment]]``, the API's JSON); raises DefinitionError"""
     name = _name(raw, "experiment")
     where = f"experiment {name!r}"
-    known = {"name", "variants", "weights", "coverage", "condition", "namespace", "status", "killed", "seed",
-             "hash_version", "description", "metrics", "guardrails", "correction", "alpha", "kind",
-             "extra"}  # fmt: skip
+    known = {
+        "name",
+        "variants",
+        "weights",
+        "coverage",
+        "condition",
+        "namespace",
+        "status",
+        "killed",
+        "seed",
+        "hash_version",
+        "description",
+        "metrics",
+        "guardrails",
+        "correction",
+        "alpha",
+        "kind",
+        "extra",
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise DefinitionError(f"{where}: unknown field {unknown[0]!r}; known: {', '.join(sorted(known - {'kind'}))}")
@@ -234,21 +282,23 @@ def parse_experiment(raw: Mapping[str, Any]) -> ExperimentDef:  # noqa: PLR0915 
             if not isinstance(weights, Sequence) or len(weights) != len(raw_variants):
                 raise DefinitionError(f"{where}.weights: expected one weight per variant")
             weight = weights[i]
-        variants.append(Variant(key, -1.0 if weight is None else _share(weight, f"{where}.variants[{i}].weight"),
-                                value))  # fmt: skip
+        variants.append(
+            Variant(key, -1.0 if weight is None else _share(weight, f"{where}.variants[{i}].weight"), value)
+        )
     keys = [v.key for v in variants]
     if len(set(keys)) != len(keys):
         raise DefinitionError(f"{where}.variants: variant keys must be unique, got {keys}")
     if all(v.weight < 0 for v in variants):
         variants = [Variant(v.key, 1.0 / len(variants), v.value) for v in variants]
     elif any(v.weight < 0 for v in variants) or abs(sum(v.weight for v in variants) - 1.0) > 0.01:
-        raise DefinitionError(f"{where}: variant weights must all be given and sum to 1, got "
-                              f"{[v.weight for v in variants]}")  # fmt: skip
+        raise DefinitionError(
+            f"{where}: variant weights must all be given and sum to 1, got {[v.weight for v in variants]}"
+        )
     ns = raw.get("namespace")
     namespace = None
     if ns is not None:
         if not (isinstance(ns, Sequence) and not isinstance(ns, str) and len(ns) == 3 and isinstance(ns[0], str)):
-            raise DefinitionError(f"{where}.namespace: expected [name, start, end], e.g. [\"prompts\", 0, 0.5]")
+            raise DefinitionError(f'{where}.namespace: expected [name, start, end], e.g. ["prompts", 0, 0.5]')
         lo, hi = _share(ns[1], f"{where}.namespace start"), _share(ns[2], f"{where}.namespace end")
         if lo >= hi:
             raise DefinitionError(f"{where}.namespace: start must be below end, got {lo} >= {hi}")
@@ -273,10 +323,21 @@ def parse_experiment(raw: Mapping[str, Any]) -> ExperimentDef:  # noqa: PLR0915 
     if not isinstance(extra, Mapping):
         raise DefinitionError(f"{where}.extra: expected a table")
     return ExperimentDef(
-        name, tuple(variants), _share(raw.get("coverage", 1.0), f"{where}.coverage"),
-        _condition(raw.get("condition"), f"{where}.condition"), namespace, status, _bool(raw, "killed", where),
-        _opt_text(raw, "seed", where), _hash_version(raw, where), str(raw.get("description") or ""),
-        correction=correction, alpha=float(alpha), extra=dict(extra), **kw)  # fmt: skip
+        name,
+        tuple(variants),
+        _share(raw.get("coverage", 1.0), f"{where}.coverage"),
+        _condition(raw.get("condition"), f"{where}.condition"),
+        namespace,
+        status,
+        _bool(raw, "killed", where),
+        _opt_text(raw, "seed", where),
+        _hash_version(raw, where),
+        str(raw.get("description") or ""),
+        correction=correction,
+        alpha=float(alpha),
+        extra=dict(extra),
+        **kw,
+    )
 
 
 def parse(kind: str, raw: Mapping[str, Any]) -> Definition:

@@ -96,9 +96,20 @@ class ExposureLog:
         if self._store is None:
             self._store = Store(self.store_url)  # type: ignore[arg-type]
         store = self._store.ready()
-        rows = [{"project": self.project, "kind": k, "experiment": n, "variant": v, "unit_id": u, "trace_id": t,
-                 "source": s, "at": datetime.fromtimestamp(ns / 1e9, UTC).replace(tzinfo=None), "at_ns": ns}
-                for k, n, v, u, t, s, ns in batch]  # fmt: skip
+        rows = [
+            {
+                "project": self.project,
+                "kind": k,
+                "experiment": n,
+                "variant": v,
+                "unit_id": u,
+                "trace_id": t,
+                "source": s,
+                "at": datetime.fromtimestamp(ns / 1e9, UTC).replace(tzinfo=None),
+                "at_ns": ns,
+            }
+            for k, n, v, u, t, s, ns in batch
+        ]
         with store.engine.begin() as conn:
             conn.execute(insert(exposures), rows)
 

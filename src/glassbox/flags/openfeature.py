@@ -29,8 +29,12 @@ from glassbox.flags.client import NOT_FOUND, FlagClient, default_client
 from glassbox.flags.evaluate import ERROR, SPLIT, TARGETING_MATCH, Resolution
 
 _TYPES: dict[str, tuple[type, ...]] = {
-    "boolean": (bool,), "string": (str,), "integer": (int,), "float": (float, int), "object": (dict, list),
-}  # fmt: skip
+    "boolean": (bool,),
+    "string": (str,),
+    "integer": (int,),
+    "float": (float, int),
+    "object": (dict, list),
+}
 
 
 class ExposureHook(Hook):
@@ -69,8 +73,9 @@ class GlassboxProvider(AbstractProvider):
     def get_provider_hooks(self) -> list[Hook]:
         return [self._hook]
 
-    def _resolve(self, flag_key: str, default: Any, kind: str,
-                 ctx: EvaluationContext | None) -> FlagResolutionDetails[Any]:  # fmt: skip
+    def _resolve(
+        self, flag_key: str, default: Any, kind: str, ctx: EvaluationContext | None
+    ) -> FlagResolutionDetails[Any]:
         unit = ctx.targeting_key if ctx is not None else None
         attrs: Mapping[str, Any] = dict(ctx.attributes) if ctx is not None else {}
         if unit is not None:
@@ -80,8 +85,9 @@ class GlassboxProvider(AbstractProvider):
         except Exception as exc:  # noqa: BLE001 - the SDK expects an ERROR resolution, not an exception
             return FlagResolutionDetails(default, ErrorCode.GENERAL, str(exc), Reason.ERROR)
         if r.error == NOT_FOUND:
-            return FlagResolutionDetails(default, ErrorCode.FLAG_NOT_FOUND,
-                                         f"no flag or experiment named {flag_key!r}", Reason.ERROR)  # fmt: skip
+            return FlagResolutionDetails(
+                default, ErrorCode.FLAG_NOT_FOUND, f"no flag or experiment named {flag_key!r}", Reason.ERROR
+            )
         if r.reason == ERROR:
             code = ErrorCode.TARGETING_KEY_MISSING if unit is None else ErrorCode.GENERAL
             return FlagResolutionDetails(default, code, r.error, Reason.ERROR)
@@ -97,23 +103,30 @@ class GlassboxProvider(AbstractProvider):
             meta["bucket"] = r.bucket
         return FlagResolutionDetails(value, None, None, Reason(r.reason), r.variant, meta)
 
-    def resolve_boolean_details(self, flag_key: str, default_value: bool,
-                                evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[bool]:
+    def resolve_boolean_details(
+        self, flag_key: str, default_value: bool, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[bool]:
         return self._resolve(flag_key, default_value, "boolean", evaluation_context)
 
-    def resolve_string_details(self, flag_key: str, default_value: str,
-                               evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[str]:
+    def resolve_string_details(
+        self, flag_key: str, default_value: str, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[str]:
         return self._resolve(flag_key, default_value, "string", evaluation_context)
 
-    def resolve_integer_details(self, flag_key: str, default_value: int,
-                                evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[int]:
+    def resolve_integer_details(
+        self, flag_key: str, default_value: int, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[int]:
         return self._resolve(flag_key, default_value, "integer", evaluation_context)
 
-    def resolve_float_details(self, flag_key: str, default_value: float,
-                              evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[float]:
+    def resolve_float_details(
+        self, flag_key: str, default_value: float, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[float]:
         return self._resolve(flag_key, default_value, "float", evaluation_context)
 
-    def resolve_object_details(self, flag_key: str, default_value: Sequence[Any] | Mapping[str, Any],
-                               evaluation_context: EvaluationContext | None = None,
-                               ) -> FlagResolutionDetails[Sequence[Any] | Mapping[str, Any]]:  # fmt: skip
+    def resolve_object_details(
+        self,
+        flag_key: str,
+        default_value: Sequence[Any] | Mapping[str, Any],
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[Sequence[Any] | Mapping[str, Any]]:
         return self._resolve(flag_key, default_value, "object", evaluation_context)

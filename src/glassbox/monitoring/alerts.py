@@ -30,28 +30,64 @@ if TYPE_CHECKING:
 __all__ = ["AlertNotFound", "acknowledge", "fire", "fire_many", "resolve", "send_test"]
 
 
-def fire(store: Store, *, source: str, rule: str, severity: str, message: str, key: str | None = None,
-         dims: dict[str, Any] | None = None, trace_id: str | None = None, project: str | None = None,
-         flag_trace: bool = False) -> Alert:  # fmt: skip
+def fire(
+    store: Store,
+    *,
+    source: str,
+    rule: str,
+    severity: str,
+    message: str,
+    key: str | None = None,
+    dims: dict[str, Any] | None = None,
+    trace_id: str | None = None,
+    project: str | None = None,
+    flag_trace: bool = False,
+) -> Alert:
     """Record or deduplicate an alert and hand it to the configured notifiers; returns it as stored.
 
     ``severity``: critical, warning or info. ``flag_trace``: also flag ``trace_id`` for review.
     Delivery never blocks: notifiers run on their own threads.
     """
-    alert = make_alert(source=source, rule=rule, severity=severity, message=message, key=key, dims=dims,
-                       trace_id=trace_id, project=project)  # fmt: skip
+    alert = make_alert(
+        source=source,
+        rule=rule,
+        severity=severity,
+        message=message,
+        key=key,
+        dims=dims,
+        trace_id=trace_id,
+        project=project,
+    )
     return fire_many(store, [alert], flag_traces=flag_trace)[0]
 
 
-def make_alert(*, source: str, rule: str, severity: str, message: str, key: str | None = None,
-               dims: dict[str, Any] | None = None, trace_id: str | None = None,
-               project: str | None = None) -> Alert:  # fmt: skip
+def make_alert(
+    *,
+    source: str,
+    rule: str,
+    severity: str,
+    message: str,
+    key: str | None = None,
+    dims: dict[str, Any] | None = None,
+    trace_id: str | None = None,
+    project: str | None = None,
+) -> Alert:
     if severity not in SEVERITIES:
         raise QueryError(f"unknown severity {severity!r}: use critical, warning or info")
     if not source or not rule:
         raise QueryError("an alert needs a source and a rule")
-    return Alert(new_record_id(), source, rule, message, severity, dict(dims or {}), trace_id, project,
-                 time.time_ns(), key=key or default_key(source, rule, dims, project))  # fmt: skip
+    return Alert(
+        new_record_id(),
+        source,
+        rule,
+        message,
+        severity,
+        dict(dims or {}),
+        trace_id,
+        project,
+        time.time_ns(),
+        key=key or default_key(source, rule, dims, project),
+    )
 
 
 def fire_many(store: Store, items: Iterable[Alert], *, flag_traces: bool = False) -> list[Alert]:
@@ -84,7 +120,17 @@ def send_test(severity: str = "warning", message: str | None = None) -> Alert:
     """An alert for checking receivers (``glassbox alerts test-fire``): delivered, never stored."""
     if severity not in SEVERITIES:
         raise QueryError(f"unknown severity {severity!r}: use critical, warning or info")
-    a = Alert(new_record_id(), "test", "test_fire", message or "glassbox test alert: receivers are wired up",
-              severity, {}, None, None, time.time_ns(), key=f"test:{new_record_id()}")  # fmt: skip
+    a = Alert(
+        new_record_id(),
+        "test",
+        "test_fire",
+        message or "glassbox test alert: receivers are wired up",
+        severity,
+        {},
+        None,
+        None,
+        time.time_ns(),
+        key=f"test:{new_record_id()}",
+    )
     notifiers.delivery().submit(a, "test")
     return a

@@ -1,9 +1,9 @@
 """A console exporter for development: ``GLASSBOX_CONSOLE=1`` prints each finished trace as a tree (stderr).
 
-    qa 3f2a9c41e0b7… complete 812.4 ms $0.0021 quality 0.86
-    ├─ retrieve 120.3 ms
-    │  └─ embed 30.1 ms
-    └─ llm.answer 650.2 ms  gpt-4o-mini 1200/180 tok $0.0021
+qa 3f2a9c41e0b7… complete 812.4 ms $0.0021 quality 0.86
+├─ retrieve 120.3 ms
+│  └─ embed 30.1 ms
+└─ llm.answer 650.2 ms  gpt-4o-mini 1200/180 tok $0.0021
 """
 
 from __future__ import annotations

@@ -83,8 +83,14 @@ def section(result: Any, console: Any, store: str | None) -> None:
     previous = notifiers.set_delivery(delivery)
     try:
         st.write_traces(_runs())
-        slo = SLO("checkout_availability", "availability", 0.995, project=PROJECT, workflow="checkout",
-                  description="Checkout runs that do not fail")  # fmt: skip
+        slo = SLO(
+            "checkout_availability",
+            "availability",
+            0.995,
+            project=PROJECT,
+            workflow="checkout",
+            description="Checkout runs that do not fail",
+        )
         (status,) = check(st, [slo])
         delivery.flush(timeout=10)
     finally:
@@ -96,16 +102,22 @@ def section(result: Any, console: Any, store: str | None) -> None:
     console.print(Text("SLO and alerts", style="bold"))
     left = "—" if status.budget_remaining is None else f"{100 * status.budget_remaining:.0f}%"
     rate = status.burn_rates.get("1h")
-    console.print(Text(f"  {slo.name}: {100 * (status.sli or 0):.2f}% of {status.events} runs good over 30 d "
-                       f"(objective {100 * slo.objective:.1f}%), error budget left {left}, "
-                       f"burning {rate or 0:.1f}x over the last hour"))  # fmt: skip
+    console.print(
+        Text(
+            f"  {slo.name}: {100 * (status.sli or 0):.2f}% of {status.events} runs good over 30 d "
+            f"(objective {100 * slo.objective:.1f}%), error budget left {left}, "
+            f"burning {rate or 0:.1f}x over the last hour"
+        )
+    )
     firing = [f"{a.severity} {a.long}/{a.short} > {a.factor:g}x" for a in status.firing]
-    console.print(Text(f"  burn-rate alert firing: {', '.join(firing) or 'none'}",
-                       style="bold red" if firing else "green"))  # fmt: skip
+    console.print(
+        Text(f"  burn-rate alert firing: {', '.join(firing) or 'none'}", style="bold red" if firing else "green")
+    )
     if receiver.bodies:
         body = receiver.bodies[0]
         console.print(Text(f"  delivered to webhook {receiver.url}: {body['text']}"))
     else:
         console.print(Text("  (the local webhook received nothing)", style="yellow"))
-    console.print(Text("  see: glassbox slo status --verbose, glassbox alerts, /slo and /alerts in glassbox serve",
-                       style="dim"))  # fmt: skip
+    console.print(
+        Text("  see: glassbox slo status --verbose, glassbox alerts, /slo and /alerts in glassbox serve", style="dim")
+    )

@@ -51,8 +51,16 @@ if TYPE_CHECKING:
 
 NUMERIC_RUN_FIELDS = ("duration_ms", "cost_usd", "tokens_in", "tokens_out", "quality_score")
 CATEGORY_RUN_FIELDS = ("workflow", "intent", "domain", "status", "release", "environment", "service")
-FIELDS = (*NUMERIC_RUN_FIELDS, "score:NAME", "confidence", "confidence:STAGE", *CATEGORY_RUN_FIELDS, "decision",
-          "decision:STAGE", "model")  # fmt: skip
+FIELDS = (
+    *NUMERIC_RUN_FIELDS,
+    "score:NAME",
+    "confidence",
+    "confidence:STAGE",
+    *CATEGORY_RUN_FIELDS,
+    "decision",
+    "decision:STAGE",
+    "model",
+)
 SEGMENTS = ("release", "workflow")
 SEVERITIES = ("none", "low", "medium", "high", "critical")
 DEFAULT_FIELDS = ("confidence", "quality_score", "duration_ms", "workflow")
@@ -92,8 +100,10 @@ class FieldDrift:
         if self.status == "not_enough_data":
             return f"{self.field}{where_}: not enough data ({self.n_reference} reference, {self.n_current} current)"
         kind = "p" if self.method in ("ks", "chisquare", "z") else self.method
-        return (f"{self.field}{where_}: {'DRIFT ' + self.severity if self.drifted else 'no drift'} "
-                f"({kind} = {self.score:.4g}, threshold {self.threshold:g}; {self.n_reference} vs {self.n_current})")
+        return (
+            f"{self.field}{where_}: {'DRIFT ' + self.severity if self.drifted else 'no drift'} "
+            f"({kind} = {self.score:.4g}, threshold {self.threshold:g}; {self.n_reference} vs {self.n_current})"
+        )
 
 
 @dataclass
@@ -117,9 +127,16 @@ class DriftReport:
         return SEVERITIES[max(found)] if found else "none"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check_id": self.check_id, "project": self.project, "at": self.at.isoformat() + "Z",
-                "reference": self.reference, "current": self.current, "drifted": len(self.drifted),
-                "worst_severity": self.worst, "results": [r.as_dict() for r in self.results]}  # fmt: skip
+        return {
+            "check_id": self.check_id,
+            "project": self.project,
+            "at": self.at.isoformat() + "Z",
+            "reference": self.reference,
+            "current": self.current,
+            "drifted": len(self.drifted),
+            "worst_severity": self.worst,
+            "results": [r.as_dict() for r in self.results],
+        }
 
 
 def severity_of(score: DriftScore) -> str:
@@ -160,14 +177,16 @@ def is_categorical(name: str) -> bool:
     return _field_source(name)[3]
 
 
-def field_values(store: Store, name: str, *, segment_by: str | None = None,
-                 **filters: Any) -> dict[str | None, list[Any]]:  # fmt: skip
+def field_values(
+    store: Store, name: str, *, segment_by: str | None = None, **filters: Any
+) -> dict[str | None, list[Any]]:
     """Values of field ``name`` in the runs matching ``filters``, by segment (``None``: all runs)."""
     return many_field_values(store, [name], segment_by=segment_by, **filters)[name]
 
 
-def many_field_values(store: Store, names: list[str] | tuple[str, ...], *, segment_by: str | None = None,
-                      **filters: Any) -> dict[str, dict[str | None, list[Any]]]:  # fmt: skip
+def many_field_values(
+    store: Store, names: list[str] | tuple[str, ...], *, segment_by: str | None = None, **filters: Any
+) -> dict[str, dict[str | None, list[Any]]]:
     """``field_values`` of several fields: the run's own columns are read in one query, each joined
     field (scores, decisions, models) in one more. At most ``MAX_VALUES`` newest values per field."""
     if segment_by is not None and segment_by not in SEGMENTS:
@@ -183,8 +202,14 @@ def many_field_values(store: Store, names: list[str] | tuple[str, ...], *, segme
     for n, (column, conds, table, _) in sources.items():
         if table is not None:
             src = traces.join(table, table.c.trace_id == traces.c.trace_id)
-            groups.append(([n], select(column, *([seg] if seg is not None else [])).select_from(src)
-                           .where(cond, column.is_not(None), *conds)))  # fmt: skip
+            groups.append(
+                (
+                    [n],
+                    select(column, *([seg] if seg is not None else []))
+                    .select_from(src)
+                    .where(cond, column.is_not(None), *conds),
+                )
+            )
     out: dict[str, dict[str | None, list[Any]]] = {n: {None: []} for n in names}
     store.ready()
     with store.engine.connect() as conn:
@@ -215,8 +240,12 @@ def _span(text: str, name: str) -> timedelta:
         raise QueryError(f"{name}: expected a span such as 24h, 7d or 2w, got {text!r}") from None
 
 
-def windows(current: str = "24h", reference: str = "7d", *, now: datetime | None = None,
-            ) -> tuple[dict[str, datetime], dict[str, datetime]]:  # fmt: skip
+def windows(
+    current: str = "24h",
+    reference: str = "7d",
+    *,
+    now: datetime | None = None,
+) -> tuple[dict[str, datetime], dict[str, datetime]]:
     """(current, reference) as since/until: the current span back from now, the reference just before it."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     cur = _span(current, "current")
@@ -228,14 +257,32 @@ def windows(current: str = "24h", reference: str = "7d", *, now: datetime | None
 
 
 # -- checking ------------------------------------------------------------------------------------
-def compare(name: str, reference: list[Any], current: list[Any], *, categorical: bool, method: str | None = None,
-            threshold: float | None = None, min_samples: int = MIN_SAMPLES, segment_by: str | None = None,
-            segment: str | None = None) -> FieldDrift:  # fmt: skip
+def compare(
+    name: str,
+    reference: list[Any],
+    current: list[Any],
+    *,
+    categorical: bool,
+    method: str | None = None,
+    threshold: float | None = None,
+    min_samples: int = MIN_SAMPLES,
+    segment_by: str | None = None,
+    segment: str | None = None,
+) -> FieldDrift:
     """One comparison with the minimum-sample rule, its severity and descriptive details."""
     ref, cur = stats.clean(reference), stats.clean(current)
     if len(ref) < min_samples or len(cur) < min_samples or not ref or not cur:
-        return FieldDrift(name, "not_enough_data", "none", len(ref), len(cur), segment_by, segment,
-                          categorical=categorical, details={"min_samples": min_samples})  # fmt: skip
+        return FieldDrift(
+            name,
+            "not_enough_data",
+            "none",
+            len(ref),
+            len(cur),
+            segment_by,
+            segment,
+            categorical=categorical,
+            details={"min_samples": min_samples},
+        )
     try:
         score = stats.drift_test(ref, cur, categorical=categorical, method=method, threshold=threshold)
     except ValueError as exc:
@@ -254,9 +301,21 @@ def compare(name: str, reference: list[Any], current: list[Any], *, categorical:
         details["reference_mean"] = math.fsum(ref) / len(ref)
         details["current_mean"] = math.fsum(cur) / len(cur)
     severity = severity_of(score)
-    return FieldDrift(name, "drift" if score.drifted else "ok", severity, len(ref), len(cur), segment_by, segment,
-                      score.method, _finite(score.score), score.threshold, score.drifted, categorical,
-                      details)  # fmt: skip
+    return FieldDrift(
+        name,
+        "drift" if score.drifted else "ok",
+        severity,
+        len(ref),
+        len(cur),
+        segment_by,
+        segment,
+        score.method,
+        _finite(score.score),
+        score.threshold,
+        score.drifted,
+        categorical,
+        details,
+    )
 
 
 def _finite(x: float) -> float | None:
@@ -271,11 +330,24 @@ def _shares(values: list[Any], top: int = 8) -> dict[str, float]:
     return {k: n / len(values) for k, n in ranked}
 
 
-def check(store: Store, fields: list[str] | tuple[str, ...] = DEFAULT_FIELDS, *, current: str = "24h",
-          reference: str = "7d", reference_release: str | None = None, baseline: str | None = None,
-          by: str | None = None, method: str | None = None, threshold: float | None = None,
-          min_samples: int = MIN_SAMPLES, project: str | None = None, now: datetime | None = None,
-          save: bool = True, alert: bool = True, **filters: Any) -> DriftReport:  # fmt: skip
+def check(
+    store: Store,
+    fields: list[str] | tuple[str, ...] = DEFAULT_FIELDS,
+    *,
+    current: str = "24h",
+    reference: str = "7d",
+    reference_release: str | None = None,
+    baseline: str | None = None,
+    by: str | None = None,
+    method: str | None = None,
+    threshold: float | None = None,
+    min_samples: int = MIN_SAMPLES,
+    project: str | None = None,
+    now: datetime | None = None,
+    save: bool = True,
+    alert: bool = True,
+    **filters: Any,
+) -> DriftReport:
     """Compare each field's current window with its reference, overall and per ``by`` segment.
 
     Stores the results as one check of the time series (``save``) and fires an alert per drifted
@@ -306,8 +378,9 @@ def check(store: Store, fields: list[str] | tuple[str, ...] = DEFAULT_FIELDS, *,
         reference_all = many_field_values(store, fields, segment_by=by, **scope, **ref_window)
     elif reference_release is not None:
         # every run of the pinned release so far (narrow the current side with release=… to compare apart)
-        reference_all = many_field_values(store, fields, **{**scope, "release": reference_release},
-                                          until=cur_window["until"])  # fmt: skip
+        reference_all = many_field_values(
+            store, fields, **{**scope, "release": reference_release}, until=cur_window["until"]
+        )
     for name in fields:
         categorical = is_categorical(name)
         cur_vals = current_all[name]
@@ -320,15 +393,40 @@ def check(store: Store, fields: list[str] | tuple[str, ...] = DEFAULT_FIELDS, *,
                 ref_vals.update({seg: pinned for seg in cur_vals if seg is not None})
         else:
             ref_vals = reference_all[name]
-        results.append(compare(name, ref_vals.get(None, []), cur_vals.get(None, []), categorical=categorical,
-                               method=method, threshold=threshold, min_samples=min_samples))  # fmt: skip
+        results.append(
+            compare(
+                name,
+                ref_vals.get(None, []),
+                cur_vals.get(None, []),
+                categorical=categorical,
+                method=method,
+                threshold=threshold,
+                min_samples=min_samples,
+            )
+        )
         if by is not None:
             for seg in sorted(s for s in cur_vals if s is not None):
-                results.append(compare(name, ref_vals.get(seg, []), cur_vals[seg], categorical=categorical,
-                                       method=method, threshold=threshold, min_samples=min_samples, segment_by=by,
-                                       segment=seg))  # fmt: skip
-    report = DriftReport(new_record_id(), project, now or datetime.now(UTC).replace(tzinfo=None), ref_desc,
-                         {"since": _iso(cur_window["since"]), "until": _iso(cur_window["until"])}, results)
+                results.append(
+                    compare(
+                        name,
+                        ref_vals.get(seg, []),
+                        cur_vals[seg],
+                        categorical=categorical,
+                        method=method,
+                        threshold=threshold,
+                        min_samples=min_samples,
+                        segment_by=by,
+                        segment=seg,
+                    )
+                )
+    report = DriftReport(
+        new_record_id(),
+        project,
+        now or datetime.now(UTC).replace(tzinfo=None),
+        ref_desc,
+        {"since": _iso(cur_window["since"]), "until": _iso(cur_window["until"])},
+        results,
+    )
     if save:
         save_report(store, report)
     if alert:
@@ -343,21 +441,38 @@ def _iso(d: datetime) -> str:
 # -- the time series -----------------------------------------------------------------------------
 def save_report(store: Store, report: DriftReport) -> None:
     at_ns = int(report.at.replace(tzinfo=UTC).timestamp() * 1e6) * 1000
-    rows = [{
-        "id": new_record_id(), "check_id": report.check_id, "project": report.project or "default",
-        "field": r.field, "segment_by": r.segment_by, "segment": r.segment, "status": r.status,
-        "severity": r.severity, "method": r.method, "score": r.score, "threshold": r.threshold,
-        "drifted": r.drifted, "n_reference": r.n_reference, "n_current": r.n_current,
-        "reference": report.reference, "current": report.current, "details": r.details,
-        "at": report.at, "at_ns": at_ns,
-    } for r in report.results]  # fmt: skip
+    rows = [
+        {
+            "id": new_record_id(),
+            "check_id": report.check_id,
+            "project": report.project or "default",
+            "field": r.field,
+            "segment_by": r.segment_by,
+            "segment": r.segment,
+            "status": r.status,
+            "severity": r.severity,
+            "method": r.method,
+            "score": r.score,
+            "threshold": r.threshold,
+            "drifted": r.drifted,
+            "n_reference": r.n_reference,
+            "n_current": r.n_current,
+            "reference": report.reference,
+            "current": report.current,
+            "details": r.details,
+            "at": report.at,
+            "at_ns": at_ns,
+        }
+        for r in report.results
+    ]
     if rows:
         with store.ready().engine.begin() as conn:
             conn.execute(drift_results.insert(), rows)
 
 
-def history(store: Store, *, project: str | None = None, field: str | None = None, since: Any = None,
-            limit: int = 500) -> list[dict[str, Any]]:  # fmt: skip
+def history(
+    store: Store, *, project: str | None = None, field: str | None = None, since: Any = None, limit: int = 500
+) -> list[dict[str, Any]]:
     """Stored results, newest first (the time series behind the dashboard and ``/api/v1/drift``)."""
     d = drift_results.c
     conds: list[Any] = []
@@ -410,8 +525,15 @@ def summary(store: Store, *, project: str | None = None) -> dict[str, Any]:
 
 
 # -- pinned baselines ----------------------------------------------------------------------------
-def pin_baseline(store: Store, name: str, fields: list[str] | tuple[str, ...], *, project: str = "default",
-                 by: str | None = None, **filters: Any) -> dict[str, int]:  # fmt: skip
+def pin_baseline(
+    store: Store,
+    name: str,
+    fields: list[str] | tuple[str, ...],
+    *,
+    project: str = "default",
+    by: str | None = None,
+    **filters: Any,
+) -> dict[str, int]:
     """Snapshot the values of ``fields`` in the runs matching ``filters`` (``since``/``until``/``release``…)
     as baseline ``name``; later checks compare with it (``baseline=name``). Returns values per field."""
     if not name or not name.strip():
@@ -423,10 +545,19 @@ def pin_baseline(store: Store, name: str, fields: list[str] | tuple[str, ...], *
             raise QueryError(f"baseline {name!r}: no values of {f!r} in the runs selected")
         counts[f] = len(vals[None])
         for seg, values in vals.items():
-            rows.append({"project": project, "name": name, "field": f, "segment_by": (by or "") if seg else "",
-                         "segment": seg or "", "categorical": is_categorical(f), "values": values,
-                         "source": {k: str(v) for k, v in filters.items()},
-                         "created_at": datetime.now(UTC).replace(tzinfo=None)})  # fmt: skip
+            rows.append(
+                {
+                    "project": project,
+                    "name": name,
+                    "field": f,
+                    "segment_by": (by or "") if seg else "",
+                    "segment": seg or "",
+                    "categorical": is_categorical(f),
+                    "values": values,
+                    "source": {k: str(v) for k, v in filters.items()},
+                    "created_at": datetime.now(UTC).replace(tzinfo=None),
+                }
+            )
     b = drift_baselines.c
     with store.ready().engine.begin() as conn:
         conn.execute(drift_baselines.delete().where(b.project == project, b.name == name, b.field.in_(list(fields))))
@@ -434,15 +565,21 @@ def pin_baseline(store: Store, name: str, fields: list[str] | tuple[str, ...], *
     return counts
 
 
-def load_baseline(store: Store, name: str, field_name: str, *, project: str = "default",
-                  segment_by: str | None = None) -> dict[str | None, list[Any]]:  # fmt: skip
+def load_baseline(
+    store: Store, name: str, field_name: str, *, project: str = "default", segment_by: str | None = None
+) -> dict[str | None, list[Any]]:
     b = drift_baselines.c
     with store.ready().engine.connect() as conn:
-        rows = conn.execute(select(b.segment_by, b.segment, b["values"]).where(
-            b.project == project, b.name == name, b.field == field_name)).all()  # fmt: skip
+        rows = conn.execute(
+            select(b.segment_by, b.segment, b["values"]).where(
+                b.project == project, b.name == name, b.field == field_name
+            )
+        ).all()
     if not rows:
-        raise BaselineNotFound(f"no baseline {name!r} of field {field_name!r} in project {project!r}: "
-                               f"pin one with `glassbox drift pin {name} --field {field_name}`")
+        raise BaselineNotFound(
+            f"no baseline {name!r} of field {field_name!r} in project {project!r}: "
+            f"pin one with `glassbox drift pin {name} --field {field_name}`"
+        )
     out: dict[str | None, list[Any]] = {}
     for seg_by, seg, values in rows:
         if not seg:
@@ -463,27 +600,41 @@ def raise_alerts(store: Store, report: DriftReport) -> int:
     for r in report.results:
         key = alert_key(report.project, r)
         if r.drifted:
-            _fire(store, key=key, severity=ALERT_SEVERITY[r.severity], message=f"drift: {r.describe()}",
-                  rule=r.field, project=report.project,
-                  dims={"field": r.field, "segment_by": r.segment_by, "segment": r.segment,
-                        "severity": r.severity, "method": r.method, "score": r.score,
-                        "check_id": report.check_id})  # fmt: skip
+            _fire(
+                store,
+                key=key,
+                severity=ALERT_SEVERITY[r.severity],
+                message=f"drift: {r.describe()}",
+                rule=r.field,
+                project=report.project,
+                dims={
+                    "field": r.field,
+                    "segment_by": r.segment_by,
+                    "segment": r.segment,
+                    "severity": r.severity,
+                    "method": r.method,
+                    "score": r.score,
+                    "check_id": report.check_id,
+                },
+            )
             fired += 1
         elif r.status == "ok":
             _resolve(store, key)
     return fired
 
 
-def _fire(store: Store, *, key: str, severity: str, message: str, rule: str, project: str | None,
-          dims: dict[str, Any]) -> None:  # fmt: skip
+def _fire(
+    store: Store, *, key: str, severity: str, message: str, rule: str, project: str | None, dims: dict[str, Any]
+) -> None:
     try:
         from glassbox.monitoring.alerts import fire
     except ImportError:  # the alerts contract not there yet: the alerts table as it is
         from glassbox.model import Alert
         from glassbox.store.alerts import add_alerts
 
-        add_alerts(store, [Alert(new_record_id(), "drift", rule, message, severity, dims, None, project,
-                                 time.time_ns())])  # fmt: skip
+        add_alerts(
+            store, [Alert(new_record_id(), "drift", rule, message, severity, dims, None, project, time.time_ns())]
+        )
         return
     fire(store, source="drift", rule=rule, severity=severity, message=message, key=key, dims=dims, project=project)
 

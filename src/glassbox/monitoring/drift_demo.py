@@ -33,22 +33,50 @@ def _run(rng: random.Random, hours_ago: float, release: str, confidence: float) 
     root = Span(t.trace_id, new_span_id(), None, "recommend", "trace", start)
     root.end_ns, root.status = t.end_ns, "ok"
     t.root_span_id, t.spans = root.span_id, [root]
-    t.decisions = [Decision(new_record_id(), "ml_validated", "classifier agreed", confidence, [], {}, root.span_id,
-                            "validate", start)]  # fmt: skip
+    t.decisions = [
+        Decision(
+            new_record_id(), "ml_validated", "classifier agreed", confidence, [], {}, root.span_id, "validate", start
+        )
+    ]
     quality = rng.uniform(0.6, 0.9)
     t.scores = [Score(new_record_id(), "quality", quality, 1.0, quality >= 0.5, "rule", at_ns=start)]
     if rng.random() < 0.6:  # most runs get a rating; v2's are poorer
         stars = rng.choice((4, 5, 5, 4, 3) if release == "v1" else (2, 3, 2, 4, 1))
         comment = rng.choice(COMMENTS["positive" if stars >= 4 else "negative"]) if rng.random() < 0.3 else None
         f = assess(rating=stars, scale=(1, 5), comment=comment)
-        t.feedback.append(Feedback(new_record_id(), f["kind"], f["rating"], None, comment, f["sentiment"],
-                                   f"user-{rng.randrange(40)}", start + 5 * 10**9, f["scale"], f["normalized"],
-                                   f["label"]))  # fmt: skip
+        t.feedback.append(
+            Feedback(
+                new_record_id(),
+                f["kind"],
+                f["rating"],
+                None,
+                comment,
+                f["sentiment"],
+                f"user-{rng.randrange(40)}",
+                start + 5 * 10**9,
+                f["scale"],
+                f["normalized"],
+                f["label"],
+            )
+        )
     if rng.random() < 0.3:
         signal = rng.choice(("accept", "share", "click") if release == "v1" else ("re_query", "skip", "accept"))
         f = assess(signal=signal)
-        t.feedback.append(Feedback(new_record_id(), "implicit", None, signal, None, f["sentiment"], None,
-                                   start + 9 * 10**9, None, None, f["label"]))  # fmt: skip
+        t.feedback.append(
+            Feedback(
+                new_record_id(),
+                "implicit",
+                None,
+                signal,
+                None,
+                f["sentiment"],
+                None,
+                start + 9 * 10**9,
+                None,
+                None,
+                f["label"],
+            )
+        )
     return t
 
 
@@ -83,18 +111,34 @@ def section(result: Any, console: Any, store: str | None) -> None:
     for r in report.results:
         style = "bold red" if r.drifted else "green"
         label = f"DRIFT ({r.severity})" if r.drifted else "no drift"
-        score = "" if r.score is None else f"{r.method} {'p' if r.method in ('ks', 'chisquare', 'z') else 'd'}" \
-            f"={r.score:.3g}"
-        console.print(Text.assemble(f"  {r.field:<14}", (f"{label:<17}", style),
-                                    f"{score:<16} {r.n_reference} vs {r.n_current} values"))  # fmt: skip
+        score = (
+            ""
+            if r.score is None
+            else f"{r.method} {'p' if r.method in ('ks', 'chisquare', 'z') else 'd'}={r.score:.3g}"
+        )
+        console.print(
+            Text.assemble(
+                f"  {r.field:<14}", (f"{label:<17}", style), f"{score:<16} {r.n_reference} vs {r.n_current} values"
+            )
+        )
     if report.drifted:
         r = report.drifted[0]
-        console.print(Text(f"  mean {r.field} {r.details['reference_mean']:.2f} -> {r.details['current_mean']:.2f}; "
-                           "alert raised (glassbox drift check / the /drift page)", "dim"))  # fmt: skip
+        console.print(
+            Text(
+                f"  mean {r.field} {r.details['reference_mean']:.2f} -> {r.details['current_mean']:.2f}; "
+                "alert raised (glassbox drift check / the /drift page)",
+                "dim",
+            )
+        )
     console.print(Text.assemble(("Feedback", "bold"), "  per week: average rating (0-1), positive share"))
     for w in weeks:
         rating = "—" if w["avg_rating"] is None else f"{w['avg_rating']:.2f}"
         share = "—" if w["positive_share"] is None else f"{100 * w['positive_share']:.0f}%"
         console.print(Text(f"  {w['week']}  rating {rating}  positive {share:>4}  ({w['feedback']} items)"))
-    console.print(Text("  try: glassbox drift check --project demo-drift --by release; "
-                       "glassbox export --dataset feedback --project demo-drift --balance", "dim"))  # fmt: skip
+    console.print(
+        Text(
+            "  try: glassbox drift check --project demo-drift --by release; "
+            "glassbox export --dataset feedback --project demo-drift --balance",
+            "dim",
+        )
+    )

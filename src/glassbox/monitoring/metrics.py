@@ -33,60 +33,118 @@ class Metrics:
         r = self.registry = registry if registry is not None else CollectorRegistry()
         d = DURATION_BUCKETS_S
         # -- runs and stages
-        self.traces = Counter("glassbox_traces_total", "Runs stored, by final status.",
-                              ("workflow", "status", "model_version"), registry=r)  # fmt: skip
-        self.run_errors = Counter("glassbox_run_errors_total", "Runs that failed or recorded a failed stage.",
-                                  ("workflow", "model_version"), registry=r)  # fmt: skip
-        self.trace_seconds = Histogram("glassbox_trace_duration_seconds", "Run durations.",
-                                       ("workflow", "model_version"), buckets=d, registry=r)  # fmt: skip
-        self.stages = Counter("glassbox_stages_total", "Stages, by status (ok, error, unset).",
-                              ("workflow", "stage", "status", "model_version"), registry=r)  # fmt: skip
-        self.stage_seconds = Histogram("glassbox_stage_duration_seconds", "Stage durations.",
-                                       ("workflow", "stage", "model_version"), buckets=d, registry=r)
+        self.traces = Counter(
+            "glassbox_traces_total",
+            "Runs stored, by final status.",
+            ("workflow", "status", "model_version"),
+            registry=r,
+        )
+        self.run_errors = Counter(
+            "glassbox_run_errors_total",
+            "Runs that failed or recorded a failed stage.",
+            ("workflow", "model_version"),
+            registry=r,
+        )
+        self.trace_seconds = Histogram(
+            "glassbox_trace_duration_seconds", "Run durations.", ("workflow", "model_version"), buckets=d, registry=r
+        )
+        self.stages = Counter(
+            "glassbox_stages_total",
+            "Stages, by status (ok, error, unset).",
+            ("workflow", "stage", "status", "model_version"),
+            registry=r,
+        )
+        self.stage_seconds = Histogram(
+            "glassbox_stage_duration_seconds",
+            "Stage durations.",
+            ("workflow", "stage", "model_version"),
+            buckets=d,
+            registry=r,
+        )
         # -- LLM calls
-        self.llm_calls = Counter("glassbox_llm_calls_total", "LLM calls, by outcome (success, failure).",
-                                 ("provider", "model", "outcome"), registry=r)  # fmt: skip
-        self.llm_seconds = Histogram("glassbox_llm_call_duration_seconds", "LLM call durations (GenAI buckets).",
-                                     ("provider", "model"), buckets=d, registry=r)  # fmt: skip
-        self.tokens = Counter("glassbox_llm_tokens_total", "LLM tokens, by direction (input, output).",
-                              ("provider", "model", "direction"), registry=r)
-        self.tokens_per_call = Histogram("glassbox_llm_tokens_per_call", "Tokens of one LLM call (GenAI buckets).",
-                                         ("provider", "model", "direction"), buckets=TOKEN_BUCKETS, registry=r)
-        self.cost = Counter("glassbox_llm_cost_usd_total", "LLM cost in US dollars.", ("provider", "model"),
-                            registry=r)
+        self.llm_calls = Counter(
+            "glassbox_llm_calls_total",
+            "LLM calls, by outcome (success, failure).",
+            ("provider", "model", "outcome"),
+            registry=r,
+        )
+        self.llm_seconds = Histogram(
+            "glassbox_llm_call_duration_seconds",
+            "LLM call durations (GenAI buckets).",
+            ("provider", "model"),
+            buckets=d,
+            registry=r,
+        )
+        self.tokens = Counter(
+            "glassbox_llm_tokens_total",
+            "LLM tokens, by direction (input, output).",
+            ("provider", "model", "direction"),
+            registry=r,
+        )
+        self.tokens_per_call = Histogram(
+            "glassbox_llm_tokens_per_call",
+            "Tokens of one LLM call (GenAI buckets).",
+            ("provider", "model", "direction"),
+            buckets=TOKEN_BUCKETS,
+            registry=r,
+        )
+        self.cost = Counter("glassbox_llm_cost_usd_total", "LLM cost in US dollars.", ("provider", "model"), registry=r)
         # -- quality, budgets, feedback
-        self.quality = Histogram("glassbox_quality_score", "Quality scores of runs, on their own scale.",
-                                 ("workflow",), buckets=QUALITY_BUCKETS, registry=r)  # fmt: skip
+        self.quality = Histogram(
+            "glassbox_quality_score",
+            "Quality scores of runs, on their own scale.",
+            ("workflow",),
+            buckets=QUALITY_BUCKETS,
+            registry=r,
+        )
         self.budget = Counter("glassbox_budget_events_total", "Budget warnings and halts.", ("event",), registry=r)
-        self.feedback = Counter("glassbox_feedback_total", "Feedback received, by kind and sentiment label.",
-                                ("kind", "label"), registry=r)  # fmt: skip
+        self.feedback = Counter(
+            "glassbox_feedback_total", "Feedback received, by kind and sentiment label.", ("kind", "label"), registry=r
+        )
         # -- state
-        self.health = Gauge("glassbox_health_score", "Health 0-100 (100: every component ok).", registry=r,
-                            multiprocess_mode="min")  # fmt: skip
-        self.model_version = Gauge("glassbox_model_version_info", "The current model version (release): 1.",
-                                   ("model_version",), registry=r, multiprocess_mode="max")  # fmt: skip
+        self.health = Gauge(
+            "glassbox_health_score", "Health 0-100 (100: every component ok).", registry=r, multiprocess_mode="min"
+        )
+        self.model_version = Gauge(
+            "glassbox_model_version_info",
+            "The current model version (release): 1.",
+            ("model_version",),
+            registry=r,
+            multiprocess_mode="max",
+        )
         self._current_version: str | None = None
         self._newest_ns = 0
         # (Drift gauges: glassbox.server.drift_routes registers glassbox_drift_* on this registry.)
         # -- the server's ingest path
-        self.spans_received = Counter("glassbox_ingest_spans_received_total", "Spans accepted by the OTLP receiver.",
-                                      registry=r)
-        self.spans_rejected = Counter("glassbox_ingest_spans_rejected_total",
-                                      "Spans refused one by one (invalid ids, another project's trace).",
-                                      ("reason",), registry=r)  # fmt: skip
-        self.requests_rejected = Counter("glassbox_ingest_requests_rejected_total",
-                                         "Export requests refused whole (malformed, too large, overloaded).",
-                                         ("reason",), registry=r)  # fmt: skip
-        self.traces_written = Counter("glassbox_ingest_traces_written_total", "Traces (segments) stored by the writer.",
-                                      registry=r)
+        self.spans_received = Counter(
+            "glassbox_ingest_spans_received_total", "Spans accepted by the OTLP receiver.", registry=r
+        )
+        self.spans_rejected = Counter(
+            "glassbox_ingest_spans_rejected_total",
+            "Spans refused one by one (invalid ids, another project's trace).",
+            ("reason",),
+            registry=r,
+        )
+        self.requests_rejected = Counter(
+            "glassbox_ingest_requests_rejected_total",
+            "Export requests refused whole (malformed, too large, overloaded).",
+            ("reason",),
+            registry=r,
+        )
+        self.traces_written = Counter(
+            "glassbox_ingest_traces_written_total", "Traces (segments) stored by the writer.", registry=r
+        )
         self.spans_written = Counter("glassbox_ingest_spans_written_total", "Spans stored by the writer.", registry=r)
-        self.store_errors = Counter("glassbox_store_write_errors_total", "Failed store writes (transient: retried).",
-                                    registry=r)
+        self.store_errors = Counter(
+            "glassbox_store_write_errors_total", "Failed store writes (transient: retried).", registry=r
+        )
         # Gauges of one process: "livesum"/"max" keep them meaningful under PROMETHEUS_MULTIPROC_DIR.
-        self.queue_depth = Gauge("glassbox_ingest_queue_depth", "Traces waiting for the writer.", registry=r,
-                                 multiprocess_mode="livesum")
-        self.writer_lag = Gauge("glassbox_writer_lag_seconds", "Wait of the oldest queued trace.",
-                                registry=r, multiprocess_mode="livemax")
+        self.queue_depth = Gauge(
+            "glassbox_ingest_queue_depth", "Traces waiting for the writer.", registry=r, multiprocess_mode="livesum"
+        )
+        self.writer_lag = Gauge(
+            "glassbox_writer_lag_seconds", "Wait of the oldest queued trace.", registry=r, multiprocess_mode="livemax"
+        )
         self.health.set(100)
 
     def observe(self, traces: Iterable[Trace]) -> None:

@@ -52,8 +52,9 @@ class _Lifecycle:
         out = [(k, v) for k, v in gb.inject({}).items() if k.lower() in ("traceparent", "tracestate")]
         return [*out, (self.header, corr.id)]
 
-    def end(self, parts: tuple[Any, Any, Any, float], method: str, path: str, status: int | None,
-            exc: BaseException | None) -> None:  # fmt: skip
+    def end(
+        self, parts: tuple[Any, Any, Any, float], method: str, path: str, status: int | None, exc: BaseException | None
+    ) -> None:
         import glassbox as gb
 
         ext, corr, tr, t0 = parts
@@ -83,8 +84,9 @@ class _ServerError(Exception):
 class GlassboxASGI:
     """ASGI middleware (FastAPI/Starlette ``app.add_middleware(GlassboxASGI)``, or wrap any ASGI app)."""
 
-    def __init__(self, app: Any, *, workflow: str | None = None, logger: Any = None,
-                 correlation_header: str = CORRELATION_HEADER) -> None:  # fmt: skip
+    def __init__(
+        self, app: Any, *, workflow: str | None = None, logger: Any = None, correlation_header: str = CORRELATION_HEADER
+    ) -> None:
         self.app = app
         self.life = _Lifecycle(workflow=workflow, log=logger, correlation_header=correlation_header)
 
@@ -116,8 +118,14 @@ class GlassboxWSGI:
     """WSGI middleware (``flask_app.wsgi_app = GlassboxWSGI(flask_app.wsgi_app)``). The body is read inside the
     trace, so a streamed response is buffered."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], *, workflow: str | None = None, logger: Any = None,
-                 correlation_header: str = CORRELATION_HEADER) -> None:  # fmt: skip
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        *,
+        workflow: str | None = None,
+        logger: Any = None,
+        correlation_header: str = CORRELATION_HEADER,
+    ) -> None:
         self.app = app
         self.life = _Lifecycle(workflow=workflow, log=logger, correlation_header=correlation_header)
 

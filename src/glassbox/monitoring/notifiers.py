@@ -56,8 +56,10 @@ def slack_text(alert: Alert, event: str = "firing") -> str:
     times = f" (x{alert.count})" if alert.count > 1 else ""
     where = f" project {alert.project}" if alert.project else ""
     run = f" run {alert.trace_id[:12]}" if alert.trace_id else ""
-    return (f"{_ICON.get(alert.severity, '')} {head}{alert.severity.upper()} {alert.source}/{alert.rule}{times}: "
-            f"{' '.join(alert.message.split())}{where}{run}").strip()  # fmt: skip
+    return (
+        f"{_ICON.get(alert.severity, '')} {head}{alert.severity.upper()} {alert.source}/{alert.rule}{times}: "
+        f"{' '.join(alert.message.split())}{where}{run}"
+    ).strip()
 
 
 def payload(alert: Alert, event: str = "firing") -> dict[str, Any]:
@@ -77,8 +79,15 @@ class Event:
 class WebhookNotifier:
     """POST the JSON body to a URL; non-2xx answers and network errors raise (and are retried)."""
 
-    def __init__(self, url: str, *, headers: dict[str, str] | None = None, timeout: float = 5.0,
-                 min_severity: str = "info", sources: Sequence[str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+        min_severity: str = "info",
+        sources: Sequence[str] | None = None,
+    ) -> None:
         self.url, self.headers, self.timeout = url, dict(headers or {}), timeout
         self.min_severity, self.sources = min_severity, tuple(sources or ())
         self.name = f"webhook {url.split('?', maxsplit=1)[0]}"
@@ -100,8 +109,14 @@ class WebhookNotifier:
 class CommandNotifier:
     """Run a command with the JSON body on stdin (and ``GLASSBOX_ALERT_*`` in its environment)."""
 
-    def __init__(self, command: str | Sequence[str], *, timeout: float = 30.0, min_severity: str = "info",
-                 sources: Sequence[str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        command: str | Sequence[str],
+        *,
+        timeout: float = 30.0,
+        min_severity: str = "info",
+        sources: Sequence[str] | None = None,
+    ) -> None:
         self.argv = shlex.split(command) if isinstance(command, str) else list(command)
         if not self.argv:
             raise ValueError("an alert command cannot be empty")
@@ -110,11 +125,23 @@ class CommandNotifier:
 
     def notify(self, alert: Alert) -> None:
         event = getattr(alert, "_event", "firing")
-        env = {**os.environ, "GLASSBOX_ALERT_EVENT": event, "GLASSBOX_ALERT_SEVERITY": alert.severity,
-               "GLASSBOX_ALERT_SOURCE": alert.source, "GLASSBOX_ALERT_RULE": alert.rule,
-               "GLASSBOX_ALERT_TEXT": slack_text(alert, event)}  # fmt: skip
-        proc = subprocess.run(self.argv, input=json.dumps(payload(alert, event), default=str), text=True, env=env,
-                              capture_output=True, timeout=self.timeout, check=False)  # fmt: skip
+        env = {
+            **os.environ,
+            "GLASSBOX_ALERT_EVENT": event,
+            "GLASSBOX_ALERT_SEVERITY": alert.severity,
+            "GLASSBOX_ALERT_SOURCE": alert.source,
+            "GLASSBOX_ALERT_RULE": alert.rule,
+            "GLASSBOX_ALERT_TEXT": slack_text(alert, event),
+        }
+        proc = subprocess.run(
+            self.argv,
+            input=json.dumps(payload(alert, event), default=str),
+            text=True,
+            env=env,
+            capture_output=True,
+            timeout=self.timeout,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"{self.argv[0]} exited {proc.returncode}: {proc.stderr.strip()[-200:]}")
 
@@ -123,8 +150,9 @@ class CommandNotifier:
 _callbacks: list[tuple[Callable[[Alert], Any], tuple[str, ...], str]] = []
 
 
-def on_alert(fn: Callable[[Alert], Any] | None = None, *, source: str | Sequence[str] | None = None,
-             min_severity: str = "info") -> Any:  # fmt: skip
+def on_alert(
+    fn: Callable[[Alert], Any] | None = None, *, source: str | Sequence[str] | None = None, min_severity: str = "info"
+) -> Any:
     """Call ``fn(alert)`` for every alert this process fires (off the caller's thread); usable as a decorator.
 
     ``source``: only alerts of these sources (``"slo"``, ``["budget", "calibration"]``…).
@@ -209,8 +237,9 @@ class _Worker:
     def wants(self, alert: Alert) -> bool:
         sources = getattr(self.notifier, "sources", ())
         min_sev = getattr(self.notifier, "min_severity", "info")
-        return (not sources or alert.source in sources) and \
-            SEVERITY_RANK.get(alert.severity, 0) >= SEVERITY_RANK.get(min_sev, 0)  # fmt: skip
+        return (not sources or alert.source in sources) and SEVERITY_RANK.get(alert.severity, 0) >= SEVERITY_RANK.get(
+            min_sev, 0
+        )
 
     def offer(self, ev: Event) -> None:
         now = time.monotonic()
@@ -259,16 +288,28 @@ class _Worker:
                 time.sleep(delay)
                 delay = min(delay * 2, self.d.max_backoff)
         self.dead_letters += 1
-        log.warning("glassbox: alert %s not delivered to %s after %d attempts: %s", ev.alert.id, self.name,
-                    self.d.retries + 1, self.last_error)  # fmt: skip
+        log.warning(
+            "glassbox: alert %s not delivered to %s after %d attempts: %s",
+            ev.alert.id,
+            self.name,
+            self.d.retries + 1,
+            self.last_error,
+        )
 
     def idle(self) -> bool:
         return not self.queue and not self.busy
 
     def health(self) -> dict[str, Any]:
-        return {"name": self.name, "delivered": self.delivered, "dead_letters": self.dead_letters,
-                "retries": self.retries, "dropped": self.dropped, "rate_limited": self.rate_limited,
-                "queued": len(self.queue), "last_error": self.last_error}  # fmt: skip
+        return {
+            "name": self.name,
+            "delivered": self.delivered,
+            "dead_letters": self.dead_letters,
+            "retries": self.retries,
+            "dropped": self.dropped,
+            "rate_limited": self.rate_limited,
+            "queued": len(self.queue),
+            "last_error": self.last_error,
+        }
 
 
 def _with_event(alert: Alert, event: str) -> Alert:
@@ -291,9 +332,18 @@ class _EventAlert(Alert):
 class Delivery:
     """Runs notifiers off the caller's thread with the repeat, rate-limit and quiet-hours policy."""
 
-    def __init__(self, notifiers: Iterable[Any] = (), *, retries: int = 4, backoff: float = 0.5,
-                 max_backoff: float = 30.0, rate_limit: int = 30, repeat_interval: float = 3600.0,
-                 quiet_hours: str | None = None, queue_size: int = 1000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        notifiers: Iterable[Any] = (),
+        *,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        rate_limit: int = 30,
+        repeat_interval: float = 3600.0,
+        quiet_hours: str | None = None,
+        queue_size: int = 1000,
+    ) -> None:
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
         self.rate_limit, self.repeat_interval, self.queue_size = rate_limit, repeat_interval, queue_size
         self.quiet = parse_quiet_hours(quiet_hours)
@@ -351,10 +401,14 @@ class Delivery:
 
     def health(self) -> dict[str, Any]:
         per = [w.health() for w in self.workers]
-        return {"notifiers": per, "dead_letters": sum(w["dead_letters"] for w in per),
-                "delivered": sum(w["delivered"] for w in per), "suppressed_repeats": self.suppressed,
-                "quiet_hours_held": self.quieted,
-                "rate_limited": sum(w["rate_limited"] for w in per)}  # fmt: skip
+        return {
+            "notifiers": per,
+            "dead_letters": sum(w["dead_letters"] for w in per),
+            "delivered": sum(w["delivered"] for w in per),
+            "suppressed_repeats": self.suppressed,
+            "quiet_hours_held": self.quieted,
+            "rate_limited": sum(w["rate_limited"] for w in per),
+        }
 
 
 def notifiers_from_settings(settings: Any) -> list[Any]:
@@ -387,8 +441,13 @@ def delivery() -> Delivery:
             from glassbox.config import load_settings
 
             s = load_settings()
-            _delivery = Delivery(notifiers_from_settings(s), retries=s.alerts_retries, rate_limit=s.alerts_rate_limit,
-                                 repeat_interval=s.alerts_repeat_interval, quiet_hours=s.alerts_quiet_hours)
+            _delivery = Delivery(
+                notifiers_from_settings(s),
+                retries=s.alerts_retries,
+                rate_limit=s.alerts_rate_limit,
+                repeat_interval=s.alerts_repeat_interval,
+                quiet_hours=s.alerts_quiet_hours,
+            )
         return _delivery
 
 

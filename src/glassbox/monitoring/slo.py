@@ -56,8 +56,22 @@ BURN_ALERTS = (
     ("ticket", timedelta(days=3), timedelta(hours=6), 1.0),
 )
 SEVERITY = {"page": "critical", "ticket": "warning"}
-_KEYS = {"name", "sli", "objective", "window", "workflow", "stage", "project", "service", "threshold_ms",
-         "min_score", "good", "total", "filters", "description"}  # fmt: skip
+_KEYS = {
+    "name",
+    "sli",
+    "objective",
+    "window",
+    "workflow",
+    "stage",
+    "project",
+    "service",
+    "threshold_ms",
+    "min_score",
+    "good",
+    "total",
+    "filters",
+    "description",
+}
 
 
 class SLOError(GlassboxError):
@@ -102,8 +116,10 @@ class SLO:
                 raise SLOError(f"{where}: a latency SLO needs threshold_ms")
             if not any(math.isclose(self.threshold_ms / 1000, b) for b in DURATION_BUCKETS_S):
                 edges = ", ".join(f"{b * 1000:g}" for b in DURATION_BUCKETS_S)
-                raise SLOError(f"{where}: threshold_ms {self.threshold_ms:g} is not a bucket boundary of the "
-                               f"duration histogram; use one of {edges}")  # fmt: skip
+                raise SLOError(
+                    f"{where}: threshold_ms {self.threshold_ms:g} is not a bucket boundary of the "
+                    f"duration histogram; use one of {edges}"
+                )
         elif self.stage is not None:
             raise SLOError(f"{where}: stage applies to latency SLOs only")
         if self.sli == "quality" and self.min_score is None:
@@ -170,8 +186,11 @@ def _conditions(slo: SLO, dialect: str, since: datetime) -> tuple[list[Any], Any
 
     c = traces.c
     base: list[Any] = [c.started_at >= since, c.status.in_(("complete", "failed"))]
-    scope = {**slo.filters, **({"project": slo.project} if slo.project else {}),
-             **({"workflow": slo.workflow} if slo.workflow else {})}  # fmt: skip
+    scope = {
+        **slo.filters,
+        **({"project": slo.project} if slo.project else {}),
+        **({"workflow": slo.workflow} if slo.workflow else {}),
+    }
     base += conditions(check(scope), dialect)
     if slo.sli == "availability":
         good = c.status == "complete"
@@ -189,8 +208,12 @@ def _conditions(slo: SLO, dialect: str, since: datetime) -> tuple[list[Any], Any
     return base, good
 
 
-def minute_counts(store: Store, slo: SLO, since: datetime, fine_since: datetime | None = None,
-                  ) -> list[tuple[int, int, int]]:  # fmt: skip
+def minute_counts(
+    store: Store,
+    slo: SLO,
+    since: datetime,
+    fine_since: datetime | None = None,
+) -> list[tuple[int, int, int]]:
     """(minute since the epoch, events, good events) for the SLO's runs started at or after ``since``.
 
     Runs before ``fine_since`` (default: none) are counted by hour, under the hour's first minute: the
@@ -205,19 +228,24 @@ def minute_counts(store: Store, slo: SLO, since: datetime, fine_since: datetime 
     if slo.sli == "latency" and slo.stage is not None:
         # the stage's spans in the window's runs, bucketed by their run's start
         good_span = spans.c.duration_ms <= slo.threshold_ms
-        q = (select(minute.label("m"), func.count(), func.sum(case((good_span, 1), else_=0)))
-             .select_from(traces.join(spans, spans.c.trace_id == traces.c.trace_id))
-             .where(*[b for b in base if b is not None], spans.c.name == slo.stage, spans.c.duration_ms.is_not(None))
-             .group_by("m"))  # fmt: skip
+        q = (
+            select(minute.label("m"), func.count(), func.sum(case((good_span, 1), else_=0)))
+            .select_from(traces.join(spans, spans.c.trace_id == traces.c.trace_id))
+            .where(*[b for b in base if b is not None], spans.c.name == slo.stage, spans.c.duration_ms.is_not(None))
+            .group_by("m")
+        )
     else:
         q = select(minute.label("m"), func.count(), func.sum(case((good, 1), else_=0))).where(*base).group_by("m")
     with store.engine.connect() as conn:
         out = {int(m): [int(n), int(g or 0)] for m, n, g in conn.execute(q)}
         if slo.sli == "error_rate":
             # complete runs that recorded a failed stage: found from the failed spans' partial index
-            failed = (select(minute.label("m"), func.count(func.distinct(traces.c.trace_id)))
-                      .select_from(spans.join(traces, traces.c.trace_id == spans.c.trace_id))
-                      .where(SPAN_FAILED, *base, traces.c.status == "complete").group_by("m"))  # fmt: skip
+            failed = (
+                select(minute.label("m"), func.count(func.distinct(traces.c.trace_id)))
+                .select_from(spans.join(traces, traces.c.trace_id == spans.c.trace_id))
+                .where(SPAN_FAILED, *base, traces.c.status == "complete")
+                .group_by("m")
+            )
             for m, n in conn.execute(failed):
                 out[int(m)][1] -= int(n)
     return [(m, n, g) for m, (n, g) in sorted(out.items())]
@@ -257,13 +285,22 @@ class SLOStatus:
         return None if self.sli is None else self.sli >= self.slo.objective
 
     def to_dict(self) -> dict[str, Any]:
-        return {"slo": self.slo.to_dict(), "as_of": self.now.isoformat() + "Z", "events": self.events,
-                "good": self.good, "sli": self.sli, "objective": self.slo.objective, "met": self.met,
-                "error_budget": self.slo.budget, "budget_remaining": self.budget_remaining,
-                "time_to_exhaustion_s": self.time_to_exhaustion_s, "burn_rates": self.burn_rates,
-                "alerts": [asdict(a) for a in self.alerts],
-                "firing": [f"{a.severity}:{a.long}/{a.short}" for a in self.firing],
-                "burn_down": [{"at": t, "budget_remaining": r} for t, r in self.burn_down]}  # fmt: skip
+        return {
+            "slo": self.slo.to_dict(),
+            "as_of": self.now.isoformat() + "Z",
+            "events": self.events,
+            "good": self.good,
+            "sli": self.sli,
+            "objective": self.slo.objective,
+            "met": self.met,
+            "error_budget": self.slo.budget,
+            "budget_remaining": self.budget_remaining,
+            "time_to_exhaustion_s": self.time_to_exhaustion_s,
+            "burn_rates": self.burn_rates,
+            "alerts": [asdict(a) for a in self.alerts],
+            "firing": [f"{a.severity}:{a.long}/{a.short}" for a in self.firing],
+            "burn_down": [{"at": t, "budget_remaining": r} for t, r in self.burn_down],
+        }
 
 
 def _label(d: timedelta) -> str:
@@ -276,8 +313,12 @@ def burn_rate(bad: int, total: int, budget: float) -> float | None:
     return None if total == 0 else (bad / total) / budget
 
 
-def evaluate(slo: SLO, counts: list[tuple[int, int, int]], now: datetime, coarse_before: int | None = None,
-             ) -> SLOStatus:  # fmt: skip
+def evaluate(
+    slo: SLO,
+    counts: list[tuple[int, int, int]],
+    now: datetime,
+    coarse_before: int | None = None,
+) -> SLOStatus:
     """The SLO's status from per-minute counts (pure: the math the tests check by hand).
 
     ``coarse_before``: counts before this minute are hourly (keyed by the hour's first minute).
@@ -311,8 +352,17 @@ def evaluate(slo: SLO, counts: list[tuple[int, int, int]], now: datetime, coarse
     alerts = []
     for sev, lng, sht, factor in BURN_ALERTS:
         lr, sr = rates[_label(lng)], rates[_label(sht)]
-        alerts.append(BurnWindow(sev, _label(lng), _label(sht), factor, lr, sr,
-                                 lr is not None and sr is not None and lr > factor and sr > factor))  # fmt: skip
+        alerts.append(
+            BurnWindow(
+                sev,
+                _label(lng),
+                _label(sht),
+                factor,
+                lr,
+                sr,
+                lr is not None and sr is not None and lr > factor and sr > factor,
+            )
+        )
     current = rates["1h"]
     length = now - start if window_length(slo.window) is None else window_length(slo.window)
     tte = None
@@ -321,12 +371,23 @@ def evaluate(slo: SLO, counts: list[tuple[int, int, int]], now: datetime, coarse
     elif remaining is not None and current:
         # the budget burns at `current` x its sustainable rate, i.e. all of it in length / current
         tte = max(0.0, remaining) * length.total_seconds() / current  # type: ignore[union-attr]
-    return SLOStatus(slo, now, events, good, sli, remaining, tte, rates, alerts,
-                     _burn_down(counts, start_min, now_min, events, budget))  # fmt: skip
+    return SLOStatus(
+        slo,
+        now,
+        events,
+        good,
+        sli,
+        remaining,
+        tte,
+        rates,
+        alerts,
+        _burn_down(counts, start_min, now_min, events, budget),
+    )
 
 
-def _burn_down(counts: list[tuple[int, int, int]], start_min: int, now_min: int, events: int,
-               budget: float) -> list[tuple[str, float]]:  # fmt: skip
+def _burn_down(
+    counts: list[tuple[int, int, int]], start_min: int, now_min: int, events: int, budget: float
+) -> list[tuple[str, float]]:
     """Budget remaining hour by hour through the window, against the window's events so far."""
     if not events:
         return []
@@ -429,12 +490,24 @@ def _alert(store: Store, st: SLOStatus) -> None:
             continue
         worst = max(burning, key=lambda a: a.factor)
         left = "" if st.budget_remaining is None else f"; {100 * st.budget_remaining:.1f}% of the error budget left"
-        fire(store, source="slo", rule=f"{slo.name}:{sev}", severity=SEVERITY[sev], key=key, project=slo.project,
-             message=f"SLO {slo.name} burns its error budget {worst.long_rate:.1f}x over {worst.long} and "
-                     f"{worst.short_rate:.1f}x over {worst.short} (threshold {worst.factor:g}x){left}",
-             dims={"slo": slo.name, "windows": f"{worst.long}/{worst.short}", "factor": worst.factor,
-                   "long_rate": round(worst.long_rate or 0, 4), "short_rate": round(worst.short_rate or 0, 4),
-                   "objective": slo.objective})  # fmt: skip
+        fire(
+            store,
+            source="slo",
+            rule=f"{slo.name}:{sev}",
+            severity=SEVERITY[sev],
+            key=key,
+            project=slo.project,
+            message=f"SLO {slo.name} burns its error budget {worst.long_rate:.1f}x over {worst.long} and "
+            f"{worst.short_rate:.1f}x over {worst.short} (threshold {worst.factor:g}x){left}",
+            dims={
+                "slo": slo.name,
+                "windows": f"{worst.long}/{worst.short}",
+                "factor": worst.factor,
+                "long_rate": round(worst.long_rate or 0, 4),
+                "short_rate": round(worst.short_rate or 0, 4),
+                "objective": slo.objective,
+            },
+        )
 
 
 def timed_check(store: Store, slos: list[SLO]) -> tuple[list[SLOStatus], float]:

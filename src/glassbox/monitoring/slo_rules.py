@@ -40,7 +40,7 @@ def error_ratio_expr(slo: SLO, window: str) -> str | None:
     """PromQL for the SLO's error ratio over ``window``; None when no glassbox series measures it."""
     wf = slo.workflow
     if slo.sli == "availability":
-        bad = f'sum(rate(glassbox_traces_total{_sel(workflow=wf, status="failed")}[{window}]))'
+        bad = f"sum(rate(glassbox_traces_total{_sel(workflow=wf, status='failed')}[{window}]))"
         total = f"sum(rate(glassbox_traces_total{_sel(workflow=wf)}[{window}]))"
     elif slo.sli == "error_rate":
         bad = f"sum(rate(glassbox_run_errors_total{_sel(workflow=wf)}[{window}]))"
@@ -104,25 +104,38 @@ def rule_groups(slo: SLO) -> list[dict[str, Any]]:
     base = {"slo": slo.name, "service": service}
     sel = _sel(**base)
     period = _period(slo)
-    sli = [{"record": f"slo:sli_error:ratio_rate{w}", "expr": error_ratio_expr(slo, w), "labels": {**base, "window": w}}
-           for w in RATE_WINDOWS]  # fmt: skip
-    sli.append({"record": f"slo:sli_error:ratio_rate{period}",
-                "expr": f"sum_over_time(slo:sli_error:ratio_rate5m{sel}[{period}]) / ignoring (window) "
-                        f"count_over_time(slo:sli_error:ratio_rate5m{sel}[{period}])",
-                "labels": {**base, "window": period}})  # fmt: skip
+    sli = [
+        {"record": f"slo:sli_error:ratio_rate{w}", "expr": error_ratio_expr(slo, w), "labels": {**base, "window": w}}
+        for w in RATE_WINDOWS
+    ]
+    sli.append(
+        {
+            "record": f"slo:sli_error:ratio_rate{period}",
+            "expr": f"sum_over_time(slo:sli_error:ratio_rate5m{sel}[{period}]) / ignoring (window) "
+            f"count_over_time(slo:sli_error:ratio_rate5m{sel}[{period}])",
+            "labels": {**base, "window": period},
+        }
+    )
     meta = [
         {"record": "slo:objective:ratio", "expr": f"vector({slo.objective!r})", "labels": base},
         {"record": "slo:error_budget:ratio", "expr": f"vector({1 - slo.objective!r})", "labels": base},
         {"record": "slo:time_period:days", "expr": f"vector({_days(slo):g})", "labels": base},
-        {"record": "slo:current_burn_rate:ratio",
-         "expr": f"slo:sli_error:ratio_rate5m{sel} / on (slo, service) group_left slo:error_budget:ratio{sel}",
-         "labels": base},
-        {"record": "slo:period_burn_rate:ratio",
-         "expr": f"slo:sli_error:ratio_rate{period}{sel} / on (slo, service) group_left slo:error_budget:ratio{sel}",
-         "labels": base},
-        {"record": "slo:period_error_budget_remaining:ratio", "expr": f"1 - slo:period_burn_rate:ratio{sel}",
-         "labels": base},
-    ]  # fmt: skip
+        {
+            "record": "slo:current_burn_rate:ratio",
+            "expr": f"slo:sli_error:ratio_rate5m{sel} / on (slo, service) group_left slo:error_budget:ratio{sel}",
+            "labels": base,
+        },
+        {
+            "record": "slo:period_burn_rate:ratio",
+            "expr": f"slo:sli_error:ratio_rate{period}{sel} / on (slo, service) group_left slo:error_budget:ratio{sel}",
+            "labels": base,
+        },
+        {
+            "record": "slo:period_error_budget_remaining:ratio",
+            "expr": f"1 - slo:period_burn_rate:ratio{sel}",
+            "labels": base,
+        },
+    ]
     alerts = []
     budget = 1 - slo.objective
     for severity in ("page", "ticket"):
@@ -131,13 +144,24 @@ def rule_groups(slo: SLO) -> list[dict[str, Any]]:
             if sev != severity:
                 continue
             limit = f"({factor:g} * {budget!r})"
-            parts.append(f"(max(slo:sli_error:ratio_rate{_label(sht)}{sel} > {limit}) without (window) and "
-                         f"max(slo:sli_error:ratio_rate{_label(lng)}{sel} > {limit}) without (window))")  # fmt: skip
-        alerts.append({"alert": alert_name(slo, severity), "expr": " or ".join(parts),
-                       "labels": {"severity": severity}, "annotations": _annotations(slo, severity, service)})
+            parts.append(
+                f"(max(slo:sli_error:ratio_rate{_label(sht)}{sel} > {limit}) without (window) and "
+                f"max(slo:sli_error:ratio_rate{_label(lng)}{sel} > {limit}) without (window))"
+            )
+        alerts.append(
+            {
+                "alert": alert_name(slo, severity),
+                "expr": " or ".join(parts),
+                "labels": {"severity": severity},
+                "annotations": _annotations(slo, severity, service),
+            }
+        )
     name = f"glassbox-slo-{service}-{slo.name}"
-    return [{"name": f"{name}-sli-recordings", "rules": sli}, {"name": f"{name}-meta-recordings", "rules": meta},
-            {"name": f"{name}-alerts", "rules": alerts}]  # fmt: skip
+    return [
+        {"name": f"{name}-sli-recordings", "rules": sli},
+        {"name": f"{name}-meta-recordings", "rules": meta},
+        {"name": f"{name}-alerts", "rules": alerts},
+    ]
 
 
 def _series(slo: SLO, bad_share: float, per_min: int = 60) -> list[dict[str, str]]:
@@ -150,8 +174,10 @@ def _series(slo: SLO, bad_share: float, per_min: int = 60) -> list[dict[str, str
         return {"series": f"{name}{_sel(**labels)}", "values": f"0+{step:g}x{n}"}
 
     if slo.sli in ("availability", "error_rate"):
-        out = [line("glassbox_traces_total", {"workflow": wf, "status": "complete", "model_version": ""}, good),
-               line("glassbox_traces_total", {"workflow": wf, "status": "failed", "model_version": ""}, bad)]
+        out = [
+            line("glassbox_traces_total", {"workflow": wf, "status": "complete", "model_version": ""}, good),
+            line("glassbox_traces_total", {"workflow": wf, "status": "failed", "model_version": ""}, bad),
+        ]
         if slo.sli == "error_rate":
             out.append(line("glassbox_run_errors_total", {"workflow": wf, "model_version": ""}, bad))
         return out
@@ -159,8 +185,11 @@ def _series(slo: SLO, bad_share: float, per_min: int = 60) -> list[dict[str, str
         name = "glassbox_stage_duration_seconds" if slo.stage else "glassbox_trace_duration_seconds"
         labels = {"workflow": wf, **({"stage": slo.stage} if slo.stage else {}), "model_version": ""}
         le = prom_le((slo.threshold_ms or 0) / 1000)
-        return [line(f"{name}_bucket", {**labels, "le": le}, good),
-                line(f"{name}_bucket", {**labels, "le": "+Inf"}, per_min), line(f"{name}_count", labels, per_min)]
+        return [
+            line(f"{name}_bucket", {**labels, "le": le}, good),
+            line(f"{name}_bucket", {**labels, "le": "+Inf"}, per_min),
+            line(f"{name}_count", labels, per_min),
+        ]
     below = _below(slo.min_score or 0.0)
     out = [line("glassbox_quality_score_count", {"workflow": wf}, per_min)]
     if below is not None:
@@ -174,27 +203,50 @@ def unit_tests(slos: list[SLO], rule_file: str) -> dict[str, Any]:
     for slo in slos:
         service = slo.service or slo.project or "glassbox"
         labels = {"slo": slo.name, "service": service}
-        burning = {"interval": "1m", "input_series": _series(slo, 0.5),
-                   "promql_expr_test": [{"expr": f"slo:sli_error:ratio_rate1h{_sel(**labels)}", "eval_time": "2h",
-                                         "exp_samples": [{"value": 0.5, "labels":
-                                                          f"slo:sli_error:ratio_rate1h{_sel(**labels, window='1h')}"}]},
-                                        {"expr": f"slo:error_budget:ratio{_sel(**labels)}", "eval_time": "2h",
-                                         "exp_samples": [{"labels": f"slo:error_budget:ratio{_sel(**labels)}",
-                                                          "value": 1 - slo.objective}]}],
-                   "alert_rule_test": [{"eval_time": "2h", "alertname": alert_name(slo, sev),
-                                        "exp_alerts": [{"exp_labels": {**labels, "severity": sev},
-                                                        "exp_annotations": _annotations(slo, sev, service)}]}
-                                       for sev in ("page", "ticket")]}  # fmt: skip
-        clean = {"interval": "1m", "input_series": _series(slo, 0.0),
-                 "alert_rule_test": [{"eval_time": "2h", "alertname": alert_name(slo, sev), "exp_alerts": []}
-                                     for sev in ("page", "ticket")]}  # fmt: skip
+        burning = {
+            "interval": "1m",
+            "input_series": _series(slo, 0.5),
+            "promql_expr_test": [
+                {
+                    "expr": f"slo:sli_error:ratio_rate1h{_sel(**labels)}",
+                    "eval_time": "2h",
+                    "exp_samples": [
+                        {"value": 0.5, "labels": f"slo:sli_error:ratio_rate1h{_sel(**labels, window='1h')}"}
+                    ],
+                },
+                {
+                    "expr": f"slo:error_budget:ratio{_sel(**labels)}",
+                    "eval_time": "2h",
+                    "exp_samples": [{"labels": f"slo:error_budget:ratio{_sel(**labels)}", "value": 1 - slo.objective}],
+                },
+            ],
+            "alert_rule_test": [
+                {
+                    "eval_time": "2h",
+                    "alertname": alert_name(slo, sev),
+                    "exp_alerts": [
+                        {"exp_labels": {**labels, "severity": sev}, "exp_annotations": _annotations(slo, sev, service)}
+                    ],
+                }
+                for sev in ("page", "ticket")
+            ],
+        }
+        clean = {
+            "interval": "1m",
+            "input_series": _series(slo, 0.0),
+            "alert_rule_test": [
+                {"eval_time": "2h", "alertname": alert_name(slo, sev), "exp_alerts": []} for sev in ("page", "ticket")
+            ],
+        }
         tests += [burning, clean]
     return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": tests}
 
 
 def _annotations(slo: SLO, severity: str, service: str) -> dict[str, str]:
-    return {"summary": f"SLO {slo.name} ({service}) is burning its error budget too fast",
-            "title": f"{severity}: {slo.name} error budget burn rate is too high"}  # fmt: skip
+    return {
+        "summary": f"SLO {slo.name} ({service}) is burning its error budget too fast",
+        "title": f"{severity}: {slo.name} error budget burn rate is too high",
+    }
 
 
 def write_rules(slos: list[SLO], out: Path) -> tuple[list[Path], list[tuple[str, str]]]:

@@ -71,10 +71,20 @@ def write(report: Report, fmt: str, folder: str | Path, *, store: Store | None =
 def record(store: Store, report: Report, fmt: str, path: Path) -> str:
     rid = new_record_id()
     with store.ready().engine.begin() as conn:
-        conn.execute(insert(reports).values(
-            id=rid, project=report.project, kind=report.kind, format=fmt, since=report.period.since,
-            until=report.period.until, path=str(path.resolve()), title=report.title, summary=report.headline(),
-            created_at=datetime.now(UTC).replace(tzinfo=None)))  # fmt: skip
+        conn.execute(
+            insert(reports).values(
+                id=rid,
+                project=report.project,
+                kind=report.kind,
+                format=fmt,
+                since=report.period.since,
+                until=report.period.until,
+                path=str(path.resolve()),
+                title=report.title,
+                summary=report.headline(),
+                created_at=datetime.now(UTC).replace(tzinfo=None),
+            )
+        )
     return rid
 
 

@@ -33,9 +33,15 @@ def build(kind: str, q: Query, period: Period, *, project: str | None = None) ->
     title = TITLES[kind] + (f": {project}" if project else "")
     report = Report(kind, title, period, project, datetime.now(UTC).replace(tzinfo=None), runs=runs)
     if runs == 0:
-        report.sections = [Section("No data", notes=[
-            f"No runs started in this period{f' in project {project}' if project else ''}. "
-            "Widen the period (--days, --since/--until) or check the store (--store)."])]  # fmt: skip
+        report.sections = [
+            Section(
+                "No data",
+                notes=[
+                    f"No runs started in this period{f' in project {project}' if project else ''}. "
+                    "Widen the period (--days, --since/--until) or check the store (--store)."
+                ],
+            )
+        ]
         return report
     if kind == "cost":
         report.sections = sec.cost(scope)
@@ -45,10 +51,18 @@ def build(kind: str, q: Query, period: Period, *, project: str | None = None) ->
         cost_sections = sec.cost(scope)
         quality_sections = sec.quality(scope)
         report.sections = [
-            sec.overview(scope), sec.queries(scope), cost_sections[0],
-            *[s for s in cost_sections if s.title == "Cost by model"], quality_sections[0],
-            *[s for s in quality_sections if s.title.startswith("Dimensions")], sec.performance(scope),
-            sec.slos(scope), sec.drift(scope), sec.feedback(scope), sec.alerts(scope), sec.evaluation(scope),
-        ]  # fmt: skip
+            sec.overview(scope),
+            sec.queries(scope),
+            cost_sections[0],
+            *[s for s in cost_sections if s.title == "Cost by model"],
+            quality_sections[0],
+            *[s for s in quality_sections if s.title.startswith("Dimensions")],
+            sec.performance(scope),
+            sec.slos(scope),
+            sec.drift(scope),
+            sec.feedback(scope),
+            sec.alerts(scope),
+            sec.evaluation(scope),
+        ]
     report.recommendations = recommend(scope, RULES[kind])
     return report

@@ -25,6 +25,11 @@ def section(result: Any, console: Any, store: str | None) -> None:
         archive.write(rep, "md", folder, store=st)
     finally:
         st.close()
-    console.print(Text.assemble(("Report: ", "bold"), f"weekly report of the demo written to {html} "
-                                f"({len(rep.recommendations)} recommendations; open it in a browser, or "
-                                f"`glassbox report weekly --format md`)"))  # fmt: skip
+    console.print(
+        Text.assemble(
+            ("Report: ", "bold"),
+            f"weekly report of the demo written to {html} "
+            f"({len(rep.recommendations)} recommendations; open it in a browser, or "
+            f"`glassbox report weekly --format md`)",
+        )
+    )

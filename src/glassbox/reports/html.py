@@ -17,8 +17,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from glassbox.reports.model import Chart, Report
 from glassbox.reports.render import delta, fmt
 
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]),
-                   trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 _env.filters.update(fmt=fmt, delta=delta, ident=id)
 COLORS = ("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6")
 

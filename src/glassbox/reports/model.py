@@ -35,8 +35,14 @@ class Figure:
         return 100.0 * self.delta / abs(float(self.previous))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "value": self.value, "previous": self.previous, "delta": self.delta,
-                "delta_pct": self.delta_pct, "format": self.fmt}  # fmt: skip
+        return {
+            "label": self.label,
+            "value": self.value,
+            "previous": self.previous,
+            "delta": self.delta,
+            "delta_pct": self.delta_pct,
+            "format": self.fmt,
+        }
 
 
 @dataclass
@@ -104,36 +110,55 @@ class Report:
             return f"No runs in {self.period.label}."
         figs = {f.label: f for s in self.sections for f in s.figures}
         parts = []
-        for label, text in (("runs", "{v} runs"), ("success rate", "{v} succeeded"), ("total cost", "cost {v}"),
-                            ("avg quality", "average quality {v}")):  # fmt: skip
+        for label, text in (
+            ("runs", "{v} runs"),
+            ("success rate", "{v} succeeded"),
+            ("total cost", "cost {v}"),
+            ("avg quality", "average quality {v}"),
+        ):
             f = figs.get(label)
             if f is not None and f.value is not None:
                 from glassbox.reports.render import delta, fmt
 
                 parts.append(text.format(v=fmt(f.value, f.fmt)) + f" ({delta(f)})")
         worst = [r for r in self.recommendations if r.severity in ("critical", "warning")]
-        tail = (f"{len(self.recommendations)} recommendation{'s' if len(self.recommendations) != 1 else ''}"
-                + (f", {len(worst)} to act on: {worst[0].message}" if worst else "."))  # fmt: skip
+        tail = f"{len(self.recommendations)} recommendation{'s' if len(self.recommendations) != 1 else ''}" + (
+            f", {len(worst)} to act on: {worst[0].message}" if worst else "."
+        )
         return f"{self.title}, {self.period.label}: " + ", ".join(parts) + f". {tail}"
 
     def headline(self) -> dict[str, Any]:
         """The figures of the first section, for listings and chat summaries."""
         first = self.sections[0].figures if self.sections else []
-        return {"runs": self.runs, "recommendations": len(self.recommendations),
-                **{f.label: f.value for f in first[:6]}}  # fmt: skip
+        return {
+            "runs": self.runs,
+            "recommendations": len(self.recommendations),
+            **{f.label: f.value for f in first[:6]},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         out = {
-            "schema": "glassbox.report.v1", "kind": self.kind, "title": self.title, "project": self.project,
-            "period": self.period.to_dict(), "previous_period": self.period.previous().to_dict(),
-            "generated_at": self.generated_at.isoformat(), "runs": self.runs, "empty": self.empty,
-            "sections": [], "recommendations": [asdict(r) for r in self.recommendations],
-        }  # fmt: skip
+            "schema": "glassbox.report.v1",
+            "kind": self.kind,
+            "title": self.title,
+            "project": self.project,
+            "period": self.period.to_dict(),
+            "previous_period": self.period.previous().to_dict(),
+            "generated_at": self.generated_at.isoformat(),
+            "runs": self.runs,
+            "empty": self.empty,
+            "sections": [],
+            "recommendations": [asdict(r) for r in self.recommendations],
+        }
         for s in self.sections:
-            out["sections"].append({
-                "title": s.title, "configured": s.configured, "notes": s.notes,
-                "figures": [f.to_dict() for f in s.figures],
-                "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows} for t in s.tables],
-                "charts": [asdict(c) for c in s.charts],
-            })  # fmt: skip
+            out["sections"].append(
+                {
+                    "title": s.title,
+                    "configured": s.configured,
+                    "notes": s.notes,
+                    "figures": [f.to_dict() for f in s.figures],
+                    "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows} for t in s.tables],
+                    "charts": [asdict(c) for c in s.charts],
+                }
+            )
         return out

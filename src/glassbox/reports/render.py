@@ -61,10 +61,15 @@ def _md_table(t: Table, base_url: str) -> list[str]:
 
 def markdown(report: Report, base_url: str = "") -> str:
     """The report as Markdown; links to runs are ``{base_url}/runs/<id>`` (relative by default)."""
-    lines = [f"# {report.title}", "",
-             f"Period: {report.period.label}. Compared with the period before ({report.period.previous().label}). "
-             f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC.", "",
-             f"**{report.executive_summary()}**", ""]  # fmt: skip
+    lines = [
+        f"# {report.title}",
+        "",
+        f"Period: {report.period.label}. Compared with the period before ({report.period.previous().label}). "
+        f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"**{report.executive_summary()}**",
+        "",
+    ]
     if report.recommendations:
         lines += ["## Recommendations", ""]
         for r in report.recommendations:
@@ -77,15 +82,22 @@ def markdown(report: Report, base_url: str = "") -> str:
         lines += [f"## {s.title}", ""]
         if s.figures:
             lines += ["| figure | this period | previous | change |", "|---|---|---|---|"]
-            lines += [f"| {f.label} | {fmt(f.value, f.fmt)} | {fmt(f.previous, f.fmt)} | {delta(f)} |"
-                      for f in s.figures]
+            lines += [
+                f"| {f.label} | {fmt(f.value, f.fmt)} | {fmt(f.previous, f.fmt)} | {delta(f)} |" for f in s.figures
+            ]
             lines.append("")
         for t in s.tables:
             lines += _md_table(t, base_url)
         for c in s.charts:  # Markdown has no charts: the series as a compact table
-            lines += _md_table(Table(["day", *c.series], [[x, *[v[i] for v in c.series.values()]]
-                                                          for i, x in enumerate(c.x)],
-                                     ["text", *["num"] * len(c.series)], c.title), base_url)  # fmt: skip
+            lines += _md_table(
+                Table(
+                    ["day", *c.series],
+                    [[x, *[v[i] for v in c.series.values()]] for i, x in enumerate(c.x)],
+                    ["text", *["num"] * len(c.series)],
+                    c.title,
+                ),
+                base_url,
+            )
         lines += [f"_{n}_" if not s.configured else n for n in s.notes]
         if s.notes:
             lines.append("")

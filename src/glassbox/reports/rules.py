@@ -81,12 +81,16 @@ def stage_p95_rise(scope: Scope) -> list[Recommendation]:
             continue
         rise = (r["p95_ms"] - b["p95_ms"]) / b["p95_ms"]
         if rise >= P95_RISE and r["p95_ms"] - b["p95_ms"] >= P95_MIN_MS:
-            out.append(Recommendation(
-                "stage_p95_rise", "warning",
-                f"Stage {r['stage']}'s p95 rose {100 * rise:.0f} % period over period "
-                f"({_ms(b['p95_ms'])} -> {_ms(r['p95_ms'])}, {r['count']} executions): look at what changed there.",
-                {"stage": r["stage"], "p95_ms": r["p95_ms"], "previous_p95_ms": b["p95_ms"], "rise": rise},
-                [("slowest runs", scope.link())]))  # fmt: skip
+            out.append(
+                Recommendation(
+                    "stage_p95_rise",
+                    "warning",
+                    f"Stage {r['stage']}'s p95 rose {100 * rise:.0f} % period over period "
+                    f"({_ms(b['p95_ms'])} -> {_ms(r['p95_ms'])}, {r['count']} executions): look at what changed there.",
+                    {"stage": r["stage"], "p95_ms": r["p95_ms"], "previous_p95_ms": b["p95_ms"], "rise": rise},
+                    [("slowest runs", scope.link())],
+                )
+            )
     return out
 
 
@@ -100,12 +104,18 @@ def model_cost_per_quality(scope: Scope) -> list[Recommendation]:
     ratio = dear["cost_per_quality_point"] / cheap["cost_per_quality_point"]
     if ratio < COST_PER_QUALITY_RATIO:
         return []
-    return [Recommendation(
-        "model_cost_per_quality", "info",
-        f"Model {dear['model']} costs {ratio:.1f}x per quality point of model {cheap['model']} "
-        f"(${dear['avg_cost_per_run']:.4f} per run at quality {dear['avg_quality']:.2f} vs "
-        f"${cheap['avg_cost_per_run']:.4f} at {cheap['avg_quality']:.2f}): try routing more runs to {cheap['model']}.",
-        {"expensive": dear, "cheap": cheap, "ratio": ratio}, [("runs", scope.link())])]  # fmt: skip
+    return [
+        Recommendation(
+            "model_cost_per_quality",
+            "info",
+            f"Model {dear['model']} costs {ratio:.1f}x per quality point of model {cheap['model']} "
+            f"(${dear['avg_cost_per_run']:.4f} per run at quality {dear['avg_quality']:.2f} vs "
+            f"${cheap['avg_cost_per_run']:.4f} at {cheap['avg_quality']:.2f}): "
+            f"try routing more runs to {cheap['model']}.",
+            {"expensive": dear, "cheap": cheap, "ratio": ratio},
+            [("runs", scope.link())],
+        )
+    ]
 
 
 @report_rule("principle_failure_by_domain")
@@ -113,11 +123,16 @@ def principle_failure_by_domain(scope: Scope) -> list[Recommendation]:
     out = []
     for r in scope.ask("principle_patterns", 1)["by_domain"]:
         if r["runs"] >= PRINCIPLE_MIN_RUNS and r["fail_rate"] >= PRINCIPLE_FAIL_RATE:
-            out.append(Recommendation(
-                "principle_failure_by_domain", "warning",
-                f"Principle {r['principle']} failed in {100 * r['fail_rate']:.0f} % of {r['domain']} runs "
-                f"({r['fail_count']} of {r['runs']}): review the prompts and sources for {r['domain']}.",
-                dict(r), [(f"{r['domain']} runs", scope.link(domain=r["domain"]))]))  # fmt: skip
+            out.append(
+                Recommendation(
+                    "principle_failure_by_domain",
+                    "warning",
+                    f"Principle {r['principle']} failed in {100 * r['fail_rate']:.0f} % of {r['domain']} runs "
+                    f"({r['fail_count']} of {r['runs']}): review the prompts and sources for {r['domain']}.",
+                    dict(r),
+                    [(f"{r['domain']} runs", scope.link(domain=r["domain"]))],
+                )
+            )
     return out[:5]
 
 
@@ -129,12 +144,16 @@ def success_rate_drop(scope: Scope) -> list[Recommendation]:
     drop = before["success_rate"] - now["success_rate"]
     if drop < SUCCESS_DROP:
         return []
-    return [Recommendation(
-        "success_rate_drop", "warning",
-        f"Success rate fell {100 * drop:.1f} points ({100 * before['success_rate']:.1f} % -> "
-        f"{100 * now['success_rate']:.1f} %, {now['failed']} failed runs): see the failing stages below.",
-        {"success_rate": now["success_rate"], "previous": before["success_rate"], "failed": now["failed"]},
-        [("failed runs", scope.link(status="failed"))])]  # fmt: skip
+    return [
+        Recommendation(
+            "success_rate_drop",
+            "warning",
+            f"Success rate fell {100 * drop:.1f} points ({100 * before['success_rate']:.1f} % -> "
+            f"{100 * now['success_rate']:.1f} %, {now['failed']} failed runs): see the failing stages below.",
+            {"success_rate": now["success_rate"], "previous": before["success_rate"], "failed": now["failed"]},
+            [("failed runs", scope.link(status="failed"))],
+        )
+    ]
 
 
 @report_rule("cost_per_run_rise")
@@ -145,10 +164,15 @@ def cost_per_run_rise(scope: Scope) -> list[Recommendation]:
     rise = (now - before) / before
     if rise < COST_RISE:
         return []
-    return [Recommendation(
-        "cost_per_run_rise", "warning",
-        f"Average cost per run rose {100 * rise:.0f} % (${before:.4f} -> ${now:.4f}): see cost by model and stage.",
-        {"avg_cost_usd": now, "previous": before, "rise": rise}, [("runs", scope.link())])]  # fmt: skip
+    return [
+        Recommendation(
+            "cost_per_run_rise",
+            "warning",
+            f"Average cost per run rose {100 * rise:.0f} % (${before:.4f} -> ${now:.4f}): see cost by model and stage.",
+            {"avg_cost_usd": now, "previous": before, "rise": rise},
+            [("runs", scope.link())],
+        )
+    ]
 
 
 @report_rule("unpriced_calls")
@@ -156,10 +180,16 @@ def unpriced_calls(scope: Scope) -> list[Recommendation]:
     n = scope.costs("day")["unpriced_calls"]
     if not n:
         return []
-    return [Recommendation(
-        "unpriced_calls", "info",
-        f"{n} LLM call{'s' if n != 1 else ''} had no price (unknown model): add it under [prices] in glassbox.toml "
-        "so totals are complete.", {"unpriced_calls": n}, [("runs", scope.link())])]  # fmt: skip
+    return [
+        Recommendation(
+            "unpriced_calls",
+            "info",
+            f"{n} LLM call{'s' if n != 1 else ''} had no price (unknown model): add it under [prices] in glassbox.toml "
+            "so totals are complete.",
+            {"unpriced_calls": n},
+            [("runs", scope.link())],
+        )
+    ]
 
 
 @report_rule("failing_stage")
@@ -170,12 +200,17 @@ def failing_stage(scope: Scope) -> list[Recommendation]:
             continue
         err = f["errors"][0] if f["errors"] else {}
         links = [("example run", f"/runs/{err['example_trace_id']}")] if err.get("example_trace_id") else []
-        out.append(Recommendation(
-            "failing_stage", "warning",
-            f"Stage {f['stage']} failed {f['failures']} time{'s' if f['failures'] != 1 else ''} "
-            f"({100 * f['failure_rate']:.0f} % of its executions), "
-            f"most often {err.get('type') or 'with an error'}.", dict(f), [*links, ("failed runs",
-                                                                                  scope.link(status="failed"))]))
+        out.append(
+            Recommendation(
+                "failing_stage",
+                "warning",
+                f"Stage {f['stage']} failed {f['failures']} time{'s' if f['failures'] != 1 else ''} "
+                f"({100 * f['failure_rate']:.0f} % of its executions), "
+                f"most often {err.get('type') or 'with an error'}.",
+                dict(f),
+                [*links, ("failed runs", scope.link(status="failed"))],
+            )
+        )
     return out
 
 
@@ -191,13 +226,17 @@ def slo_burn(scope: Scope) -> list[Recommendation]:
             continue
         name = d["slo"].get("name")
         severity = "critical" if rate >= PAGE_BURN else "warning"
-        out.append(Recommendation(
-            "slo_burn", severity,
-            f"SLO {name} burns its error budget at {rate:.1f}x over {window} "
-            f"(budget left {100 * (d.get('budget_remaining') or 0):.0f} %): "
-            + ("page-level, act now." if severity == "critical" else "open a ticket."),
-            {"slo": name, "window": window, "burn_rate": rate, "budget_remaining": d.get("budget_remaining")},
-            [("SLO page", "/slo")]))  # fmt: skip
+        out.append(
+            Recommendation(
+                "slo_burn",
+                severity,
+                f"SLO {name} burns its error budget at {rate:.1f}x over {window} "
+                f"(budget left {100 * (d.get('budget_remaining') or 0):.0f} %): "
+                + ("page-level, act now." if severity == "critical" else "open a ticket."),
+                {"slo": name, "window": window, "burn_rate": rate, "budget_remaining": d.get("budget_remaining")},
+                [("SLO page", "/slo")],
+            )
+        )
     return out
 
 
@@ -208,8 +247,14 @@ def drift(scope: Scope) -> list[Recommendation]:
         if not r.get("drifted") or r.get("severity") not in ("high", "critical"):
             continue
         seg = f" ({r['segment_by']}={r['segment']})" if r.get("segment") else ""
-        out.append(Recommendation(
-            "drift", "critical" if r["severity"] == "critical" else "warning",
-            f"{r['field']}{seg} drifted ({r.get('method')} {r.get('score'):.3g}, severity {r['severity']}): "
-            "compare recent runs with the reference before trusting its figures.", dict(r), [("drift", "/drift")]))
+        out.append(
+            Recommendation(
+                "drift",
+                "critical" if r["severity"] == "critical" else "warning",
+                f"{r['field']}{seg} drifted ({r.get('method')} {r.get('score'):.3g}, severity {r['severity']}): "
+                "compare recent runs with the reference before trusting its figures.",
+                dict(r),
+                [("drift", "/drift")],
+            )
+        )
     return out[:5]

@@ -65,8 +65,15 @@ def _deliver(report: Any, path: Path) -> None:
         from glassbox.monitoring.notifiers import delivery
 
         d = delivery()
-        alert = Alert(new_record_id(), "report", report.kind, f"{report.executive_summary()} File: {path}",
-                      severity="info", project=report.project, key=f"report:{report.kind}:{path.name}")  # fmt: skip
+        alert = Alert(
+            new_record_id(),
+            "report",
+            report.kind,
+            f"{report.executive_summary()} File: {path}",
+            severity="info",
+            project=report.project,
+            key=f"report:{report.kind}:{path.name}",
+        )
         d.submit(alert, "firing")
     except Exception:
         log.warning("glassbox: the %s report's summary was not delivered", report.kind, exc_info=True)

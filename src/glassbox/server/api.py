@@ -31,8 +31,12 @@ def _filter_parameter(f: TraceFilter) -> inspect.Parameter:
     kind: Any = {"text": str, "time": str, "number": float, "flag": bool, "list": list[str]}.get(f.kind)
     if f.kind == "choice":
         kind = Literal[f.choices]  # type: ignore[valid-type]
-    return inspect.Parameter(f.query_param, inspect.Parameter.KEYWORD_ONLY, default=None,
-                             annotation=Annotated[kind | None, Query(description=f.help)])  # fmt: skip
+    return inspect.Parameter(
+        f.query_param,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[kind | None, Query(description=f.help)],
+    )
 
 
 def trace_filters(**params: Any) -> dict[str, Any]:
@@ -43,7 +47,8 @@ def trace_filters(**params: Any) -> dict[str, Any]:
 
 # FastAPI reads the parameters from the signature: one per filter of the spec.
 trace_filters.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [_filter_parameter(f) for f in TRACE_FILTERS], return_annotation=dict[str, Any])
+    [_filter_parameter(f) for f in TRACE_FILTERS], return_annotation=dict[str, Any]
+)
 
 Filters = Annotated[dict[str, Any], Depends(trace_filters)]
 
@@ -67,8 +72,13 @@ def _visible(request: Request, who: Principal, trace_id: str) -> Any:
 
 
 @router.get("/traces", summary="Run summaries, newest first (cursor pagination)")
-def list_traces(request: Request, who: Read, filters: Filters, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                cursor: str | None = None) -> dict[str, Any]:  # fmt: skip
+def list_traces(
+    request: Request,
+    who: Read,
+    filters: Filters,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
     return _q(request).traces(limit=limit, cursor=cursor, **_scoped(filters, who)).to_dict()
 
 
@@ -95,62 +105,115 @@ def summary(request: Request, who: Read, filters: Filters) -> dict[str, Any]:
 
 
 @router.get("/latency")
-def latency(request: Request, who: Read, filters: Filters,
-            by: Literal["workflow", "stage", "model"] = "workflow",
-            percentiles: Annotated[str, Query(pattern=r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$")] = "50,95,99",
-            ) -> list[dict[str, Any]]:  # fmt: skip
+def latency(
+    request: Request,
+    who: Read,
+    filters: Filters,
+    by: Literal["workflow", "stage", "model"] = "workflow",
+    percentiles: Annotated[str, Query(pattern=r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$")] = "50,95,99",
+) -> list[dict[str, Any]]:
     ps = [float(p) for p in percentiles.split(",")]
     return _q(request).latency(by=by, percentiles=ps, **_scoped(filters, who))
 
 
 @router.get("/costs")
-def costs(request: Request, who: Read, project: str | None = None,
-          by: Literal["model", "workflow", "stage", "day"] = "model",
-          days: Annotated[float, Query(gt=0, le=3650)] = 7) -> dict[str, Any]:  # fmt: skip
+def costs(
+    request: Request,
+    who: Read,
+    project: str | None = None,
+    by: Literal["model", "workflow", "stage", "day"] = "model",
+    days: Annotated[float, Query(gt=0, le=3650)] = 7,
+) -> dict[str, Any]:
     return _q(request).cost_stats(by=by, days=days, project=who.filter_project(project))
 
 
 @router.get("/decisions")
-def decisions(request: Request, who: Read, filters: Filters,
-              min_runs: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> list[dict[str, Any]]:  # fmt: skip
+def decisions(
+    request: Request, who: Read, filters: Filters, min_runs: Annotated[int, Query(ge=1, le=1_000_000)] = 1
+) -> list[dict[str, Any]]:
     return _q(request).decisions(min_runs=min_runs, **_scoped(filters, who))
 
 
 @router.get("/failures")
-def failures(request: Request, who: Read, filters: Filters,
-             limit: Annotated[int, Query(ge=1, le=500)] = 20) -> list[dict[str, Any]]:  # fmt: skip
+def failures(
+    request: Request, who: Read, filters: Filters, limit: Annotated[int, Query(ge=1, le=500)] = 20
+) -> list[dict[str, Any]]:
     return _q(request).failed_stages(limit=limit, **_scoped(filters, who))
 
 
 @router.get("/principles")
-def principles(request: Request, who: Read, filters: Filters, min_runs: Annotated[int, Query(ge=1, le=1_000_000)] = 3,
-               threshold: Annotated[float, Query(ge=0, le=1)] = GAP_RATIO) -> dict[str, Any]:  # fmt: skip
+def principles(
+    request: Request,
+    who: Read,
+    filters: Filters,
+    min_runs: Annotated[int, Query(ge=1, le=1_000_000)] = 3,
+    threshold: Annotated[float, Query(ge=0, le=1)] = GAP_RATIO,
+) -> dict[str, Any]:
     return _q(request).principle_patterns(min_runs=min_runs, threshold=threshold, **_scoped(filters, who))
 
 
 @router.get("/group", summary="Runs grouped by one dimension, with aggregate figures")
-def group(request: Request, who: Read, filters: Filters,
-          by: Literal["workflow", "intent", "domain", "status", "project", "environment", "release", "experiment",
-                      "variant", "service", "user_id", "day"] = "workflow",
-          metrics: Annotated[str, Query(description="comma-separated: runs, complete, failed, success_rate, "
-                                        "avg_duration_ms, max_duration_ms, total_cost_usd, avg_cost_usd, "
-                                        "avg_quality, pass_rate, tokens_in, tokens_out, flagged; feedback: "
-                                        "feedback, avg_rating, positive_share, negative_share, avg_sentiment")]
-          = "runs,success_rate,avg_duration_ms,avg_cost_usd,avg_quality") -> list[dict[str, Any]]:  # fmt: skip
+def group(
+    request: Request,
+    who: Read,
+    filters: Filters,
+    by: Literal[
+        "workflow",
+        "intent",
+        "domain",
+        "status",
+        "project",
+        "environment",
+        "release",
+        "experiment",
+        "variant",
+        "service",
+        "user_id",
+        "day",
+    ] = "workflow",
+    metrics: Annotated[
+        str,
+        Query(
+            description="comma-separated: runs, complete, failed, success_rate, "
+            "avg_duration_ms, max_duration_ms, total_cost_usd, avg_cost_usd, "
+            "avg_quality, pass_rate, tokens_in, tokens_out, flagged; feedback: "
+            "feedback, avg_rating, positive_share, negative_share, avg_sentiment"
+        ),
+    ] = "runs,success_rate,avg_duration_ms,avg_cost_usd,avg_quality",
+) -> list[dict[str, Any]]:
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     return _q(request).group_by(by, names, **_scoped(filters, who))
 
 
 @router.get("/quality", summary="Quality score trend by day (optionally split by a dimension)")
-def quality(request: Request, who: Read, filters: Filters, days: Annotated[float, Query(gt=0, le=3650)] = 30,
-            by: Literal["workflow", "intent", "domain", "status", "project", "environment", "release", "experiment",
-                        "variant", "service", "user_id", "day"] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def quality(
+    request: Request,
+    who: Read,
+    filters: Filters,
+    days: Annotated[float, Query(gt=0, le=3650)] = 30,
+    by: Literal[
+        "workflow",
+        "intent",
+        "domain",
+        "status",
+        "project",
+        "environment",
+        "release",
+        "experiment",
+        "variant",
+        "service",
+        "user_id",
+        "day",
+    ]
+    | None = None,
+) -> list[dict[str, Any]]:
     return _q(request).quality_trend(days=days, by=by, **_scoped(filters, who))
 
 
 @router.get("/review", summary="Runs flagged for review, newest first")
-def review_queue(request: Request, who: Read, filters: Filters,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
+def review_queue(
+    request: Request, who: Read, filters: Filters, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[dict[str, Any]]:
     return _q(request).flagged_for_review(limit=limit, **_scoped(filters, who))
 
 
@@ -167,8 +230,11 @@ def set_review(request: Request, who: Write, trace_id: str, body: ReviewIn) -> d
         raise QueryError("give flagged and/or notes")
     t = _visible(request, who, trace_id)
     request.app.state.store.set_review(t.trace_id, flagged=body.flagged, notes=body.notes)
-    return {"trace_id": t.trace_id, "flagged_for_review": body.flagged if body.flagged is not None
-            else t.flagged_for_review, "review_notes": body.notes if body.notes is not None else t.review_notes}
+    return {
+        "trace_id": t.trace_id,
+        "flagged_for_review": body.flagged if body.flagged is not None else t.flagged_for_review,
+        "review_notes": body.notes if body.notes is not None else t.review_notes,
+    }
 
 
 # /flags and /flags/{id}/ack: aliases of /alerts in glassbox.server.monitoring_routes.
@@ -185,8 +251,10 @@ class ScoreIn(BaseModel):
     source: Literal["human", "llm_judge", "rule", "sdk", "heuristic"] = "human"
 
 
-_RATING = ("explicit: a number on `scale` (default 0-1; a number above 1 and up to 5 reads as 1-5 stars), "
-           "or true/false, 'up'/'down' with scale 'thumbs'")
+_RATING = (
+    "explicit: a number on `scale` (default 0-1; a number above 1 and up to 5 reads as 1-5 stars), "
+    "or true/false, 'up'/'down' with scale 'thumbs'"
+)
 _SCALE = "'thumbs', '1-5', [1, 10]: the rating's scale, stored with it and normalised to 0..1 for aggregates"
 _SIGNAL = f"implicit: {', '.join(SIGNALS)} or a name of your own (lowercase, digits, _ . : -)"
 _SENTIMENT = "override: positive, neutral, negative or -1..1 (default: from the rating, comment or signal)"
@@ -194,8 +262,9 @@ _SENTIMENT = "override: positive, neutral, negative or -1..1 (default: from the 
 
 class FeedbackIn(BaseModel):
     trace_id: str = Field(min_length=4, max_length=32)
-    kind: Literal["explicit", "implicit"] | None = Field(None, description="default: explicit with a rating or "
-                                                         "comment, implicit with only a signal")
+    kind: Literal["explicit", "implicit"] | None = Field(
+        None, description="default: explicit with a rating or comment, implicit with only a signal"
+    )
     rating: bool | float | str | None = Field(None, description=_RATING)
     scale: str | tuple[float, float] | None = Field(None, description=_SCALE)
     signal: str | None = Field(None, max_length=64, description=_SIGNAL)
@@ -209,8 +278,18 @@ def post_score(request: Request, who: Write, body: ScoreIn) -> dict[str, Any]:
     t = _visible(request, who, body.trace_id)
     if not all(math.isfinite(v) for v in body.dimensions.values()):
         raise ValueError("dimensions must be finite numbers")
-    sc = Score(new_record_id(), body.name, body.value, body.max, body.passed, body.source, body.dimensions,
-               body.comment, None, time.time_ns())  # fmt: skip
+    sc = Score(
+        new_record_id(),
+        body.name,
+        body.value,
+        body.max,
+        body.passed,
+        body.source,
+        body.dimensions,
+        body.comment,
+        None,
+        time.time_ns(),
+    )
     add_score(request.app.state.store, t.trace_id, sc)
     return {"trace_id": t.trace_id, **sc.to_dict()}
 
@@ -225,13 +304,25 @@ def post_feedback(request: Request, who: Write, body: FeedbackIn) -> dict[str, A
     if body.kind == "explicit" and body.rating is None and not body.comment:
         raise QueryError("explicit feedback needs a rating or a comment")
     try:
-        f = assess(rating=body.rating, scale=body.scale, comment=body.comment, signal=body.signal,
-                   sentiment=body.sentiment)
+        f = assess(
+            rating=body.rating, scale=body.scale, comment=body.comment, signal=body.signal, sentiment=body.sentiment
+        )
     except ValueError as exc:
         raise QueryError(str(exc)) from None
     t = _visible(request, who, body.trace_id)
-    fb = Feedback(new_record_id(), body.kind or f["kind"], f["rating"], f["signal"], body.comment, f["sentiment"],
-                  body.user_id, time.time_ns(), f["scale"], f["normalized"], f["label"])  # fmt: skip
+    fb = Feedback(
+        new_record_id(),
+        body.kind or f["kind"],
+        f["rating"],
+        f["signal"],
+        body.comment,
+        f["sentiment"],
+        body.user_id,
+        time.time_ns(),
+        f["scale"],
+        f["normalized"],
+        f["label"],
+    )
     add_feedback(request.app.state.store, t.trace_id, fb)
     return {"trace_id": t.trace_id, **fb.to_dict()}
 
@@ -263,9 +354,13 @@ def post_implicit(request: Request, who: Write, body: ImplicitIn) -> dict[str, A
 
 
 @router.get("/feedback/summary")
-def get_feedback_summary(request: Request, who: Read, project: str | None = None,
-                         since: str | None = None) -> dict[str, Any]:  # fmt: skip
+def get_feedback_summary(
+    request: Request, who: Read, project: str | None = None, since: str | None = None
+) -> dict[str, Any]:
     from glassbox.analysis.filters import parse_time
 
-    return feedback_summary(request.app.state.store, project=who.filter_project(project),
-                            since=parse_time(since, "since") if since else None)  # fmt: skip
+    return feedback_summary(
+        request.app.state.store,
+        project=who.filter_project(project),
+        since=parse_time(since, "since") if since else None,
+    )

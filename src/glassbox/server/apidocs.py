@@ -9,8 +9,12 @@ from fastapi import FastAPI, HTTPException
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 
-ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
-          "redoc.standalone.js": "text/javascript", "favicon.png": "image/png"}  # fmt: skip
+ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "redoc.standalone.js": "text/javascript",
+    "favicon.png": "image/png",
+}
 PREFIX = "/docs/assets"
 # The pages may load only what this server serves (ReDoc would otherwise fetch its logo from a CDN).
 CSP = (
@@ -30,16 +34,27 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return _locked(get_swagger_ui_html(openapi_url=schema, title=f"{app.title} API",
-                                   swagger_js_url=f"{PREFIX}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{PREFIX}/swagger-ui.css",
-                                   swagger_favicon_url=f"{PREFIX}/favicon.png"))  # fmt: skip
+        return _locked(
+            get_swagger_ui_html(
+                openapi_url=schema,
+                title=f"{app.title} API",
+                swagger_js_url=f"{PREFIX}/swagger-ui-bundle.js",
+                swagger_css_url=f"{PREFIX}/swagger-ui.css",
+                swagger_favicon_url=f"{PREFIX}/favicon.png",
+            )
+        )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return _locked(get_redoc_html(openapi_url=schema, title=f"{app.title} API",
-                                      redoc_js_url=f"{PREFIX}/redoc.standalone.js",
-                                      redoc_favicon_url=f"{PREFIX}/favicon.png", with_google_fonts=False))  # fmt: skip
+        return _locked(
+            get_redoc_html(
+                openapi_url=schema,
+                title=f"{app.title} API",
+                redoc_js_url=f"{PREFIX}/redoc.standalone.js",
+                redoc_favicon_url=f"{PREFIX}/favicon.png",
+                with_google_fonts=False,
+            )
+        )
 
     @app.get(PREFIX + "/{name}", include_in_schema=False)
     def asset(name: str) -> Response:

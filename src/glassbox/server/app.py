@@ -32,12 +32,23 @@ CONFIG_ENV = "GLASSBOX_SERVE_CONFIG"  # create_app's options for worker processe
 log = logging.getLogger("glassbox.server")
 
 
-def create_app(store: str | Store, *, auth_required: bool = False, queue_size: int = 2000,
-               max_queue_spans: int = 50_000, batch_size: int = 500, max_body_bytes: int = MAX_BODY_BYTES,
-               max_spans: int = MAX_SPANS, calibration: bool | CalibrationSettings = True, writer_delay: float = 0.0,
-               spool_dir: str | None = None, shutdown_grace: float = 10.0, durable: bool = False,
-               routers: Iterable[APIRouter] = (),
-               jobs: bool = True) -> FastAPI:  # fmt: skip
+def create_app(
+    store: str | Store,
+    *,
+    auth_required: bool = False,
+    queue_size: int = 2000,
+    max_queue_spans: int = 50_000,
+    batch_size: int = 500,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_spans: int = MAX_SPANS,
+    calibration: bool | CalibrationSettings = True,
+    writer_delay: float = 0.0,
+    spool_dir: str | None = None,
+    shutdown_grace: float = 10.0,
+    durable: bool = False,
+    routers: Iterable[APIRouter] = (),
+    jobs: bool = True,
+) -> FastAPI:
     """The server app over ``store``; ``routers`` are mounted too (the web dashboard adds its pages this way).
 
     ``auth_required``: every request needs an API key (the CLI sets it off loopback or with ``--auth``).
@@ -55,9 +66,17 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
     from glassbox.monitoring.metrics import Metrics
 
     metrics = Metrics()
-    ingest = Ingest(st, metrics, queue_size=queue_size, max_queue_spans=max_queue_spans, batch_size=batch_size,
-                    calibration=calibration, writer_delay=writer_delay, spool_dir=spool_dir,
-                    durable=durable)  # fmt: skip
+    ingest = Ingest(
+        st,
+        metrics,
+        queue_size=queue_size,
+        max_queue_spans=max_queue_spans,
+        batch_size=batch_size,
+        calibration=calibration,
+        writer_delay=writer_delay,
+        spool_dir=spool_dir,
+        durable=durable,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
@@ -76,9 +95,15 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
 
             multiprocess.mark_process_dead(os.getpid())  # its live gauges leave the sums
 
-    app = FastAPI(title="glassbox", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Traces, decisions, costs and quality of AI pipelines: REST API and OTLP receiver. "
-                              "Errors: `{\"error\": {\"code\": …, \"message\": …}}`.")  # fmt: skip
+    app = FastAPI(
+        title="glassbox",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Traces, decisions, costs and quality of AI pipelines: REST API and OTLP receiver. "
+        'Errors: `{"error": {"code": …, "message": …}}`.',
+    )
     app.state.store, app.state.ingest, app.state.metrics = st, ingest, metrics
     app.state.auth_required = auth_required
     app.state.max_body_bytes, app.state.max_spans = max_body_bytes, max_spans
@@ -102,8 +127,9 @@ def create_app(store: str | Store, *, auth_required: bool = False, queue_size: i
             try:
                 await run_in_threadpool(principal, request, "read")
             except AuthError as exc:
-                return errors.error(exc.status, exc.code, exc.message,
-                                    {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)  # fmt: skip
+                return errors.error(
+                    exc.status, exc.code, exc.message, {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+                )
         return await call_next(request)
 
     @app.middleware("http")
@@ -140,8 +166,12 @@ def app_from_env() -> FastAPI:
 
 
 def _ops_routes(app: FastAPI) -> None:
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (needs a `metrics` key when keys are required)",
-             response_class=Response)  # fmt: skip
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics (needs a `metrics` key when keys are required)",
+        response_class=Response,
+    )
     def metrics(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 

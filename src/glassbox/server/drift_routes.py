@@ -42,17 +42,23 @@ def drift_summary(request: Request, who: Read, project: str | None = None) -> di
 
 
 @router.get("/drift/history", summary="Stored drift results, newest first (the time series)")
-def drift_history(request: Request, who: Read, project: str | None = None, field: str | None = None,
-                  since: str | None = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
-                  ) -> list[dict[str, Any]]:  # fmt: skip
+def drift_history(
+    request: Request,
+    who: Read,
+    project: str | None = None,
+    field: str | None = None,
+    since: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> list[dict[str, Any]]:
     from glassbox.monitoring.drift import history
 
     return history(request.app.state.store, project=_project(who, project), field=field, since=since, limit=limit)
 
 
 class DriftCheckIn(BaseModel):
-    fields: list[str] = Field(default_factory=lambda: ["confidence", "quality_score", "duration_ms", "workflow"],
-                              min_length=1, max_length=50)  # fmt: skip
+    fields: list[str] = Field(
+        default_factory=lambda: ["confidence", "quality_score", "duration_ms", "workflow"], min_length=1, max_length=50
+    )
     current: str = Field("24h", max_length=40)
     reference: str = Field("7d", max_length=40)
     reference_release: str | None = Field(None, max_length=200)
@@ -72,17 +78,33 @@ def drift_check(request: Request, who: Write, body: DriftCheckIn) -> dict[str, A
 
     project = _project(who, body.project)
     filters = {"workflow": body.workflow} if body.workflow else {}
-    report = check(request.app.state.store, tuple(body.fields), current=body.current, reference=body.reference,
-                   reference_release=body.reference_release, baseline=body.baseline, by=body.by, method=body.method,
-                   threshold=body.threshold, min_samples=body.min_samples, project=project, save=body.save,
-                   alert=body.save, **filters)  # fmt: skip
+    report = check(
+        request.app.state.store,
+        tuple(body.fields),
+        current=body.current,
+        reference=body.reference,
+        reference_release=body.reference_release,
+        baseline=body.baseline,
+        by=body.by,
+        method=body.method,
+        threshold=body.threshold,
+        min_samples=body.min_samples,
+        project=project,
+        save=body.save,
+        alert=body.save,
+        **filters,
+    )
     return report.to_dict()
 
 
 @router.get("/feedback/trend", summary="Feedback per ISO week (and per release or workflow): ratings, sentiment")
-def feedback_trend(request: Request, who: Read, project: str | None = None,
-                   by: Literal["release", "workflow"] | None = None,
-                   weeks: Annotated[int, Query(ge=1, le=520)] = 12) -> list[dict[str, Any]]:  # fmt: skip
+def feedback_trend(
+    request: Request,
+    who: Read,
+    project: str | None = None,
+    by: Literal["release", "workflow"] | None = None,
+    weeks: Annotated[int, Query(ge=1, le=520)] = 12,
+) -> list[dict[str, Any]]:
     from glassbox.analysis.feedback import feedback_trend as trend
 
     return trend(request.app.state.store, by=by, weeks=weeks, project=_project(who, project))
@@ -90,14 +112,26 @@ def feedback_trend(request: Request, who: Read, project: str | None = None,
 
 # -- seed 004's bare paths: the same handlers, auth and answers as the /api/v1 routes -------------------
 aliases.add_api_route("/trace/{trace_id}", api.get_trace, methods=["GET"], summary="Alias of /api/v1/traces/{id}")
-aliases.add_api_route("/feedback", api.post_feedback, methods=["POST"], status_code=201,
-                      summary="Alias of POST /api/v1/feedback")  # fmt: skip
-aliases.add_api_route("/feedback/explicit", api.post_explicit, methods=["POST"], status_code=201,
-                      summary="Alias of POST /api/v1/feedback/explicit")  # fmt: skip
-aliases.add_api_route("/feedback/implicit", api.post_implicit, methods=["POST"], status_code=201,
-                      summary="Alias of POST /api/v1/feedback/implicit")  # fmt: skip
-aliases.add_api_route("/feedback/summary", api.get_feedback_summary, methods=["GET"],
-                      summary="Alias of /api/v1/feedback/summary")  # fmt: skip
+aliases.add_api_route(
+    "/feedback", api.post_feedback, methods=["POST"], status_code=201, summary="Alias of POST /api/v1/feedback"
+)
+aliases.add_api_route(
+    "/feedback/explicit",
+    api.post_explicit,
+    methods=["POST"],
+    status_code=201,
+    summary="Alias of POST /api/v1/feedback/explicit",
+)
+aliases.add_api_route(
+    "/feedback/implicit",
+    api.post_implicit,
+    methods=["POST"],
+    status_code=201,
+    summary="Alias of POST /api/v1/feedback/implicit",
+)
+aliases.add_api_route(
+    "/feedback/summary", api.get_feedback_summary, methods=["GET"], summary="Alias of /api/v1/feedback/summary"
+)
 aliases.add_api_route("/drift/summary", drift_summary, methods=["GET"], summary="Alias of /api/v1/drift/summary")
 
 
@@ -124,12 +158,25 @@ def drift_page(request: Request, field: str | None = None) -> Response:
         s["y"].append(r["score"])
         s["method"].append(r["method"])
     weekly = trend(store, weeks=12, project=who.project)
-    charts = {"drift": [{"name": k, **v} for k, v in series.items()],
-              "feedback": {"weeks": [w["week"] for w in weekly], "avg_rating": [w["avg_rating"] for w in weekly],
-                           "positive_share": [w["positive_share"] for w in weekly],
-                           "count": [w["feedback"] for w in weekly]}}  # fmt: skip
-    return web.page(request, "drift_page.html", who=who, state=state, charts=charts, weekly=weekly, field=field,
-                    monitor=getattr(request.app.state, "drift_monitor", {}) or {})  # fmt: skip
+    charts = {
+        "drift": [{"name": k, **v} for k, v in series.items()],
+        "feedback": {
+            "weeks": [w["week"] for w in weekly],
+            "avg_rating": [w["avg_rating"] for w in weekly],
+            "positive_share": [w["positive_share"] for w in weekly],
+            "count": [w["feedback"] for w in weekly],
+        },
+    }
+    return web.page(
+        request,
+        "drift_page.html",
+        who=who,
+        state=state,
+        charts=charts,
+        weekly=weekly,
+        field=field,
+        monitor=getattr(request.app.state, "drift_monitor", {}) or {},
+    )
 
 
 # -- /metrics gauges -----------------------------------------------------------------------------------
@@ -156,10 +203,14 @@ class DriftCollector:
         from glassbox.monitoring.drift import SEVERITIES
 
         labels = ["project", "field", "segment_by", "segment", "method"]
-        score = GaugeMetricFamily("glassbox_drift_score", "Newest drift score (a p-value for ks/chisquare/z, "
-                                  "else a distance).", labels=labels)  # fmt: skip
-        severity = GaugeMetricFamily("glassbox_drift_severity", "Newest drift severity: 0 none, 1 low, 2 medium, "
-                                     "3 high, 4 critical.", labels=labels)  # fmt: skip
+        score = GaugeMetricFamily(
+            "glassbox_drift_score", "Newest drift score (a p-value for ks/chisquare/z, else a distance).", labels=labels
+        )
+        severity = GaugeMetricFamily(
+            "glassbox_drift_severity",
+            "Newest drift severity: 0 none, 1 low, 2 medium, 3 high, 4 critical.",
+            labels=labels,
+        )
         drifted = GaugeMetricFamily("glassbox_drift_detected", "1 when the newest check found drift.", labels=labels)
         try:
             rows = self._latest()
@@ -208,8 +259,15 @@ def run_once(app: Any, settings: Any) -> dict[str, Any]:
     drifted = 0
     projects = _projects(store, parse_time(settings.drift_current, "drift_current"))
     for project in projects:
-        report = check(store, fields, current=settings.drift_current, reference=settings.drift_reference, by=by,
-                       min_samples=settings.drift_min_samples, project=project)  # fmt: skip
+        report = check(
+            store,
+            fields,
+            current=settings.drift_current,
+            reference=settings.drift_reference,
+            by=by,
+            min_samples=settings.drift_min_samples,
+            project=project,
+        )
         drifted += len(report.drifted)
     if getattr(app.state, "drift_collector", None) is not None:
         app.state.drift_collector._cache = (0.0, [])  # the next scrape reads the new results
@@ -223,8 +281,13 @@ def start(app: Any) -> Any:
     register_gauges(app)
     settings = load_settings()
     interval = float(settings.drift_interval)
-    status: dict[str, Any] = {"interval_s": interval, "running": interval > 0, "last_check": None, "last_error": None,
-                              "checks": 0}  # fmt: skip
+    status: dict[str, Any] = {
+        "interval_s": interval,
+        "running": interval > 0,
+        "last_check": None,
+        "last_error": None,
+        "checks": 0,
+    }
     app.state.drift_monitor = status
 
     def health() -> tuple[str, str]:
@@ -240,5 +303,6 @@ def start(app: Any) -> Any:
     from glassbox.server.features import periodic
 
     # The first check a minute after start (or sooner), then every interval.
-    return periodic("drift check", lambda: run_once(app, settings), status, interval=interval,
-                    first=min(interval, 60.0))
+    return periodic(
+        "drift check", lambda: run_once(app, settings), status, interval=interval, first=min(interval, 60.0)
+    )

@@ -46,8 +46,9 @@ def list_datasets(request: Request, who: Read, project: str | None = None) -> li
 
 
 @router.get("/datasets/{name}", summary="One dataset version (newest unless version=) with its cases")
-def get_dataset(request: Request, who: Read, name: str, version: str | None = None,
-                project: str | None = None) -> dict[str, Any]:  # fmt: skip
+def get_dataset(
+    request: Request, who: Read, name: str, version: str | None = None, project: str | None = None
+) -> dict[str, Any]:
     from glassbox.evaluation.datasets import get
 
     ds = get(_store(request), name, version, project=_project(who, project))
@@ -73,15 +74,26 @@ def push_dataset(request: Request, who: Write, body: DatasetIn) -> dict[str, Any
         raise GlassboxError("give the cases as jsonl text or as a cases list (one of them)")
     text = body.jsonl if body.jsonl is not None else "".join(json.dumps(c) + "\n" for c in body.cases or [])
     cases = datasets.parse_jsonl(text, "body")
-    ds, created = datasets.push(_store(request), cases, body.name, project=_project(who, body.project),
-                                description=body.description, source="api")  # fmt: skip
+    ds, created = datasets.push(
+        _store(request),
+        cases,
+        body.name,
+        project=_project(who, body.project),
+        description=body.description,
+        source="api",
+    )
     return {**ds.info(), "created": created}
 
 
 # -- regression runs ------------------------------------------------------------------------------
 @router.get("/regressions", summary="Stored regression runs, newest first")
-def list_regressions(request: Request, who: Read, dataset: str | None = None, project: str | None = None,
-                     limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:  # fmt: skip
+def list_regressions(
+    request: Request,
+    who: Read,
+    dataset: str | None = None,
+    project: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[dict[str, Any]]:
     from glassbox.evaluation.regress import list_runs
 
     return list_runs(_store(request), project=who.filter_project(project), dataset=dataset, limit=limit)
@@ -104,13 +116,14 @@ def get_regression(request: Request, who: Read, run_id: str) -> dict[str, Any]:
 def list_goldens(request: Request, who: Read, project: str | None = None) -> list[dict[str, Any]]:
     from glassbox.evaluation.golden import list_goldens as listed
 
-    return [{k: v for k, v in g.to_dict().items() if k != "snapshot"}
-            for g in listed(_store(request), project=who.filter_project(project))]  # fmt: skip
+    return [
+        {k: v for k, v in g.to_dict().items() if k != "snapshot"}
+        for g in listed(_store(request), project=who.filter_project(project))
+    ]
 
 
 @router.get("/goldens/{name}/compare/{trace_id}", summary="A stored run against a golden")
-def compare_golden(request: Request, who: Read, name: str, trace_id: str,
-                   project: str | None = None) -> dict[str, Any]:  # fmt: skip
+def compare_golden(request: Request, who: Read, name: str, trace_id: str, project: str | None = None) -> dict[str, Any]:
     from glassbox.errors import TraceNotFound
     from glassbox.evaluation import golden
 
@@ -142,9 +155,16 @@ def _specs(thresholds: dict[str, str]) -> list[Any]:
 def gate(request: Request, who: Write, body: GateIn) -> dict[str, Any]:
     from glassbox.evaluation.gate import run_gate
 
-    v = run_gate(_store(request), _scoped(body.baseline, who), _scoped(body.candidate, who), _specs(body.thresholds),
-                 record=body.record, confidence=body.confidence, min_samples=body.min_samples,
-                 project=who.project)  # fmt: skip
+    v = run_gate(
+        _store(request),
+        _scoped(body.baseline, who),
+        _scoped(body.candidate, who),
+        _specs(body.thresholds),
+        record=body.record,
+        confidence=body.confidence,
+        min_samples=body.min_samples,
+        project=who.project,
+    )
     return v.to_dict()
 
 
@@ -171,15 +191,29 @@ def canary_check(request: Request, who: Write, body: CanaryIn) -> dict[str, Any]
     from glassbox.evaluation.gate import DEFAULT_SPECS
 
     specs = _specs(body.thresholds) if body.thresholds else list(DEFAULT_SPECS)
-    d = canary.check(_store(request), _scoped(body.baseline, who), _scoped(body.canary, who), name=body.name,
-                     ramp=canary.parse_ramp(body.ramp), step=body.step, specs=specs, project=who.project,
-                     confidence=body.confidence, min_samples=body.min_samples)  # fmt: skip
+    d = canary.check(
+        _store(request),
+        _scoped(body.baseline, who),
+        _scoped(body.canary, who),
+        name=body.name,
+        ramp=canary.parse_ramp(body.ramp),
+        step=body.step,
+        specs=specs,
+        project=who.project,
+        confidence=body.confidence,
+        min_samples=body.min_samples,
+    )
     return d.to_dict()
 
 
 @router.get("/verdicts", summary="Recorded gate and canary verdicts, newest first")
-def verdicts(request: Request, who: Read, kind: str | None = None, name: str | None = None,
-             limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:  # fmt: skip
+def verdicts(
+    request: Request,
+    who: Read,
+    kind: str | None = None,
+    name: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[dict[str, Any]]:
     from glassbox.evaluation.gate import list_verdicts
 
     rows = list_verdicts(_store(request), kind=kind, name=name, limit=limit if who.project is None else 1000)

@@ -17,11 +17,11 @@ router = APIRouter(prefix="/api/v1", tags=["experiments"])
 pages = APIRouter(include_in_schema=False)
 Read = Annotated[Principal, Depends(reader)]
 Write = Annotated[Principal, Depends(writer)]
-Spec = Annotated[dict[str, Any], Body(description="The definition (see docs/experiments.md); name comes from the "
-                                                  "path.")]  # fmt: skip
+Spec = Annotated[
+    dict[str, Any], Body(description="The definition (see docs/experiments.md); name comes from the path.")
+]
 
-_MEDIA = {"markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
-          "json": "application/json"}  # fmt: skip
+_MEDIA = {"markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "json": "application/json"}
 
 
 def _project(who: Principal) -> str:
@@ -41,11 +41,16 @@ def _check_name(name: str) -> str:
 
 # -- sample size (before /experiments/{name}) ----------------------------------------------------
 @router.get("/experiments/power", summary="Units needed per variant to detect an effect")
-def power(mde: Annotated[float, Query(allow_inf_nan=False)], baseline_rate: Annotated[float | None, Query(
-          allow_inf_nan=False)] = None, sd: Annotated[float | None, Query(allow_inf_nan=False)] = None,
-          relative: bool = False, alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
-          power: Annotated[float, Query(gt=0, lt=1)] = 0.8, ratio: Annotated[float, Query(gt=0, le=100)] = 1.0,
-          _who: Read = None) -> dict[str, Any]:  # type: ignore[assignment]  # fmt: skip
+def power(
+    mde: Annotated[float, Query(allow_inf_nan=False)],
+    baseline_rate: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+    sd: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+    relative: bool = False,
+    alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
+    power: Annotated[float, Query(gt=0, lt=1)] = 0.8,
+    ratio: Annotated[float, Query(gt=0, le=100)] = 1.0,
+    _who: Read = None,
+) -> dict[str, Any]:  # type: ignore[assignment]
     import math
 
     from glassbox.stats.power import sample_size_means, sample_size_proportions
@@ -53,8 +58,11 @@ def power(mde: Annotated[float, Query(allow_inf_nan=False)], baseline_rate: Anno
     if (baseline_rate is None) == (sd is None):
         raise QueryError("give baseline_rate (a rate metric) or sd (a mean metric), not both")
     try:
-        n = (sample_size_proportions(baseline_rate, mde, alpha, power, ratio, relative=relative)
-             if baseline_rate is not None else sample_size_means(mde, sd, alpha, power, ratio))  # type: ignore[arg-type]
+        n = (
+            sample_size_proportions(baseline_rate, mde, alpha, power, ratio, relative=relative)
+            if baseline_rate is not None
+            else sample_size_means(mde, sd, alpha, power, ratio)
+        )  # type: ignore[arg-type]
     except ValueError as exc:
         raise QueryError(str(exc)) from None
     n_a, n_b = math.ceil(n - 1e-9), math.ceil(n * ratio - 1e-9)
@@ -79,16 +87,18 @@ def _one(request: Request, who: Principal, kind: str, name: str) -> dict[str, An
 def _put(request: Request, who: Principal, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     from glassbox.experiments import registry
 
-    saved = registry.save(request.app.state.store, kind, {**spec, "name": _check_name(name)}, actor=_actor(who),
-                          project=_project(who))  # fmt: skip
+    saved = registry.save(
+        request.app.state.store, kind, {**spec, "name": _check_name(name)}, actor=_actor(who), project=_project(who)
+    )
     return saved.to_dict()
 
 
 def _kill(request: Request, who: Principal, kind: str, name: str, killed: bool) -> dict[str, Any]:
     from glassbox.experiments import registry
 
-    return registry.set_killed(request.app.state.store, kind, name, killed, actor=_actor(who),
-                               project=_project(who)).to_dict()  # fmt: skip
+    return registry.set_killed(
+        request.app.state.store, kind, name, killed, actor=_actor(who), project=_project(who)
+    ).to_dict()
 
 
 @router.get("/experiments", summary="Defined experiments")
@@ -117,13 +127,26 @@ def revive_experiment(request: Request, who: Write, name: str) -> dict[str, Any]
 
 
 @router.get("/experiments/{name}/analysis", summary="The experiment's analysis: allocation, SRM, metrics, verdict")
-def experiment_analysis(request: Request, who: Read, name: str, sequential: bool = False, cuped: bool = False,
-                        correction: Literal["holm", "bh", "none"] | None = None,
-                        alpha: Annotated[float | None, Query(gt=0, lt=0.5)] = None) -> dict[str, Any]:  # fmt: skip
+def experiment_analysis(
+    request: Request,
+    who: Read,
+    name: str,
+    sequential: bool = False,
+    cuped: bool = False,
+    correction: Literal["holm", "bh", "none"] | None = None,
+    alpha: Annotated[float | None, Query(gt=0, lt=0.5)] = None,
+) -> dict[str, Any]:
     from glassbox.experiments.analysis import analyze
 
-    a = analyze(request.app.state.store, name, project=_project(who), sequential=sequential, cuped=cuped,
-                correction=correction, alpha=alpha)  # fmt: skip
+    a = analyze(
+        request.app.state.store,
+        name,
+        project=_project(who),
+        sequential=sequential,
+        cuped=cuped,
+        correction=correction,
+        alpha=alpha,
+    )
     import json
 
     from glassbox.experiments.report import to_json
@@ -132,8 +155,9 @@ def experiment_analysis(request: Request, who: Read, name: str, sequential: bool
 
 
 @router.get("/experiments/{name}/report", summary="The experiment's report as Markdown, HTML or JSON")
-def experiment_report(request: Request, who: Read, name: str,
-                      format: Literal["markdown", "html", "json"] = "markdown") -> Response:  # fmt: skip
+def experiment_report(
+    request: Request, who: Read, name: str, format: Literal["markdown", "html", "json"] = "markdown"
+) -> Response:
     from glassbox.experiments.report import experiment_report as render
 
     text = render(request.app.state.store, name, format, project=_project(who))
@@ -176,9 +200,12 @@ def experiments_page(request: Request) -> Response:
         return who
     store = request.app.state.store
     project = _project(who)
-    return web.page(request, "experiments.html", experiments=registry.list_definitions(store, "experiment",
-                                                                                      project=project),
-                    flags=registry.list_definitions(store, "flag", project=project))  # fmt: skip
+    return web.page(
+        request,
+        "experiments.html",
+        experiments=registry.list_definitions(store, "experiment", project=project),
+        flags=registry.list_definitions(store, "flag", project=project),
+    )
 
 
 def _forest(rows: list[Any]) -> list[dict[str, Any]]:
@@ -211,5 +238,11 @@ def experiment_page(request: Request, name: str, sequential: bool = False, cuped
         a = analyze(request.app.state.store, name, project=_project(who), sequential=sequential, cuped=cuped)
     except NotFound as exc:
         return web.page(request, "missing.html", status=404, what="experiment", message=str(exc))
-    return web.page(request, "experiment.html", a=a, headline=headline(a).replace("**", ""),
-                    metrics=_forest(a.results), guards=_forest(a.guardrails))  # fmt: skip
+    return web.page(
+        request,
+        "experiment.html",
+        a=a,
+        headline=headline(a).replace("**", ""),
+        metrics=_forest(a.results),
+        guards=_forest(a.guardrails),
+    )

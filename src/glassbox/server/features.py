@@ -36,8 +36,9 @@ def modules() -> Iterator[ModuleType]:
 def api_routers() -> list[Any]:
     """Each feature's ``router``, and its ``aliases`` (routes outside /api/v1, such as seed 004's bare paths)."""
     found = list(modules())
-    return ([m.router for m in found if getattr(m, "router", None) is not None]
-            + [m.aliases for m in found if getattr(m, "aliases", None) is not None])
+    return [m.router for m in found if getattr(m, "router", None) is not None] + [
+        m.aliases for m in found if getattr(m, "aliases", None) is not None
+    ]
 
 
 def page_routers() -> list[Any]:
@@ -61,8 +62,9 @@ def start_jobs(app: Any) -> list[Callable[[], None]]:
     return stops
 
 
-def periodic(name: str, run: Callable[[], dict[str, Any] | None], status: dict[str, Any], *, interval: float,
-             first: float) -> Callable[[], None]:
+def periodic(
+    name: str, run: Callable[[], dict[str, Any] | None], status: dict[str, Any], *, interval: float, first: float
+) -> Callable[[], None]:
     """Run ``run()`` on a daemon thread ``first`` seconds after start, then every ``interval`` seconds, until the
     returned stop function is called. ``status`` (shown by the job's health check and API) gets ``last_check``,
     ``checks``, ``last_error`` and whatever ``run`` returns; a failed run is logged and retried next time."""
@@ -73,8 +75,12 @@ def periodic(name: str, run: Callable[[], dict[str, Any] | None], status: dict[s
         while not stop.wait(wait):
             try:
                 result = run() or {}
-                status.update(result, last_check=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                              last_error=None, checks=status.get("checks", 0) + 1)  # fmt: skip
+                status.update(
+                    result,
+                    last_check=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    last_error=None,
+                    checks=status.get("checks", 0) + 1,
+                )
             except Exception as exc:  # noqa: BLE001 - reported in health; the next round retries
                 status["last_error"] = f"{type(exc).__name__}: {exc}"[:300]
                 log.warning("glassbox serve: %s failed: %s", name, exc)

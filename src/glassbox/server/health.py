@@ -42,8 +42,11 @@ def full(app: Any) -> tuple[int, dict[str, Any]]:
     def store_probe() -> tuple[str, str]:
         probe = f"hc{uuid.uuid4().hex[:14]}"
         with store.ready().engine.begin() as conn:  # write, read back, remove: a real round trip, never visible
-            conn.execute(insert(alerts).values(id=probe, source="health", rule="probe", severity="info",
-                                               message="health probe", acknowledged=True))  # fmt: skip
+            conn.execute(
+                insert(alerts).values(
+                    id=probe, source="health", rule="probe", severity="info", message="health probe", acknowledged=True
+                )
+            )
             found = conn.execute(select(alerts.c.id).where(alerts.c.id == probe)).scalar()
             conn.execute(delete(alerts).where(alerts.c.id == probe))
         return ("ok", f"write+read on {store.engine.dialect.name}") if found == probe else ("fail", "read-back failed")
@@ -52,8 +55,10 @@ def full(app: Any) -> tuple[int, dict[str, Any]]:
         h = ingest.health()
         share = max(h["queue_depth"] / max(1, h["queue_max"]), h["queued_spans"] / max(1, h["max_queue_spans"]))
         status = "ok" if share < 0.5 else ("warn" if share < 0.9 else "fail")
-        return status, (f"{h['queue_depth']}/{h['queue_max']} traces, {h['queued_spans']}/{h['max_queue_spans']} "
-                        f"spans queued; {h['accepted']} accepted")  # fmt: skip
+        return status, (
+            f"{h['queue_depth']}/{h['queue_max']} traces, {h['queued_spans']}/{h['max_queue_spans']} "
+            f"spans queued; {h['accepted']} accepted"
+        )
 
     def writer_probe() -> tuple[str, str]:
         h = ingest.health()
@@ -64,10 +69,10 @@ def full(app: Any) -> tuple[int, dict[str, Any]]:
             return "fail", "writer thread stopped with traces queued"
         lag = ingest.lag()
         status = "warn" if sink.get("errors") or lag > LAG_WARN_SECONDS else "ok"
-        spool = (f"; {h['reloaded_from_spool']} written from the shutdown spool" if h.get("reloaded_from_spool")
-                 else "")  # fmt: skip
-        return status, (f"{sink.get('written', 0)} traces written, {sink.get('errors', 0)} write errors, "
-                        f"lag {lag:.2f} s{spool}")  # fmt: skip
+        spool = f"; {h['reloaded_from_spool']} written from the shutdown spool" if h.get("reloaded_from_spool") else ""
+        return status, (
+            f"{sink.get('written', 0)} traces written, {sink.get('errors', 0)} write errors, lag {lag:.2f} s{spool}"
+        )
 
     def disk_probe() -> tuple[str, str]:
         sqlite = store.engine.dialect.name == "sqlite" and store.engine.url.database not in (None, "", ":memory:")
@@ -80,11 +85,19 @@ def full(app: Any) -> tuple[int, dict[str, Any]]:
         errors = ingest.hook_errors
         return ("warn" if errors else "ok"), f"metrics and calibration after each batch: {errors} failures"
 
-    checks = [_check("store", store_probe), _check("ingest_queue", queue_probe), _check("writer", writer_probe),
-              _check("disk", disk_probe), _check("background_jobs", jobs_probe)]  # fmt: skip
+    checks = [
+        _check("store", store_probe),
+        _check("ingest_queue", queue_probe),
+        _check("writer", writer_probe),
+        _check("disk", disk_probe),
+        _check("background_jobs", jobs_probe),
+    ]
     checks += [_check(name, fn) for name, fn in getattr(state, "health_checks", {}).items()]
     score = round(100 * sum(_WEIGHTS[c["status"]] for c in checks) / len(checks))
     unhealthy = any(c["status"] == "fail" for c in checks)
-    body = {"status": "unhealthy" if unhealthy else ("degraded" if score < 100 else "healthy"), "score": score,
-            "checks": checks}  # fmt: skip
+    body = {
+        "status": "unhealthy" if unhealthy else ("degraded" if score < 100 else "healthy"),
+        "score": score,
+        "checks": checks,
+    }
     return (503 if unhealthy else 200), body

@@ -65,8 +65,9 @@ class StoreSink:
                     raise  # shutting down: the writer spools what is left
                 if self.retrying_since is None:
                     self.retrying_since = time.monotonic()
-                self._log.warning("store-down", "glassbox serve: store unreachable (%s); holding %d traces, retrying",
-                                  exc, len(batch))  # fmt: skip
+                self._log.warning(
+                    "store-down", "glassbox serve: store unreachable (%s); holding %d traces, retrying", exc, len(batch)
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue
@@ -84,7 +85,8 @@ class StoreSink:
             with self.store.ready().engine.connect() as conn:
                 for i in range(0, len(ids), 500):
                     q = select(traces_table.c.trace_id, traces_table.c.project).where(
-                        traces_table.c.trace_id.in_(ids[i : i + 500]))  # fmt: skip
+                        traces_table.c.trace_id.in_(ids[i : i + 500])
+                    )
                     owner.update((tid, project) for tid, project in conn.execute(q).all())
         except SQLAlchemyError as exc:  # the server is unreachable (this read comes before any write): retry
             err = StoreError(f"read from {safe_url(self.store.url)} failed: {short_error(exc)}")
@@ -102,8 +104,9 @@ class StoreSink:
                 kept.append(t)
         if refused:
             self.metrics.spans_rejected.labels("other_project").inc(refused)
-            self._log.warning("other-project", "glassbox serve: refused %d spans of traces another project owns",
-                              refused)  # fmt: skip
+            self._log.warning(
+                "other-project", "glassbox serve: refused %d spans of traces another project owns", refused
+            )
         return kept
 
     def _one_count(self, batch: Sequence[Trace]) -> None:
@@ -117,8 +120,12 @@ class StoreSink:
             return
         try:
             with self.store.ready().engine.connect() as conn:
-                known = {r[0] for r in conn.execute(select(traces_table.c.trace_id).where(
-                    traces_table.c.trace_id.in_([t.trace_id for t in priced])))}  # fmt: skip
+                known = {
+                    r[0]
+                    for r in conn.execute(
+                        select(traces_table.c.trace_id).where(traces_table.c.trace_id.in_([t.trace_id for t in priced]))
+                    )
+                }
         except SQLAlchemyError as exc:  # as in _owned: a read before any write, retried
             err = StoreError(f"read from {safe_url(self.store.url)} failed: {short_error(exc)}")
             err.data_error = False  # type: ignore[attr-defined]
@@ -139,9 +146,19 @@ class StoreSink:
 class Ingest:
     """Bounded queue (traces and spans) + batching writer + what runs after each stored batch."""
 
-    def __init__(self, store: Store, metrics: Metrics, *, queue_size: int = 2000, max_queue_spans: int = 50_000,
-                 batch_size: int = 500, calibration: bool | CalibrationSettings = True, writer_delay: float = 0.0,
-                 spool_dir: str | None = None, durable: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        metrics: Metrics,
+        *,
+        queue_size: int = 2000,
+        max_queue_spans: int = 50_000,
+        batch_size: int = 500,
+        calibration: bool | CalibrationSettings = True,
+        writer_delay: float = 0.0,
+        spool_dir: str | None = None,
+        durable: bool = False,
+    ) -> None:
         self.store = store
         self.metrics = metrics
         self.max_queue_spans = max_queue_spans
@@ -166,8 +183,15 @@ class Ingest:
         # durable: each accepted request is fsynced to the spool folder before it is acknowledged (kill -9 safe).
         self.durable = bool(durable and spool is not None)
         # The ingest's step list: the store on its lane, then queue accounting, metrics and calibration.
-        self.writer = Writer([self.sink], max_queue=queue_size, policy="drop", batch_size=batch_size,
-                             interval=0.05, after=[Step("ingest-after", self._after_batch)], spool=spool)  # fmt: skip
+        self.writer = Writer(
+            [self.sink],
+            max_queue=queue_size,
+            policy="drop",
+            batch_size=batch_size,
+            interval=0.05,
+            after=[Step("ingest-after", self._after_batch)],
+            spool=spool,
+        )
         self.accepted = 0
         self.queued_spans = 0
         self.last_write_at: float | None = None
@@ -178,7 +202,8 @@ class Ingest:
     def has_room(self, spans: int) -> bool:
         """Whether ``spans`` more would fit now: checked before decoding, so a full queue costs senders little."""
         return self.writer.queue_depth < self.writer.max_queue and (
-            self.queued_spans + spans <= self.max_queue_spans or not self.queued_spans)
+            self.queued_spans + spans <= self.max_queue_spans or not self.queued_spans
+        )
 
     def offer(self, traces: list[Trace]) -> bool:
         """Queue all of ``traces`` or none (False: the queue is full, the sender should retry later)."""
@@ -240,10 +265,16 @@ class Ingest:
         return max(1, min(30, self.writer.queue_depth // max(1, self.writer.batch_size)))
 
     def health(self) -> dict[str, Any]:
-        return {**self.writer.health(), "accepted": self.accepted, "queued_spans": self.queued_spans,
-                "max_queue_spans": self.max_queue_spans, "hook_errors": self.hook_errors,
-                "store_down_for": None if self.sink.retrying_since is None
-                else round(time.monotonic() - self.sink.retrying_since, 1)}  # fmt: skip
+        return {
+            **self.writer.health(),
+            "accepted": self.accepted,
+            "queued_spans": self.queued_spans,
+            "max_queue_spans": self.max_queue_spans,
+            "hook_errors": self.hook_errors,
+            "store_down_for": None
+            if self.sink.retrying_since is None
+            else round(time.monotonic() - self.sink.retrying_since, 1),
+        }
 
     def close(self, grace: float = 10.0) -> None:
         """Write what is queued for up to ``grace`` seconds; the rest goes to the spool (written at the next start)."""

@@ -27,29 +27,56 @@ Write = Annotated[Principal, Depends(writer)]
 
 
 # -- alerts ------------------------------------------------------------------------------------------
-def _alerts(request: Request, who: Principal, *, source: str = "any", state: str | None = "firing",
-            severity: str | None = None, limit: int = 100) -> list[Any]:  # fmt: skip
+def _alerts(
+    request: Request,
+    who: Principal,
+    *,
+    source: str = "any",
+    state: str | None = "firing",
+    severity: str | None = None,
+    limit: int = 100,
+) -> list[Any]:
     from glassbox.store.alerts import list_alerts
 
-    return list_alerts(request.app.state.store, source=None if source == "any" else source, project=who.project,
-                       state=state, severity=severity, limit=limit)  # fmt: skip
+    return list_alerts(
+        request.app.state.store,
+        source=None if source == "any" else source,
+        project=who.project,
+        state=state,
+        severity=severity,
+        limit=limit,
+    )
 
 
 @router.get("/alerts", summary="Alerts of every source (SLO, budget, calibration, drift, canary), newest first")
-def alerts_list(request: Request, who: Read, state: Annotated[str, Query(description=(
-                    "firing (default), acknowledged, resolved, open (firing + acknowledged) or any"))] = "firing",
-                source: str = "any", severity: str | None = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
-    found = _alerts(request, who, source=source, state=None if state == "any" else state, severity=severity,
-                    limit=limit)  # fmt: skip
+def alerts_list(
+    request: Request,
+    who: Read,
+    state: Annotated[
+        str, Query(description=("firing (default), acknowledged, resolved, open (firing + acknowledged) or any"))
+    ] = "firing",
+    source: str = "any",
+    severity: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    found = _alerts(
+        request, who, source=source, state=None if state == "any" else state, severity=severity, limit=limit
+    )
     return [a.to_dict() for a in found]
 
 
 @router.get("/flags", summary="Old name of GET /alerts (include_acknowledged: every state)", deprecated=True)
-def flags_alias(request: Request, who: Read, include_acknowledged: bool = False, source: str = "any",
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
-    return [a.to_dict() for a in _alerts(request, who, source=source, limit=limit,
-                                         state=None if include_acknowledged else "firing")]  # fmt: skip
+def flags_alias(
+    request: Request,
+    who: Read,
+    include_acknowledged: bool = False,
+    source: str = "any",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    return [
+        a.to_dict()
+        for a in _alerts(request, who, source=source, limit=limit, state=None if include_acknowledged else "firing")
+    ]
 
 
 def _mine(request: Request, who: Principal, alert_id: str) -> Any:
@@ -90,8 +117,11 @@ def _slos(who: Principal) -> list[Any]:
     if who.project is not None:  # a project key sees its project's SLOs (and those of no project, scoped to it)
         from dataclasses import replace
 
-        slos = [replace(s, project=who.project) if s.project is None else s for s in slos if s.project in
-                (None, who.project)]  # fmt: skip
+        slos = [
+            replace(s, project=who.project) if s.project is None else s
+            for s in slos
+            if s.project in (None, who.project)
+        ]
     return slos
 
 
@@ -170,8 +200,15 @@ def slo_page(request: Request) -> Response:
     except SLOError as exc:
         error = str(exc)
     charts = {s.slo.name: {"x": [t for t, _ in s.burn_down], "y": [r for _, r in s.burn_down]} for s in statuses}
-    return web.page(request, "slo.html", who=who, statuses=statuses, charts=charts, error=error,
-                    job=getattr(request.app.state, "slo_job", None))  # fmt: skip
+    return web.page(
+        request,
+        "slo.html",
+        who=who,
+        statuses=statuses,
+        charts=charts,
+        error=error,
+        job=getattr(request.app.state, "slo_job", None),
+    )
 
 
 # -- the background check ------------------------------------------------------------------------------
@@ -181,8 +218,11 @@ def run_once(app: Any) -> dict[str, Any]:
     slos = load()
     t0 = time.perf_counter()
     statuses = check(app.state.store, slos)
-    return {"slos": len(slos), "firing": sum(1 for s in statuses if s.firing),
-            "seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
+    return {
+        "slos": len(slos),
+        "firing": sum(1 for s in statuses if s.firing),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
 
 
 def start(app: Any) -> Any:
@@ -190,8 +230,13 @@ def start(app: Any) -> Any:
     from glassbox.config import load_settings
 
     interval = float(load_settings().slo_check_interval)
-    job: dict[str, Any] = {"interval_s": interval, "running": interval > 0, "last_check": None, "last_error": None,
-                           "checks": 0}  # fmt: skip
+    job: dict[str, Any] = {
+        "interval_s": interval,
+        "running": interval > 0,
+        "last_check": None,
+        "last_error": None,
+        "checks": 0,
+    }
     app.state.slo_job = job
 
     def health() -> tuple[str, str]:
@@ -205,8 +250,10 @@ def start(app: Any) -> Any:
             return "warn", f"{dead} alert notifications could not be delivered (dead letters)"
         if not job["running"]:
             return "ok", "SLO checks off (slo_check_interval = 0)"
-        return "ok", (f"every {interval:g} s; last check {job['last_check'] or 'pending'}; "
-                      f"{job.get('firing', 0)} SLOs burning; 0 dead letters")  # fmt: skip
+        return "ok", (
+            f"every {interval:g} s; last check {job['last_check'] or 'pending'}; "
+            f"{job.get('firing', 0)} SLOs burning; 0 dead letters"
+        )
 
     app.state.health_checks["slo_and_alerts"] = health
     if interval <= 0:

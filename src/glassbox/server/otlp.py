@@ -117,8 +117,7 @@ def _hex_ids_to_base64(doc: dict[str, Any]) -> None:
                         _hex_fields(link)
 
 
-_ID_HEX_LENGTHS = {"traceId": 32, "trace_id": 32, "spanId": 16, "span_id": 16, "parentSpanId": 16,
-                   "parent_span_id": 16}  # fmt: skip
+_ID_HEX_LENGTHS = {"traceId": 32, "trace_id": 32, "spanId": 16, "span_id": 16, "parentSpanId": 16, "parent_span_id": 16}
 
 
 def _hex_fields(obj: dict[str, Any]) -> None:
@@ -131,8 +130,12 @@ def _hex_fields(obj: dict[str, Any]) -> None:
                 raise PayloadError(f"span {key} {v!r} is not valid hex") from None
 
 
-_SCALARS = {"string_value": "string_value", "int_value": "int_value", "double_value": "double_value",
-            "bool_value": "bool_value"}  # fmt: skip
+_SCALARS = {
+    "string_value": "string_value",
+    "int_value": "int_value",
+    "double_value": "double_value",
+    "bool_value": "bool_value",
+}
 
 
 def _value(v: Any) -> Any:
@@ -171,12 +174,23 @@ _ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
 # Span attributes that describe the run (on glassbox's root span), not the span itself.
 _RUN_KEYS = frozenset({"user.id", "session.id"})
 # glassbox.* attributes that stay on the span (pricing provenance written by apply_usage).
-_SPAN_GB_KEYS = frozenset({"glassbox.cost.source", "glassbox.cost.usd", "glassbox.cost.input_usd",
-                           "glassbox.cost.output_usd", "glassbox.cost.model_ref", "glassbox.cost.note",
-                           "glassbox.usage.problems"})  # fmt: skip
+_SPAN_GB_KEYS = frozenset(
+    {
+        "glassbox.cost.source",
+        "glassbox.cost.usd",
+        "glassbox.cost.input_usd",
+        "glassbox.cost.output_usd",
+        "glassbox.cost.model_ref",
+        "glassbox.cost.note",
+        "glassbox.usage.problems",
+    }
+)
 _SPAN_GB_PREFIXES = ("glassbox.usage.", "glassbox.cost.")  # usage figures and pricing facts (cost/attributes.py)
-_SPAN_NUMBERS = (("glassbox.cost_usd", "cost_usd"), ("glassbox.peak_gpu_mem_bytes", "peak_gpu_mem_bytes"),
-                 ("glassbox.model_loads", "model_loads"))  # fmt: skip
+_SPAN_NUMBERS = (
+    ("glassbox.cost_usd", "cost_usd"),
+    ("glassbox.peak_gpu_mem_bytes", "peak_gpu_mem_bytes"),
+    ("glassbox.model_loads", "model_loads"),
+)
 _MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
 _IN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
 _OUT_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
@@ -186,8 +200,14 @@ def span_count(req: Any) -> int:
     return sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
 
 
-def decode(req: Any, *, project: str | None, pricer: Any = None, max_spans: int = MAX_SPANS,
-           content: ContentPolicy | None = None) -> Decoded:  # fmt: skip
+def decode(
+    req: Any,
+    *,
+    project: str | None,
+    pricer: Any = None,
+    max_spans: int = MAX_SPANS,
+    content: ContentPolicy | None = None,
+) -> Decoded:
     """Map an export request onto one Trace segment per trace id (the key's project wins when given).
 
     ``content``: the receiver's prompt/completion policy, applied to spans glassbox did not record."""
@@ -238,12 +258,20 @@ def _check_times(sp: Any) -> None:
             raise PayloadError(f"span {sp.name!r}: {name} {getattr(sp, name)} is beyond {_MAX_NS} (year 2262)")
     for e in sp.events:
         if e.time_unix_nano > _MAX_NS:
-            raise PayloadError(f"span {sp.name!r}, event {e.name!r}: time_unix_nano {e.time_unix_nano} is beyond "
-                               f"{_MAX_NS} (year 2262)")  # fmt: skip
+            raise PayloadError(
+                f"span {sp.name!r}, event {e.name!r}: time_unix_nano {e.time_unix_nano} is beyond {_MAX_NS} (year 2262)"
+            )
 
 
-def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str | None, pricer: Any,
-              content: ContentPolicy | None = None) -> Span:  # fmt: skip
+def _add_span(
+    t: Trace,
+    sp: Any,
+    span_id: str,
+    service: str | None,
+    scope: str | None,
+    pricer: Any,
+    content: ContentPolicy | None = None,
+) -> Span:
     attrs = {kv.key: _value(kv.value) for kv in sp.attributes}
     foreign = content if "glassbox.kind" not in attrs else None  # glassbox's own spans obeyed the app's settings
     if foreign is not None:
@@ -267,8 +295,11 @@ def _add_span(t: Trace, sp: Any, span_id: str, service: str | None, scope: str |
             v = attrs.pop(key, None)
             if v is not None:
                 setattr(s, name, v)
-        run = {k: attrs.pop(k) for k in gb_keys
-               if k in attrs and k not in _SPAN_GB_KEYS and not k.startswith(_SPAN_GB_PREFIXES)}  # fmt: skip
+        run = {
+            k: attrs.pop(k)
+            for k in gb_keys
+            if k in attrs and k not in _SPAN_GB_KEYS and not k.startswith(_SPAN_GB_PREFIXES)
+        }
     for key in _RUN_KEYS & attrs.keys():
         run[key] = attrs.pop(key)
     if kind != "stage" or "llm.model_name" in attrs:
@@ -301,9 +332,11 @@ def _error(s: Span, sp: Any) -> None:
     """A failed span's error: its first exception event, else its status message."""
     exc = next((e for e in sp.events if e.name == "exception"), None)
     ea = _attrs(exc.attributes) if exc is not None else {}
-    s.error = {"type": str(ea.get("exception.type") or "Error"),
-               "message": str(ea.get("exception.message") or sp.status.message or ""),
-               "stack": str(ea.get("exception.stacktrace") or "")}  # fmt: skip
+    s.error = {
+        "type": str(ea.get("exception.type") or "Error"),
+        "message": str(ea.get("exception.message") or sp.status.message or ""),
+        "stack": str(ea.get("exception.stacktrace") or ""),
+    }
     if s.status_message == f"{s.error['type']}: {s.error['message']}":
         s.status_message = None  # what glassbox's export writes from the error itself
 
@@ -333,26 +366,48 @@ def _events(t: Trace, s: Span, sp: Any, is_root: bool, content: ContentPolicy | 
         rid = str(a.get("glassbox.id") or _rid(t.trace_id, s.span_id, name, at, i))
         if name == "glassbox.decision":
             alts = _json_or(a.get("glassbox.decision.alternatives"), [])
-            alternatives = [(str(x.get("option")), x.get("score")) for x in alts if isinstance(x, dict)] \
-                if isinstance(alts, list) else []  # fmt: skip
+            alternatives = (
+                [(str(x.get("option")), x.get("score")) for x in alts if isinstance(x, dict)]
+                if isinstance(alts, list)
+                else []
+            )
             inputs = _json_or(a.get("glassbox.decision.inputs"), None)
-            t.decisions.append(Decision(rid, str(a.get("glassbox.decision.what", "")), a.get("glassbox.decision.why"),
-                                        _number(a.get("glassbox.decision.confidence")), alternatives,
-                                        inputs if isinstance(inputs, dict) else None, s.span_id, s.name, at))
+            t.decisions.append(
+                Decision(
+                    rid,
+                    str(a.get("glassbox.decision.what", "")),
+                    a.get("glassbox.decision.why"),
+                    _number(a.get("glassbox.decision.confidence")),
+                    alternatives,
+                    inputs if isinstance(inputs, dict) else None,
+                    s.span_id,
+                    s.name,
+                    at,
+                )
+            )
         elif name == "glassbox.score":
             dims = _json_or(a.get("glassbox.score.dimensions"), {})
             passed = a.get("glassbox.score.passed")
             # The recorder keeps a score made on the trace itself without a span: so does the round trip.
-            t.scores.append(Score(rid, str(a.get("glassbox.score.name", "score")),
-                                  _number(a.get("glassbox.score.value")) or 0.0,
-                                  _number(a.get("glassbox.score.max")), passed if isinstance(passed, bool) else None,
-                                  str(a.get("glassbox.score.source", "sdk")),
-                                  dims if isinstance(dims, dict) else {}, a.get("glassbox.score.comment"),
-                                  None if is_root else s.span_id, at))  # fmt: skip
+            t.scores.append(
+                Score(
+                    rid,
+                    str(a.get("glassbox.score.name", "score")),
+                    _number(a.get("glassbox.score.value")) or 0.0,
+                    _number(a.get("glassbox.score.max")),
+                    passed if isinstance(passed, bool) else None,
+                    str(a.get("glassbox.score.source", "sdk")),
+                    dims if isinstance(dims, dict) else {},
+                    a.get("glassbox.score.comment"),
+                    None if is_root else s.span_id,
+                    at,
+                )
+            )
         elif "glassbox.evidence" in a:
             payload = _json_or(a["glassbox.evidence"], {})
-            t.events.append(Event(rid, name, payload if isinstance(payload, dict) else {"value": payload},
-                                  s.span_id, at))
+            t.events.append(
+                Event(rid, name, payload if isinstance(payload, dict) else {"value": payload}, s.span_id, at)
+            )
         elif name != "exception" or not _is_the_error(s, a, at):
             a.pop("glassbox.id", None)
             if content is not None:
@@ -364,8 +419,11 @@ def _is_the_error(s: Span, a: dict[str, Any], at: int) -> bool:
     """Whether an exception event says no more than the span's error (as glassbox's export writes it):
     then the error holds it; any other exception event is kept as sent."""
     err = s.error or {}
-    said = {"exception.type": err.get("type"), "exception.message": err.get("message"),
-            "exception.stacktrace": err.get("stack")}  # fmt: skip
+    said = {
+        "exception.type": err.get("type"),
+        "exception.message": err.get("message"),
+        "exception.stacktrace": err.get("stack"),
+    }
     return at == (s.end_ns or s.start_ns) and a == {k: v for k, v in said.items() if v}
 
 
@@ -380,10 +438,17 @@ def _root(t: Trace, s: Span, f: dict[str, Any]) -> None:
     t.root_span_id = s.span_id
     t.parent_span_id = s.parent_id
     t.name = str(f.get("glassbox.trace.name") or s.name)
-    for key, attr in (("workflow", "glassbox.workflow"), ("intent", "glassbox.intent"), ("domain", "glassbox.domain"),
-                      ("environment", "glassbox.environment"), ("release", "glassbox.release"),
-                      ("user_id", "user.id"), ("session_id", "session.id"), ("experiment", "glassbox.experiment"),
-                      ("variant", "glassbox.variant")):  # fmt: skip
+    for key, attr in (
+        ("workflow", "glassbox.workflow"),
+        ("intent", "glassbox.intent"),
+        ("domain", "glassbox.domain"),
+        ("environment", "glassbox.environment"),
+        ("release", "glassbox.release"),
+        ("user_id", "user.id"),
+        ("session_id", "session.id"),
+        ("experiment", "glassbox.experiment"),
+        ("variant", "glassbox.variant"),
+    ):
         if f.get(attr) is not None:
             setattr(t, key, str(f[attr]))
     if f.get("glassbox.status") in TRACE_STATUSES:

@@ -24,31 +24,46 @@ were rejected; `429`/`503` with `Retry-After` when the server is busy (retry: no
 Needs a `write` key when keys are required; the key's project is the project of every span."""
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP trace export", description=_DOC, response_class=Response,
-             responses={200: {"content": {"application/x-protobuf": {}, "application/json": {}}},
-                        400: {"description": "not an OTLP trace export"}, 413: {"description": "too large"},
-                        429: {"description": "queue full: retry after Retry-After seconds"},
-                        503: {"description": "store unreachable: retry after Retry-After seconds"}})  # fmt: skip
+@router.post(
+    "/v1/traces",
+    summary="OTLP/HTTP trace export",
+    description=_DOC,
+    response_class=Response,
+    responses={
+        200: {"content": {"application/x-protobuf": {}, "application/json": {}}},
+        400: {"description": "not an OTLP trace export"},
+        413: {"description": "too large"},
+        429: {"description": "queue full: retry after Retry-After seconds"},
+        503: {"description": "store unreachable: retry after Retry-After seconds"},
+    },
+)
 async def otlp_traces(request: Request) -> Response:
     who = await run_in_threadpool(writer, request)  # a key lookup is a store query: off the event loop
     body = await request.body()  # the BodyLimit middleware bounds it (413)
     headers = request.headers
     # Decoding is CPU work: in a worker thread, so health checks and queries stay responsive meanwhile.
-    return await run_in_threadpool(receive, request.app.state, who, body, headers.get("content-type"),
-                                   headers.get("content-encoding"))  # fmt: skip
+    return await run_in_threadpool(
+        receive, request.app.state, who, body, headers.get("content-type"), headers.get("content-encoding")
+    )
 
 
 _OTHER_SIGNALS = {"logs": "OTEL_LOGS_EXPORTER=none", "metrics": "OTEL_METRICS_EXPORTER=none"}
 
 
-@router.post("/v1/logs", summary="Not taken: glassbox takes traces at /v1/traces",
-             responses={404: {"description": "glassbox takes OTLP traces only"}})  # fmt: skip
+@router.post(
+    "/v1/logs",
+    summary="Not taken: glassbox takes traces at /v1/traces",
+    responses={404: {"description": "glassbox takes OTLP traces only"}},
+)
 async def otlp_logs() -> Response:
     return other_signal("logs")
 
 
-@router.post("/v1/metrics", summary="Not taken: glassbox takes traces at /v1/traces",
-             responses={404: {"description": "glassbox takes OTLP traces only"}})  # fmt: skip
+@router.post(
+    "/v1/metrics",
+    summary="Not taken: glassbox takes traces at /v1/traces",
+    responses={404: {"description": "glassbox takes OTLP traces only"}},
+)
 async def otlp_metrics() -> Response:
     return other_signal("metrics")
 
@@ -56,9 +71,12 @@ async def otlp_metrics() -> Response:
 def other_signal(signal: str) -> Response:
     """404 with a body that says why: an OTLP exporter pointed at glassbox for every signal gets a clear answer
     (404 is not retried by OTLP exporters, so nothing piles up)."""
-    return error(404, "signal_not_supported",
-                 f"glassbox takes OpenTelemetry traces only, at POST /v1/traces; OTLP {signal} are not stored here. "
-                 f"Send {signal} to a {signal} backend, or turn the exporter off ({_OTHER_SIGNALS[signal]}).")
+    return error(
+        404,
+        "signal_not_supported",
+        f"glassbox takes OpenTelemetry traces only, at POST /v1/traces; OTLP {signal} are not stored here. "
+        f"Send {signal} to a {signal} backend, or turn the exporter off ({_OTHER_SIGNALS[signal]}).",
+    )
 
 
 def receive(state: Any, who: Principal, body: bytes, content_type: str | None, encoding: str | None) -> Response:
@@ -72,8 +90,9 @@ def receive(state: Any, who: Principal, body: bytes, content_type: str | None, e
             raise otlp.TooLarge(f"{count} spans in one request; the limit is {state.max_spans}")
         if ingest.store_down or not ingest.has_room(count):  # before decoding: refusing stays cheap
             return busy(state)
-        decoded = otlp.decode(req, project=who.project, pricer=pricer(state), max_spans=state.max_spans,
-                              content=content_policy(state))  # fmt: skip
+        decoded = otlp.decode(
+            req, project=who.project, pricer=pricer(state), max_spans=state.max_spans, content=content_policy(state)
+        )
     except otlp.TooLarge as exc:
         metrics.requests_rejected.labels("too_large").inc()
         return error(413, "payload_too_large", str(exc))

@@ -24,8 +24,9 @@ def _visible(who: Principal, project: str | None) -> bool:
 
 
 @router.get("/reports", summary="Reports written so far (newest first)")
-def list_reports(request: Request, who: Read, kind: str | None = None,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:  # fmt: skip
+def list_reports(
+    request: Request, who: Read, kind: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> list[dict[str, Any]]:
     from glassbox.reports.archive import listed
 
     rows = listed(request.app.state.store, project=who.project, kind=kind, limit=limit)
@@ -33,10 +34,16 @@ def list_reports(request: Request, who: Read, kind: str | None = None,
 
 
 @router.get("/reports/build/{kind}", summary="Build a cost, quality or weekly report now (not stored)")
-def build_report(request: Request, who: Read, kind: Literal["cost", "quality", "weekly"],
-                 days: Annotated[float | None, Query(gt=0, le=3650)] = None, since: str | None = None,
-                 until: str | None = None, project: str | None = None,
-                 format: Literal["json", "md", "html"] = "json") -> Response:  # fmt: skip
+def build_report(
+    request: Request,
+    who: Read,
+    kind: Literal["cost", "quality", "weekly"],
+    days: Annotated[float | None, Query(gt=0, le=3650)] = None,
+    since: str | None = None,
+    until: str | None = None,
+    project: str | None = None,
+    format: Literal["json", "md", "html"] = "json",
+) -> Response:
     from glassbox.analysis.query import Query as TraceQuery
     from glassbox.reports import archive
     from glassbox.reports.build import build
@@ -44,8 +51,9 @@ def build_report(request: Request, who: Read, kind: Literal["cost", "quality", "
 
     if days is not None and (since or until):
         raise QueryError("give days or since/until, not both")
-    rep = build(kind, TraceQuery(request.app.state.store), period(days, since, until),
-                project=who.filter_project(project))  # fmt: skip
+    rep = build(
+        kind, TraceQuery(request.app.state.store), period(days, since, until), project=who.filter_project(project)
+    )
     body = archive.render(rep, format)
     if format == "json":
         return Response(body, media_type="application/json")
@@ -100,8 +108,13 @@ def start(app: Any) -> Any:
     settings = load_settings()
     app.state.report_settings = settings
     every = interval(settings.reports_schedule)
-    status: dict[str, Any] = {"schedule": settings.reports_schedule, "last_check": None, "last_error": None,
-                              "checks": 0, "written": []}  # fmt: skip
+    status: dict[str, Any] = {
+        "schedule": settings.reports_schedule,
+        "last_check": None,
+        "last_error": None,
+        "checks": 0,
+        "written": [],
+    }
     app.state.report_job = status
 
     def health() -> tuple[str, str]:

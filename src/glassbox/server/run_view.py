@@ -11,10 +11,17 @@ from typing import Any
 PROMPT_KEYS = ("gen_ai.prompt", "gen_ai.input.messages", "input.value", "traceloop.entity.input")
 COMPLETION_KEYS = ("gen_ai.completion", "gen_ai.output.messages", "output.value", "traceloop.entity.output")
 USAGE_PREFIX = "gen_ai.usage."
-TOKEN_LABELS = {"input_tokens": "input", "output_tokens": "output", "cache_read.input_tokens": "cache read",
-                "cache_creation.input_tokens": "cache write", "cache_write.input_tokens": "cache write",
-                "reasoning_tokens": "reasoning", "output_tokens.reasoning": "reasoning",
-                "input_tokens.audio": "audio in", "output_tokens.audio": "audio out"}  # fmt: skip
+TOKEN_LABELS = {
+    "input_tokens": "input",
+    "output_tokens": "output",
+    "cache_read.input_tokens": "cache read",
+    "cache_creation.input_tokens": "cache write",
+    "cache_write.input_tokens": "cache write",
+    "reasoning_tokens": "reasoning",
+    "output_tokens.reasoning": "reasoning",
+    "input_tokens.audio": "audio in",
+    "output_tokens.audio": "audio out",
+}
 
 
 def is_llm_call(span: Any) -> bool:
@@ -32,7 +39,7 @@ def tokens_by_kind(span: Any) -> list[tuple[str, int]]:
     for key, value in attrs.items():
         if not key.startswith(USAGE_PREFIX) or isinstance(value, bool) or not isinstance(value, int | float):
             continue
-        rest = key[len(USAGE_PREFIX):]
+        rest = key[len(USAGE_PREFIX) :]
         label = TOKEN_LABELS.get(rest, rest.replace("_", " ").replace(".", " "))
         out.setdefault(label, int(value))
     return list(out.items())

@@ -29,14 +29,20 @@ from glassbox.server.auth import COOKIE, AuthError, Principal, principal
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "glassbox_csrf"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")  # fmt: skip
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 FILTER_KEYS = tuple(TRACE_FILTERS.by_param())  # the runs page's URL takes every filter the REST API does
 OVERVIEW_TTL_S = 30.0
 
 router = APIRouter(include_in_schema=False)
-env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                  trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def _fmt_ms(ms: float | None) -> str:
@@ -69,9 +75,9 @@ def _num(v: Any) -> str:
         return str(v)
 
 
-env.filters.update(ms=_fmt_ms, cost=_fmt_cost, text=_text,
-                   num=_num,
-                   pct=lambda v: "—" if v is None else f"{100 * v:.0f}%")  # fmt: skip
+env.filters.update(
+    ms=_fmt_ms, cost=_fmt_cost, text=_text, num=_num, pct=lambda v: "—" if v is None else f"{100 * v:.0f}%"
+)
 env.globals["GAP_RATIO"] = GAP_RATIO  # a score dimension below this share of its maximum is shown as a gap
 
 
@@ -126,8 +132,12 @@ def _q(request: Request) -> Query:
 # -- login -----------------------------------------------------------------------------------------
 def _safe_next(target: str) -> str:
     """Only a path on this server: no scheme, no host, no ``//`` or ``/\\`` tricks (open redirects)."""
-    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target and ":" not in \
-            target.split("?", maxsplit=1)[0]:  # fmt: skip
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and "\\" not in target
+        and ":" not in target.split("?", maxsplit=1)[0]
+    ):
         return target
     return "/runs"
 
@@ -147,8 +157,9 @@ def login(request: Request, key: str = Form(...), csrf: str = Form(""), next: st
         return _page(request, "login.html", status=401, next=next, error="That key is not valid (or revoked).")
     target = _safe_next(next)
     resp = RedirectResponse(target, status_code=303)
-    resp.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                    max_age=7 * 86400)  # fmt: skip
+    resp.set_cookie(
+        COOKIE, key.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https", max_age=7 * 86400
+    )
     return resp
 
 
@@ -184,8 +195,17 @@ def runs(request: Request, cursor: str | None = None, limit: int = 50) -> Respon
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     next_url = f"/runs?{urlencode([*params, ('cursor', page.next_cursor)])}" if page and page.next_cursor else None
     api = f"/api/v1/traces?{urlencode(request.query_params.multi_items())}"
-    return _page(request, "runs.html", who=who, items=page.items if page else [], filters=filters, error=error,
-                 next_url=next_url, api_url=api, status=400 if error else 200)  # fmt: skip
+    return _page(
+        request,
+        "runs.html",
+        who=who,
+        items=page.items if page else [],
+        filters=filters,
+        error=error,
+        next_url=next_url,
+        api_url=api,
+        status=400 if error else 200,
+    )
 
 
 @router.get("/runs/{trace_id}")
@@ -203,10 +223,18 @@ def run_detail(request: Request, trace_id: str) -> Response:
             raise TraceNotFound(trace_id)
     except TraceNotFound:
         return _page(request, "missing.html", who=who, status=404, what=f"run {trace_id}")
-    return _page(request, "run.html", who=who, t=t, timeline=_timeline(t), nodes=node_rows(t), quality=_quality(t),
-                 can_write=who.scope == "write",
-                 capture=_capture_on(request),
-                 recent=_q(request).traces(limit=20, project=t.project, workflow=t.workflow).items)  # fmt: skip
+    return _page(
+        request,
+        "run.html",
+        who=who,
+        t=t,
+        timeline=_timeline(t),
+        nodes=node_rows(t),
+        quality=_quality(t),
+        can_write=who.scope == "write",
+        capture=_capture_on(request),
+        recent=_q(request).traces(limit=20, project=t.project, workflow=t.workflow).items,
+    )
 
 
 def _capture_on(request: Request) -> bool | None:
@@ -231,16 +259,25 @@ def _timeline(t: Any) -> list[dict[str, Any]]:
         left = 100 * (s.start_ns - start) / total
         width = 100 * ((s.end_ns or end) - s.start_ns) / total
         mine = decisions.get(s.span_id, [])
-        out.append({"span": s, "depth": min(node.depth, 12), "left": round(max(0.0, left), 3),
-                    "width": round(max(0.4, min(width, 100 - left)), 3),
-                    "decisions": mine, "events": events.get(s.span_id, []),
-                    "badges": run_view.badges(s, len(mine)), "llm": run_view.llm_card(s)})  # fmt: skip
+        out.append(
+            {
+                "span": s,
+                "depth": min(node.depth, 12),
+                "left": round(max(0.0, left), 3),
+                "width": round(max(0.4, min(width, 100 - left)), 3),
+                "decisions": mine,
+                "events": events.get(s.span_id, []),
+                "badges": run_view.badges(s, len(mine)),
+                "llm": run_view.llm_card(s),
+            }
+        )
     return out
 
 
 @router.post("/runs/{trace_id}/review")
-def review(request: Request, trace_id: str, notes: str = Form(""), flagged: str = Form(""),
-           csrf: str = Form("")) -> Response:  # fmt: skip
+def review(
+    request: Request, trace_id: str, notes: str = Form(""), flagged: str = Form(""), csrf: str = Form("")
+) -> Response:
     _check_csrf(request, csrf)
     who = principal(request, "write")
     store = request.app.state.store
@@ -267,8 +304,18 @@ def compare(request: Request, a: str = "", b: str = "") -> Response:
             found = _q(request).traces(limit=50, **filters).items
         except QueryError as exc:
             problem = str(exc)
-        return _page(request, "compare.html", who=who, c=None, a=a.strip().lower(), b=b, picker=found,
-                     picker_error=problem, filters=filters, status=400 if problem else 200)  # fmt: skip
+        return _page(
+            request,
+            "compare.html",
+            who=who,
+            c=None,
+            a=a.strip().lower(),
+            b=b,
+            picker=found,
+            picker_error=problem,
+            filters=filters,
+            status=400 if problem else 200,
+        )
     try:
         ta = _q(request).trace(a.strip().lower(), project=who.project)
         tb = _q(request).trace(b.strip().lower(), project=who.project)
@@ -276,8 +323,16 @@ def compare(request: Request, a: str = "", b: str = "") -> Response:
             raise TraceNotFound(a)
     except TraceNotFound:
         return _page(request, "missing.html", who=who, status=404, what="one of the two runs")
-    return _page(request, "compare.html", who=who, c=compare_traces(ta, tb), a=ta.trace_id, b=tb.trace_id,
-                 picker=None, filters={})  # fmt: skip
+    return _page(
+        request,
+        "compare.html",
+        who=who,
+        c=compare_traces(ta, tb),
+        a=ta.trace_id,
+        b=tb.trace_id,
+        picker=None,
+        filters={},
+    )
 
 
 @router.get("/overview")
@@ -338,23 +393,29 @@ def _compute_overview(request: Request, who: Principal, window: str) -> dict[str
     data = {
         "summary": q.summary(**f),
         "latency": q.latency(by="workflow", **f),
-        "by_workflow": q.group_by("workflow", ["runs", "success_rate", "avg_quality", "pass_rate", "avg_cost_usd"],
-                                  **f),
+        "by_workflow": q.group_by(
+            "workflow", ["runs", "success_rate", "avg_quality", "pass_rate", "avg_cost_usd"], **f
+        ),
         "failures": q.failed_stages(limit=10, **f),
         "principles": q.principle_patterns(min_runs=3, **f)["overall"][:10],
         "costs": costs,
         "as_of": time.strftime("%H:%M:%S UTC", time.gmtime()),
     }
     data["charts"] = {
-        "days": [r["day"] for r in trend], "runs": [r["runs"] for r in trend],
+        "days": [r["day"] for r in trend],
+        "runs": [r["runs"] for r in trend],
         "error_rate": [None if not r["runs"] else round(r["failed"] / r["runs"], 4) for r in trend],
-        "quality": [r["avg_quality"] for r in trend], "pass_rate": [r["pass_rate"] for r in trend],
+        "quality": [r["avg_quality"] for r in trend],
+        "pass_rate": [r["pass_rate"] for r in trend],
         "cost": [r["total_cost_usd"] or 0 for r in trend],
-        "latency": {"workflows": [str(r["workflow"]) for r in data["latency"]],
-                    "p50": [r["p50_ms"] for r in data["latency"]], "p95": [r["p95_ms"] for r in data["latency"]],
-                    "p99": [r["p99_ms"] for r in data["latency"]]},
+        "latency": {
+            "workflows": [str(r["workflow"]) for r in data["latency"]],
+            "p50": [r["p50_ms"] for r in data["latency"]],
+            "p95": [r["p95_ms"] for r in data["latency"]],
+            "p99": [r["p99_ms"] for r in data["latency"]],
+        },
         "models": {"names": [str(g["key"]) for g in costs["groups"]], "cost": [g["cost_usd"] for g in costs["groups"]]},
-    }  # fmt: skip
+    }
     cache[key] = (time.monotonic(), data)
     return data
 

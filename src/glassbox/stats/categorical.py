@@ -9,8 +9,9 @@ from glassbox.stats.results import TestResult
 __all__ = ["chi2_contingency_test"]
 
 
-def chi2_contingency_test(table: Sequence[Sequence[float]], *, correction: bool = False,
-                          confidence: float = 0.95) -> TestResult:  # fmt: skip
+def chi2_contingency_test(
+    table: Sequence[Sequence[float]], *, correction: bool = False, confidence: float = 0.95
+) -> TestResult:
     """χ² test of independence over ``table`` (rows: variants; columns: outcome counts), as
     ``scipy.stats.chi2_contingency(table, correction=correction)``. Without Yates' correction (the default here)
     a 2x2 table's statistic is the square of the pooled two-proportion z. For two rows, ``estimate`` is the
@@ -38,5 +39,15 @@ def chi2_contingency_test(table: Sequence[Sequence[float]], *, correction: bool 
     if (arr.sum(axis=0) == 0).any() or (rows == 0).any():
         return TestResult("chi2_contingency", 0.0, 1.0, estimate, lo, hi, confidence, n_a, n_b, {"dof": nan})
     res = stats.chi2_contingency(arr, correction=correction)
-    return TestResult("chi2_contingency", float(res.statistic), float(res.pvalue), estimate, lo, hi, confidence,
-                      n_a, n_b, {"dof": int(res.dof)})  # fmt: skip
+    return TestResult(
+        "chi2_contingency",
+        float(res.statistic),
+        float(res.pvalue),
+        estimate,
+        lo,
+        hi,
+        confidence,
+        n_a,
+        n_b,
+        {"dof": int(res.dof)},
+    )

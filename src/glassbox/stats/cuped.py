@@ -32,8 +32,9 @@ def cuped_theta(y: Sequence[float] | np.ndarray, x: Sequence[float] | np.ndarray
     return float(((xa - xa.mean()) * (ya - ya.mean())).sum() / (xa.size - 1)) / vx
 
 
-def cuped_adjust(y_a: Sequence[float], x_a: Sequence[float], y_b: Sequence[float], x_b: Sequence[float]
-                 ) -> tuple[np.ndarray, np.ndarray, float]:  # fmt: skip
+def cuped_adjust(
+    y_a: Sequence[float], x_a: Sequence[float], y_b: Sequence[float], x_b: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Adjusted a and b values and the pooled θ."""
     import numpy as np
 
@@ -43,8 +44,9 @@ def cuped_adjust(y_a: Sequence[float], x_a: Sequence[float], y_b: Sequence[float
     return ya - theta * (xa - mean_x), yb - theta * (xb - mean_x), theta
 
 
-def cuped_test(y_a: Sequence[float], x_a: Sequence[float], y_b: Sequence[float], x_b: Sequence[float],
-               confidence: float = 0.95) -> TestResult:  # fmt: skip
+def cuped_test(
+    y_a: Sequence[float], x_a: Sequence[float], y_b: Sequence[float], x_b: Sequence[float], confidence: float = 0.95
+) -> TestResult:
     """Welch's t on CUPED-adjusted values; ``extra`` has θ and the variance reduction achieved."""
     import numpy as np
 
@@ -56,5 +58,15 @@ def cuped_test(y_a: Sequence[float], x_a: Sequence[float], y_b: Sequence[float],
     adj = np.concatenate([adj_a, adj_b])
     v_raw = float(raw.var(ddof=1))
     reduction = 1.0 - float(adj.var(ddof=1)) / v_raw if v_raw > 0 else math.nan
-    return TestResult("cuped_welch_t", r.statistic, r.p_value, r.estimate, r.ci_low, r.ci_high, confidence, r.n_a,
-                      r.n_b, {**r.extra, "theta": theta, "variance_reduction": reduction})  # fmt: skip
+    return TestResult(
+        "cuped_welch_t",
+        r.statistic,
+        r.p_value,
+        r.estimate,
+        r.ci_low,
+        r.ci_high,
+        confidence,
+        r.n_a,
+        r.n_b,
+        {**r.extra, "theta": theta, "variance_reduction": reduction},
+    )

@@ -33,9 +33,13 @@ SMALL_REFERENCE = 1000  # Evidently: up to this many reference values, a test; a
 METHODS = ("ks", "wasserstein", "psi", "jensenshannon", "chisquare", "z")
 # method -> (default threshold, the score is a p-value)
 DEFAULTS: dict[str, tuple[float, bool]] = {
-    "ks": (0.05, True), "chisquare": (0.05, True), "z": (0.05, True),
-    "wasserstein": (0.1, False), "jensenshannon": (0.1, False), "psi": (0.1, False),
-}  # fmt: skip
+    "ks": (0.05, True),
+    "chisquare": (0.05, True),
+    "z": (0.05, True),
+    "wasserstein": (0.1, False),
+    "jensenshannon": (0.1, False),
+    "psi": (0.1, False),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +82,9 @@ def _check(a: Sequence[Any], b: Sequence[Any]) -> None:
         raise ValueError("drift needs a non-empty reference and current sample")
 
 
-def binned_shares(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False,
-                  fill_zeros: bool = True) -> tuple[Any, Any]:  # fmt: skip
+def binned_shares(
+    reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False, fill_zeros: bool = True
+) -> tuple[Any, Any]:
     """Shares of each sample per bin (Evidently's ``get_binned_data``), as two numpy arrays.
 
     ``fill_zeros`` replaces empty bins by a small share (0.0001, or a millionth of the smallest
@@ -120,8 +125,9 @@ def psi_band(value: float) -> str:
     return "moderate" if value < PSI_BANDS[1] else "significant"
 
 
-def jensen_shannon(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False,
-                   base: float | None = None) -> float:  # fmt: skip
+def jensen_shannon(
+    reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False, base: float | None = None
+) -> float:
     """Jensen-Shannon distance (the square root of the divergence) between the binned shares."""
     from scipy.spatial import distance
 
@@ -146,8 +152,17 @@ def ks_test(reference: Sequence[float], current: Sequence[float]) -> TestResult:
     _check(reference, current)
     ref, cur = _numeric(reference), _numeric(current)
     res = ks_2samp(ref, cur)
-    return TestResult("ks", float(res.statistic), float(res.pvalue), float(cur.mean() - ref.mean()),
-                      math.nan, math.nan, math.nan, len(ref), len(cur))  # fmt: skip
+    return TestResult(
+        "ks",
+        float(res.statistic),
+        float(res.pvalue),
+        float(cur.mean() - ref.mean()),
+        math.nan,
+        math.nan,
+        math.nan,
+        len(ref),
+        len(cur),
+    )
 
 
 def chi2_test(reference: Sequence[Any], current: Sequence[Any]) -> TestResult:
@@ -160,8 +175,18 @@ def chi2_test(reference: Sequence[Any], current: Sequence[Any]) -> TestResult:
     keys = list(set(ref_counts) | set(cur_counts))
     k = len(current) / len(reference)
     res = chisquare([cur_counts.get(key, 0) for key in keys], [ref_counts.get(key, 0) * k for key in keys])
-    return TestResult("chisquare", float(res.statistic), float(res.pvalue), math.nan, math.nan, math.nan, math.nan,
-                      len(reference), len(current), {"categories": len(keys)})  # fmt: skip
+    return TestResult(
+        "chisquare",
+        float(res.statistic),
+        float(res.pvalue),
+        math.nan,
+        math.nan,
+        math.nan,
+        math.nan,
+        len(reference),
+        len(current),
+        {"categories": len(keys)},
+    )
 
 
 def z_proportion_test(reference: Sequence[Any], current: Sequence[Any]) -> TestResult:
@@ -196,8 +221,14 @@ def select_method(reference: Sequence[Any], current: Sequence[Any], *, categoric
     return "wasserstein"
 
 
-def drift_test(reference: Iterable[Any], current: Iterable[Any], *, categorical: bool = False,
-               method: str | None = None, threshold: float | None = None) -> DriftScore:  # fmt: skip
+def drift_test(
+    reference: Iterable[Any],
+    current: Iterable[Any],
+    *,
+    categorical: bool = False,
+    method: str | None = None,
+    threshold: float | None = None,
+) -> DriftScore:
     """Run ``method`` (default: ``select_method``) at ``threshold`` (default: the method's own).
 
     Numeric input is compared as floats; categories as they are. Raises ValueError on an empty

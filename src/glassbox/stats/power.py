@@ -60,8 +60,9 @@ def _t_power(d: float, nobs1: float, alpha: float, ratio: float, alternative: st
     return power
 
 
-def _solve(power_fn: object, d: float, power: float, alpha: float, ratio: float, alternative: str,
-           lowest: float) -> float:  # fmt: skip
+def _solve(
+    power_fn: object, d: float, power: float, alpha: float, ratio: float, alternative: str, lowest: float
+) -> float:
     from scipy.optimize import brentq
 
     if not 0.0 < power < 1.0:
@@ -80,16 +81,29 @@ def _solve(power_fn: object, d: float, power: float, alpha: float, ratio: float,
     return float(brentq(lambda n: f(d, n, alpha, ratio, alternative) - power, lo, hi, xtol=1e-12, rtol=1e-14))  # type: ignore[operator]
 
 
-def power_proportions(baseline_rate: float, target_rate: float, nobs1: float, alpha: float = 0.05,
-                      ratio: float = 1.0, alternative: str = "two-sided") -> float:  # fmt: skip
+def power_proportions(
+    baseline_rate: float,
+    target_rate: float,
+    nobs1: float,
+    alpha: float = 0.05,
+    ratio: float = 1.0,
+    alternative: str = "two-sided",
+) -> float:
     """Power to detect ``baseline_rate`` -> ``target_rate`` with ``nobs1`` control units (NormalIndPower)."""
     _check(alpha, alternative, ratio)
     return _normal_power(cohens_h(baseline_rate, target_rate), float(nobs1), alpha, ratio, alternative)
 
 
-def sample_size_proportions(baseline_rate: float, mde: float, alpha: float = 0.05, power: float = 0.8,
-                            ratio: float = 1.0, *, relative: bool = False,
-                            alternative: str = "two-sided") -> float:  # fmt: skip
+def sample_size_proportions(
+    baseline_rate: float,
+    mde: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    ratio: float = 1.0,
+    *,
+    relative: bool = False,
+    alternative: str = "two-sided",
+) -> float:
     """Control units needed to detect a change of ``mde`` in a rate (absolute, or relative to the baseline when
     ``relative``); the treatment needs ``ratio`` times as many. Not rounded (round up to use it)."""
     _check(alpha, alternative, ratio)
@@ -104,8 +118,9 @@ def sample_size_proportions(baseline_rate: float, mde: float, alpha: float = 0.0
     return _solve(_normal_power, d, power, alpha, ratio, alternative, 1e-6)
 
 
-def power_means(mde: float, sd: float, nobs1: float, alpha: float = 0.05, ratio: float = 1.0,
-                alternative: str = "two-sided") -> float:  # fmt: skip
+def power_means(
+    mde: float, sd: float, nobs1: float, alpha: float = 0.05, ratio: float = 1.0, alternative: str = "two-sided"
+) -> float:
     """Power of Welch/Student's t to detect a mean difference ``mde`` with standard deviation ``sd`` (TTestIndPower)."""
     _check(alpha, alternative, ratio)
     if not sd > 0:
@@ -113,8 +128,9 @@ def power_means(mde: float, sd: float, nobs1: float, alpha: float = 0.05, ratio:
     return _t_power(mde / sd, float(nobs1), alpha, ratio, alternative)
 
 
-def sample_size_means(mde: float, sd: float, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0,
-                      alternative: str = "two-sided") -> float:  # fmt: skip
+def sample_size_means(
+    mde: float, sd: float, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0, alternative: str = "two-sided"
+) -> float:
     """Control units needed to detect a mean difference ``mde`` (TTestIndPower.solve_power with d = mde / sd)."""
     _check(alpha, alternative, ratio)
     if not sd > 0:

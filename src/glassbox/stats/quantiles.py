@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 __all__ = ["quantile_ci"]
 
 
-def quantile_ci(values: Sequence[float] | np.ndarray, q: float, confidence: float = 0.95, *,
-                presorted: bool = False) -> tuple[float, float, float]:  # fmt: skip
+def quantile_ci(
+    values: Sequence[float] | np.ndarray, q: float, confidence: float = 0.95, *, presorted: bool = False
+) -> tuple[float, float, float]:
     """(the sample q-quantile, its CI low, its CI high), ``q`` in 0..1; NaNs when there are no values.
 
     Where the sample is too small for the level, the interval reaches the sample's extremes.

@@ -35,8 +35,9 @@ def _arrays(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) ->
     return a[keep], b[keep]
 
 
-def ratio_mean_var(numerator: Sequence[float] | np.ndarray,
-                   denominator: Sequence[float] | np.ndarray) -> tuple[float, float, int]:  # fmt: skip
+def ratio_mean_var(
+    numerator: Sequence[float] | np.ndarray, denominator: Sequence[float] | np.ndarray
+) -> tuple[float, float, int]:
     """(ratio, variance of the ratio, units) for per-unit numerators and denominators (delta method)."""
     x, y = _arrays(numerator, denominator)
     n = int(x.size)
@@ -64,8 +65,9 @@ def _z(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2.0))
 
 
-def _result(method: str, estimate: float, var: float, confidence: float, n_a: int, n_b: int,
-            extra: dict[str, float]) -> TestResult:  # fmt: skip
+def _result(
+    method: str, estimate: float, var: float, confidence: float, n_a: int, n_b: int, extra: dict[str, float]
+) -> TestResult:
     from scipy import stats
 
     z_crit = _z(confidence)
@@ -74,17 +76,34 @@ def _result(method: str, estimate: float, var: float, confidence: float, n_a: in
         return TestResult(method, nan, nan, estimate, nan, nan, confidence, n_a, n_b, extra)
     se = math.sqrt(var)
     if se == 0.0:
-        return TestResult(method, math.nan, math.nan, estimate, estimate, estimate, confidence, n_a, n_b,
-                          {**extra, "se": 0.0})  # fmt: skip
+        return TestResult(
+            method, math.nan, math.nan, estimate, estimate, estimate, confidence, n_a, n_b, {**extra, "se": 0.0}
+        )
     z = estimate / se
     p = float(2.0 * stats.norm.sf(abs(z)))
-    return TestResult(method, z, p, estimate, estimate - z_crit * se, estimate + z_crit * se, confidence, n_a, n_b,
-                      {**extra, "se": se})  # fmt: skip
+    return TestResult(
+        method,
+        z,
+        p,
+        estimate,
+        estimate - z_crit * se,
+        estimate + z_crit * se,
+        confidence,
+        n_a,
+        n_b,
+        {**extra, "se": se},
+    )
 
 
-def ratio_test(num_a: Sequence[float] | np.ndarray, den_a: Sequence[float] | np.ndarray,
-               num_b: Sequence[float] | np.ndarray, den_b: Sequence[float] | np.ndarray, *,
-               relative: bool = False, confidence: float = 0.95) -> TestResult:  # fmt: skip
+def ratio_test(
+    num_a: Sequence[float] | np.ndarray,
+    den_a: Sequence[float] | np.ndarray,
+    num_b: Sequence[float] | np.ndarray,
+    den_b: Sequence[float] | np.ndarray,
+    *,
+    relative: bool = False,
+    confidence: float = 0.95,
+) -> TestResult:
     """Difference (``R_b - R_a``) or relative lift (``R_b / R_a - 1``) of a ratio metric, with a delta-method CI."""
     ra, va, n_a = ratio_mean_var(num_a, den_a)
     rb, vb, n_b = ratio_mean_var(num_b, den_b)
@@ -92,13 +111,15 @@ def ratio_test(num_a: Sequence[float] | np.ndarray, den_a: Sequence[float] | np.
     if relative:
         if not ra:
             return _result("ratio_relative_delta", math.nan, math.nan, confidence, n_a, n_b, extra)
-        return _result("ratio_relative_delta", rb / ra - 1.0, relative_variance(ra, va, rb, vb), confidence, n_a,
-                       n_b, extra)  # fmt: skip
+        return _result(
+            "ratio_relative_delta", rb / ra - 1.0, relative_variance(ra, va, rb, vb), confidence, n_a, n_b, extra
+        )
     return _result("ratio_delta", rb - ra, va + vb, confidence, n_a, n_b, extra)
 
 
-def relative_lift(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
-                  confidence: float = 0.95) -> TestResult:  # fmt: skip
+def relative_lift(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, confidence: float = 0.95
+) -> TestResult:
     """Relative lift of b's mean over a's, ``mean_b / mean_a - 1``, with its delta-method CI."""
     import numpy as np
 
@@ -110,5 +131,12 @@ def relative_lift(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarr
         return _result("relative_lift_delta", math.nan, math.nan, confidence, n_a, n_b, {})
     ma, mb = float(x.mean()), float(y.mean())
     va, vb = float(x.var(ddof=1)) / n_a, float(y.var(ddof=1)) / n_b
-    return _result("relative_lift_delta", mb / ma - 1.0, relative_variance(ma, va, mb, vb), confidence, n_a, n_b,
-                   {"mean_a": ma, "mean_b": mb})  # fmt: skip
+    return _result(
+        "relative_lift_delta",
+        mb / ma - 1.0,
+        relative_variance(ma, va, mb, vb),
+        confidence,
+        n_a,
+        n_b,
+        {"mean_a": ma, "mean_b": mb},
+    )

@@ -32,8 +32,9 @@ def rho_for(tuning: float, alpha: float) -> float:
     return math.sqrt((la + math.log(la + 1.0)) / tuning)
 
 
-def cs_half_width(variance_of_estimate: float, n_total: int, alpha: float = 0.05,
-                  tuning: float = DEFAULT_TUNING) -> float:  # fmt: skip
+def cs_half_width(
+    variance_of_estimate: float, n_total: int, alpha: float = 0.05, tuning: float = DEFAULT_TUNING
+) -> float:
     """Half-width of the always-valid interval at ``n_total`` units, for an estimate with that variance."""
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
@@ -42,8 +43,9 @@ def cs_half_width(variance_of_estimate: float, n_total: int, alpha: float = 0.05
     rho = rho_for(tuning, alpha)
     s2 = variance_of_estimate * n_total
     n = float(n_total)
-    return math.sqrt(s2) * math.sqrt(2.0 * (n * rho**2 + 1.0) / (n**2 * rho**2)
-                                     * math.log(math.sqrt(n * rho**2 + 1.0) / alpha))  # fmt: skip
+    return math.sqrt(s2) * math.sqrt(
+        2.0 * (n * rho**2 + 1.0) / (n**2 * rho**2) * math.log(math.sqrt(n * rho**2 + 1.0) / alpha)
+    )
 
 
 def confidence_sequence(result: TestResult, alpha: float | None = None, tuning: float = DEFAULT_TUNING) -> TestResult:
@@ -55,8 +57,18 @@ def confidence_sequence(result: TestResult, alpha: float | None = None, tuning: 
     est = result.estimate
     extra = {**result.extra, "fixed_ci": [result.ci_low, result.ci_high], "tuning": tuning, "sequential": True}
     if se is None or math.isnan(se) or se == 0.0 or math.isnan(est):
-        return TestResult(result.method + "_sequential", math.nan, math.nan, est, math.nan, math.nan, 1.0 - a,
-                          result.n_a, result.n_b, extra)  # fmt: skip
+        return TestResult(
+            result.method + "_sequential",
+            math.nan,
+            math.nan,
+            est,
+            math.nan,
+            math.nan,
+            1.0 - a,
+            result.n_a,
+            result.n_b,
+            extra,
+        )
     var = se**2
     half = cs_half_width(var, n, a, tuning)
     # Always-valid p: the boundary shrinks monotonically in alpha, so bisect on log alpha.
@@ -76,5 +88,15 @@ def confidence_sequence(result: TestResult, alpha: float | None = None, tuning: 
                 if hi / lo < 1 + 1e-12:
                     break
             p = hi
-    return TestResult(result.method + "_sequential", result.statistic, p, est, est - half, est + half, 1.0 - a,
-                      result.n_a, result.n_b, extra)  # fmt: skip
+    return TestResult(
+        result.method + "_sequential",
+        result.statistic,
+        p,
+        est,
+        est - half,
+        est + half,
+        1.0 - a,
+        result.n_a,
+        result.n_b,
+        extra,
+    )

@@ -44,8 +44,7 @@ def default_key(source: str, rule: str, dims: dict[str, Any] | None = None, proj
     """The dedup key when none is given: source, rule, project and the dims (canonical JSON)."""
     parts = [source, rule] + ([f"project={project}"] if project else [])
     if dims:
-        parts.append(orjson.dumps(dims, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
-                                  default=str).decode())  # fmt: skip
+        parts.append(orjson.dumps(dims, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str).decode())
     return ":".join(parts)
 
 
@@ -71,15 +70,31 @@ def record_in(conn: Connection, items: Iterable[Alert]) -> list[Alert]:
         # A new alert fires; one read back from the trail (glassbox import) keeps the state it had.
         state = a.state or ("acknowledged" if a.acknowledged else "firing")
         first_ns = a.first_seen_ns or a.at_ns
-        row.update(state=state, dedup_key=key, first_seen=rows.dt(first_ns), first_seen_ns=first_ns,
-                   count=a.count or 1, acknowledged=state == "acknowledged", resolved_at=None)  # fmt: skip
+        row.update(
+            state=state,
+            dedup_key=key,
+            first_seen=rows.dt(first_ns),
+            first_seen_ns=first_ns,
+            count=a.count or 1,
+            acknowledged=state == "acknowledged",
+            resolved_at=None,
+        )
         stmt = _insert(conn).values(row)
         c = alerts.c
         # Repeats bump the open row; an acknowledged one stays acknowledged (someone is on it).
-        stmt = stmt.on_conflict_do_update(index_elements=["dedup_key"], index_where=ALERT_OPEN, set_={
-            "at": stmt.excluded.at, "at_ns": func.coalesce(stmt.excluded.at_ns, c.at_ns),
-            "message": stmt.excluded.message, "severity": stmt.excluded.severity, "dims": stmt.excluded.dims,
-            "trace_id": func.coalesce(stmt.excluded.trace_id, c.trace_id), "count": c.count + 1})  # fmt: skip
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["dedup_key"],
+            index_where=ALERT_OPEN,
+            set_={
+                "at": stmt.excluded.at,
+                "at_ns": func.coalesce(stmt.excluded.at_ns, c.at_ns),
+                "message": stmt.excluded.message,
+                "severity": stmt.excluded.severity,
+                "dims": stmt.excluded.dims,
+                "trace_id": func.coalesce(stmt.excluded.trace_id, c.trace_id),
+                "count": c.count + 1,
+            },
+        )
         conn.execute(stmt)
         stored = conn.execute(select(alerts).where(c.dedup_key == key, ALERT_OPEN)).one()
         out.append(rows.alert_from_row(stored))
@@ -108,15 +123,32 @@ def add_alerts(store: Store, items: Iterable[Alert], *, flag_traces: bool = Fals
     record(store, items, flag_traces=flag_traces)
 
 
-def list_alerts(store: Store, *, source: str | None = None, project: str | None = None,
-                acknowledged: bool | None = None, rule: str | None = None, since: datetime | None = None,
-                trace_id: str | None = None, state: str | Iterable[str] | None = None, severity: str | None = None,
-                limit: int = 100) -> list[Alert]:  # fmt: skip
+def list_alerts(
+    store: Store,
+    *,
+    source: str | None = None,
+    project: str | None = None,
+    acknowledged: bool | None = None,
+    rule: str | None = None,
+    since: datetime | None = None,
+    trace_id: str | None = None,
+    state: str | Iterable[str] | None = None,
+    severity: str | None = None,
+    limit: int = 100,
+) -> list[Alert]:
     """Alerts, most recently seen first. ``state``: one state, several, or ``"open"`` (firing + acknowledged)."""
     c = alerts.c
-    conds: list[Any] = [col == val for col, val in ((c.source, source), (c.project, project), (c.rule, rule),
-                                                    (c.trace_id, trace_id), (c.severity, severity))
-                        if val is not None]  # fmt: skip
+    conds: list[Any] = [
+        col == val
+        for col, val in (
+            (c.source, source),
+            (c.project, project),
+            (c.rule, rule),
+            (c.trace_id, trace_id),
+            (c.severity, severity),
+        )
+        if val is not None
+    ]
     if acknowledged is not None:
         conds.append(c.acknowledged.is_(acknowledged))
     if since is not None:
@@ -138,11 +170,17 @@ def list_alerts(store: Store, *, source: str | None = None, project: str | None 
 
 def _one(conn: Connection, store: Store, alert_id: str) -> str:
     c = alerts.c
-    matches = conn.execute(select(c.id).where(c.id.startswith(alert_id, autoescape=True)).limit(2)).all() \
-        if len(alert_id) >= 4 else []  # fmt: skip
+    matches = (
+        conn.execute(select(c.id).where(c.id.startswith(alert_id, autoescape=True)).limit(2)).all()
+        if len(alert_id) >= 4
+        else []
+    )
     if len(matches) != 1:
-        why = "is ambiguous" if matches else ("does not exist" if len(alert_id) >= 4 else
-                                              "is too short: give at least 4 characters")
+        why = (
+            "is ambiguous"
+            if matches
+            else ("does not exist" if len(alert_id) >= 4 else "is too short: give at least 4 characters")
+        )
         raise AlertNotFound(f"alert {alert_id!r} {why} in {database.safe_url(store.url)}")
     return str(matches[0][0])
 
@@ -199,5 +237,7 @@ def open_counts(store: Store, project: str | None = None) -> dict[str, int]:
     conds = [c.state.in_(("firing", "acknowledged"))] + ([c.project == project] if project else [])
     store.ready()
     with store.engine.connect() as conn:
-        return {str(sev): int(n) for sev, n in conn.execute(select(c.severity, func.count()).where(*conds)
-                                                           .group_by(c.severity))}
+        return {
+            str(sev): int(n)
+            for sev, n in conn.execute(select(c.severity, func.count()).where(*conds).group_by(c.severity))
+        }

@@ -25,8 +25,9 @@ def _project_of(conn: Any, trace_id: str) -> str:
     return row[0]
 
 
-def _add_row(store: Store, trace_id: str, table: Any, row: dict[str, Any], project: str | None,
-             then: Any = None) -> None:  # fmt: skip
+def _add_row(
+    store: Store, trace_id: str, table: Any, row: dict[str, Any], project: str | None, then: Any = None
+) -> None:
     """Insert one child row of an existing run (of ``project`` when given), in one transaction."""
     store.ready()
     try:
@@ -45,11 +46,17 @@ def add_score(store: Store, trace_id: str, score: Score, *, project: str | None 
     """Store a score on an existing run; a ``quality`` score also becomes the run's quality and gate."""
     quality = None
     if score.name == "quality":
-        quality = update(traces).where(traces.c.trace_id == trace_id).values(
-            quality_score=score.value, gate_passed=score.passed)  # fmt: skip
+        quality = (
+            update(traces)
+            .where(traces.c.trace_id == trace_id)
+            .values(quality_score=score.value, gate_passed=score.passed)
+        )
     elif score.source != "heuristic":  # a run scored by no `quality` score: its first judged score (docs/quality.md)
-        quality = update(traces).where(traces.c.trace_id == trace_id, traces.c.quality_score.is_(None)).values(
-            quality_score=score.value, gate_passed=score.passed)  # fmt: skip
+        quality = (
+            update(traces)
+            .where(traces.c.trace_id == trace_id, traces.c.quality_score.is_(None))
+            .values(quality_score=score.value, gate_passed=score.passed)
+        )
     _add_row(store, trace_id, scores, rows.score_row(trace_id, score), project, quality)
 
 
@@ -70,17 +77,35 @@ def feedback_summary(store: Store, *, project: str | None = None, since: datetim
     norm = func.coalesce(f.normalized, f.rating)
     store.ready()
     with store.engine.connect() as conn:
-        n, rated, avg, positive, comments = conn.execute(base.add_columns(
-            func.count(), func.count(norm), func.avg(norm), func.sum(case((norm > 0.5, 1), else_=0)),
-            func.count(f.comment)).where(f.kind == "explicit", *conds)).one()  # fmt: skip
-        signals = dict(conn.execute(base.add_columns(f.signal, func.count()).where(
-            f.kind == "implicit", *conds).group_by(f.signal)).all())  # fmt: skip
-        labels = dict(conn.execute(base.add_columns(f.label, func.count()).where(
-            f.label.is_not(None), *conds).group_by(f.label)).all())  # fmt: skip
+        n, rated, avg, positive, comments = conn.execute(
+            base.add_columns(
+                func.count(),
+                func.count(norm),
+                func.avg(norm),
+                func.sum(case((norm > 0.5, 1), else_=0)),
+                func.count(f.comment),
+            ).where(f.kind == "explicit", *conds)
+        ).one()
+        signals = dict(
+            conn.execute(
+                base.add_columns(f.signal, func.count()).where(f.kind == "implicit", *conds).group_by(f.signal)
+            ).all()
+        )
+        labels = dict(
+            conn.execute(
+                base.add_columns(f.label, func.count()).where(f.label.is_not(None), *conds).group_by(f.label)
+            ).all()
+        )
         runs = conn.execute(base.add_columns(func.count(func.distinct(f.trace_id))).where(*conds)).scalar_one()
-    return {"explicit": {"count": int(n), "ratings": int(rated), "avg_rating": None if avg is None else float(avg),
-                         "positive_rate": (int(positive or 0) / int(rated)) if rated else None,
-                         "comments": int(comments)},
-            "implicit": {k or "": int(v) for k, v in signals.items()},
-            "sentiment": {k: int(labels.get(k, 0)) for k in ("positive", "neutral", "negative")},
-            "runs_with_feedback": int(runs)}  # fmt: skip
+    return {
+        "explicit": {
+            "count": int(n),
+            "ratings": int(rated),
+            "avg_rating": None if avg is None else float(avg),
+            "positive_rate": (int(positive or 0) / int(rated)) if rated else None,
+            "comments": int(comments),
+        },
+        "implicit": {k or "": int(v) for k, v in signals.items()},
+        "sentiment": {k: int(labels.get(k, 0)) for k in ("positive", "neutral", "negative")},
+        "runs_with_feedback": int(runs),
+    }

@@ -98,8 +98,9 @@ class BulkWriter:
         self.dialect = dialect
         self._cache: dict[tuple[str, tuple[str, ...]], Compiled] = {}
 
-    def execute(self, conn: Connection, name: str, make_stmt: Callable[[], Any],
-                rows: Sequence[dict[str, Any]]) -> None:  # fmt: skip
+    def execute(
+        self, conn: Connection, name: str, make_stmt: Callable[[], Any], rows: Sequence[dict[str, Any]]
+    ) -> None:
         """Run ``make_stmt()`` for every row in one executemany; rows must share their keys (else the slow path)."""
         keys = tuple(rows[0])
         if any(len(r) != len(keys) for r in rows):

@@ -86,8 +86,14 @@ def make_engine(url: str) -> Engine:
         # Every call is bounded: connecting (a server that accepts and never answers), a dead peer mid-query
         # (TCP keepalives), and a statement the server takes too long over (statement_timeout, set on connect).
         # The URL's own values (?connect_timeout=2) win over these defaults.
-        defaults = {"connect_timeout": CONNECT_TIMEOUT, "keepalives": 1, "keepalives_idle": 10,
-                    "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 30_000}  # fmt: skip
+        defaults = {
+            "connect_timeout": CONNECT_TIMEOUT,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 30_000,
+        }
         kwargs["connect_args"] = {k: v for k, v in defaults.items() if k not in parsed.query}
     else:
         raise StoreError(f"unsupported store {safe_url(url)}: use sqlite:///path or postgresql+psycopg://…")

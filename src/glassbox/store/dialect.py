@@ -47,7 +47,8 @@ def _sqlite_value(column: Any, key: str) -> ColumnElement[Any]:
         return func.json_extract(column, '$."' + key + '"')
     col = f"{column.table.name}.{column.name}"  # names from the schema, never from input
     return text(f"(SELECT json_each.value FROM json_each({col}) WHERE json_each.key = :k)").bindparams(
-        bindparam("k", key, unique=True))
+        bindparam("k", key, unique=True)
+    )
 
 
 def json_text(dialect: str, column: Any, key: str) -> ColumnElement[Any]:
@@ -70,7 +71,8 @@ def json_array_contains(dialect: str, column: Any, value: str, name: str) -> Col
         return column.op("@>")(func.jsonb_build_array(bindparam(name, value, type_=Text)))
     col = f"{column.table.name}.{column.name}"  # names from the schema, never from input
     return text(f"EXISTS (SELECT 1 FROM json_each({col}) WHERE json_each.value = :{name})").bindparams(
-        bindparam(name, value))
+        bindparam(name, value)
+    )
 
 
 __all__ = ["day", "greatest", "insert", "json_array_contains", "json_number", "json_text", "least"]

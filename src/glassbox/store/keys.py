@@ -63,9 +63,16 @@ class ApiKey:
         def iso(d: datetime | None) -> str | None:
             return d.isoformat() + "Z" if d else None
 
-        return {"key_id": self.key_id, "project": self.project, "scope": self.scope, "name": self.name,
-                "created_at": iso(self.created_at), "revoked_at": iso(self.revoked_at),
-                "last_used_at": iso(self.last_used_at), "active": self.active}  # fmt: skip
+        return {
+            "key_id": self.key_id,
+            "project": self.project,
+            "scope": self.scope,
+            "name": self.name,
+            "created_at": iso(self.created_at),
+            "revoked_at": iso(self.revoked_at),
+            "last_used_at": iso(self.last_used_at),
+            "active": self.active,
+        }
 
 
 def _hash(secret: str) -> str:
@@ -91,8 +98,16 @@ def create_key(store: Store, project: str, scope: str, name: str | None = None) 
     store.ready()
     try:
         with store.engine.begin() as conn:
-            conn.execute(insert(api_keys).values(key_id=key_id, project=record.project, scope=scope, name=name,
-                                                 secret_hash=_hash(secret), created_at=record.created_at))
+            conn.execute(
+                insert(api_keys).values(
+                    key_id=key_id,
+                    project=record.project,
+                    scope=scope,
+                    name=name,
+                    secret_hash=_hash(secret),
+                    created_at=record.created_at,
+                )
+            )
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot store the key in {database.safe_url(store.url)}: {database._short(exc)}") from None
     return f"{PREFIX}{key_id}_{secret}", record
@@ -111,8 +126,11 @@ def revoke_key(store: Store, key_id: str) -> ApiKey:
     key_id = key_id.removeprefix(PREFIX).split("_")[0]
     store.ready()
     with store.engine.begin() as conn:
-        n = conn.execute(update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
-                         .values(revoked_at=_now())).rowcount  # fmt: skip
+        n = conn.execute(
+            update(api_keys)
+            .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=_now())
+        ).rowcount
         row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
     if row is None:
         raise ApiKeyNotFound(f"no API key {key_id!r}")
@@ -124,15 +142,16 @@ def revoke_key(store: Store, key_id: str) -> ApiKey:
 def has_keys(store: Store) -> bool:
     store.ready()
     with store.engine.connect() as conn:
-        return conn.execute(select(api_keys.c.key_id).where(api_keys.c.revoked_at.is_(None)).limit(1)).first() \
-            is not None  # fmt: skip
+        return (
+            conn.execute(select(api_keys.c.key_id).where(api_keys.c.revoked_at.is_(None)).limit(1)).first() is not None
+        )
 
 
 def verify(store: Store, presented: str) -> ApiKey | None:
     """The active key matching ``presented`` (the full key string), or None."""
     if not presented.startswith(PREFIX):
         return None
-    key_id, sep, secret = presented[len(PREFIX):].partition("_")
+    key_id, sep, secret = presented[len(PREFIX) :].partition("_")
     if not sep or not key_id or not secret:
         return None
     store.ready()

@@ -27,8 +27,23 @@ from sqlalchemy import and_, case, func, literal_column, or_, select
 from glassbox.store import dialect as sql
 from glassbox.store.schema import spans, traces
 
-FILLED = ("project", "service", "workflow", "intent", "domain", "user_id", "session_id", "environment", "release",
-          "input", "output", "experiment", "variant", "quality_score", "gate_passed")  # fmt: skip
+FILLED = (
+    "project",
+    "service",
+    "workflow",
+    "intent",
+    "domain",
+    "user_id",
+    "session_id",
+    "environment",
+    "release",
+    "input",
+    "output",
+    "experiment",
+    "variant",
+    "quality_score",
+    "gate_passed",
+)
 LEADING = ("name", "status", "error", "tags", "metadata", "root_span_id", "parent_span_id")
 PRIMARY_STORED = 1
 BITS = {name: 2 << i for i, name in enumerate(FILLED)}
@@ -79,11 +94,14 @@ class MergeRules:
         no_primary = t.segment_fields.op("&")(PRIMARY_STORED) == 0
         root_t, root_x = func.coalesce(t.root_span_id, ""), func.coalesce(ex.root_span_id, "")
         start_t, start_x = func.coalesce(t.start_ns, 2**62), func.coalesce(ex.start_ns, 2**62)
-        leads = and_(no_primary, or_(
-            start_x < start_t,
-            and_(start_x == start_t, root_x < root_t),
-            and_(start_x == start_t, root_x == root_t, func.coalesce(ex.name, "") < func.coalesce(t.name, "")),
-        ))  # fmt: skip
+        leads = and_(
+            no_primary,
+            or_(
+                start_x < start_t,
+                and_(start_x == start_t, root_x < root_t),
+                and_(start_x == start_t, root_x == root_t, func.coalesce(ex.name, "") < func.coalesce(t.name, "")),
+            ),
+        )
         for name in LEADING:
             cols[name] = case((leads, ex[name]), else_=t[name])
         cols.update(self.shared(ex))

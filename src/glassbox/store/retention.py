@@ -35,24 +35,30 @@ def count_older(store: Store, cutoff: datetime) -> dict[str, int]:
         with store.engine.connect() as conn:
             out = {"traces": int(conn.execute(select(func.count()).select_from(old.subquery())).scalar_one())}
             for t in _TABLES:
-                out[t.name] = int(conn.execute(select(func.count()).select_from(t).where(t.c.trace_id.in_(old)))
-                                  .scalar_one())  # fmt: skip
+                out[t.name] = int(
+                    conn.execute(select(func.count()).select_from(t).where(t.c.trace_id.in_(old))).scalar_one()
+                )
     except SQLAlchemyError as exc:
         where = database.safe_url(store.url)
         raise StoreError(f"counting old runs in {where} failed: {database._short(exc)}") from None
     return out
 
 
-def delete_older(store: Store, cutoff: datetime, *, batch: int = 500,
-                 progress: Callable[[int], None] | None = None) -> dict[str, int]:  # fmt: skip
+def delete_older(
+    store: Store, cutoff: datetime, *, batch: int = 500, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
     """Delete runs started before ``cutoff`` with all their rows; returns rows deleted per table."""
     totals = {"traces": 0, **{t.name: 0 for t in _TABLES}}
     store.ready()
     try:
         while True:
             with store.engine.begin() as conn:
-                ids = [r[0] for r in conn.execute(select(traces.c.trace_id).where(traces.c.started_at < cutoff)
-                                                  .limit(batch)).all()]  # fmt: skip
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        select(traces.c.trace_id).where(traces.c.started_at < cutoff).limit(batch)
+                    ).all()
+                ]
                 if not ids:
                     return totals
                 for t in _TABLES:
@@ -61,8 +67,9 @@ def delete_older(store: Store, cutoff: datetime, *, batch: int = 500,
             if progress is not None:
                 progress(len(ids))
     except SQLAlchemyError as exc:
-        raise StoreError(f"deleting old runs from {database.safe_url(store.url)} failed: "
-                         f"{database._short(exc)}") from None
+        raise StoreError(
+            f"deleting old runs from {database.safe_url(store.url)} failed: {database._short(exc)}"
+        ) from None
 
 
 def old_trail_files(directory: str | Path, cutoff: datetime, today: date | None = None) -> list[tuple[Path, int]]:

@@ -116,57 +116,135 @@ def span_row(s: Span, project: str | None) -> dict[str, Any]:
 
 def decision_row(trace_id: str, d: Decision) -> dict[str, Any]:
     return {
-        "trace_id": trace_id, "id": d.id, "span_id": d.span_id, "stage": d.stage, "what": d.what,
-        "why": d.why, "confidence": d.confidence,
-        "alternatives": [{"option": o, "score": s} for o, s in d.alternatives], "inputs": d.inputs,
-        "at": dt(d.at_ns), "at_ns": d.at_ns,
-    }  # fmt: skip
+        "trace_id": trace_id,
+        "id": d.id,
+        "span_id": d.span_id,
+        "stage": d.stage,
+        "what": d.what,
+        "why": d.why,
+        "confidence": d.confidence,
+        "alternatives": [{"option": o, "score": s} for o, s in d.alternatives],
+        "inputs": d.inputs,
+        "at": dt(d.at_ns),
+        "at_ns": d.at_ns,
+    }
 
 
 def event_row(trace_id: str, e: Event) -> dict[str, Any]:
-    return {"trace_id": trace_id, "id": e.id, "span_id": e.span_id, "name": e.name, "payload": e.payload,
-            "at": dt(e.at_ns), "at_ns": e.at_ns}
+    return {
+        "trace_id": trace_id,
+        "id": e.id,
+        "span_id": e.span_id,
+        "name": e.name,
+        "payload": e.payload,
+        "at": dt(e.at_ns),
+        "at_ns": e.at_ns,
+    }
 
 
 def score_row(trace_id: str, s: Score) -> dict[str, Any]:
     return {
-        "trace_id": trace_id, "id": s.id, "span_id": s.span_id, "name": s.name, "value": s.value,
-        "max": s.max, "passed": s.passed, "source": s.source, "dimensions": s.dimensions,
-        "comment": s.comment, "at": dt(s.at_ns), "at_ns": s.at_ns,
-    }  # fmt: skip
+        "trace_id": trace_id,
+        "id": s.id,
+        "span_id": s.span_id,
+        "name": s.name,
+        "value": s.value,
+        "max": s.max,
+        "passed": s.passed,
+        "source": s.source,
+        "dimensions": s.dimensions,
+        "comment": s.comment,
+        "at": dt(s.at_ns),
+        "at_ns": s.at_ns,
+    }
 
 
 def feedback_row(trace_id: str, f: Feedback) -> dict[str, Any]:
     return {
-        "trace_id": trace_id, "id": f.id, "kind": f.kind, "rating": f.rating, "signal": f.signal,
-        "comment": f.comment, "sentiment": f.sentiment, "user_id": f.user_id, "at": dt(f.at_ns),
-        "at_ns": f.at_ns, "scale": f.scale, "normalized": f.normalized, "label": f.label,
-    }  # fmt: skip
+        "trace_id": trace_id,
+        "id": f.id,
+        "kind": f.kind,
+        "rating": f.rating,
+        "signal": f.signal,
+        "comment": f.comment,
+        "sentiment": f.sentiment,
+        "user_id": f.user_id,
+        "at": dt(f.at_ns),
+        "at_ns": f.at_ns,
+        "scale": f.scale,
+        "normalized": f.normalized,
+        "label": f.label,
+    }
 
 
 def alert_row(a: Alert) -> dict[str, Any]:
     return {
-        "id": a.id, "project": a.project, "source": a.source, "rule": a.rule, "severity": a.severity,
-        "message": a.message, "dims": a.dims, "trace_id": a.trace_id, "at": dt(a.at_ns), "at_ns": a.at_ns,
+        "id": a.id,
+        "project": a.project,
+        "source": a.source,
+        "rule": a.rule,
+        "severity": a.severity,
+        "message": a.message,
+        "dims": a.dims,
+        "trace_id": a.trace_id,
+        "at": dt(a.at_ns),
+        "at_ns": a.at_ns,
         "acknowledged": a.acknowledged,
-    }  # fmt: skip
+    }
 
 
 def alert_from_row(r: Any) -> Alert:
-    return Alert(r.id, r.source, r.rule, r.message, r.severity, r.dims or {}, r.trace_id, r.project,
-                 r.at_ns or 0, bool(r.acknowledged), r.state, r.dedup_key, r.first_seen_ns, r.count or 1)
+    return Alert(
+        r.id,
+        r.source,
+        r.rule,
+        r.message,
+        r.severity,
+        r.dims or {},
+        r.trace_id,
+        r.project,
+        r.at_ns or 0,
+        bool(r.acknowledged),
+        r.state,
+        r.dedup_key,
+        r.first_seen_ns,
+        r.count or 1,
+    )
 
 
 # -- rows -> model ---------------------------------------------------------------------------
 def trace_from_rows(
-    row: Any, spans: list[Any], decisions: list[Any], events: list[Any], scores: list[Any], feedback: list[Any],
+    row: Any,
+    spans: list[Any],
+    decisions: list[Any],
+    events: list[Any],
+    scores: list[Any],
+    feedback: list[Any],
     alerts: list[Any] = (),  # type: ignore[assignment]
 ) -> Trace:
     m = row._mapping
     t = Trace(m["trace_id"], m["name"] or "", m["start_ns"] or 0)
-    for key in ("project", "service", "input", "output", "workflow", "intent", "domain", "user_id",
-                "session_id", "environment", "release", "status", "error", "experiment", "variant",
-                "review_notes", "cost_source", "root_span_id", "parent_span_id"):  # fmt: skip
+    for key in (
+        "project",
+        "service",
+        "input",
+        "output",
+        "workflow",
+        "intent",
+        "domain",
+        "user_id",
+        "session_id",
+        "environment",
+        "release",
+        "status",
+        "error",
+        "experiment",
+        "variant",
+        "review_notes",
+        "cost_source",
+        "root_span_id",
+        "parent_span_id",
+    ):
         setattr(t, key, m[key])
     t.end_ns = m["end_ns"]
     t.tags = list(m["tags"] or [])
@@ -183,14 +261,34 @@ def trace_from_rows(
         s.attributes = sm["attributes"] or {}
         s.input = sm["input"]
         s.output = sm["output"]
-        for key in ("model", "tokens_in", "tokens_out", "cost_usd", "peak_gpu_mem_bytes", "model_loads",
-                    "trace_state", "status_message", "links", "resource", "scope"):  # fmt: skip
+        for key in (
+            "model",
+            "tokens_in",
+            "tokens_out",
+            "cost_usd",
+            "peak_gpu_mem_bytes",
+            "model_loads",
+            "trace_state",
+            "status_message",
+            "links",
+            "resource",
+            "scope",
+        ):
             setattr(s, key, sm[key])
         s.otel_kind = sm["span_kind"]
         t.spans.append(s)
     t.decisions = [
-        Decision(d.id, d.what, d.why, d.confidence, [(a["option"], a.get("score")) for a in d.alternatives or []],
-                 d.inputs or {}, d.span_id, d.stage, d.at_ns or 0)
+        Decision(
+            d.id,
+            d.what,
+            d.why,
+            d.confidence,
+            [(a["option"], a.get("score")) for a in d.alternatives or []],
+            d.inputs or {},
+            d.span_id,
+            d.stage,
+            d.at_ns or 0,
+        )
         for d in decisions
     ]
     t.events = [Event(e.id, e.name, e.payload or {}, e.span_id, e.at_ns or 0) for e in events]
@@ -199,8 +297,20 @@ def trace_from_rows(
         for s in scores
     ]
     t.feedback = [
-        Feedback(f.id, f.kind, f.rating, f.signal, f.comment, f.sentiment, f.user_id, f.at_ns or 0, f.scale,
-                 f.normalized, f.label) for f in feedback
+        Feedback(
+            f.id,
+            f.kind,
+            f.rating,
+            f.signal,
+            f.comment,
+            f.sentiment,
+            f.user_id,
+            f.at_ns or 0,
+            f.scale,
+            f.normalized,
+            f.label,
+        )
+        for f in feedback
     ]
     t.alerts = [alert_from_row(a) for a in alerts]
     return t

@@ -128,8 +128,13 @@ spans = Table(
 # LLM_CALL verbatim for the planner to use them.
 LLM_CALL = or_(spans.c.cost_usd.is_not(None), spans.c.tokens_in.is_not(None), spans.c.tokens_out.is_not(None))
 Index("ix_spans_calls_started", spans.c.started_at, sqlite_where=LLM_CALL, postgresql_where=LLM_CALL)
-Index("ix_spans_calls_project_started", spans.c.project, spans.c.started_at, sqlite_where=LLM_CALL,
-      postgresql_where=LLM_CALL)  # fmt: skip
+Index(
+    "ix_spans_calls_project_started",
+    spans.c.project,
+    spans.c.started_at,
+    sqlite_where=LLM_CALL,
+    postgresql_where=LLM_CALL,
+)
 # Calls that could not be priced (rare): counted by every cost report.
 UNPRICED_CALL = and_(spans.c.cost_usd.is_(None), LLM_CALL)
 Index("ix_spans_unpriced_started", spans.c.started_at, sqlite_where=UNPRICED_CALL, postgresql_where=UNPRICED_CALL)
@@ -139,8 +144,17 @@ SPAN_FAILED = spans.c.status == literal_column("'error'")
 Index("ix_spans_failed", spans.c.trace_id, sqlite_where=SPAN_FAILED, postgresql_where=SPAN_FAILED)
 # ...and every trace-level SLI reads the window's runs from this index alone (covering: no row lookups). It leads
 # with (status, started_at) so that SQLite's planner takes it over ix_traces_status_started.
-Index("ix_traces_slo", traces.c.status, traces.c.started_at, traces.c.project, traces.c.workflow, traces.c.start_ns,
-      traces.c.duration_ms, traces.c.quality_score, traces.c.trace_id)  # fmt: skip
+Index(
+    "ix_traces_slo",
+    traces.c.status,
+    traces.c.started_at,
+    traces.c.project,
+    traces.c.workflow,
+    traces.c.start_ns,
+    traces.c.duration_ms,
+    traces.c.quality_score,
+    traces.c.trace_id,
+)
 
 decisions = Table(
     "decisions",

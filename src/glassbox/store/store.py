@@ -47,8 +47,14 @@ class Store:
 
     def _file_vanished(self) -> bool:
         db = self.engine.url.database
-        return (self.dialect == "sqlite" and self._ready and bool(db) and db != ":memory:"
-                and not db.startswith("file:") and not os.path.exists(db))
+        return (
+            self.dialect == "sqlite"
+            and self._ready
+            and bool(db)
+            and db != ":memory:"
+            and not db.startswith("file:")
+            and not os.path.exists(db)
+        )
 
     def ready(self) -> Store:
         if self._file_vanished():
@@ -107,8 +113,9 @@ class Store:
                         self._bulk.execute(conn, table.name, lambda t=table: self._child_upsert(t), data)
                 raised = [a for t in batch for a in t.alerts]
                 if raised:  # budget alerts: deduplicated like every alert (store.alerts)
-                    known = {r[0] for r in conn.execute(select(alerts.c.id).where(
-                        alerts.c.id.in_([a.id for a in raised])))}  # a re-import counts nothing twice
+                    known = {
+                        r[0] for r in conn.execute(select(alerts.c.id).where(alerts.c.id.in_([a.id for a in raised])))
+                    }  # a re-import counts nothing twice
                     record_alerts(conn, [a for a in raised if a.id not in known])
                 if primary:
                     self._bulk.execute(conn, "traces", self._primary_upsert, primary)
@@ -186,12 +193,20 @@ class Store:
             with self.read() as conn:
                 row = conn.execute(select(traces).where(traces.c.trace_id == trace_id, mine)).first()
                 if row is None:
-                    matches = conn.execute(
-                        select(traces.c.trace_id).where(traces.c.trace_id.startswith(trace_id, autoescape=True), mine)
-                        .limit(2)).all() if 4 <= len(trace_id) < 32 else []  # fmt: skip
+                    matches = (
+                        conn.execute(
+                            select(traces.c.trace_id)
+                            .where(traces.c.trace_id.startswith(trace_id, autoescape=True), mine)
+                            .limit(2)
+                        ).all()
+                        if 4 <= len(trace_id) < 32
+                        else []
+                    )
                     if len(matches) > 1:
-                        raise TraceNotFound(f"trace id prefix {trace_id!r} is ambiguous in "
-                                            f"{database.safe_url(self.url)}: give more characters")
+                        raise TraceNotFound(
+                            f"trace id prefix {trace_id!r} is ambiguous in "
+                            f"{database.safe_url(self.url)}: give more characters"
+                        )
                     if not matches:
                         hint = ": an id prefix needs at least 4 characters" if len(trace_id) < 4 else ""
                         raise TraceNotFound(f"no trace {trace_id!r} in {database.safe_url(self.url)}{hint}")
@@ -219,15 +234,40 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Run summaries, newest first (the full filter set lives in the query API)."""
         c = traces.c
-        conds = [col == val for col, val in ((c.project, project), (c.workflow, workflow), (c.intent, intent),
-                                              (c.domain, domain), (c.status, status)) if val is not None]
+        conds = [
+            col == val
+            for col, val in (
+                (c.project, project),
+                (c.workflow, workflow),
+                (c.intent, intent),
+                (c.domain, domain),
+                (c.status, status),
+            )
+            if val is not None
+        ]
         if since is not None:
             conds.append(c.started_at >= since)
         if until is not None:
             conds.append(c.started_at < until)
-        cols = [c.trace_id, c.project, c.name, c.workflow, c.intent, c.domain, c.status, c.started_at,
-                c.duration_ms, c.tokens_in, c.tokens_out, c.cost_usd, c.quality_score, c.gate_passed,
-                c.flagged_for_review, c.input, c.error]  # fmt: skip
+        cols = [
+            c.trace_id,
+            c.project,
+            c.name,
+            c.workflow,
+            c.intent,
+            c.domain,
+            c.status,
+            c.started_at,
+            c.duration_ms,
+            c.tokens_in,
+            c.tokens_out,
+            c.cost_usd,
+            c.quality_score,
+            c.gate_passed,
+            c.flagged_for_review,
+            c.input,
+            c.error,
+        ]
         q = select(*cols).where(and_(True, *conds)).order_by(c.started_at.desc(), c.trace_id).limit(limit)
         try:
             with self.read() as conn:
@@ -245,14 +285,17 @@ class Store:
     def spend_since(self, project: str, since: datetime) -> float:
         """Total cost of the project's traces started at or after ``since`` (naive UTC)."""
         with self.read() as conn:
-            total = conn.execute(select(func.sum(traces.c.cost_usd)).where(
-                traces.c.project == project, traces.c.started_at >= since)).scalar()
+            total = conn.execute(
+                select(func.sum(traces.c.cost_usd)).where(traces.c.project == project, traces.c.started_at >= since)
+            ).scalar()
         return float(total or 0.0)
 
     def counts(self) -> dict[str, int]:
         with self.read() as conn:
-            return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                    for t in (traces, *CHILD_TABLES, alerts)}
+            return {
+                t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (traces, *CHILD_TABLES, alerts)
+            }
 
     def info(self) -> dict[str, Any]:
         """What `glassbox db info` prints: URL, backend, revision, row counts."""

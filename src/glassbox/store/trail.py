@@ -85,8 +85,7 @@ class TrailSink:
             self.torn_tails += 1
             import logging
 
-            logging.getLogger("glassbox").warning("glassbox: cut a torn last line (%d bytes) off %s", size - keep,
-                                                  path)  # fmt: skip
+            logging.getLogger("glassbox").warning("glassbox: cut a torn last line (%d bytes) off %s", size - keep, path)
 
     def close(self) -> None:
         return None

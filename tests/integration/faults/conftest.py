@@ -38,7 +38,6 @@ def private_pg() -> Iterator[PrivatePostgres]:
         pg.cleanup()
 
 
-
 @pytest.fixture
 def pg_url(pg_store_url) -> str:
     """The shared test PostgreSQL (a fresh schema)."""

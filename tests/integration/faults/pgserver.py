@@ -61,8 +61,7 @@ class PrivatePostgres:
 
     def start(self) -> None:
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", self.data, "-o", opts, "-w", "-t", "30", "-l", os.path.join(self.dir, "log"),
-                  "start")  # fmt: skip
+        self._run("pg_ctl", "-D", self.data, "-o", opts, "-w", "-t", "30", "-l", os.path.join(self.dir, "log"), "start")
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
@@ -71,8 +70,6 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
 
 
 def wait_for(fn, timeout: float = 15.0):

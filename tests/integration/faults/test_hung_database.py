@@ -48,9 +48,13 @@ def trail_ids(folder) -> set[str]:
 def test_a_hung_database_does_not_hold_back_the_trail(tmp_path):
     hung = HungServer()
     try:
-        gb.configure(store=f"postgresql+psycopg://x@127.0.0.1:{hung.port}/x?connect_timeout=2",
-                     trail_dir=str(tmp_path / "trail"), spool_dir=str(tmp_path / "spool"),
-                     flush_interval=0.05, batch_size=5)  # fmt: skip
+        gb.configure(
+            store=f"postgresql+psycopg://x@127.0.0.1:{hung.port}/x?connect_timeout=2",
+            trail_dir=str(tmp_path / "trail"),
+            spool_dir=str(tmp_path / "spool"),
+            flush_interval=0.05,
+            batch_size=5,
+        )
         ids = []
         behind = []
         for i in range(40):

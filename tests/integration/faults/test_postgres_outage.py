@@ -63,10 +63,13 @@ def test_postgres_down_answers_503_and_loses_nothing_answered_200(private_pg, tm
             time.sleep(0.05)
         private_pg.start()
         assert wait_for(lambda: acked <= stored_ids(store), timeout=30), (
-            f"{len(acked - stored_ids(store))} of {len(acked)} acknowledged traces were lost; statuses {statuses}")
+            f"{len(acked - stored_ids(store))} of {len(acked)} acknowledged traces were lost; statuses {statuses}"
+        )
         assert 503 in statuses and 500 not in statuses
-        print(f"outage: {statuses.count(200)} requests answered 200, {statuses.count(503)} answered 503; "
-              f"{len(acked)} traces acknowledged, {len(acked - stored_ids(store))} lost")
+        print(
+            f"outage: {statuses.count(200)} requests answered 200, {statuses.count(503)} answered 503; "
+            f"{len(acked)} traces acknowledged, {len(acked - stored_ids(store))} lost"
+        )
         body, ids = otlp_body(3)  # recovered by itself
         assert c.post("/v1/traces", content=body, headers=headers).status_code == 200
         assert wait_for(lambda: ids <= stored_ids(store))

@@ -21,8 +21,19 @@ from glassbox.store.store import Store
 def start_serve(store_url: str, spool: Path, cwd: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     exe = Path(sys.executable).parent / "glassbox"
-    args = ["serve", "--port", str(port), "--store", store_url, "--no-web", "--spool-dir", str(spool),
-            "--shutdown-grace", "1", *extra]  # fmt: skip
+    args = [
+        "serve",
+        "--port",
+        str(port),
+        "--store",
+        store_url,
+        "--no-web",
+        "--spool-dir",
+        str(spool),
+        "--shutdown-grace",
+        "1",
+        *extra,
+    ]
     proc = subprocess.Popen([str(exe), *args], cwd=cwd, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

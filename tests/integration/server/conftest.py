@@ -24,5 +24,3 @@ def app(store) -> Any:
 def client(app) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
-
-

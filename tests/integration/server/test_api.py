@@ -15,16 +15,35 @@ from glassbox.store.keys import create_key, revoke_key
 
 @pytest.fixture
 def filled(store):
-    store.write_traces([
-        make_run(1, ago=timedelta(hours=3), quality=0.9, passed=True, dims={"grounding": 0.9},
-                 decisions=[("retrieve", "use bm25", 0.8)], tags=["prod"], cost=0.01, text="<script>x</script>",
-                 stages=[("retrieve", 40, "ok"), ("llm", 50, "ok")]),
-        make_run(2, ago=timedelta(hours=2), quality=0.3, passed=False, dims={"grounding": 0.2},
-                 decisions=[("retrieve", "use dense", 0.6)], stages=[("retrieve", 200, "ok"), ("llm", 90, "ok")]),
-        make_run(3, ago=timedelta(hours=1), status="failed", stages=[("retrieve", 490, "error")],
-                 workflow="summarize"),
-        make_run(4, ago=timedelta(hours=1), project="other", workflow="secret-workflow"),
-    ])  # fmt: skip
+    store.write_traces(
+        [
+            make_run(
+                1,
+                ago=timedelta(hours=3),
+                quality=0.9,
+                passed=True,
+                dims={"grounding": 0.9},
+                decisions=[("retrieve", "use bm25", 0.8)],
+                tags=["prod"],
+                cost=0.01,
+                text="<script>x</script>",
+                stages=[("retrieve", 40, "ok"), ("llm", 50, "ok")],
+            ),
+            make_run(
+                2,
+                ago=timedelta(hours=2),
+                quality=0.3,
+                passed=False,
+                dims={"grounding": 0.2},
+                decisions=[("retrieve", "use dense", 0.6)],
+                stages=[("retrieve", 200, "ok"), ("llm", 90, "ok")],
+            ),
+            make_run(
+                3, ago=timedelta(hours=1), status="failed", stages=[("retrieve", 490, "error")], workflow="summarize"
+            ),
+            make_run(4, ago=timedelta(hours=1), project="other", workflow="secret-workflow"),
+        ]
+    )
     return store
 
 
@@ -69,8 +88,17 @@ def test_errors_have_one_shape(filled, client):
 
 
 def test_scores_feedback_and_flags(filled, client):
-    r = client.post("/api/v1/scores", json={"trace_id": tid(2), "name": "quality", "value": 0.8, "passed": True,
-                                            "dimensions": {"grounding": 0.8}, "source": "human"})  # fmt: skip
+    r = client.post(
+        "/api/v1/scores",
+        json={
+            "trace_id": tid(2),
+            "name": "quality",
+            "value": 0.8,
+            "passed": True,
+            "dimensions": {"grounding": 0.8},
+            "source": "human",
+        },
+    )
     assert r.status_code == 201, r.text
     assert client.get(f"/api/v1/traces/{tid(2)}").json()["quality_score"] == 0.8
     assert client.post("/api/v1/scores", json={"trace_id": tid(2), "name": "x", "value": "high"}).status_code == 422
@@ -109,8 +137,12 @@ def test_keys_scopes_and_project_isolation(filled):
         body = {"trace_id": tid(1), "name": "x", "value": 1}
         assert c.post("/api/v1/scores", json=body, headers={"X-API-Key": read_key}).status_code == 403
         assert c.post("/api/v1/scores", json=body, headers={"X-API-Key": write_key}).status_code == 201
-        assert c.post("/v1/traces", content=b"", headers={"X-API-Key": read_key,
-                                                           "content-type": "application/x-protobuf"}).status_code == 403
+        assert (
+            c.post(
+                "/v1/traces", content=b"", headers={"X-API-Key": read_key, "content-type": "application/x-protobuf"}
+            ).status_code
+            == 403
+        )
         revoke_key(filled, write_key)
         assert c.post("/api/v1/scores", json=body, headers={"X-API-Key": write_key}).status_code == 401
         assert c.get("/health").status_code == 200  # liveness needs no key
@@ -123,14 +155,26 @@ def test_openapi_schema_is_served(client):
 
 def test_metrics_and_health(filled, client):
     text = client.get("/metrics").text
-    for name in ("glassbox_stage_duration_seconds", "glassbox_traces_total", "glassbox_llm_tokens_total",
-                 "glassbox_llm_cost_usd_total", "glassbox_ingest_queue_depth", "glassbox_ingest_spans_received_total"):
+    for name in (
+        "glassbox_stage_duration_seconds",
+        "glassbox_traces_total",
+        "glassbox_llm_tokens_total",
+        "glassbox_llm_cost_usd_total",
+        "glassbox_ingest_queue_depth",
+        "glassbox_ingest_spans_received_total",
+    ):
         assert name in text
     h = client.get("/health/full")
     assert h.status_code == 200 and h.json()["score"] == 100
     # the core checks, plus those the features' background jobs add (SLO checks and alert delivery, drift monitor)
-    assert {c["name"] for c in h.json()["checks"]} >= {"store", "ingest_queue", "writer", "disk", "background_jobs",
-                                                       "slo_and_alerts"}
+    assert {c["name"] for c in h.json()["checks"]} >= {
+        "store",
+        "ingest_queue",
+        "writer",
+        "disk",
+        "background_jobs",
+        "slo_and_alerts",
+    }
 
 
 def test_sdk_metrics_server_in_process(tmp_path):
@@ -145,8 +189,15 @@ def test_sdk_metrics_server_in_process(tmp_path):
     with gb.trace("q", workflow="qa"):
         with gb.stage("retrieve"):
             pass
-        gb.llm({"object": "chat.completion", "model": "gpt-4o-mini", "choices": [],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 10}}, provider="openai")  # fmt: skip
+        gb.llm(
+            {
+                "object": "chat.completion",
+                "model": "gpt-4o-mini",
+                "choices": [],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 10},
+            },
+            provider="openai",
+        )
         gb.score("quality", 0.8)
     gb.flush()
     text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
@@ -227,6 +278,9 @@ def test_bodies_over_the_limit_are_413_even_when_chunked(store):
         assert r.json()["error"]["code"] == "payload_too_large"
         r = c.post("/v1/traces", content=chunks(), headers={"content-type": "application/x-protobuf"})
         assert r.status_code == 413
-        small = c.post("/api/v1/scores", content=b'{"trace_id": "abcd", "name": "x", "value": 1}',
-                       headers={"content-type": "application/json"})  # fmt: skip
+        small = c.post(
+            "/api/v1/scores",
+            content=b'{"trace_id": "abcd", "name": "x", "value": 1}',
+            headers={"content-type": "application/json"},
+        )
         assert small.status_code == 404  # under the limit: handled (no such trace)

@@ -73,8 +73,10 @@ def test_seed_004_aliases_and_feedback_scales(seeded):
         r = c.post("/feedback/implicit", json={"trace_id": tid, "signal": "bookmarked"})  # a signal of one's own
         assert r.status_code == 201 and r.json()["kind"] == "implicit" and r.json()["label"] == "neutral"
         assert c.post("/feedback", json={"trace_id": tid, "rating": 9}).status_code == 400
-        assert c.post("/feedback", json={"trace_id": tid, "rating": 6, "scale": [1, 5]}).json()["error"][
-            "message"] == "rating 6 is off its scale 1-5"
+        assert (
+            c.post("/feedback", json={"trace_id": tid, "rating": 6, "scale": [1, 5]}).json()["error"]["message"]
+            == "rating 6 is off its scale 1-5"
+        )
         summary = c.get("/feedback/summary").json()
         assert summary["explicit"]["ratings"] == 2 and summary["explicit"]["avg_rating"] == pytest.approx(0.5)
         trend = c.get("/api/v1/feedback/trend", params={"by": "release"}).json()
@@ -90,10 +92,19 @@ def test_the_monitor_in_a_real_glassbox_serve(store_url, tmp_path):
     st.close()
     port = free_port()
     exe = Path(sys.executable).parent / "glassbox"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GLASSBOX_")}, "GLASSBOX_DRIFT_INTERVAL": "1",
-           "GLASSBOX_DRIFT_FIELDS": "confidence,quality_score", "GLASSBOX_DRIFT_BY": "release"}
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--store", store_url], cwd=tmp_path, env=env,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GLASSBOX_")},
+        "GLASSBOX_DRIFT_INTERVAL": "1",
+        "GLASSBOX_DRIFT_FIELDS": "confidence,quality_score",
+        "GLASSBOX_DRIFT_BY": "release",
+    }
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port), "--store", store_url],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -136,8 +147,9 @@ def test_gb_feedback_in_remote_mode_goes_to_the_servers_rest_api(store_url, tmp_
         gb.flush()
         gb.feedback(t.trace_id, signal="share")
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(st.get_trace(t.trace_id).feedback if _has(st, t.trace_id)
-                                                   else []) < 2:  # fmt: skip
+        while (
+            time.monotonic() < deadline and len(st.get_trace(t.trace_id).feedback if _has(st, t.trace_id) else []) < 2
+        ):
             time.sleep(0.1)
         got = st.get_trace(t.trace_id).feedback
     assert sorted((f.kind, f.scale, f.signal) for f in got) == [("explicit", "1-5", None), ("implicit", None, "share")]

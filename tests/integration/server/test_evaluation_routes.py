@@ -54,11 +54,15 @@ def test_rest_round_trip(filled):
         other = population("r1", 2, seed=31)[1].trace_id
         diff = c.get(f"/api/v1/goldens/ref/compare/{other}").json()
         assert diff["golden"] == "ref" and "figures" in diff
-        v = c.post("/api/v1/gate", json={"baseline": "release=r1", "candidate": "release=r2",
-                                         "thresholds": {"max_error_rate": "+5pp"}}).json()
+        v = c.post(
+            "/api/v1/gate",
+            json={"baseline": "release=r1", "candidate": "release=r2", "thresholds": {"max_error_rate": "+5pp"}},
+        ).json()
         assert v["verdict"] == "fail" and v["metrics"][0]["classification"] == "High"
-        bad_gate = c.post("/api/v1/gate", json={"baseline": "release=r1", "candidate": "release=r2",
-                                                "thresholds": {"max_error_rate": "lots"}})
+        bad_gate = c.post(
+            "/api/v1/gate",
+            json={"baseline": "release=r1", "candidate": "release=r2", "thresholds": {"max_error_rate": "lots"}},
+        )
         assert bad_gate.status_code == 400 and "expected a change like" in bad_gate.json()["error"]["message"]
         d = c.post("/api/v1/canary/check", json={"baseline": "r1", "canary": "r2", "name": "api"}).json()
         assert d["decision"] == "rollback"
@@ -69,8 +73,14 @@ def test_rest_round_trip(filled):
 def test_pages_render_and_escape(filled):
     store, run = filled
     with TestClient(create_app(store, routers=[web, pages])) as c:
-        for path in ("/datasets", "/datasets?name=support", "/regressions", f"/regressions/{run.run_id}",
-                     f"/regressions?a={run.run_id}&b={run.run_id}", "/goldens"):
+        for path in (
+            "/datasets",
+            "/datasets?name=support",
+            "/regressions",
+            f"/regressions/{run.run_id}",
+            f"/regressions?a={run.run_id}&b={run.run_id}",
+            "/goldens",
+        ):
             r = c.get(path)
             assert r.status_code == 200, path
             assert HOSTILE not in r.text

@@ -19,8 +19,10 @@ from exp_runs import seed_runs
 def test_definitions_analysis_report_and_page(store) -> None:
     seed_runs(store, quality=(0.70, 0.78), n=500, seed=12, define=False)
     with TestClient(create_app(store, routers=[web.router, *features.page_routers()])) as c:
-        r = c.put("/api/v1/experiments/prompt", json={"variants": ["control", "concise"],
-                                                      "metrics": ["avg_quality", "success_rate"]})  # fmt: skip
+        r = c.put(
+            "/api/v1/experiments/prompt",
+            json={"variants": ["control", "concise"], "metrics": ["avg_quality", "success_rate"]},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["version"] == 1 and r.json()["updated_by"] == "api"
         assert c.get("/api/v1/experiments").json()[0]["name"] == "prompt"
@@ -49,10 +51,13 @@ def test_feature_flags_kill_switch_and_scopes(store) -> None:
     with TestClient(create_app(store, auth_required=True)) as c:
         w = {"Authorization": f"Bearer {write_key}"}
         r_ = {"Authorization": f"Bearer {read_key}"}
-        assert c.put("/api/v1/feature-flags/rerank", json={"default": False, "rollout": 0.1},
-                     headers=r_).status_code == 403  # fmt: skip
-        assert c.put("/api/v1/feature-flags/rerank", json={"default": False, "rollout": 0.1},
-                     headers=w).status_code == 200  # fmt: skip
+        assert (
+            c.put("/api/v1/feature-flags/rerank", json={"default": False, "rollout": 0.1}, headers=r_).status_code
+            == 403
+        )
+        assert (
+            c.put("/api/v1/feature-flags/rerank", json={"default": False, "rollout": 0.1}, headers=w).status_code == 200
+        )
         killed = c.post("/api/v1/feature-flags/rerank/kill", headers=w).json()
         assert killed["spec"]["killed"] is True and killed["version"] == 2
         hist = c.get("/api/v1/feature-flags/rerank", headers=r_).json()["history"]

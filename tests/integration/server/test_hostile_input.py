@@ -26,8 +26,12 @@ def site(store):
 def test_dashboard_run_page_renders_documented_sdk_arguments(site, store_url, tmp_path):
     gb.configure(store=store_url, trail_dir=None, flush_interval=0.02)
     with gb.trace("q", name="odd") as t:
-        gb.decision("route", alternatives=["google", ("bing", 0.4), ["ddg", None]], inputs={"a": None, "b": [None]},
-                    confidence=0.5)  # fmt: skip
+        gb.decision(
+            "route",
+            alternatives=["google", ("bing", 0.4), ["ddg", None]],
+            inputs={"a": None, "b": [None]},
+            confidence=0.5,
+        )
         gb.score("quality", 0.8, dimensions={"relevance": float("nan"), "speed": float("inf"), "ok": 1.0})
         gb.evidence("e", {"k": None})
         t.output = {"answer": None}

@@ -47,8 +47,14 @@ def burning(store_url, tmp_path, monkeypatch):
     (tmp_path / "glassbox.toml").write_text(TOML)
     now = datetime.utcnow()
     st = Store(store_url)
-    st.write_traces([make_run(i, ago=timedelta(minutes=41 - i), now=now, project="demo",
-                              status="failed" if i > 30 else "complete") for i in range(1, 41)])  # fmt: skip
+    st.write_traces(
+        [
+            make_run(
+                i, ago=timedelta(minutes=41 - i), now=now, project="demo", status="failed" if i > 30 else "complete"
+            )
+            for i in range(1, 41)
+        ]
+    )
     yield st
     st.close()
     old = notifiers.set_delivery(None)
@@ -59,15 +65,30 @@ def burning(store_url, tmp_path, monkeypatch):
 def test_slo_api_alerts_api_and_old_flag_routes(burning, monkeypatch):
     monkeypatch.setenv("GLASSBOX_SLO_CHECK_INTERVAL", "0")
     notifiers.set_delivery(notifiers.Delivery([]))
-    record(burning, [Alert("cafe0000cafe0000", "calibration", "quality_gate_regression", "gate failed", "critical",
-                           {}, None, "demo", time.time_ns())])  # fmt: skip
+    record(
+        burning,
+        [
+            Alert(
+                "cafe0000cafe0000",
+                "calibration",
+                "quality_gate_regression",
+                "gate failed",
+                "critical",
+                {},
+                None,
+                "demo",
+                time.time_ns(),
+            )
+        ],
+    )
     with TestClient(create_app(burning, routers=[web, *features.page_routers()])) as c:
         body = c.get("/api/v1/slo").json()
         by = {s["slo"]["name"]: s for s in body["slos"]}
         assert by["availability"]["events"] == 40 and by["availability"]["sli"] == pytest.approx(0.75)
         assert "page:1h/5m" in by["availability"]["firing"] and by["fast"]["firing"] == []
         assert by["availability"]["burn_down"][-1]["budget_remaining"] == pytest.approx(
-            by["availability"]["budget_remaining"])
+            by["availability"]["budget_remaining"]
+        )
         assert c.get("/api/v1/slo/fast").json()["sli"] == 1.0
         assert c.get("/api/v1/slo/nope").status_code == 404
         # alerts: every source, firing by default; the old routes answer the same
@@ -89,8 +110,13 @@ def test_slo_api_alerts_api_and_old_flag_routes(burning, monkeypatch):
 def test_project_keys_see_their_own_alerts_only(burning, monkeypatch):
     monkeypatch.setenv("GLASSBOX_SLO_CHECK_INTERVAL", "0")
     notifiers.set_delivery(notifiers.Delivery([]))
-    record(burning, [Alert("aaaa0000aaaa0000", "budget", "b", "mine", "warning", {}, None, "demo", 1),
-                     Alert("bbbb0000bbbb0000", "budget", "b2", "theirs", "warning", {}, None, "other", 2)])
+    record(
+        burning,
+        [
+            Alert("aaaa0000aaaa0000", "budget", "b", "mine", "warning", {}, None, "demo", 1),
+            Alert("bbbb0000bbbb0000", "budget", "b2", "theirs", "warning", {}, None, "other", 2),
+        ],
+    )
     key, _ = create_key(burning, "demo", "write")
     with TestClient(create_app(burning, auth_required=True)) as c:
         h = {"Authorization": f"Bearer {key}"}

@@ -35,9 +35,15 @@ def otel_spans(n_traces: int = 1, service: str = "checkout", llm: bool = True) -
             db.set_attribute("db.system", "postgresql")
             if llm:
                 with tracer.start_as_current_span("chat gpt-4o-mini") as c:
-                    c.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                                      "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 1000,
-                                      "gen_ai.usage.output_tokens": 200})  # fmt: skip
+                    c.set_attributes(
+                        {
+                            "gen_ai.operation.name": "chat",
+                            "gen_ai.provider.name": "openai",
+                            "gen_ai.request.model": "gpt-4o-mini",
+                            "gen_ai.usage.input_tokens": 1000,
+                            "gen_ai.usage.output_tokens": 200,
+                        }
+                    )
     provider.shutdown()
     return list(mem.get_finished_spans())
 
@@ -76,21 +82,48 @@ def test_real_otel_exporter_to_a_real_server(store):
 def test_json_and_gzip_payloads_and_partial_success(store, client):
     spans = otel_spans(1, llm=False)
     body = encode_spans(spans).SerializeToString()
-    r = client.post("/v1/traces", content=gzip.compress(body),
-                    headers={"content-type": "application/x-protobuf", "content-encoding": "gzip"})
+    r = client.post(
+        "/v1/traces",
+        content=gzip.compress(body),
+        headers={"content-type": "application/x-protobuf", "content-encoding": "gzip"},
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "application/x-protobuf"
     tid = "5b8efff798038103d269b633813fc60c"
-    doc = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "js"}}]},
-           "scopeSpans": [{"scope": {"name": "web"}, "spans": [
-               {"traceId": tid, "spanId": "eee19b7ec3c1b174", "name": "GET /", "kind": 2,
-                "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000500000000",
-                "attributes": [{"key": "http.route", "value": {"stringValue": "/"}}], "status": {"code": 1}},
-               {"traceId": "00" * 16, "spanId": "eee19b7ec3c1b175", "name": "bad ids",
-                "startTimeUnixNano": "1700000000000000000"}]}]}]}  # fmt: skip
+    doc = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "js"}}]},
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "web"},
+                        "spans": [
+                            {
+                                "traceId": tid,
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "GET /",
+                                "kind": 2,
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000000500000000",
+                                "attributes": [{"key": "http.route", "value": {"stringValue": "/"}}],
+                                "status": {"code": 1},
+                            },
+                            {
+                                "traceId": "00" * 16,
+                                "spanId": "eee19b7ec3c1b175",
+                                "name": "bad ids",
+                                "startTimeUnixNano": "1700000000000000000",
+                            },
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     r = client.post("/v1/traces", json=doc)
     assert r.status_code == 200, r.text
-    assert r.json() == {"partialSuccess": {"rejectedSpans": "1", "errorMessage": "span 'bad ids': invalid trace or "
-                                                                               "span id"}}  # fmt: skip
+    assert r.json() == {
+        "partialSuccess": {"rejectedSpans": "1", "errorMessage": "span 'bad ids': invalid trace or span id"}
+    }
     q = Query(store)
     assert wait_for(lambda: q.summary()["runs"] == 2)
     t = q.trace(tid)
@@ -115,8 +148,9 @@ def test_malformed_and_oversize_bodies_are_refused_with_json(store):
             assert r.json()["error"]["message"]
         assert Query(store).summary()["runs"] == 0  # nothing half-written
         bomb = gzip.compress(b"\x00" * 200_000)  # small on the wire, huge unpacked
-        r = c.post("/v1/traces", content=bomb, headers={"content-type": "application/x-protobuf",
-                                                        "content-encoding": "gzip"})  # fmt: skip
+        r = c.post(
+            "/v1/traces", content=bomb, headers={"content-type": "application/x-protobuf", "content-encoding": "gzip"}
+        )
         assert r.status_code == 413
 
 
@@ -144,8 +178,13 @@ def test_glassbox_sdk_in_remote_mode_round_trips_decisions_and_scores(store, tmp
     key, _ = create_key(store, "remote-app", "write")
     with LiveServer(create_app(store, auth_required=True)) as srv:
         gb.configure(project="ignored-by-key", endpoint=srv.url, api_key=key, flush_interval=0.05)
-        with gb.trace("What is the refund window?", workflow="search_qa", intent="lookup", tags=["remote"],
-                      metadata={"release": "r1"}) as t:  # fmt: skip
+        with gb.trace(
+            "What is the refund window?",
+            workflow="search_qa",
+            intent="lookup",
+            tags=["remote"],
+            metadata={"release": "r1"},
+        ) as t:
             with gb.stage("retrieve", kind="retrieval"):
                 gb.decision("use bm25", why="short query", confidence=0.8, alternatives={"dense": 0.6})
                 gb.evidence("retrieved", {"collected": 20, "passed": 8})
@@ -160,7 +199,12 @@ def test_glassbox_sdk_in_remote_mode_round_trips_decisions_and_scores(store, tmp
     assert r.status_code == 200, r.text
     doc = r.json()
     assert (doc["project"], doc["workflow"], doc["intent"], doc["input"], doc["output"]) == (
-        "remote-app", "search_qa", "lookup", "What is the refund window?", "30 days")
+        "remote-app",
+        "search_qa",
+        "lookup",
+        "What is the refund window?",
+        "30 days",
+    )
     assert doc["tags"] == ["remote"] and doc["metadata"] == {"release": "r1"}
     (d,) = doc["decisions"]
     assert (d["what"], d["why"], d["confidence"], d["stage"]) == ("use bm25", "short query", 0.8, "retrieve")
@@ -200,6 +244,7 @@ def test_senders_at_twice_the_writers_capacity_lose_no_span(store):
     batches = [otel_spans(10, service=f"svc{i % 2}", llm=False) for i in range(24)]
     results: list[SpanExportResult] = []
     with LiveServer(app) as srv:
+
         def sender(mine: list) -> None:
             exporter = OTLPSpanExporter(endpoint=f"{srv.url}/v1/traces", timeout=60)
             for spans in mine:
@@ -217,8 +262,10 @@ def test_senders_at_twice_the_writers_capacity_lose_no_span(store):
         metrics = httpx.get(f"{srv.url}/metrics").text
     assert results == [SpanExportResult.SUCCESS] * 24
     assert 'glassbox_ingest_requests_rejected_total{reason="overloaded"}' in metrics  # backpressure happened
-    assert q.summary()["runs"] == 240 and sum(len(q.trace(r["trace_id"]).spans) for r in
-                                              q.traces(limit=1000).items) == 240 * 2  # fmt: skip
+    assert (
+        q.summary()["runs"] == 240
+        and sum(len(q.trace(r["trace_id"]).spans) for r in q.traces(limit=1000).items) == 240 * 2
+    )
 
 
 def test_a_key_cannot_add_spans_to_another_projects_trace(store):
@@ -267,8 +314,9 @@ def test_a_store_outage_answers_503_and_loses_nothing(store):
         headers = {"content-type": "application/x-protobuf"}
         statuses = []
         for _ in range(6):
-            r = c.post("/v1/traces", content=encode_spans(otel_spans(1, llm=False)).SerializeToString(),
-                       headers=headers)  # fmt: skip
+            r = c.post(
+                "/v1/traces", content=encode_spans(otel_spans(1, llm=False)).SerializeToString(), headers=headers
+            )
             statuses.append(r.status_code)
             if r.status_code == 503:
                 assert r.json()["error"]["code"] == "store_unavailable" and int(r.headers["retry-after"]) >= 1

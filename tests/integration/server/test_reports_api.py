@@ -26,8 +26,21 @@ def filled(store):
     from datetime import UTC, datetime
 
     now = datetime.now(UTC).replace(tzinfo=None)
-    store.write_traces([make_run(i, ago=timedelta(hours=2 + i), now=now, cost=0.01, quality=0.8, passed=True,
-                                 stages=[("llm", 20.0, "ok")], project="p" if i % 2 else "q") for i in range(12)])
+    store.write_traces(
+        [
+            make_run(
+                i,
+                ago=timedelta(hours=2 + i),
+                now=now,
+                cost=0.01,
+                quality=0.8,
+                passed=True,
+                stages=[("llm", 20.0, "ok")],
+                project="p" if i % 2 else "q",
+            )
+            for i in range(12)
+        ]
+    )
     return store
 
 

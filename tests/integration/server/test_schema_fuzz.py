@@ -14,8 +14,18 @@ from glassbox.store.store import Store
 
 _dir = tempfile.mkdtemp(prefix="glassbox-fuzz-")
 _store = Store(f"sqlite:///{_dir}/fuzz.db")
-_store.write_traces([make_run(i, ago=timedelta(hours=i), quality=0.5 + i / 20, dims={"grounding": 0.4},
-                              decisions=[("retrieve", "use bm25", 0.7)]) for i in range(1, 6)])  # fmt: skip
+_store.write_traces(
+    [
+        make_run(
+            i,
+            ago=timedelta(hours=i),
+            quality=0.5 + i / 20,
+            dims={"grounding": 0.4},
+            decisions=[("retrieve", "use bm25", 0.7)],
+        )
+        for i in range(1, 6)
+    ]
+)
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_store, calibration=False))
 
 

@@ -21,8 +21,13 @@ def test_two_workers_share_the_store_and_one_metrics_endpoint(store_url, tmp_pat
     port = free_port()
     exe = Path(sys.executable).parent / "glassbox"
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    proc = subprocess.Popen([str(exe), "serve", "--workers", "2", "--port", str(port), "--store", store_url,
-                             "--no-web"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--workers", "2", "--port", str(port), "--store", store_url, "--no-web"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -14,13 +14,30 @@ def ns(when: datetime) -> int:
     return int(when.replace(tzinfo=UTC).timestamp() * 1e9)
 
 
-def make_run(i: int, *, ago: timedelta = timedelta(hours=1), workflow: str = "qa", intent: str = "lookup",
-             domain: str = "billing", status: str = "complete", duration_ms: float = 100.0,
-             stages: list[tuple[str, float, str]] | None = None, decisions: list[tuple[str, str, float]] = (),
-             quality: float | None = None, passed: bool | None = None, dims: dict[str, float] | None = None,
-             cost: float | None = None, tags: list[str] = (), metadata: dict[str, Any] | None = None,
-             text: str = "question", output: str | None = None, model: str | None = None,
-             project: str = "p", flagged: bool = False, now: datetime = NOW) -> Trace:  # fmt: skip
+def make_run(
+    i: int,
+    *,
+    ago: timedelta = timedelta(hours=1),
+    workflow: str = "qa",
+    intent: str = "lookup",
+    domain: str = "billing",
+    status: str = "complete",
+    duration_ms: float = 100.0,
+    stages: list[tuple[str, float, str]] | None = None,
+    decisions: list[tuple[str, str, float]] = (),
+    quality: float | None = None,
+    passed: bool | None = None,
+    dims: dict[str, float] | None = None,
+    cost: float | None = None,
+    tags: list[str] = (),
+    metadata: dict[str, Any] | None = None,
+    text: str = "question",
+    output: str | None = None,
+    model: str | None = None,
+    project: str = "p",
+    flagged: bool = False,
+    now: datetime = NOW,
+) -> Trace:
     """A run: stages as (name, ms, status), decisions as (stage, what, confidence).
 
     `ago` counts back from the fixed NOW, or from `now` for tests that go through the CLI,
@@ -47,9 +64,11 @@ def make_run(i: int, *, ago: timedelta = timedelta(hours=1), workflow: str = "qa
         t.spans.append(s)
     for k, (stage, what, conf) in enumerate(decisions):
         sid = next(s.span_id for s in t.spans if s.name == stage)
-        t.decisions.append(Decision(f"{i:08x}d{k:07x}", what, "because", conf, [("other", 0.1)], {}, sid, stage,
-                                    start + k))  # fmt: skip
+        t.decisions.append(
+            Decision(f"{i:08x}d{k:07x}", what, "because", conf, [("other", 0.1)], {}, sid, stage, start + k)
+        )
     if quality is not None:
-        t.scores.append(Score(f"{i:08x}s0000000", "quality", quality, 1.0, passed, "sdk", dict(dims or {}), None,
-                              None, start + 10))  # fmt: skip
+        t.scores.append(
+            Score(f"{i:08x}s0000000", "quality", quality, 1.0, passed, "sdk", dict(dims or {}), None, None, start + 10)
+        )
     return t

@@ -16,8 +16,18 @@ from glassbox.store.schema import alerts, traces
 from glassbox.store.store import Store
 
 
-def run(quality=None, dims=None, passed=None, intent="lookup", domain="billing", output="ok", project=None,
-        workflow="qa", release=None, max=None):  # fmt: skip
+def run(
+    quality=None,
+    dims=None,
+    passed=None,
+    intent="lookup",
+    domain="billing",
+    output="ok",
+    project=None,
+    workflow="qa",
+    release=None,
+    max=None,
+):
     with gb.trace("q", workflow=workflow, intent=intent, domain=domain, project=project, release=release) as t:
         if quality is not None:
             gb.score("quality", quality, max=max, passed=passed, dimensions=dims or {})
@@ -61,8 +71,9 @@ def test_old_failures_outside_the_window_do_not_count(configured, store_url):
     with st.engine.begin() as conn:  # move that history 10 days back, and forget its flags
         for t in old:
             started = conn.execute(select(traces.c.started_at).where(traces.c.trace_id == t.trace_id)).scalar_one()
-            conn.execute(update(traces).where(traces.c.trace_id == t.trace_id).values(
-                started_at=started - timedelta(days=10)))  # fmt: skip
+            conn.execute(
+                update(traces).where(traces.c.trace_id == t.trace_id).values(started_at=started - timedelta(days=10))
+            )
         conn.execute(alerts.delete())
     run(0.4, {"grounding": 0.1})
     gb.flush()
@@ -70,8 +81,7 @@ def test_old_failures_outside_the_window_do_not_count(configured, store_url):
 
 
 def test_dimension_disparity(configured):
-    gb.configure(store=configured, trail_dir=None, calibration_disparity=0.3, calibration_min_runs=3,
-                 heuristics=False)  # fmt: skip
+    gb.configure(store=configured, trail_dir=None, calibration_disparity=0.3, calibration_min_runs=3, heuristics=False)
     for _ in range(6):
         run(0.9, intent="lookup")
     for _ in range(2):
@@ -153,8 +163,11 @@ def _age_flags(url, days):
 
     with Store(url).engine.begin() as conn:
         for id_, at, at_ns in conn.execute(select(alerts.c.id, alerts.c.at, alerts.c.at_ns)).all():
-            conn.execute(update(alerts).where(alerts.c.id == id_).values(
-                at=at - timedelta(days=days), at_ns=at_ns - int(days * 86_400e9)))  # fmt: skip
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == id_)
+                .values(at=at - timedelta(days=days), at_ns=at_ns - int(days * 86_400e9))
+            )
 
 
 def test_a_flag_fires_again_once_its_window_has_passed(configured):
@@ -365,8 +378,7 @@ def test_disparity_on_a_big_window_is_judged_at_most_once_a_minute(configured, m
     from glassbox.analysis import calibration
 
     monkeypatch.setattr(calibration, "DISPARITY_BIG", 6)
-    gb.configure(project="test", store=configured, trail_dir=None, calibration_disparity=0.3,
-                 calibration_min_runs=3)  # fmt: skip
+    gb.configure(project="test", store=configured, trail_dir=None, calibration_disparity=0.3, calibration_min_runs=3)
     for _ in range(6):
         run(0.9, intent="lookup")
     gb.flush()  # 6 runs: "big" from now on

@@ -40,14 +40,19 @@ def _run(i: int, start: datetime, calls: list[tuple[datetime, str, float]], scor
 
 def test_groups_add_up_to_the_total_at_the_window_edge(store) -> None:
     start = NOW - timedelta(days=1)
-    store.write_traces([
-        # started before the window; its call started inside it: the run is out, so is its call
-        _run(1, start - timedelta(minutes=1), [(start + timedelta(minutes=2), "gpt-4o", 0.05)]),
-        # started inside the window; its call started after the window's end: the run is in, so is its call
-        _run(2, NOW - timedelta(minutes=1), [(NOW + timedelta(minutes=1), "gpt-4o-mini", 0.003)]),
-        _run(3, NOW - timedelta(hours=3), [(NOW - timedelta(hours=3), "gpt-4o", 0.07),
-                                           (NOW - timedelta(hours=3), "gpt-4o-mini", 0.001)]),
-    ])  # fmt: skip
+    store.write_traces(
+        [
+            # started before the window; its call started inside it: the run is out, so is its call
+            _run(1, start - timedelta(minutes=1), [(start + timedelta(minutes=2), "gpt-4o", 0.05)]),
+            # started inside the window; its call started after the window's end: the run is in, so is its call
+            _run(2, NOW - timedelta(minutes=1), [(NOW + timedelta(minutes=1), "gpt-4o-mini", 0.003)]),
+            _run(
+                3,
+                NOW - timedelta(hours=3),
+                [(NOW - timedelta(hours=3), "gpt-4o", 0.07), (NOW - timedelta(hours=3), "gpt-4o-mini", 0.001)],
+            ),
+        ]
+    )
     for by in ("model", "stage", "workflow", "day"):
         r = cost_report(store, days=1, by=by, until=NOW)
         assert r.runs == 2 and r.cost_usd == pytest.approx(0.074, abs=1e-12), by
@@ -59,8 +64,12 @@ def test_groups_add_up_to_the_total_at_the_window_edge(store) -> None:
 
 def test_trend_compares_halves_of_the_window_not_of_its_day_buckets(store) -> None:
     runs = [(9.5, 1.0), (8.5, 1.0), (7.5, 1.0), (1.5, 2.0), (0.5, 4.0)]  # (days ago, cost)
-    store.write_traces([_run(i + 1, NOW - timedelta(days=d), [(NOW - timedelta(days=d), "gpt-4o", c)])
-                        for i, (d, c) in enumerate(runs)])  # fmt: skip
+    store.write_traces(
+        [
+            _run(i + 1, NOW - timedelta(days=d), [(NOW - timedelta(days=d), "gpt-4o", c)])
+            for i, (d, c) in enumerate(runs)
+        ]
+    )
     r = cost_report(store, days=10, by="day", until=NOW)
     # first half (10..5 days ago): $1, $1, $1 -> $1/run; second half: $2, $4 -> $3/run
     assert r.trend_pct == pytest.approx(200.0)
@@ -72,12 +81,16 @@ def _score(name: str, value: float, passed: bool | None, at: int, source: str = 
 
 
 def test_a_run_scored_only_by_another_score_is_gated_by_it(store) -> None:
-    store.write_traces([
-        _run(1, NOW - timedelta(hours=1), [], [_score("faithfulness", 4, True, 1)]),
-        _run(2, NOW - timedelta(hours=2), [], [_score("faithfulness", 2, False, 2)]),
-        _run(3, NOW - timedelta(hours=3), [], [_score("quality", 0.9, True, 3), _score("faithfulness", 1, False, 4)]),
-        _run(4, NOW - timedelta(hours=4), [], [_score("signal", 1, False, 5, source="heuristic")]),
-    ])  # fmt: skip
+    store.write_traces(
+        [
+            _run(1, NOW - timedelta(hours=1), [], [_score("faithfulness", 4, True, 1)]),
+            _run(2, NOW - timedelta(hours=2), [], [_score("faithfulness", 2, False, 2)]),
+            _run(
+                3, NOW - timedelta(hours=3), [], [_score("quality", 0.9, True, 3), _score("faithfulness", 1, False, 4)]
+            ),
+            _run(4, NOW - timedelta(hours=4), [], [_score("signal", 1, False, 5, source="heuristic")]),
+        ]
+    )
     q = Query(store)
     got = {t: q.trace(f"{t:032x}") for t in (1, 2, 3, 4)}
     assert [got[t].gate_passed for t in (1, 2, 3, 4)] == [True, False, True, None]

@@ -24,8 +24,14 @@ def _ns(when: datetime) -> int:
     return int(when.replace(tzinfo=UTC).timestamp() * 1e9)
 
 
-def _run(i: int, when: datetime, workflow: str, calls: list[tuple[str, float | None, int, int]],
-         status: str = "complete", project: str = "p") -> Trace:  # fmt: skip
+def _run(
+    i: int,
+    when: datetime,
+    workflow: str,
+    calls: list[tuple[str, float | None, int, int]],
+    status: str = "complete",
+    project: str = "p",
+) -> Trace:
     t = Trace(f"{i:032x}", workflow)
     t.project, t.workflow, t.status = project, workflow, status
     t.start_ns, t.end_ns = _ns(when), _ns(when) + 2_000_000_000
@@ -74,7 +80,10 @@ def test_by_model_sorted_by_cost_with_shares(history):
     big, mini, acme = r.groups
     assert (big.count, big.cost_usd, big.share) == (2, pytest.approx(0.40), pytest.approx(0.40 / 0.46))
     assert (mini.min_cost_usd, mini.max_cost_usd, mini.avg_cost_usd) == (
-        pytest.approx(0.01), pytest.approx(0.03), pytest.approx(0.02))
+        pytest.approx(0.01),
+        pytest.approx(0.03),
+        pytest.approx(0.02),
+    )
     assert (acme.cost_usd, acme.avg_cost_usd, acme.unpriced, acme.tokens_in) == (0, None, 1, 50)
 
 
@@ -103,8 +112,9 @@ def test_bad_arguments_are_clear_errors(history):
 
 def test_cli_costs_json_and_table(history, store_url):
     runner = CliRunner()
-    out = runner.invoke(app, ["costs", "--store", store_url, "--days", "3650", "--by", "workflow", "--project", "p",
-                              "--json"])  # fmt: skip
+    out = runner.invoke(
+        app, ["costs", "--store", store_url, "--days", "3650", "--by", "workflow", "--project", "p", "--json"]
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert doc["runs"] == 5 and doc["by"] == "workflow"
@@ -119,11 +129,19 @@ def test_cli_costs_json_and_table(history, store_url):
     assert history.counts()["traces"] == 6  # parameterised: nothing dropped
 
 
-_calls = st.lists(st.tuples(st.sampled_from(["m-a", "m-b", "m-c"]),
-                            st.one_of(st.none(), st.floats(0, 5, allow_nan=False).map(lambda x: round(x, 4))),
-                            st.integers(0, 5000), st.integers(0, 500)), max_size=3)  # fmt: skip
-_runs = st.lists(st.tuples(st.integers(1, 9 * 24), st.sampled_from(["qa", "sum"]), _calls,
-                           st.sampled_from(["complete", "failed"])), max_size=12)  # fmt: skip
+_calls = st.lists(
+    st.tuples(
+        st.sampled_from(["m-a", "m-b", "m-c"]),
+        st.one_of(st.none(), st.floats(0, 5, allow_nan=False).map(lambda x: round(x, 4))),
+        st.integers(0, 5000),
+        st.integers(0, 500),
+    ),
+    max_size=3,
+)
+_runs = st.lists(
+    st.tuples(st.integers(1, 9 * 24), st.sampled_from(["qa", "sum"]), _calls, st.sampled_from(["complete", "failed"])),
+    max_size=12,
+)
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +155,10 @@ def test_report_agrees_with_the_runs_summed_by_hand(one_store, runs, by):
     """Any history: the report's totals, groups and days are what summing the runs themselves gives."""
     store, numbers = one_store
     project = f"p{next(numbers)}"  # each example is a project of its own in one store
-    built = [_run(next(numbers), NOW - timedelta(hours=h), wf, calls, status, project=project)
-             for h, wf, calls, status in runs]  # fmt: skip
+    built = [
+        _run(next(numbers), NOW - timedelta(hours=h), wf, calls, status, project=project)
+        for h, wf, calls, status in runs
+    ]
     store.write_traces(built)
     r = cost_report(store, days=7, by=by, until=NOW, project=project)
     inside = [t for t in built if t.start_ns >= _ns(NOW - timedelta(days=7))]
@@ -151,8 +171,9 @@ def test_report_agrees_with_the_runs_summed_by_hand(one_store, runs, by):
     assert (r.tokens_in, r.tokens_out) == (sum(s.tokens_in for s in calls), sum(s.tokens_out for s in calls))
     assert r.max_run_cost == (pytest.approx(max(run_costs)) if run_costs else None)
     assert sum(d["runs"] for d in r.daily) == len(inside)
-    assert r.success_rate == (pytest.approx(sum(t.status == "complete" for t in inside) / len(inside))
-                              if inside else None)  # fmt: skip
+    assert r.success_rate == (
+        pytest.approx(sum(t.status == "complete" for t in inside) / len(inside)) if inside else None
+    )
     if by in ("model", "stage"):
         key = (lambda s: s.model) if by == "model" else (lambda s: s.name)
         want = {}

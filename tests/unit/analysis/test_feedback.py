@@ -44,8 +44,13 @@ def test_summary_and_group_by_carry_feedback_metrics(rated):
     assert s["feedback"] == 6 and s["avg_rating"] == pytest.approx((1.0 + 0.0 + 0.5) / 3)
     assert s["positive_share"] == pytest.approx(2 / 6)
     groups = {g["release"]: g for g in q.group_by("release", ["runs", "avg_rating", "positive_share", "feedback"])}
-    assert groups["v1"] == {"release": "v1", "runs": 2, "avg_rating": 0.5, "positive_share": pytest.approx(2 / 3),
-                            "feedback": 3}
+    assert groups["v1"] == {
+        "release": "v1",
+        "runs": 2,
+        "avg_rating": 0.5,
+        "positive_share": pytest.approx(2 / 3),
+        "feedback": 3,
+    }
     assert groups["v2"]["avg_rating"] == 0.5 and groups["v2"]["positive_share"] == 0.0
     assert list(groups["v1"]) == ["release", "runs", "avg_rating", "positive_share", "feedback"]
     assert q.summary(release="v2")["feedback"] == 3
@@ -84,8 +89,9 @@ def test_export_dataset_feedback(rated, tmp_path):
     docs = [json.loads(line) for line in r.output.splitlines() if line.startswith("{")]
     assert {d["trace_id"] for d in docs} == {ids["a"], ids["b"]}
     out = tmp_path / "fb.csv"
-    r = runner.invoke(app, ["export", "--store", st.url, "--dataset", "feedback", "--format", "csv", "--balance",
-                            "--out", str(out)])
+    r = runner.invoke(
+        app, ["export", "--store", st.url, "--dataset", "feedback", "--format", "csv", "--balance", "--out", str(out)]
+    )
     assert r.exit_code == 0, r.output
     lines = out.read_text().splitlines()
     assert lines[0].startswith("trace_id,workflow,release,input,output,rating,sentiment,label") and len(lines) == 3

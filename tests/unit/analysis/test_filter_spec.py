@@ -50,22 +50,29 @@ def test_every_filter_is_a_rest_parameter_and_a_dashboard_key(tmp_path):
 def _runs() -> list:
     now = datetime.now(UTC).replace(tzinfo=None)
     runs = []
-    for i, (experiment, variant, service) in enumerate([("e1", "a", "api"), ("e1", "b", "api"), ("e2", "a", "worker"),
-                                                       (None, None, "api")], start=1):  # fmt: skip
+    for i, (experiment, variant, service) in enumerate(
+        [("e1", "a", "api"), ("e1", "b", "api"), ("e2", "a", "worker"), (None, None, "api")], start=1
+    ):
         t = make_run(i, ago=timedelta(minutes=10 * i), now=now)
         t.experiment, t.variant, t.service = experiment, variant, service
         runs.append(t)
     return runs
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ({"experiment": "e1"}, {1, 2}), ({"experiment": "e1", "variant": "b"}, {2}), ({"service": "worker"}, {3}),
-    ({"variant": "a"}, {1, 3}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"experiment": "e1"}, {1, 2}),
+        ({"experiment": "e1", "variant": "b"}, {2}),
+        ({"service": "worker"}, {3}),
+        ({"variant": "a"}, {1, 3}),
+    ],
+)
 def test_the_new_cli_filters_select_the_same_runs_as_the_rest_api(store, store_url, args, expected):
     store.write_traces(_runs())
-    cli = CliRunner().invoke(app, ["traces", "--json", "--store", store_url,
-                                   *[x for k, v in args.items() for x in (f"--{k}", v)]])  # fmt: skip
+    cli = CliRunner().invoke(
+        app, ["traces", "--json", "--store", store_url, *[x for k, v in args.items() for x in (f"--{k}", v)]]
+    )
     assert cli.exit_code == 0, cli.output
     assert {int(r["trace_id"], 16) for r in json.loads(cli.stdout)} == expected
     with TestClient(create_app(store_url, jobs=False)) as client:

@@ -23,22 +23,67 @@ def q(store):
 @pytest.fixture
 def history(store, q):
     runs = [
-        make_run(1, ago=timedelta(days=1), duration_ms=100, quality=0.9, passed=True,
-                 dims={"grounding": 0.9, "clarity": 0.8}, decisions=[("retrieve", "use bm25", 0.8)],
-                 tags=["prod"], metadata={"release": "a"}, text="What is the refund window?", cost=0.01,
-                 stages=[("retrieve", 40, "ok"), ("llm", 50, "ok")]),
-        make_run(2, ago=timedelta(hours=20), duration_ms=300, quality=0.4, passed=False,
-                 dims={"grounding": 0.3, "clarity": 0.7}, decisions=[("retrieve", "use dense", 0.6)],
-                 tags=["prod", "beta"], metadata={"release": "b"}, cost=0.03,
-                 stages=[("retrieve", 200, "ok"), ("llm", 90, "ok")]),
-        make_run(3, ago=timedelta(hours=10), duration_ms=500, status="failed",
-                 decisions=[("retrieve", "use dense", 0.5)], stages=[("retrieve", 490, "error")], intent="compare"),
-        make_run(4, ago=timedelta(hours=5), duration_ms=200, quality=0.5, passed=False, domain="legal",
-                 dims={"grounding": 0.2, "clarity": 0.9}, decisions=[("retrieve", "use dense", 0.7)],
-                 stages=[("retrieve", 100, "ok"), ("llm", 95, "ok")], cost=0.02),
-        make_run(5, ago=timedelta(hours=2), duration_ms=400, workflow="summarize", quality=0.8, passed=True,
-                 dims={"grounding": 0.8}, stages=[("chunk", 100, "ok"), ("llm", 290, "ok")], cost=0.05,
-                 flagged=True, output="Summary: refunds <b>ok</b>"),
+        make_run(
+            1,
+            ago=timedelta(days=1),
+            duration_ms=100,
+            quality=0.9,
+            passed=True,
+            dims={"grounding": 0.9, "clarity": 0.8},
+            decisions=[("retrieve", "use bm25", 0.8)],
+            tags=["prod"],
+            metadata={"release": "a"},
+            text="What is the refund window?",
+            cost=0.01,
+            stages=[("retrieve", 40, "ok"), ("llm", 50, "ok")],
+        ),
+        make_run(
+            2,
+            ago=timedelta(hours=20),
+            duration_ms=300,
+            quality=0.4,
+            passed=False,
+            dims={"grounding": 0.3, "clarity": 0.7},
+            decisions=[("retrieve", "use dense", 0.6)],
+            tags=["prod", "beta"],
+            metadata={"release": "b"},
+            cost=0.03,
+            stages=[("retrieve", 200, "ok"), ("llm", 90, "ok")],
+        ),
+        make_run(
+            3,
+            ago=timedelta(hours=10),
+            duration_ms=500,
+            status="failed",
+            decisions=[("retrieve", "use dense", 0.5)],
+            stages=[("retrieve", 490, "error")],
+            intent="compare",
+        ),
+        make_run(
+            4,
+            ago=timedelta(hours=5),
+            duration_ms=200,
+            quality=0.5,
+            passed=False,
+            domain="legal",
+            dims={"grounding": 0.2, "clarity": 0.9},
+            decisions=[("retrieve", "use dense", 0.7)],
+            stages=[("retrieve", 100, "ok"), ("llm", 95, "ok")],
+            cost=0.02,
+        ),
+        make_run(
+            5,
+            ago=timedelta(hours=2),
+            duration_ms=400,
+            workflow="summarize",
+            quality=0.8,
+            passed=True,
+            dims={"grounding": 0.8},
+            stages=[("chunk", 100, "ok"), ("llm", 290, "ok")],
+            cost=0.05,
+            flagged=True,
+            output="Summary: refunds <b>ok</b>",
+        ),
         make_run(6, ago=timedelta(days=40), duration_ms=1000, quality=0.1, passed=False),  # old
         make_run(7, ago=timedelta(hours=1), project="other", workflow="qa", duration_ms=50),
     ]
@@ -157,8 +202,15 @@ def test_latency_percentiles_by_workflow_stage_and_model(history, q):
 
 
 def test_group_by_and_quality_trend(history, q):
-    rows = {r["workflow"]: r for r in q.group_by("workflow", ["runs", "success_rate", "avg_quality", "total_cost_usd"],
-                                                 project="p", since=NOW - timedelta(days=7))}  # fmt: skip
+    rows = {
+        r["workflow"]: r
+        for r in q.group_by(
+            "workflow",
+            ["runs", "success_rate", "avg_quality", "total_cost_usd"],
+            project="p",
+            since=NOW - timedelta(days=7),
+        )
+    }
     assert rows["qa"]["runs"] == 4 and rows["qa"]["success_rate"] == pytest.approx(3 / 4)
     assert rows["qa"]["avg_quality"] == pytest.approx((0.9 + 0.4 + 0.5) / 3)
     assert rows["summarize"]["total_cost_usd"] == pytest.approx(0.05)
@@ -203,7 +255,9 @@ def test_cost_stats_and_gb_query_facade(history, store_url):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=50),
-       st.floats(min_value=0, max_value=100))
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=50),
+    st.floats(min_value=0, max_value=100),
+)
 def test_percentile_matches_numpy(values, p):
     assert percentile(sorted(values), p) == pytest.approx(float(np.percentile(values, p)), rel=1e-9, abs=1e-6)

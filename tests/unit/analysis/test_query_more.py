@@ -22,20 +22,42 @@ def _run(i, **kw):
     for s, p, n in zip(t.spans[1:], peaks, loads, strict=False):
         s.peak_gpu_mem_bytes, s.model_loads = p, n
     if signals:
-        t.scores += [Score(f"{i:08x}sig{j:05x}"[:16], name, v, 1.0, None, "heuristic", at_ns=t.start_ns)
-                     for j, (name, v) in enumerate(heuristic_signals(t).items())]  # fmt: skip
+        t.scores += [
+            Score(f"{i:08x}sig{j:05x}"[:16], name, v, 1.0, None, "heuristic", at_ns=t.start_ns)
+            for j, (name, v) in enumerate(heuristic_signals(t).items())
+        ]
     return t
 
 
 @pytest.fixture
 def q(store):
     runs = [
-        _run(1, ago=timedelta(hours=5), workflow="qa", stages=[("web_search", 40, "ok"), ("llm", 50, "ok")],
-             peaks=(1_000, 8_000), loads=(0, 1), output="see [1] and [2]"),
-        _run(2, ago=timedelta(hours=4), workflow="qa", stages=[("fetch", 40, "ok"), ("llm", 50, "ok")],
-             peaks=(None, 2_000), loads=(None, 2), output="no sources"),
-        _run(3, ago=timedelta(hours=3), workflow="summarize", status="failed",
-             stages=[("chunk", 10, "ok"), ("llm", 30, "error")], output=None),
+        _run(
+            1,
+            ago=timedelta(hours=5),
+            workflow="qa",
+            stages=[("web_search", 40, "ok"), ("llm", 50, "ok")],
+            peaks=(1_000, 8_000),
+            loads=(0, 1),
+            output="see [1] and [2]",
+        ),
+        _run(
+            2,
+            ago=timedelta(hours=4),
+            workflow="qa",
+            stages=[("fetch", 40, "ok"), ("llm", 50, "ok")],
+            peaks=(None, 2_000),
+            loads=(None, 2),
+            output="no sources",
+        ),
+        _run(
+            3,
+            ago=timedelta(hours=3),
+            workflow="summarize",
+            status="failed",
+            stages=[("chunk", 10, "ok"), ("llm", 30, "error")],
+            output=None,
+        ),
         _run(4, ago=timedelta(hours=2), workflow="summarize", stages=[("chunk", 10, "error"), ("llm", 30, "ok")]),
     ]
     store.write_traces(runs)
@@ -63,9 +85,21 @@ def test_failures_lists_each_failed_stage_with_its_error_run_and_time(q):
 
 
 def test_group_by_aggregates_gpu_memory_model_loads_and_quality_signals(q):
-    rows = {r["workflow"]: r for r in q.group_by("workflow", ["runs", "max_gpu_mem_bytes", "avg_gpu_mem_bytes",
-                                                               "model_loads", "avg_has_search",
-                                                               "avg_citation_count", "avg_failure_occurred"])}
+    rows = {
+        r["workflow"]: r
+        for r in q.group_by(
+            "workflow",
+            [
+                "runs",
+                "max_gpu_mem_bytes",
+                "avg_gpu_mem_bytes",
+                "model_loads",
+                "avg_has_search",
+                "avg_citation_count",
+                "avg_failure_occurred",
+            ],
+        )
+    }
     qa, summ = rows["qa"], rows["summarize"]
     assert qa["max_gpu_mem_bytes"] == 8_000 and qa["avg_gpu_mem_bytes"] == pytest.approx(5_000)
     assert qa["model_loads"] == 3

@@ -14,8 +14,23 @@ from glassbox.scoring import ScoringStep, registered, unregister
 from glassbox.store.store import Store
 from glassbox.store.trail import read_trail
 
-NAMES = ("faith", "gate", "dims", "full", "nothing", "broken", "async_judge", "where", "slow", "hangs", "bare_one",
-         "quality", "async_broken", "slow_async", "blocked")  # fmt: skip
+NAMES = (
+    "faith",
+    "gate",
+    "dims",
+    "full",
+    "nothing",
+    "broken",
+    "async_judge",
+    "where",
+    "slow",
+    "hangs",
+    "bare_one",
+    "quality",
+    "async_broken",
+    "slow_async",
+    "blocked",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +88,7 @@ def test_user_scorers_of_every_shape(configured, tmp_path):
     assert got["async_judge"].value == 0.9
     assert "nothing" not in got
     (trail_file,) = (tmp_path / "traces").glob("*.jsonl")  # the audit trail holds the same scores
-    (_, in_trail), = read_trail(trail_file)
+    ((_, in_trail),) = read_trail(trail_file)
     assert {s.name for s in in_trail.scores if s.source != "heuristic"} == set(got)
 
 
@@ -170,7 +185,8 @@ def test_an_async_scorer_past_its_timeout(configured):
     gb.flush()
     got = _scores(configured, t.trace_id)
     assert got["slow_async"].passed is False and got["slow_async"].comment == (
-        "scorer failed: TimeoutError: no result within 0.2 s")
+        "scorer failed: TimeoutError: no result within 0.2 s"
+    )
     assert got["faith"].value == 0.25  # the loop (and the thread) carry on
 
 
@@ -196,8 +212,9 @@ def test_a_hung_sync_scorer_costs_one_timeout_then_is_skipped_until_it_returns(c
     gb.flush()
     a, b = _scores(configured, first.trace_id), _scores(configured, second.trace_id)
     assert a["hangs"].comment == "scorer failed: TimeoutError: no result within 0.2 s" and a["faith"].value == 0.5
-    assert b["hangs"].passed is False and "has not returned" in b["hangs"].comment and first.trace_id in \
-        b["hangs"].comment  # fmt: skip
+    assert (
+        b["hangs"].passed is False and "has not returned" in b["hangs"].comment and first.trace_id in b["hangs"].comment
+    )
     assert b["faith"].value == 0.5  # the other scorer runs on a fresh thread
     unblock.set()
     for _ in range(50):  # the hung call returns; the scorer is used again
@@ -227,13 +244,13 @@ def test_scoring_step_directly_orders_and_skips_stray_segments():
 def test_scores_of_every_shape_round_trip_as_json(configured):
     @gb.scorer("dims")
     def dims(trace):
-        return {"ünïcode": 0.5, "a\"quote": 1}
+        return {"ünïcode": 0.5, 'a"quote': 1}
 
     with gb.trace("q") as t:
         pass
     gb.flush()
     got = _scores(configured, t.trace_id)["dims"]
-    assert json.loads(json.dumps(got.to_dict()))["dimensions"] == {"ünïcode": 0.5, "a\"quote": 1.0}
+    assert json.loads(json.dumps(got.to_dict()))["dimensions"] == {"ünïcode": 0.5, 'a"quote': 1.0}
 
 
 def test_scorers_run_in_a_forked_child(configured):

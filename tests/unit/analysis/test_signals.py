@@ -38,15 +38,18 @@ def test_the_pipelines_own_citation_and_section_lists_count():
     assert heuristic_signals(_trace({"answer": "y", "sections": []}))["has_structure"] == 0.0
 
 
-@pytest.mark.parametrize(("text", "structured"), [
-    ("# Lesson\n\n## Warm-up\nread aloud", True),  # two headings
-    ("Steps:\n- read\n- discuss\n- write\n", True),  # three list items
-    ("1. read\n2) discuss\n3. write", True),
-    ("Objectives:\nlearn\nActivities:\nplay", True),  # two labelled sections
-    ("# Only one heading\nand prose", False),
-    ("- one\n- two", False),
-    ("A plain paragraph: with a colon inside.", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "structured"),
+    [
+        ("# Lesson\n\n## Warm-up\nread aloud", True),  # two headings
+        ("Steps:\n- read\n- discuss\n- write\n", True),  # three list items
+        ("1. read\n2) discuss\n3. write", True),
+        ("Objectives:\nlearn\nActivities:\nplay", True),  # two labelled sections
+        ("# Only one heading\nand prose", False),
+        ("- one\n- two", False),
+        ("A plain paragraph: with a colon inside.", False),
+    ],
+)
 def test_structure(text, structured):
     assert heuristic_signals(_trace(text))["has_structure"] == float(structured)
 
@@ -59,8 +62,14 @@ def test_search_and_failure():
     assert recovered["failure_occurred"] == 1.0  # a stage failed even though the run completed
     assert heuristic_signals(_trace(None, spans=(), status="failed"))["failure_occurred"] == 1.0
     ok = heuristic_signals(_trace(None, spans=()))
-    assert ok == {"citation_count": 0.0, "answer_length": 0.0, "has_search": 0.0, "has_citations": 0.0,
-                  "has_structure": 0.0, "failure_occurred": 0.0}  # fmt: skip
+    assert ok == {
+        "citation_count": 0.0,
+        "answer_length": 0.0,
+        "has_search": 0.0,
+        "has_citations": 0.0,
+        "has_structure": 0.0,
+        "failure_occurred": 0.0,
+    }
 
 
 def test_other_outputs_are_measured_as_their_json():
@@ -127,12 +136,23 @@ def test_a_signal_that_breaks_costs_nothing_else(configured, monkeypatch, caplog
         unregister("still_runs")
 
 
-@pytest.mark.parametrize(("name", "kind", "expected"), [
-    ("research", "stage", 0.0), ("researcher notes", "llm", 0.0), ("deep_research", "agent", 0.0),
-    ("websearch", "tool", 0.0), ("searchlight", "stage", 0.0),
-    ("web_search", "tool", 1.0), ("search-docs", "stage", 1.0), ("vectorSearch", "stage", 1.0),
-    ("Search index", "stage", 1.0), ("searching the web", "agent", 1.0), ("BM25Search", "stage", 1.0),
-    ("fetch", "retrieval", 1.0), ("lookup", "search", 1.0),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "kind", "expected"),
+    [
+        ("research", "stage", 0.0),
+        ("researcher notes", "llm", 0.0),
+        ("deep_research", "agent", 0.0),
+        ("websearch", "tool", 0.0),
+        ("searchlight", "stage", 0.0),
+        ("web_search", "tool", 1.0),
+        ("search-docs", "stage", 1.0),
+        ("vectorSearch", "stage", 1.0),
+        ("Search index", "stage", 1.0),
+        ("searching the web", "agent", 1.0),
+        ("BM25Search", "stage", 1.0),
+        ("fetch", "retrieval", 1.0),
+        ("lookup", "search", 1.0),
+    ],
+)
 def test_has_search_matches_stage_kinds_and_whole_words(name, kind, expected):
     assert heuristic_signals(_trace("x", spans=((name, kind, "ok"),)))["has_search"] == expected

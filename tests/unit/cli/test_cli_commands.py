@@ -41,8 +41,9 @@ def _trail_lines(folder) -> dict[str, dict]:
 
 
 def test_demo_command_records_and_points_to_the_next_commands(runner, url, tmp_path):
-    result = runner.invoke(app, ["demo", "--runs", "5", "--seed", "11", "--store", url,
-                                 "--trail-dir", str(tmp_path / "trail")], env=WIDE)  # fmt: skip
+    result = runner.invoke(
+        app, ["demo", "--runs", "5", "--seed", "11", "--store", url, "--trail-dir", str(tmp_path / "trail")], env=WIDE
+    )
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "demo: 5 runs (seed 11)" in out and "Trace Summary" in out and "Quality:" in out
@@ -60,8 +61,9 @@ def test_demo_command_defaults_to_the_configured_store(tmp_path):
     code = "from glassbox.cli.app import main; main()"
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
-                              timeout=120, check=False)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False
+        )
 
     demo = run("demo", "--runs", "2")
     assert demo.returncode == 0, demo.stderr
@@ -95,7 +97,8 @@ def test_traces_filters_and_limit(runner, url, demo):
     assert ids("--workflow", wf) == {t.trace_id for t in demo.traces if t.workflow == wf}
     intent, domain = demo.traces[1].intent, demo.traces[1].domain
     assert ids("--intent", intent, "--domain", domain) == {
-        t.trace_id for t in demo.traces if t.intent == intent and t.domain == domain}
+        t.trace_id for t in demo.traces if t.intent == intent and t.domain == domain
+    }
     assert ids("--project", "demo") == {t.trace_id for t in demo.traces}
     assert ids("--project", "other") == set()
     assert len(ids("--limit", "2")) == 2
@@ -128,8 +131,9 @@ def test_show_json_is_the_trail_document(runner, url, demo, tmp_path):
         shown = json.loads(result.stdout)
         # Calibration flags land after the trace is stored (alerts, flagged_for_review): the rest is the line.
         later = ("alerts", "flagged_for_review")
-        assert {k: v for k, v in shown.items() if k not in later} == \
-            {k: v for k, v in trail[t.trace_id].items() if k not in later}  # fmt: skip
+        assert {k: v for k, v in shown.items() if k not in later} == {
+            k: v for k, v in trail[t.trace_id].items() if k not in later
+        }
         assert all(a["source"] == "calibration" for a in shown["alerts"])
         assert result.stdout == json.dumps(st.get_trace(t.trace_id).to_dict()) + "\n"
     st.close()
@@ -160,8 +164,21 @@ def test_show_verbose_breaks_the_run_down(runner, url, demo):
     result = runner.invoke(app, ["show", t.trace_id, "--verbose", "--store", url], env=WIDE)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for label in ("Trace Detail", "Trace ID:", "Project:", "Input:", "Intent:", "Domain:", "Status:", "Duration:",
-                  "Quality", "Dimensions:", "Stages", "Decisions", "Evidence"):  # fmt: skip
+    for label in (
+        "Trace Detail",
+        "Trace ID:",
+        "Project:",
+        "Input:",
+        "Intent:",
+        "Domain:",
+        "Status:",
+        "Duration:",
+        "Quality",
+        "Dimensions:",
+        "Stages",
+        "Decisions",
+        "Evidence",
+    ):
         assert label in out, label
     assert t.trace_id in out and t.input in out
     for d in t.decisions:
@@ -195,8 +212,19 @@ def test_trace_content_is_printed_literally(runner, url, tmp_path):
 
     verbose = runner.invoke(app, ["show", t.trace_id, "-v", "--store", url], env=WIDE)
     assert verbose.exit_code == 0, verbose.output
-    for literal in (hostile, "[red]wf", "[i]n", "[blink]stage", "[bold]pick[/]", "because [u]so", "1) [b]alt",
-                    "[dim]ev", "note=[green]x", "[x]dim:", "<b>[yellow]answer</b>"):  # fmt: skip
+    for literal in (
+        hostile,
+        "[red]wf",
+        "[i]n",
+        "[blink]stage",
+        "[bold]pick[/]",
+        "because [u]so",
+        "1) [b]alt",
+        "[dim]ev",
+        "note=[green]x",
+        "[x]dim:",
+        "<b>[yellow]answer</b>",
+    ):
         assert literal in verbose.stdout, literal
     compact = runner.invoke(app, ["show", t.trace_id, "--store", url]).stdout
     assert "Gaps: [x]dim" in compact

@@ -47,10 +47,18 @@ def test_missing_trace_id_is_exit_1_and_one_line(runner, url):
     _one_error_line(runner.invoke(app, ["show", "ab", "--verbose", "--store", url]), 1)
 
 
-@pytest.mark.parametrize("args", [
-    ["traces"], ["traces", "--json"], ["show", "abcd"], ["db", "info"], ["db", "upgrade"],
-    ["import", "."], ["demo", "--runs", "1"],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["traces"],
+        ["traces", "--json"],
+        ["show", "abcd"],
+        ["db", "info"],
+        ["db", "upgrade"],
+        ["import", "."],
+        ["demo", "--runs", "1"],
+    ],
+)
 def test_unreachable_store_is_one_line(runner, args, tmp_path):
     (tmp_path / "empty.jsonl").write_text("")
     result = runner.invoke(app, [*args, "--store", UNREACHABLE])
@@ -107,13 +115,25 @@ def test_usage_problems_exit_2(runner, url, tmp_path):
 
 def test_real_process_exit_code_and_stderr(url, tmp_path):
     code = "from glassbox.cli.app import main; main()"
-    proc = subprocess.run([sys.executable, "-c", code, "show", "feedbeef", "--store", url],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "show", "feedbeef", "--store", url],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"error: no trace 'feedbeef' in {url}"]
     assert proc.stdout == ""
-    proc = subprocess.run([sys.executable, "-c", code, "traces", "--store", UNREACHABLE],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "traces", "--store", UNREACHABLE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
 
 

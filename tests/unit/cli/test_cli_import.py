@@ -32,8 +32,10 @@ _LATER = ("alerts", "flagged_for_review")
 def _all(url: str) -> dict[str, dict]:
     st = Store(url)
     try:
-        return {s["trace_id"]: {k: v for k, v in st.get_trace(s["trace_id"]).to_dict().items() if k not in _LATER}
-                for s in st.list_traces(limit=10_000)}
+        return {
+            s["trace_id"]: {k: v for k, v in st.get_trace(s["trace_id"]).to_dict().items() if k not in _LATER}
+            for s in st.list_traces(limit=10_000)
+        }
     finally:
         st.close()
 
@@ -54,8 +56,9 @@ def test_import_reproduces_the_traces_in_a_fresh_store(runner, recorded, tmp_pat
     assert result.stdout.strip().splitlines()[-1] == "imported 5 traces from 1 file (0 lines skipped)"
     assert result.stderr == ""
     assert _all(fresh) == _all(orig)
-    assert {k: v for k, v in _counts(fresh).items() if k != "alerts"} == \
-        {k: v for k, v in _counts(orig).items() if k != "alerts"}  # fmt: skip
+    assert {k: v for k, v in _counts(fresh).items() if k != "alerts"} == {
+        k: v for k, v in _counts(orig).items() if k != "alerts"
+    }
 
 
 def test_import_twice_is_idempotent(runner, recorded, tmp_path):
@@ -81,8 +84,15 @@ def test_malformed_lines_are_reported_and_skipped(runner, recorded, tmp_path):
     (src,) = trail.glob("*.jsonl")
     broken = tmp_path / "broken.jsonl"
     lines = src.read_bytes().splitlines(keepends=True)
-    broken.write_bytes(lines[0] + b"{not json\n" + b"\n" + b'{"no": "trace id"}\n' + b"".join(lines[1:])
-                       + b'{"trace_id": "abc", "schema_version": 99}\n' + lines[-1][:40])  # torn last line
+    broken.write_bytes(
+        lines[0]
+        + b"{not json\n"
+        + b"\n"
+        + b'{"no": "trace id"}\n'
+        + b"".join(lines[1:])
+        + b'{"trace_id": "abc", "schema_version": 99}\n'
+        + lines[-1][:40]
+    )  # torn last line
     fresh = f"sqlite:///{tmp_path}/fresh/glassbox.db"
     result = runner.invoke(app, ["import", str(broken), "--store", fresh])
     assert result.exit_code == 0, result.output

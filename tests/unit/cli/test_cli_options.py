@@ -13,18 +13,21 @@ from glassbox.cli.options import parse_when, sqlite_path, store_url
 NOW = datetime(2026, 11, 24, 12, 0, 0)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("7d", NOW - timedelta(days=7)),
-    ("24h", NOW - timedelta(hours=24)),
-    ("30m", NOW - timedelta(minutes=30)),
-    ("90s", NOW - timedelta(seconds=90)),
-    ("2w", NOW - timedelta(weeks=2)),
-    ("1.5h", NOW - timedelta(minutes=90)),
-    ("2026-11-01", datetime(2026, 11, 1)),
-    ("2026-11-01T08:30", datetime(2026, 11, 1, 8, 30)),
-    ("2026-11-01T08:30:00Z", datetime(2026, 11, 1, 8, 30)),
-    ("2026-11-01T10:30:00+02:00", datetime(2026, 11, 1, 8, 30)),  # converted to UTC
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7d", NOW - timedelta(days=7)),
+        ("24h", NOW - timedelta(hours=24)),
+        ("30m", NOW - timedelta(minutes=30)),
+        ("90s", NOW - timedelta(seconds=90)),
+        ("2w", NOW - timedelta(weeks=2)),
+        ("1.5h", NOW - timedelta(minutes=90)),
+        ("2026-11-01", datetime(2026, 11, 1)),
+        ("2026-11-01T08:30", datetime(2026, 11, 1, 8, 30)),
+        ("2026-11-01T08:30:00Z", datetime(2026, 11, 1, 8, 30)),
+        ("2026-11-01T10:30:00+02:00", datetime(2026, 11, 1, 8, 30)),  # converted to UTC
+    ],
+)
 def test_parse_when(text, expected):
     assert parse_when(text, now=NOW) == expected
 

@@ -29,14 +29,38 @@ runner = CliRunner()
 @pytest.fixture
 def filled(store, store_url):
     now = datetime.now(UTC).replace(tzinfo=None)  # the CLI's "7d" and "30d" count back from the real clock
-    store.write_traces([
-        make_run(1, ago=timedelta(days=60), quality=0.2, decisions=[("retrieve", "use bm25", 0.5)], text="old one",
-                 now=now),
-        make_run(2, ago=timedelta(days=2), quality=0.9, passed=True, cost=0.01, text="What is the refund window?",
-                 stages=[("retrieve", 10, "ok"), ("llm", 20, "ok")], now=now),
-        make_run(3, ago=timedelta(hours=1), workflow="summarize", quality=0.5, passed=False, tags=["x"], text="Sum",
-                 now=now),
-    ])  # fmt: skip
+    store.write_traces(
+        [
+            make_run(
+                1,
+                ago=timedelta(days=60),
+                quality=0.2,
+                decisions=[("retrieve", "use bm25", 0.5)],
+                text="old one",
+                now=now,
+            ),
+            make_run(
+                2,
+                ago=timedelta(days=2),
+                quality=0.9,
+                passed=True,
+                cost=0.01,
+                text="What is the refund window?",
+                stages=[("retrieve", 10, "ok"), ("llm", 20, "ok")],
+                now=now,
+            ),
+            make_run(
+                3,
+                ago=timedelta(hours=1),
+                workflow="summarize",
+                quality=0.5,
+                passed=False,
+                tags=["x"],
+                text="Sum",
+                now=now,
+            ),
+        ]
+    )
     return store_url
 
 
@@ -59,19 +83,48 @@ def test_csv_and_parquet_runs_and_router_dataset(filled, tmp_path):
     assert [r["trace_id"][-1] for r in rows] == ["2", "1"] and rows[0]["cost_usd"] == "0.01"
     router = runner.invoke(app, ["export", "--store", filled, "--format", "csv", "--dataset", "router"])
     first = next(csv.DictReader(io.StringIO(router.stdout)))
-    assert list(first) == ["question", "workflow", "intent", "domain", "status", "quality", "passed", "cost_usd",
-                           "latency_ms", "trace_id", "started_at"]  # fmt: skip
+    assert list(first) == [
+        "question",
+        "workflow",
+        "intent",
+        "domain",
+        "status",
+        "quality",
+        "passed",
+        "cost_usd",
+        "latency_ms",
+        "trace_id",
+        "started_at",
+    ]
     assert (first["question"], first["workflow"], first["quality"]) == ("Sum", "summarize", "0.5")
     pq_path = tmp_path / "router.parquet"
-    res = runner.invoke(app, ["export", "--store", filled, "--format", "parquet", "--dataset", "router",
-                              "--out", str(pq_path), "--since", "7d"])  # fmt: skip
+    res = runner.invoke(
+        app,
+        [
+            "export",
+            "--store",
+            filled,
+            "--format",
+            "parquet",
+            "--dataset",
+            "router",
+            "--out",
+            str(pq_path),
+            "--since",
+            "7d",
+        ],
+    )
     assert res.exit_code == 0, res.output
     table = pq.read_table(pq_path).to_pylist()
     assert [r["question"] for r in table] == ["Sum", "What is the refund window?"]
     assert table[1]["latency_ms"] == pytest.approx(100.0) and table[1]["passed"] is True
     empty = tmp_path / "none.parquet"
-    assert runner.invoke(app, ["export", "--store", filled, "--format", "parquet", "--out", str(empty),
-                               "--workflow", "nope"]).exit_code == 0  # fmt: skip
+    assert (
+        runner.invoke(
+            app, ["export", "--store", filled, "--format", "parquet", "--out", str(empty), "--workflow", "nope"]
+        ).exit_code
+        == 0
+    )
     assert pq.read_table(empty).num_rows == 0
 
 
@@ -95,22 +148,25 @@ def test_gc_dry_run_then_delete_rows_and_old_trail_files(filled, store, tmp_path
     for day in (today - timedelta(days=90), today - timedelta(days=10), today):
         (trail / f"{day.isoformat()}.jsonl").write_text("{}\n")
     (trail / "notes.txt").write_text("keep me")
-    dry = runner.invoke(app, ["gc", "--older-than", "30d", "--dry-run", "--json", "--store", filled,
-                              "--trail-dir", str(trail)])  # fmt: skip
+    dry = runner.invoke(
+        app, ["gc", "--older-than", "30d", "--dry-run", "--json", "--store", filled, "--trail-dir", str(trail)]
+    )
     plan = json.loads(dry.stdout)
     assert plan["rows"]["traces"] == 1 and plan["rows"]["decisions"] == 1 and plan["deleted"] is False
     assert [Path(p).name for p in plan["trail_files"]] == [f"{today - timedelta(days=90)}.jsonl"]
     assert store.counts()["traces"] == 3 and len(list(trail.iterdir())) == 4  # nothing changed
     refused = runner.invoke(app, ["gc", "--older-than", "30d", "--store", filled, "--trail-dir", str(trail)])
     assert refused.exit_code == 2 and "--yes" in refused.stderr
-    done = runner.invoke(app, ["gc", "--older-than", "30d", "--yes", "--json", "--store", filled,
-                               "--trail-dir", str(trail)])  # fmt: skip
+    done = runner.invoke(
+        app, ["gc", "--older-than", "30d", "--yes", "--json", "--store", filled, "--trail-dir", str(trail)]
+    )
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["rows"]["traces"] == 1
     counts = store.counts()
     assert counts["traces"] == 2 and counts["decisions"] == 0 and counts["spans"] == 2 + 3
     assert sorted(p.name for p in trail.iterdir()) == sorted(
-        [f"{today - timedelta(days=10)}.jsonl", f"{today}.jsonl", "notes.txt"])
+        [f"{today - timedelta(days=10)}.jsonl", f"{today}.jsonl", "notes.txt"]
+    )
 
 
 def test_gc_bad_ages(filled):

@@ -62,8 +62,12 @@ def test_pin_and_compare_with_a_baseline(tmp_path):
 def test_bad_input_exits_2_with_one_line(tmp_path):
     url = f"sqlite:///{tmp_path}/d.db"
     Store(url).ready()
-    for args, needle in ((["-f", "nope"], "drift field"), (["--by", "user"], "drift by"),
-                         (["--current", "soon"], "current"), (["--method", "kl"], "expected one of")):
+    for args, needle in (
+        (["-f", "nope"], "drift field"),
+        (["--by", "user"], "drift by"),
+        (["--current", "soon"], "current"),
+        (["--method", "kl"], "expected one of"),
+    ):
         r = run("drift", "check", "--store", url, *args)
         assert r.exit_code == 2, (args, r.output)
         assert needle in r.output and r.output.count("\n") == 1, r.output

@@ -13,9 +13,11 @@ from glassbox.cli.app import app
 
 runner = CliRunner()
 
-CASES = ('{"id": "py", "question": "What is Python?", "expected_workflow": "search_qa", '
-         '"expected_fields": ["final_answer"], "quality_thresholds": {"min_answer_length": 10}}\n'
-         '{"id": "long", "question": "Explain", "quality_thresholds": {"min_answer_length": 10000}}\n')
+CASES = (
+    '{"id": "py", "question": "What is Python?", "expected_workflow": "search_qa", '
+    '"expected_fields": ["final_answer"], "quality_thresholds": {"min_answer_length": 10}}\n'
+    '{"id": "long", "question": "Explain", "quality_thresholds": {"min_answer_length": 10000}}\n'
+)
 
 
 def run(*args: str):
@@ -34,7 +36,8 @@ def target(tmp_path):
         "def good(q):\n"
         "    return {'final_answer': 'x' * 20000}\n"
         "from glassbox.evaluation import RegexMatch\n"
-        "cites = RegexMatch(r'\\[\\d+\\]', name='cites')\n")
+        "cites = RegexMatch(r'\\[\\d+\\]', name='cites')\n"
+    )
     return name
 
 
@@ -66,8 +69,20 @@ def test_bad_dataset_file_is_one_line_and_exit_1(store_url, tmp_path):
 def test_regress_exit_codes_and_reports(store_url, tmp_path, target):
     (tmp_path / "cases.jsonl").write_text(CASES)
     run("dataset", "push", "cases.jsonl", "--name", "support", "--store", store_url)
-    res = run("regress", "--dataset", "support", "--target", f"{target}:answer", "--store", store_url,
-              "--report", "out/report.json", "--junit", "out/junit.xml", "--no-progress")
+    res = run(
+        "regress",
+        "--dataset",
+        "support",
+        "--target",
+        f"{target}:answer",
+        "--store",
+        store_url,
+        "--report",
+        "out/report.json",
+        "--junit",
+        "out/junit.xml",
+        "--no-progress",
+    )
     assert res.exit_code == 1, res.output
     assert "1 passed, 1 failed, 0 errors" in res.output
     report = json.loads((tmp_path / "out" / "report.json").read_text())
@@ -75,8 +90,18 @@ def test_regress_exit_codes_and_reports(store_url, tmp_path, target):
     suite = ET.parse(tmp_path / "out" / "junit.xml").getroot().find("testsuite")
     assert suite.get("failures") == "1"
 
-    ok = run("regress", "--dataset", "cases.jsonl", "--target", f"{target}:good", "--store", store_url, "--json",
-             "--concurrency", "2")
+    ok = run(
+        "regress",
+        "--dataset",
+        "cases.jsonl",
+        "--target",
+        f"{target}:good",
+        "--store",
+        store_url,
+        "--json",
+        "--concurrency",
+        "2",
+    )
     assert ok.exit_code == 1  # the file's first case expects a workflow the target does not set
     doc = json.loads(ok.output)
     a_run = report["run_id"]
@@ -87,11 +112,14 @@ def test_regress_exit_codes_and_reports(store_url, tmp_path, target):
     assert {r["run_id"] for r in listed} == {a_run, doc["run_id"]}
 
 
-@pytest.mark.parametrize("args", [
-    ("--dataset", "support", "--target", "no_such_module_q:fn"),
-    ("--dataset", "missing", "--target", "json:dumps"),
-    ("--dataset", "support"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--dataset", "support", "--target", "no_such_module_q:fn"),
+        ("--dataset", "missing", "--target", "json:dumps"),
+        ("--dataset", "support"),
+    ],
+)
 def test_regress_harness_errors_exit_2(store_url, tmp_path, args):
     (tmp_path / "cases.jsonl").write_text(CASES)
     run("dataset", "push", "cases.jsonl", "--name", "support", "--store", store_url)
@@ -103,11 +131,31 @@ def test_regress_harness_errors_exit_2(store_url, tmp_path, args):
 
 def test_regress_with_an_evaluator_from_a_module(store_url, tmp_path, target):
     (tmp_path / "one.jsonl").write_text('{"id": "a", "question": "q"}\n')
-    res = run("regress", "--dataset", "one.jsonl", "--target", f"{target}:answer", "--evaluator", f"{target}:cites",
-              "--store", store_url, "--json", "--no-progress")
+    res = run(
+        "regress",
+        "--dataset",
+        "one.jsonl",
+        "--target",
+        f"{target}:answer",
+        "--evaluator",
+        f"{target}:cites",
+        "--store",
+        store_url,
+        "--json",
+        "--no-progress",
+    )
     assert res.exit_code == 1  # the answer cites nothing
     case = json.loads(res.output)["results"][0]
     assert case["scores"]["cites"] == 0.0 and case["assertions"][-1]["name"] == "evaluator:cites"
-    bad = run("regress", "--dataset", "one.jsonl", "--target", f"{target}:answer", "--evaluator", "nope_mod:x",
-              "--store", store_url)
+    bad = run(
+        "regress",
+        "--dataset",
+        "one.jsonl",
+        "--target",
+        f"{target}:answer",
+        "--evaluator",
+        "nope_mod:x",
+        "--store",
+        store_url,
+    )
     assert bad.exit_code == 2 and "evaluator 'nope_mod:x'" in bad.output

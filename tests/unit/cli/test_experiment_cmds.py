@@ -39,14 +39,33 @@ def test_power_matches_statsmodels_and_rejects_bad_input() -> None:
 
 def test_flag_lifecycle(tmp_path) -> None:
     url = f"sqlite:///{tmp_path}/g.db"
-    assert run("flag", "set", "rerank", "--default", "false", "--value", "true", "--rollout", "0.2", "--by", "ana",
-               "--store", url).exit_code == 0
+    assert (
+        run(
+            "flag",
+            "set",
+            "rerank",
+            "--default",
+            "false",
+            "--value",
+            "true",
+            "--rollout",
+            "0.2",
+            "--by",
+            "ana",
+            "--store",
+            url,
+        ).exit_code
+        == 0
+    )
     assert run("flag", "set", "rerank", "--condition", '{"plan": "pro"}', "--by", "bo", "--store", url).exit_code == 0
     r = run("flag", "kill", "rerank", "--by", "oncall", "--store", url)
     assert r.exit_code == 0 and "killed (version 3)" in r.output
     shown = json.loads(run("flag", "show", "rerank", "--json", "--store", url).output)
-    assert [(h["action"], h["actor"]) for h in shown["history"]] == [("create", "ana"), ("update", "bo"),
-                                                                      ("kill", "oncall")]
+    assert [(h["action"], h["actor"]) for h in shown["history"]] == [
+        ("create", "ana"),
+        ("update", "bo"),
+        ("kill", "oncall"),
+    ]
     assert shown["spec"]["rules"] == [{"value": True, "condition": {"plan": "pro"}, "rollout": 0.2}]
     listed = json.loads(run("flag", "list", "--json", "--store", url).output)
     assert listed[0]["spec"]["killed"] is True
@@ -59,8 +78,10 @@ def test_flag_lifecycle(tmp_path) -> None:
 def test_exp_sync_analyze_report(tmp_path) -> None:
     url = f"sqlite:///{tmp_path}/g.db"
     toml = tmp_path / "glassbox.toml"
-    toml.write_text('[[experiment]]\nname = "prompt"\nvariants = ["control", "concise"]\n'
-                    'metrics = ["avg_quality", "success_rate"]\n')
+    toml.write_text(
+        '[[experiment]]\nname = "prompt"\nvariants = ["control", "concise"]\n'
+        'metrics = ["avg_quality", "success_rate"]\n'
+    )
     r = run("exp", "sync", "--file", str(toml), "--store", url)
     assert r.exit_code == 0 and "experiment prompt: version 1" in r.output
     store = Store(url)

@@ -21,15 +21,38 @@ runner = CliRunner()
 
 @pytest.fixture
 def filled(store, store_url):
-    store.write_traces([
-        make_run(1, ago=timedelta(hours=3), quality=0.9, passed=True, dims={"grounding": 0.9},
-                 decisions=[("retrieve", "use bm25", 0.8)], tags=["prod"], cost=0.01,
-                 stages=[("retrieve", 40, "ok"), ("llm", 50, "ok")]),
-        make_run(2, ago=timedelta(hours=2), quality=0.3, passed=False, dims={"grounding": 0.2},
-                 decisions=[("retrieve", "use dense", 0.6)], stages=[("retrieve", 200, "ok"), ("llm", 90, "ok")]),
-        make_run(3, ago=timedelta(hours=1), status="failed", stages=[("retrieve", 490, "error")],
-                 workflow="summarize", metadata={"release": "b"}),
-    ])  # fmt: skip
+    store.write_traces(
+        [
+            make_run(
+                1,
+                ago=timedelta(hours=3),
+                quality=0.9,
+                passed=True,
+                dims={"grounding": 0.9},
+                decisions=[("retrieve", "use bm25", 0.8)],
+                tags=["prod"],
+                cost=0.01,
+                stages=[("retrieve", 40, "ok"), ("llm", 50, "ok")],
+            ),
+            make_run(
+                2,
+                ago=timedelta(hours=2),
+                quality=0.3,
+                passed=False,
+                dims={"grounding": 0.2},
+                decisions=[("retrieve", "use dense", 0.6)],
+                stages=[("retrieve", 200, "ok"), ("llm", 90, "ok")],
+            ),
+            make_run(
+                3,
+                ago=timedelta(hours=1),
+                status="failed",
+                stages=[("retrieve", 490, "error")],
+                workflow="summarize",
+                metadata={"release": "b"},
+            ),
+        ]
+    )
     return store_url
 
 

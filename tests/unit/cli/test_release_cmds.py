@@ -31,25 +31,58 @@ def filled(store, store_url):
 
 
 def test_gate_pass_fail_and_not_enough_data(filled):
-    ok = run("gate", "--baseline", "release=2026.11", "--candidate", "release=2026.12", "--max-error-rate", "+1pp",
-             "--max-p95", "+20%", "--min-quality", "-0.05", "--store", filled)
+    ok = run(
+        "gate",
+        "--baseline",
+        "release=2026.11",
+        "--candidate",
+        "release=2026.12",
+        "--max-error-rate",
+        "+1pp",
+        "--max-p95",
+        "+20%",
+        "--min-quality",
+        "-0.05",
+        "--store",
+        filled,
+    )
     assert ok.exit_code == 0, ok.output
     assert "verdict: pass" in ok.output
-    bad = run("gate", "--baseline", "release=2026.11", "--candidate", "release=2027.01", "--max-error-rate", "+1pp",
-              "--max-p95", "+20%", "--min-quality", "-0.05", "--store", filled, "--json")
+    bad = run(
+        "gate",
+        "--baseline",
+        "release=2026.11",
+        "--candidate",
+        "release=2027.01",
+        "--max-error-rate",
+        "+1pp",
+        "--max-p95",
+        "+20%",
+        "--min-quality",
+        "-0.05",
+        "--store",
+        filled,
+        "--json",
+    )
     assert bad.exit_code == 1
     doc = json.loads(bad.output)
     assert doc["verdict"] == "fail"
     assert {m["name"]: m["classification"] for m in doc["metrics"]} == {
-        "error_rate": "High", "latency_p95": "High", "quality": "Low"}
+        "error_rate": "High",
+        "latency_p95": "High",
+        "quality": "Low",
+    }
     few = run("gate", "--baseline", "release=2026.11", "--candidate", "tiny", "--store", filled)
     assert few.exit_code == 3 and "not_enough_data" in few.output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--max-p95", "twenty"), "--max-p95: expected a change like +1pp"),
-    (("--baseline", "colour=red"), "unknown selector 'colour'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--max-p95", "twenty"), "--max-p95: expected a change like +1pp"),
+        (("--baseline", "colour=red"), "unknown selector 'colour'"),
+    ],
+)
 def test_gate_bad_input_exits_2(filled, args, message):
     base = {"--baseline": "release=2026.11", "--candidate": "release=2026.12"}
     extra = list(args)
@@ -70,8 +103,7 @@ def test_canary_promote_hold_rollback(filled):
     assert json.loads(bad.output)["decision"] == "rollback"
     hold = run("canary", "check", "--baseline", "2026.11", "--canary", "tiny", "--store", filled)
     assert hold.exit_code == 3 and "HOLD" in hold.output
-    assert run("canary", "check", "--baseline", "a", "--canary", "b", "--ramp", "5,1", "--store",
-               filled).exit_code == 2
+    assert run("canary", "check", "--baseline", "a", "--canary", "b", "--ramp", "5,1", "--store", filled).exit_code == 2
 
 
 def test_golden_commands(filled, store, tmp_path):

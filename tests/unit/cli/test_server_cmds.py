@@ -22,8 +22,9 @@ def test_serve_refuses_public_address_without_keys(store_url):
 
 
 def test_keys_create_list_revoke(store_url):
-    created = runner.invoke(app, ["keys", "create", "--project", "support-bot", "--scope", "write", "--name", "api",
-                                  "--store", store_url])  # fmt: skip
+    created = runner.invoke(
+        app, ["keys", "create", "--project", "support-bot", "--scope", "write", "--name", "api", "--store", store_url]
+    )
     assert created.exit_code == 0, created.output
     key = created.stdout.strip()
     assert key.startswith("gbk_") and "not shown again" in created.stderr

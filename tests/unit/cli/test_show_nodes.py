@@ -12,8 +12,12 @@ from glassbox.cli.nodes import node_rows
 
 
 def _body(model: str, prompt: int, out: int) -> dict:
-    return {"object": "chat.completion", "model": model, "choices": [],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": out}}  # fmt: skip
+    return {
+        "object": "chat.completion",
+        "model": model,
+        "choices": [],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": out},
+    }
 
 
 def test_show_lists_nodes_slowest_first_with_costs(configured):
@@ -30,7 +34,7 @@ def test_show_lists_nodes_slowest_first_with_costs(configured):
     gb.flush()
     out = CliRunner().invoke(app, ["show", t.trace_id, "--store", configured])
     assert out.exit_code == 0, out.output
-    text = out.stdout[out.stdout.index("Performance & cost by node"):]
+    text = out.stdout[out.stdout.index("Performance & cost by node") :]
     assert text.index("retrieve") < text.index("synthesize") < text.index("private")  # slowest first
     assert "1,000/100" in text.replace(" ", "") and "(unknown)" in text
     flat = " ".join(text.split())

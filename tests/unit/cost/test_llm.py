@@ -19,21 +19,36 @@ from glassbox.testing import capture
 
 def chat_body(model: str = "gpt-4o-mini-2024-07-18", prompt: int = 1000, cached: int = 400, out: int = 200) -> dict:
     return {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000, "model": model,
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Refunds: 30d"}}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out,
-                  "prompt_tokens_details": {"cached_tokens": cached}},
-    }  # fmt: skip
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": out,
+            "total_tokens": prompt + out,
+            "prompt_tokens_details": {"cached_tokens": cached},
+        },
+    }
 
 
 def anthropic_body() -> dict:
     return {
-        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
-        "content": [{"type": "text", "text": "Refunds within 30 days."}], "stop_reason": "end_turn",
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": [{"type": "text", "text": "Refunds within 30 days."}],
+        "stop_reason": "end_turn",
         "stop_sequence": None,
-        "usage": {"input_tokens": 100, "output_tokens": 50, "cache_creation_input_tokens": 2000,
-                  "cache_read_input_tokens": 3000},
-    }  # fmt: skip
+        "usage": {
+            "input_tokens": 100,
+            "output_tokens": 50,
+            "cache_creation_input_tokens": 2000,
+            "cache_read_input_tokens": 3000,
+        },
+    }
 
 
 def llm_spans(trace: gb.Trace) -> list[gb.Span]:
@@ -66,24 +81,33 @@ def test_anthropic_cache_tokens_priced_once_each(anthropic_client: Any, gp_cost:
     client = anthropic_client(lambda request: httpx2.Response(200, json=anthropic_body()))
     with capture() as traces:
         with gb.trace("q"):
-            msg = client.messages.create(model="claude-sonnet-4-5", max_tokens=64,
-                                         messages=[{"role": "user", "content": "q"}])
+            msg = client.messages.create(
+                model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "q"}]
+            )
             gb.llm(msg)
     (span,) = llm_spans(traces.flush()[0])
     # Anthropic's input_tokens exclude the cache: the total input is the sum of all three.
     assert span.tokens_in == 100 + 2000 + 3000
-    expected = gp_cost("claude-sonnet-4-5-20250929", "anthropic", total_input=5100, output=50, cache_read=3000,
-                       cache_write=2000)
+    expected = gp_cost(
+        "claude-sonnet-4-5-20250929", "anthropic", total_input=5100, output=50, cache_read=3000, cache_write=2000
+    )
     assert span.cost_usd == pytest.approx(expected, rel=1e-12)
 
 
 def test_google_genai_response_with_cached_and_thoughts_tokens(gp_cost: Any) -> None:
-    resp = genai_types.GenerateContentResponse.model_validate({
-        "model_version": "gemini-2.5-flash",
-        "candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finish_reason": "STOP"}],
-        "usage_metadata": {"prompt_token_count": 1000, "cached_content_token_count": 600,
-                           "candidates_token_count": 100, "thoughts_token_count": 50, "total_token_count": 1150},
-    })  # fmt: skip
+    resp = genai_types.GenerateContentResponse.model_validate(
+        {
+            "model_version": "gemini-2.5-flash",
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finish_reason": "STOP"}],
+            "usage_metadata": {
+                "prompt_token_count": 1000,
+                "cached_content_token_count": 600,
+                "candidates_token_count": 100,
+                "thoughts_token_count": 50,
+                "total_token_count": 1150,
+            },
+        }
+    )
     with capture() as traces:
         with gb.trace("q"):
             call = gb.llm(resp)
@@ -104,8 +128,9 @@ def test_streamed_chunks_with_usage(openai_client: Any, sse_response: Any, gp_co
     client = openai_client(lambda request: sse_response(events))
     with capture() as traces:
         with gb.trace("q"):
-            stream = client.chat.completions.create(model="gpt-4o-mini", messages=[], stream=True,
-                                                    stream_options={"include_usage": True})
+            stream = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[], stream=True, stream_options={"include_usage": True}
+            )
             gb.llm(list(stream))
     (span,) = llm_spans(traces.flush()[0])
     assert (span.tokens_in, span.tokens_out) == (30, 5)
@@ -163,8 +188,9 @@ def test_unreadable_response_is_estimated_from_text_or_left_unknown(caplog: pyte
 
     with capture() as traces, caplog.at_level(logging.WARNING, logger="glassbox"):
         with gb.trace("q"):
-            estimated = gb.llm(Weird(), prompt="What is the refund policy?" * 4, completion="Thirty days.",
-                               model="gpt-4o-mini")
+            estimated = gb.llm(
+                Weird(), prompt="What is the refund policy?" * 4, completion="Thirty days.", model="gpt-4o-mini"
+            )
             unknown = gb.llm(Weird())
             bad = gb.llm({"model": "gpt-4o-mini", "usage": {"prompt_tokens": -5, "completion_tokens": "many"}})
     trace = traces.flush()[0]
@@ -260,8 +286,13 @@ print(json.dumps(traces.flush()[0].to_dict()))
 # runs in its own interpreter, as in an app.
 @pytest.mark.parametrize("instrumentor", ["openllmetry", "openinference"])
 def test_instrumentor_spans_are_folded_in_and_priced(instrumentor: str, gp_cost: Any) -> None:
-    out = subprocess.run([sys.executable, "-c", _INSTRUMENTED_APP, instrumentor, json.dumps(chat_body())],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _INSTRUMENTED_APP, instrumentor, json.dumps(chat_body())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     trace = gb.Trace.from_dict(json.loads(out.strip().splitlines()[-1]))
     (span,) = llm_spans(trace)
     synthesis = next(s for s in trace.spans if s.name == "synthesis")

@@ -42,12 +42,22 @@ openai = importlib.import_module("openai")
 
 
 def claude_body(n: int, inp: int, out: int, read: int, write: int) -> dict[str, Any]:
-    return {"id": f"msg_{n:02d}", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
-            "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn", "stop_sequence": None,
-            "usage": {"input_tokens": inp, "output_tokens": out, "cache_read_input_tokens": read,
-                      "cache_creation_input_tokens": write,
-                      "cache_creation": {"ephemeral_5m_input_tokens": write,
-                                         "ephemeral_1h_input_tokens": 0}}}  # fmt: skip
+    return {
+        "id": f"msg_{n:02d}",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": [{"type": "text", "text": "ok"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": inp,
+            "output_tokens": out,
+            "cache_read_input_tokens": read,
+            "cache_creation_input_tokens": write,
+            "cache_creation": {"ephemeral_5m_input_tokens": write, "ephemeral_1h_input_tokens": 0},
+        },
+    }
 
 
 CALLS = [claude_body(1, 3000, 600, 2000, 1000), claude_body(2, 1420, 780, 4000, 0)]
@@ -55,15 +65,20 @@ CALLS = [claude_body(1, 3000, 600, 2000, 1000), claude_body(2, 1420, 780, 4000, 
 
 def claude_cost(body: dict[str, Any]) -> float:
     u = body["usage"]
-    usage = gp.Usage(input_tokens=u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"],
-                     output_tokens=u["output_tokens"], cache_read_tokens=u["cache_read_input_tokens"],
-                     cache_write_tokens=u["cache_creation_input_tokens"])  # fmt: skip
+    usage = gp.Usage(
+        input_tokens=u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"],
+        output_tokens=u["output_tokens"],
+        cache_read_tokens=u["cache_read_input_tokens"],
+        cache_write_tokens=u["cache_creation_input_tokens"],
+    )
     return float(gp.calc_price(usage, "claude-sonnet-4-5", provider_id="anthropic").total_price)
 
 
 EXPECTED_COST = sum(claude_cost(b) for b in CALLS)
-EXPECTED_IN = sum(b["usage"]["input_tokens"] + b["usage"]["cache_read_input_tokens"]
-                  + b["usage"]["cache_creation_input_tokens"] for b in CALLS)  # fmt: skip
+EXPECTED_IN = sum(
+    b["usage"]["input_tokens"] + b["usage"]["cache_read_input_tokens"] + b["usage"]["cache_creation_input_tokens"]
+    for b in CALLS
+)
 EXPECTED_OUT = sum(b["usage"]["output_tokens"] for b in CALLS)
 
 
@@ -74,8 +89,9 @@ def claude_client() -> Any:
 
 
 def ask(client: Any) -> Any:
-    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1000,
-                                  messages=[{"role": "user", "content": "hi"}])  # fmt: skip
+    return client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=1000, messages=[{"role": "user", "content": "hi"}]
+    )
 
 
 @pytest.fixture
@@ -122,14 +138,19 @@ def metric(metrics: Metrics, name: str) -> float:
 
 def describers(trace: Any) -> list[Any]:
     """Spans that carry a call's usage (priced, or a duplicate of a priced one)."""
-    return [s for s in trace.spans if s.attributes and ("gen_ai.usage.output_tokens" in s.attributes
-                                                        or "llm.token_count.completion" in s.attributes)]
+    return [
+        s
+        for s in trace.spans
+        if s.attributes
+        and ("gen_ai.usage.output_tokens" in s.attributes or "llm.token_count.completion" in s.attributes)
+    ]
 
 
 @pytest.mark.parametrize("with_gb_llm", [False, True], ids=["instrumented", "instrumented+gb.llm"])
 @pytest.mark.parametrize("stage_kind", ["stage", "llm"])
-def test_each_call_counts_once_in_process(instrumentor: str, sdk_spans: bool, with_gb_llm: bool,
-                                          stage_kind: str) -> None:  # fmt: skip
+def test_each_call_counts_once_in_process(
+    instrumentor: str, sdk_spans: bool, with_gb_llm: bool, stage_kind: str
+) -> None:
     client = claude_client()
     with capture(heuristics=False) as got:
         with gb.trace("two claude calls", budget=gb.Budget(max_usd=10.0)) as t:
@@ -154,8 +175,9 @@ def test_each_call_counts_once_in_process(instrumentor: str, sdk_spans: bool, wi
     ids = {s.span_id for s in priced}
     assert all(s.attributes[DUPLICATE_OF] in ids and s.tokens_in is None for s in losers)
     if sdk_spans or with_gb_llm:  # the most complete usage (with the 5m/1h split) carries the call
-        assert all(s.attributes.get("anthropic.usage.cache_creation.ephemeral_5m_input_tokens") is not None
-                   for s in priced)  # fmt: skip
+        assert all(
+            s.attributes.get("anthropic.usage.cache_creation.ephemeral_5m_input_tokens") is not None for s in priced
+        )
     metrics = Metrics()
     metrics.observe([tr])
     assert metric(metrics, "glassbox_llm_cost_usd_total") == pytest.approx(EXPECTED_COST, rel=1e-12)
@@ -172,14 +194,26 @@ def test_two_identical_gb_llm_calls_stay_two_calls(app_provider: Any) -> None:
 
 
 def test_openai_instrumentor_and_gb_llm_count_once(app_provider: Any) -> None:
-    body = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini-2024-07-18",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
-            "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
-                      "prompt_tokens_details": {"cached_tokens": 200}}}  # fmt: skip
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+        "usage": {
+            "prompt_tokens": 1200,
+            "completion_tokens": 300,
+            "total_tokens": 1500,
+            "prompt_tokens_details": {"cached_tokens": 200},
+        },
+    }
     http = httpx2.Client(transport=httpx2.MockTransport(lambda req: httpx2.Response(200, json=body)))
     client = openai.OpenAI(api_key="sk-test", base_url="http://openai.test/v1", http_client=http, max_retries=0)
-    expected = float(gp.calc_price(gp.Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=200),
-                                   "gpt-4o-mini", provider_id="openai").total_price)  # fmt: skip
+    expected = float(
+        gp.calc_price(
+            gp.Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=200), "gpt-4o-mini", provider_id="openai"
+        ).total_price
+    )
     for module in ("openinference.instrumentation.openai", "opentelemetry.instrumentation.openai"):
         inst = importlib.import_module(module).OpenAIInstrumentor()
         inst.instrument(tracer_provider=app_provider[0])
@@ -216,20 +250,27 @@ def test_otlp_decode_counts_each_call_once(instrumentor: str, sdk_spans: bool, a
     assert t.cost_usd == pytest.approx(EXPECTED_COST, rel=1e-12)
     assert (t.tokens_in, t.tokens_out) == (EXPECTED_IN, EXPECTED_OUT)
     # order-independent: the same spans in reverse give the same winners
-    (back,) = otlp.decode(otlp.parse(encode_spans(spans[::-1]).SerializeToString(), "application/x-protobuf"),
-                          project=None, pricer=Pricer()).traces  # fmt: skip
+    (back,) = otlp.decode(
+        otlp.parse(encode_spans(spans[::-1]).SerializeToString(), "application/x-protobuf"),
+        project=None,
+        pricer=Pricer(),
+    ).traces
     assert {s.span_id for s in back.spans if s.cost_usd} == {s.span_id for s in t.spans if s.cost_usd}
 
 
 @pytest.mark.parametrize("instrumentor", ["openinference", "openllmetry"], indirect=True)
-def test_the_receiver_stores_one_count_per_call(store: Any, instrumentor: str, app_provider: Any,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_the_receiver_stores_one_count_per_call(
+    store: Any, instrumentor: str, app_provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ANTHROPIC_OPEN_TELEMETRY", raising=False)
     spans = app_spans(*app_provider)
     trace_id = f"{spans[0].context.trace_id:032x}"
     with TestClient(create_app(store, calibration=False)) as c:
-        r = c.post("/v1/traces", content=encode_spans(spans).SerializeToString(),
-                   headers={"content-type": "application/x-protobuf"})  # fmt: skip
+        r = c.post(
+            "/v1/traces",
+            content=encode_spans(spans).SerializeToString(),
+            headers={"content-type": "application/x-protobuf"},
+        )
         assert r.status_code == 200
         q = Query(store)
         for _ in range(200):
@@ -256,8 +297,13 @@ def _mixed_spans() -> tuple[Any, ...]:
     try:
         bodies = itertools.cycle(CALLS)
         http = httpx2.Client(transport=httpx2.MockTransport(lambda req: httpx2.Response(200, json=next(bodies))))
-        client = anthropic.Anthropic(api_key="sk-test", base_url="http://anthropic.test", http_client=http,
-                                     max_retries=0, open_telemetry={"tracer_provider": provider})  # fmt: skip
+        client = anthropic.Anthropic(
+            api_key="sk-test",
+            base_url="http://anthropic.test",
+            http_client=http,
+            max_retries=0,
+            open_telemetry={"tracer_provider": provider},
+        )
         with provider.get_tracer("app").start_as_current_span("POST /ask"):
             for _ in CALLS:
                 ask(client)
@@ -298,13 +344,17 @@ def test_glassbox_export_keeps_the_one_count(app_provider: Any) -> None:
 
 
 @pytest.mark.parametrize("instrumentor", ["openinference", "openllmetry"], indirect=True)
-def test_two_calls_with_the_same_usage_stay_two_calls(instrumentor: str, app_provider: Any,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_two_calls_with_the_same_usage_stay_two_calls(
+    instrumentor: str, app_provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A loop asking the same question twice: same usage, same model, one after the other."""
     monkeypatch.delenv("ANTHROPIC_OPEN_TELEMETRY", raising=False)
     ids = itertools.count(1)
-    http = httpx2.Client(transport=httpx2.MockTransport(
-        lambda req: httpx2.Response(200, json={**CALLS[0], "id": f"msg_{next(ids):02d}"})))
+    http = httpx2.Client(
+        transport=httpx2.MockTransport(
+            lambda req: httpx2.Response(200, json={**CALLS[0], "id": f"msg_{next(ids):02d}"})
+        )
+    )
     client = anthropic.Anthropic(api_key="sk-test", base_url="http://anthropic.test", http_client=http, max_retries=0)
     with capture(heuristics=False) as got, gb.trace("q"):
         for _ in range(2):
@@ -319,8 +369,9 @@ def test_two_calls_with_the_same_usage_stay_two_calls(instrumentor: str, app_pro
 
 
 @pytest.mark.parametrize("first", ["sdk", "instrumentor"])
-def test_spans_of_one_call_in_different_requests_count_once(store: Any, first: str, app_provider: Any,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_spans_of_one_call_in_different_requests_count_once(
+    store: Any, first: str, app_provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The SDK's span in one export request, OpenInference's in the next (either order): one count."""
     monkeypatch.delenv("ANTHROPIC_OPEN_TELEMETRY", raising=False)
     inst = importlib.import_module(INSTRUMENTORS["openinference"]).AnthropicInstrumentor()
@@ -336,8 +387,11 @@ def test_spans_of_one_call_in_different_requests_count_once(store: Any, first: s
     with TestClient(create_app(store, calibration=False)) as c:
         q = Query(store)
         for i, part in enumerate(requests):
-            r = c.post("/v1/traces", content=encode_spans(part).SerializeToString(),
-                       headers={"content-type": "application/x-protobuf"})  # fmt: skip
+            r = c.post(
+                "/v1/traces",
+                content=encode_spans(part).SerializeToString(),
+                headers={"content-type": "application/x-protobuf"},
+            )
             assert r.status_code == 200
             for _ in range(200):  # the receiver writes in the background
                 t = q.trace(trace_id) if q.summary()["runs"] else None
@@ -349,5 +403,6 @@ def test_spans_of_one_call_in_different_requests_count_once(store: Any, first: s
     assert (stored.tokens_in, stored.tokens_out) == (EXPECTED_IN, EXPECTED_OUT)
     carriers = [s for s in stored.spans if s.cost_usd is not None]
     assert {s.name for s in carriers} == {"anthropic.messages.create"}  # the most complete, whichever came first
-    assert cost_report(store, days=3650, by="model", until=datetime.now(UTC).replace(tzinfo=None)
-                       + timedelta(days=1)).cost_usd == pytest.approx(EXPECTED_COST, rel=1e-9)  # fmt: skip
+    assert cost_report(
+        store, days=3650, by="model", until=datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)
+    ).cost_usd == pytest.approx(EXPECTED_COST, rel=1e-9)

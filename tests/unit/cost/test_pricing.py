@@ -26,31 +26,51 @@ genai_types = importlib.import_module("google.genai.types")
 
 def body_chat(prompt: int, cached: int, completion: int, reasoning: int = 0) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini-2024-07-18",
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o-mini-2024-07-18",
         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-                  "prompt_tokens_details": {"cached_tokens": cached},
-                  "completion_tokens_details": {"reasoning_tokens": reasoning}},
-    }  # fmt: skip
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": reasoning},
+        },
+    }
 
 
 def body_anthropic(model: str = "claude-haiku-4-5") -> dict[str, Any]:
     return {
-        "id": "msg_1", "type": "message", "role": "assistant", "model": model,
-        "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "stop_sequence": None,
-        "usage": {"input_tokens": 100, "output_tokens": 42, "cache_creation_input_tokens": 2000,
-                  "cache_read_input_tokens": 5000,
-                  "cache_creation": {"ephemeral_5m_input_tokens": 1500, "ephemeral_1h_input_tokens": 500}},
-    }  # fmt: skip
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": "hi"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 100,
+            "output_tokens": 42,
+            "cache_creation_input_tokens": 2000,
+            "cache_read_input_tokens": 5000,
+            "cache_creation": {"ephemeral_5m_input_tokens": 1500, "ephemeral_1h_input_tokens": 500},
+        },
+    }
 
 
 def body_gemini(model: str, prompt: int, cached: int, candidates: int, thoughts: int) -> dict[str, Any]:
     return {
         "candidates": [{"content": {"role": "model", "parts": [{"text": "hi"}]}, "finishReason": "STOP"}],
-        "usageMetadata": {"promptTokenCount": prompt, "cachedContentTokenCount": cached,
-                          "candidatesTokenCount": candidates, "thoughtsTokenCount": thoughts},
+        "usageMetadata": {
+            "promptTokenCount": prompt,
+            "cachedContentTokenCount": cached,
+            "candidatesTokenCount": candidates,
+            "thoughtsTokenCount": thoughts,
+        },
         "modelVersion": model,
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture
@@ -88,12 +108,22 @@ def test_openai_cached_tokens_are_counted_once(pricer: Pricer, gp_cost: Any) -> 
         (lambda: openai_types.chat.ChatCompletion.model_validate(body_chat(5000, 3000, 700, 300)), "openai", "chat"),
         (lambda: anthropic_types.Message.model_validate(body_anthropic()), "anthropic", "default"),
         (lambda: anthropic_types.Message.model_validate(body_anthropic("claude-sonnet-4-6")), "anthropic", "default"),
-        (lambda: genai_types.GenerateContentResponse.model_validate(body_gemini("gemini-2.5-flash", 9000, 4000, 100,
-                                                                                 50)), "google", "default"),
-        (lambda: genai_types.GenerateContentResponse.model_validate(body_gemini("gemini-2.5-pro", 300_000, 100_000,
-                                                                                 900, 400)), "google", "default"),
+        (
+            lambda: genai_types.GenerateContentResponse.model_validate(
+                body_gemini("gemini-2.5-flash", 9000, 4000, 100, 50)
+            ),
+            "google",
+            "default",
+        ),
+        (
+            lambda: genai_types.GenerateContentResponse.model_validate(
+                body_gemini("gemini-2.5-pro", 300_000, 100_000, 900, 400)
+            ),
+            "google",
+            "default",
+        ),
     ],
-)  # fmt: skip
+)
 def test_cost_equals_genai_prices_own_extraction(make: Any, provider_id: str, flavor: str, pricer: Pricer) -> None:
     """Independent pipeline: genai-prices' own extractor on the JSON body, and its own calculation."""
     resp = make()
@@ -110,22 +140,41 @@ def test_cost_equals_genai_prices_own_extraction(make: Any, provider_id: str, fl
 def test_anthropic_one_hour_cache_writes_are_priced_at_their_rate(pricer: Pricer, gp_cost: Any) -> None:
     u = extract_usage(anthropic_types.Message.model_validate(body_anthropic()))
     assert u is not None and u.cache_write_1h_tokens == 500
-    expected = gp_cost("claude-haiku-4-5", "anthropic", total_input=7100, cache_read=5000, cache_write=2000,
-                       cache_write_1h=500, output=42)  # fmt: skip
+    expected = gp_cost(
+        "claude-haiku-4-5",
+        "anthropic",
+        total_input=7100,
+        cache_read=5000,
+        cache_write=2000,
+        cache_write_1h=500,
+        output=42,
+    )
     assert priced(pricer.price(u)) == expected
     # $1 input, $0.10 cache read, $1.25 5-minute write, $2 one-hour write, $5 output
     assert expected == pytest.approx((100 * 1 + 5000 * 0.1 + 1500 * 1.25 + 500 * 2 + 42 * 5) / 1e6)
 
 
 def test_tiered_prices_use_total_input_including_cache(pricer: Pricer, gp_cost: Any) -> None:
-    below = LLMUsage(provider="gcp.gen_ai", response_model="gemini-2.5-pro", input_tokens=100_000,
-                     cache_read_tokens=90_000, output_tokens=1000)  # fmt: skip
-    above = LLMUsage(provider="gcp.gen_ai", response_model="gemini-2.5-pro", input_tokens=100_000,
-                     cache_read_tokens=110_000, output_tokens=1000)  # fmt: skip
-    assert priced(pricer.price(below)) == gp_cost("gemini-2.5-pro", "google", total_input=190_000,
-                                                  cache_read=90_000, output=1000)  # fmt: skip
-    assert priced(pricer.price(above)) == gp_cost("gemini-2.5-pro", "google", total_input=210_000,
-                                                  cache_read=110_000, output=1000)  # fmt: skip
+    below = LLMUsage(
+        provider="gcp.gen_ai",
+        response_model="gemini-2.5-pro",
+        input_tokens=100_000,
+        cache_read_tokens=90_000,
+        output_tokens=1000,
+    )
+    above = LLMUsage(
+        provider="gcp.gen_ai",
+        response_model="gemini-2.5-pro",
+        input_tokens=100_000,
+        cache_read_tokens=110_000,
+        output_tokens=1000,
+    )
+    assert priced(pricer.price(below)) == gp_cost(
+        "gemini-2.5-pro", "google", total_input=190_000, cache_read=90_000, output=1000
+    )
+    assert priced(pricer.price(above)) == gp_cost(
+        "gemini-2.5-pro", "google", total_input=210_000, cache_read=110_000, output=1000
+    )
     per_token_below = pricer.price(below).output_cost
     per_token_above = pricer.price(above).output_cost
     assert per_token_above is not None and per_token_below is not None and per_token_above > per_token_below
@@ -134,23 +183,28 @@ def test_tiered_prices_use_total_input_including_cache(pricer: Pricer, gp_cost: 
 def test_prices_follow_the_request_time(pricer: Pricer, gp_cost: Any) -> None:
     u = LLMUsage(provider="anthropic", response_model="claude-sonnet-4-6", input_tokens=250_000, output_tokens=10_000)
     for at in (datetime(2026, 1, 15, 12, 0, tzinfo=UTC), datetime(2026, 6, 1, 12, 0, tzinfo=UTC)):
-        assert priced(pricer.price(u, at=at)) == gp_cost("claude-sonnet-4-6", "anthropic", total_input=250_000,
-                                                         output=10_000, at=at)  # fmt: skip
-    before, after = (
-        pricer.price(u, at=datetime(y, m, 1, tzinfo=UTC)).cost_usd for y, m in ((2026, 1), (2026, 6))
-    )
+        assert priced(pricer.price(u, at=at)) == gp_cost(
+            "claude-sonnet-4-6", "anthropic", total_input=250_000, output=10_000, at=at
+        )
+    before, after = (pricer.price(u, at=datetime(y, m, 1, tzinfo=UTC)).cost_usd for y, m in ((2026, 1), (2026, 6)))
     assert before != after  # the long-context tier was dropped on 2026-03-13
     # DeepSeek prices by time of day; a naive datetime is taken as UTC.
     ds = LLMUsage(provider="deepseek", response_model="deepseek-chat", input_tokens=1000, output_tokens=1000)
     peak, off_peak = datetime(2026, 5, 1, 10, 0), datetime(2026, 5, 1, 20, 0)
-    assert priced(pricer.price(ds, at=peak)) == gp_cost("deepseek-chat", "deepseek", total_input=1000, output=1000,
-                                                        at=peak.replace(tzinfo=UTC))  # fmt: skip
+    assert priced(pricer.price(ds, at=peak)) == gp_cost(
+        "deepseek-chat", "deepseek", total_input=1000, output=1000, at=peak.replace(tzinfo=UTC)
+    )
     assert pricer.price(ds, at=peak).cost_usd != pricer.price(ds, at=off_peak).cost_usd
 
 
 def test_request_model_is_tried_when_the_response_model_is_unknown(pricer: Pricer, gp_cost: Any) -> None:
-    u = LLMUsage(provider="openai", request_model="gpt-4o-mini", response_model="gpt-4o-mini-2099-99-99",
-                 input_tokens=100, output_tokens=10)  # fmt: skip
+    u = LLMUsage(
+        provider="openai",
+        request_model="gpt-4o-mini",
+        response_model="gpt-4o-mini-2099-99-99",
+        input_tokens=100,
+        output_tokens=10,
+    )
     r = pricer.price(u)
     assert priced(r) == gp_cost("gpt-4o-mini", "openai", total_input=100, output=10)
 
@@ -175,27 +229,38 @@ def test_openai_compatible_provider_falls_back_to_the_model_name(pricer: Pricer,
 
 
 def test_provider_reported_cost_wins() -> None:
-    u = LLMUsage(provider="openai", response_model="gpt-4o-mini", input_tokens=10, output_tokens=1,
-                 provider_cost_usd=0.5)  # fmt: skip
+    u = LLMUsage(
+        provider="openai", response_model="gpt-4o-mini", input_tokens=10, output_tokens=1, provider_cost_usd=0.5
+    )
     r = Pricer(overrides={"gpt-4o-mini": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}).price(u)
     assert (r.cost_usd, r.source) == (0.5, "provider")
 
 
 def test_overrides_are_checked_first_and_cache_rates_default_to_input() -> None:
     overrides = {
-        "my-ft-model": {"input_per_mtok": 1.0, "output_per_mtok": 2.0, "cache_read_per_mtok": 0.1,
-                        "cache_write_per_mtok": 1.25},
+        "my-ft-model": {
+            "input_per_mtok": 1.0,
+            "output_per_mtok": 2.0,
+            "cache_read_per_mtok": 0.1,
+            "cache_write_per_mtok": 1.25,
+        },
         "GPT-4o-mini": {"input_per_mtok": 10, "output_per_mtok": 20},
-    }  # fmt: skip
+    }
     pricer = Pricer(overrides=overrides)
-    ft = LLMUsage(request_model="my-ft-model", input_tokens=1000, cache_read_tokens=2000, cache_write_tokens=400,
-                  output_tokens=500)  # fmt: skip
+    ft = LLMUsage(
+        request_model="my-ft-model",
+        input_tokens=1000,
+        cache_read_tokens=2000,
+        cache_write_tokens=400,
+        output_tokens=500,
+    )
     r = pricer.price(ft)
     assert r.cost_usd == pytest.approx((1000 * 1.0 + 2000 * 0.1 + 400 * 1.25 + 500 * 2.0) / 1e6)
     assert (r.source, r.model_ref) == ("priced", "override:my-ft-model")
     assert r.input_cost == pytest.approx((1000 + 200 + 500) / 1e6)
-    mini = LLMUsage(provider="openai", response_model="gpt-4o-mini", input_tokens=100, cache_read_tokens=100,
-                    output_tokens=10)  # fmt: skip
+    mini = LLMUsage(
+        provider="openai", response_model="gpt-4o-mini", input_tokens=100, cache_read_tokens=100, output_tokens=10
+    )
     r2 = pricer.price(mini)
     assert r2.cost_usd == pytest.approx((200 * 10 + 10 * 20) / 1e6)  # cache read at the input rate
     assert r2.model_ref == "override:GPT-4o-mini"
@@ -220,10 +285,10 @@ def test_load_overrides_from_toml(tmp_path: Path) -> None:
         ('[prices."m"]\ninput_per_mtok = "cheap"\n', "must be a number"),
         ('[prices."m"]\ninput_usd = 1\n', "unknown keys"),
         ('[prices."m"]\ncache_read_per_mtok = 1\n', "needs input_per_mtok"),
-        ('[prices]\nm = 3\n', "must be a table"),
+        ("[prices]\nm = 3\n", "must be a table"),
         ("[prices\n", "not valid TOML"),
     ],
-)  # fmt: skip
+)
 def test_bad_override_files_fail_loudly(tmp_path: Path, text: str, fragment: str) -> None:
     f = tmp_path / "glassbox.toml"
     f.write_text(text)
@@ -241,10 +306,14 @@ def test_estimated_usage_is_priced_as_estimated(pricer: Pricer, gp_cost: Any) ->
 @pytest.mark.parametrize(
     ("usage", "fragment"),
     [
-        (LLMUsage(provider="openai", response_model="gpt-4o-2099-preview-new", input_tokens=10, output_tokens=1),
-         "no price for 'gpt-4o-2099-preview-new'"),
-        (LLMUsage(provider="my-proxy", response_model="my-own-model", input_tokens=10, output_tokens=1),
-         "no price for 'my-own-model'"),
+        (
+            LLMUsage(provider="openai", response_model="gpt-4o-2099-preview-new", input_tokens=10, output_tokens=1),
+            "no price for 'gpt-4o-2099-preview-new'",
+        ),
+        (
+            LLMUsage(provider="my-proxy", response_model="my-own-model", input_tokens=10, output_tokens=1),
+            "no price for 'my-own-model'",
+        ),
         (LLMUsage(response_model="gpt-4o-mini", problems=["no usage in response"]), "no usage in response"),
         (LLMUsage(input_tokens=10, output_tokens=1), "no model name"),
         (LLMUsage(response_model="gpt-4o-mini", input_tokens=-1, output_tokens=1), "invalid input_tokens"),
@@ -252,7 +321,7 @@ def test_estimated_usage_is_priced_as_estimated(pricer: Pricer, gp_cost: Any) ->
         (LLMUsage(response_model=["gpt-4o"], input_tokens=1), "no model name"),  # type: ignore[arg-type]
         ({"input_tokens": 1}, "not an LLMUsage"),
     ],
-)  # fmt: skip
+)
 def test_unknown_is_never_zero_and_says_why(pricer: Pricer, usage: Any, fragment: str) -> None:
     r = pricer.price(usage)
     assert (r.source, r.cost_usd, r.input_cost, r.output_cost) == ("unknown", None, None, None)
@@ -263,8 +332,9 @@ def test_unknown_model_is_not_prefix_matched_but_genai_prices_aliases_are_kept(p
     """gpt-4o is matched exactly by genai-prices; Claude snapshots by the prefix genai-prices declares."""
     gpt = LLMUsage(provider="openai", response_model="gpt-4o-2099-preview-new", input_tokens=10, output_tokens=1)
     assert pricer.price(gpt).source == "unknown"
-    claude = LLMUsage(provider="anthropic", response_model="claude-haiku-4-5-20991231", input_tokens=10,
-                      output_tokens=1)  # fmt: skip
+    claude = LLMUsage(
+        provider="anthropic", response_model="claude-haiku-4-5-20991231", input_tokens=10, output_tokens=1
+    )
     assert pricer.price(claude).model_ref == "anthropic:claude-haiku-4-5"
 
 
@@ -272,8 +342,9 @@ def test_partial_counts_are_priced_with_a_note(pricer: Pricer, gp_cost: Any) -> 
     r = pricer.price(LLMUsage(provider="openai", response_model="gpt-4o-mini", input_tokens=1000))
     assert priced(r) == gp_cost("gpt-4o-mini", "openai", total_input=1000)
     assert r.message is not None and "output_tokens unknown" in r.message
-    emb = pricer.price(LLMUsage(provider="openai", response_model="text-embedding-3-small", input_tokens=1000,
-                                output_tokens=5))  # fmt: skip
+    emb = pricer.price(
+        LLMUsage(provider="openai", response_model="text-embedding-3-small", input_tokens=1000, output_tokens=5)
+    )
     assert emb.message is not None and "no per-token output price" in emb.message
 
 
@@ -291,8 +362,11 @@ def test_updated_price_tables_are_picked_up(pricer: Pricer) -> None:
 
     u = LLMUsage(provider="openai", response_model="gpt-4o-mini", input_tokens=1_000_000, output_tokens=0)
     assert pricer.price(u).cost_usd == pytest.approx(0.15)
-    model = types.ModelInfo(id="gpt-4o-mini", match=types.ClauseEquals(equals="gpt-4o-mini"),
-                            prices=types.ModelPrice(input_mtok=Decimal(7), output_mtok=Decimal(9)))  # fmt: skip
+    model = types.ModelInfo(
+        id="gpt-4o-mini",
+        match=types.ClauseEquals(equals="gpt-4o-mini"),
+        prices=types.ModelPrice(input_mtok=Decimal(7), output_mtok=Decimal(9)),
+    )
     provider = types.Provider(id="openai", name="OpenAI", api_pattern="x", models=[model])
     data_snapshot.set_custom_snapshot(data_snapshot.DataSnapshot(providers=[provider], from_auto_update=True))
     try:
@@ -308,11 +382,25 @@ def test_prices_the_compiled_plan_cannot_reproduce_go_through_genai_prices(
     from glassbox.cost import pricing
 
     monkeypatch.setattr(pricing, "_compile", lambda gp, model_price: None)
-    u = LLMUsage(provider="anthropic", response_model="claude-haiku-4-5", input_tokens=100, cache_read_tokens=5000,
-                 cache_write_tokens=2000, cache_write_1h_tokens=500, output_tokens=42)  # fmt: skip
+    u = LLMUsage(
+        provider="anthropic",
+        response_model="claude-haiku-4-5",
+        input_tokens=100,
+        cache_read_tokens=5000,
+        cache_write_tokens=2000,
+        cache_write_1h_tokens=500,
+        output_tokens=42,
+    )
     r = Pricer().price(u)
-    assert priced(r) == gp_cost("claude-haiku-4-5", "anthropic", total_input=7100, cache_read=5000, cache_write=2000,
-                                cache_write_1h=500, output=42)  # fmt: skip
+    assert priced(r) == gp_cost(
+        "claude-haiku-4-5",
+        "anthropic",
+        total_input=7100,
+        cache_read=5000,
+        cache_write=2000,
+        cache_write_1h=500,
+        output=42,
+    )
     bad = LLMUsage(provider="anthropic", response_model="claude-sonnet-4-6", input_tokens=1, output_tokens=2)
     assert Pricer().price(bad, at=datetime(2026, 1, 1)).source == "priced"  # naive time, conditional prices
 
@@ -322,11 +410,18 @@ def test_prices_the_compiled_plan_cannot_reproduce_go_through_genai_prices(
 
 
 _MODELS = [
-    ("openai", "gpt-4o-mini"), ("openai", "gpt-5-mini"), ("openai", "text-embedding-3-small"),
-    ("anthropic", "claude-haiku-4-5"), ("anthropic", "claude-sonnet-4-6"), ("gcp.gen_ai", "gemini-2.5-pro"),
-    ("gcp.gen_ai", "gemini-2.5-flash"), ("deepseek", "deepseek-reasoner"), ("x_ai", "grok-4"),
-    ("mistral_ai", "mistral-large-latest"), (None, "claude-opus-4-8"),
-]  # fmt: skip
+    ("openai", "gpt-4o-mini"),
+    ("openai", "gpt-5-mini"),
+    ("openai", "text-embedding-3-small"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("anthropic", "claude-sonnet-4-6"),
+    ("gcp.gen_ai", "gemini-2.5-pro"),
+    ("gcp.gen_ai", "gemini-2.5-flash"),
+    ("deepseek", "deepseek-reasoner"),
+    ("x_ai", "grok-4"),
+    ("mistral_ai", "mistral-large-latest"),
+    (None, "claude-opus-4-8"),
+]
 _count = st.integers(0, 2_000_000)
 
 
@@ -358,15 +453,21 @@ def test_fast_path_equals_genai_prices(u: LLMUsage) -> None:
         assert r.cost_usd is None
         return
     gp_usage = gp.Usage(
-        input_tokens=u.total_input_tokens, output_tokens=u.output_tokens, cache_read_tokens=u.cache_read_tokens,
-        cache_write_tokens=u.cache_write_tokens, cache_write_1h_tokens=u.cache_write_1h_tokens,
+        input_tokens=u.total_input_tokens,
+        output_tokens=u.output_tokens,
+        cache_read_tokens=u.cache_read_tokens,
+        cache_write_tokens=u.cache_write_tokens,
+        cache_write_1h_tokens=u.cache_write_1h_tokens,
         output_reasoning_tokens=u.reasoning_tokens,
-    )  # fmt: skip
+    )
     provider, model = r.model_ref.split(":", 1)  # type: ignore[union-attr]
     calc = gp.calc_price(gp_usage, u.response_model, provider_id=provider, genai_request_timestamp=_AT)
     assert model == calc.model.id
-    assert (r.cost_usd, r.input_cost, r.output_cost) == (float(calc.total_price), float(calc.input_price),
-                                                         float(calc.output_price))  # fmt: skip
+    assert (r.cost_usd, r.input_cost, r.output_cost) == (
+        float(calc.total_price),
+        float(calc.input_price),
+        float(calc.output_price),
+    )
 
 
 _FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -396,8 +497,7 @@ def test_cost_is_monotonic_in_each_count(u: LLMUsage, field: str, extra: int) ->
 def test_pricing_never_raises_and_unknown_is_never_zero(
     model: str, provider: str | None, inp: int | None, out: int | None, junk: Any
 ) -> None:
-    u = LLMUsage(provider=provider, response_model=model, input_tokens=inp, output_tokens=out,
-                 cache_read_tokens=junk)  # fmt: skip
+    u = LLMUsage(provider=provider, response_model=model, input_tokens=inp, output_tokens=out, cache_read_tokens=junk)
     r = Pricer().price(u)
     assert r.source in ("priced", "unknown")
     if r.source == "unknown":

@@ -53,8 +53,12 @@ def chat_chunks(*, with_usage: bool = True) -> list[dict[str, Any]]:
         {**base, "choices": [{"index": 0, "delta": {"content": "lo"}, "finish_reason": "stop"}]},
     ]
     if with_usage:
-        usage = {"prompt_tokens": 1000, "completion_tokens": 20, "total_tokens": 1020,
-                 "prompt_tokens_details": {"cached_tokens": 800}}  # fmt: skip
+        usage = {
+            "prompt_tokens": 1000,
+            "completion_tokens": 20,
+            "total_tokens": 1020,
+            "prompt_tokens_details": {"cached_tokens": 800},
+        }
         chunks.append({**base, "choices": [], "usage": usage})
     return chunks
 
@@ -119,15 +123,24 @@ def anthropic_events() -> list[dict[str, Any]]:
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}},
         {"type": "content_block_stop", "index": 0},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-         "usage": {"output_tokens": 42}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 42},
+        },
         {"type": "message_stop"},
-    ]  # fmt: skip
+    ]
 
 
 def gemini_body(**usage: Any) -> dict[str, Any]:
-    meta = {"promptTokenCount": 1000, "cachedContentTokenCount": 800, "candidatesTokenCount": 50,
-            "thoughtsTokenCount": 30, "totalTokenCount": 1080, **usage}  # fmt: skip
+    meta = {
+        "promptTokenCount": 1000,
+        "cachedContentTokenCount": 800,
+        "candidatesTokenCount": 50,
+        "thoughtsTokenCount": 30,
+        "totalTokenCount": 1080,
+        **usage,
+    }
     return {
         "candidates": [{"content": {"role": "model", "parts": [{"text": "hi"}]}, "finishReason": "STOP"}],
         "usageMetadata": meta,
@@ -150,8 +163,11 @@ def test_openai_chat_completion_subtracts_cached_from_prompt() -> None:
     assert counts(u) == (200, 800, None, 50, 10)
     assert u.total_input_tokens == 1000
     assert (u.provider, u.operation, u.source_kind) == ("openai", "chat", "openai.chat")
-    assert (u.request_model, u.response_model, u.model) == ("gpt-4o-mini", "gpt-4o-mini-2024-07-18",
-                                                            "gpt-4o-mini-2024-07-18")  # fmt: skip
+    assert (u.request_model, u.response_model, u.model) == (
+        "gpt-4o-mini",
+        "gpt-4o-mini-2024-07-18",
+        "gpt-4o-mini-2024-07-18",
+    )
     assert u.finish_reasons == ["stop"]
     assert u.problems == []
 
@@ -186,9 +202,11 @@ def test_openai_client_chat_through_mock_transport(openai_client: Any) -> None:
 def test_openai_client_stream_with_include_usage(openai_client: Any, sse_response: Any) -> None:
     client = openai_client(lambda request: sse_response(chat_chunks()))
     stream = client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True,
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
         stream_options={"include_usage": True},
-    )  # fmt: skip
+    )
     chunks = list(stream)
     assert type(chunks[0]).__name__ == "ChatCompletionChunk"
     u = extract_usage(chunks, model="gpt-4o-mini")
@@ -237,24 +255,37 @@ def test_openai_responses_api_object_client_and_stream(openai_client: Any, sse_r
 
 
 def test_openai_legacy_completion_and_embeddings() -> None:
-    completion = openai_types.Completion.model_validate({
-        "id": "c", "object": "text_completion", "created": 1, "model": "gpt-3.5-turbo-instruct",
-        "choices": [{"index": 0, "text": "x", "finish_reason": "length", "logprobs": None}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-    })  # fmt: skip
+    completion = openai_types.Completion.model_validate(
+        {
+            "id": "c",
+            "object": "text_completion",
+            "created": 1,
+            "model": "gpt-3.5-turbo-instruct",
+            "choices": [{"index": 0, "text": "x", "finish_reason": "length", "logprobs": None}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
+    )
     u = extract_usage(completion)
     assert u is not None
     assert (u.operation, u.input_tokens, u.output_tokens, u.finish_reasons) == ("text_completion", 10, 5, ["length"])
 
-    emb = openai_types.CreateEmbeddingResponse.model_validate({
-        "object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
-        "model": "text-embedding-3-small", "usage": {"prompt_tokens": 8, "total_tokens": 8},
-    })  # fmt: skip
+    emb = openai_types.CreateEmbeddingResponse.model_validate(
+        {
+            "object": "list",
+            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+            "model": "text-embedding-3-small",
+            "usage": {"prompt_tokens": 8, "total_tokens": 8},
+        }
+    )
     for form in (emb, emb.model_dump()):
         e = extract_usage(form)
         assert e is not None
         assert (e.operation, e.input_tokens, e.output_tokens, e.response_model) == (
-            "embeddings", 8, None, "text-embedding-3-small")  # fmt: skip
+            "embeddings",
+            8,
+            None,
+            "text-embedding-3-small",
+        )
         assert e.problems == []
 
 
@@ -275,8 +306,12 @@ def test_anthropic_message_input_excludes_cache() -> None:
     assert counts(u) == (100, 5000, 2000, 42, None)
     assert u.cache_write_1h_tokens == 500
     assert u.total_input_tokens == 7100
-    assert (u.provider, u.operation, u.response_model, u.finish_reasons) == ("anthropic", "chat", ANTHROPIC_MODEL,
-                                                                             ["end_turn"])  # fmt: skip
+    assert (u.provider, u.operation, u.response_model, u.finish_reasons) == (
+        "anthropic",
+        "chat",
+        ANTHROPIC_MODEL,
+        ["end_turn"],
+    )
     assert extract_usage(msg.model_dump()) == u
     bare = extract_usage(msg.usage)
     assert bare is not None and counts(bare) == counts(u)
@@ -298,8 +333,11 @@ def test_anthropic_client_plain_stream_and_raw_events(anthropic_client: Any, sse
         return httpx2.Response(200, json=anthropic_body())
 
     client = anthropic_client(handler)
-    kwargs: dict[str, Any] = {"model": ANTHROPIC_MODEL, "max_tokens": 100,
-                              "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
+    kwargs: dict[str, Any] = {
+        "model": ANTHROPIC_MODEL,
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
     expected = (100, 5000, 2000, 42, None)
 
     plain = extract_usage(client.messages.create(**kwargs))
@@ -331,7 +369,11 @@ def test_gemini_prompt_includes_cache_and_thoughts_are_output() -> None:
     assert u is not None
     assert counts(u) == (200, 800, None, 80, 30)
     assert (u.provider, u.operation, u.response_model, u.finish_reasons) == (
-        "gcp.gen_ai", "generate_content", "gemini-2.5-flash", ["STOP"])  # fmt: skip
+        "gcp.gen_ai",
+        "generate_content",
+        "gemini-2.5-flash",
+        ["STOP"],
+    )
     assert extract_usage(resp.model_dump()) == u  # snake_case dict
     assert extract_usage(resp.model_dump(mode="json", by_alias=True)) == u  # camelCase, as the REST API sends
     assert extract_usage(resp.usage_metadata) is not None
@@ -360,29 +402,48 @@ def test_gemini_stream_takes_the_last_usage() -> None:
 def test_langchain_ai_message_input_includes_cache() -> None:
     msg = lc_messages.AIMessage(
         content="hi",
-        usage_metadata={"input_tokens": 1000, "output_tokens": 50, "total_tokens": 1050,
-                        "input_token_details": {"cache_read": 600, "cache_creation": 100},
-                        "output_token_details": {"reasoning": 20}},
+        usage_metadata={
+            "input_tokens": 1000,
+            "output_tokens": 50,
+            "total_tokens": 1050,
+            "input_token_details": {"cache_read": 600, "cache_creation": 100},
+            "output_token_details": {"reasoning": 20},
+        },
         response_metadata={"model_name": "gpt-4o-2024-08-06", "finish_reason": "stop", "model_provider": "openai"},
-    )  # fmt: skip
+    )
     u = extract_usage(msg)
     assert u is not None
     assert counts(u) == (300, 600, 100, 50, 20)
     assert (u.provider, u.response_model, u.finish_reasons, u.source_kind) == (
-        "openai", "gpt-4o-2024-08-06", ["stop"], "langchain")  # fmt: skip
+        "openai",
+        "gpt-4o-2024-08-06",
+        ["stop"],
+        "langchain",
+    )
     assert extract_usage(msg.model_dump()) == u
 
 
 def test_langchain_chunks_are_summed() -> None:
     chunks = [
-        lc_messages.AIMessageChunk(content="a", usage_metadata={"input_tokens": 900, "output_tokens": 0,
-                                                                "total_tokens": 900,
-                                                                "input_token_details": {"cache_read": 500}}),
-        lc_messages.AIMessageChunk(content="b", usage_metadata={"input_tokens": 0, "output_tokens": 40,
-                                                                "total_tokens": 40},
-                                   response_metadata={"model_name": "claude-haiku-4-5", "stop_reason": "end_turn",
-                                                      "model_provider": "anthropic"}),
-    ]  # fmt: skip
+        lc_messages.AIMessageChunk(
+            content="a",
+            usage_metadata={
+                "input_tokens": 900,
+                "output_tokens": 0,
+                "total_tokens": 900,
+                "input_token_details": {"cache_read": 500},
+            },
+        ),
+        lc_messages.AIMessageChunk(
+            content="b",
+            usage_metadata={"input_tokens": 0, "output_tokens": 40, "total_tokens": 40},
+            response_metadata={
+                "model_name": "claude-haiku-4-5",
+                "stop_reason": "end_turn",
+                "model_provider": "anthropic",
+            },
+        ),
+    ]
     u = extract_usage(chunks)
     assert u is not None
     assert counts(u) == (400, 500, None, 40, None)
@@ -396,47 +457,80 @@ def test_langchain_chunks_are_summed() -> None:
 
 
 def test_attributes_current_gen_ai() -> None:
-    u = extract_usage_from_attributes({
-        "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4.1",
-        "gen_ai.response.model": "gpt-4.1-2025-04-14", "gen_ai.usage.input_tokens": 811,
-        "gen_ai.usage.output_tokens": "92", "gen_ai.usage.cache_read.input_tokens": 640,
-        "gen_ai.usage.cache_creation.input_tokens": 11, "gen_ai.usage.reasoning.output_tokens": 12,
-        "gen_ai.response.finish_reasons": ("stop",),
-    })  # fmt: skip
+    u = extract_usage_from_attributes(
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4.1",
+            "gen_ai.response.model": "gpt-4.1-2025-04-14",
+            "gen_ai.usage.input_tokens": 811,
+            "gen_ai.usage.output_tokens": "92",
+            "gen_ai.usage.cache_read.input_tokens": 640,
+            "gen_ai.usage.cache_creation.input_tokens": 11,
+            "gen_ai.usage.reasoning.output_tokens": 12,
+            "gen_ai.response.finish_reasons": ("stop",),
+        }
+    )
     assert u is not None
     assert counts(u) == (160, 640, 11, 92, 12)
     assert (u.provider, u.operation, u.request_model, u.response_model, u.finish_reasons, u.source_kind) == (
-        "openai", "chat", "gpt-4.1", "gpt-4.1-2025-04-14", ["stop"], "otel")  # fmt: skip
+        "openai",
+        "chat",
+        "gpt-4.1",
+        "gpt-4.1-2025-04-14",
+        ["stop"],
+        "otel",
+    )
     assert extract_usage(dict(u.to_attributes())) == u  # round trip through our own attributes
 
 
 def test_attributes_legacy_openllmetry() -> None:
-    u = extract_usage_from_attributes({
-        "gen_ai.system": "Anthropic", "gen_ai.request.model": "claude-haiku-4-5",
-        "gen_ai.usage.prompt_tokens": 1200, "gen_ai.usage.completion_tokens": 30,
-        "gen_ai.usage.cache_read_input_tokens": 1000, "gen_ai.usage.cache_creation_input_tokens": 100,
-    })  # fmt: skip
+    u = extract_usage_from_attributes(
+        {
+            "gen_ai.system": "Anthropic",
+            "gen_ai.request.model": "claude-haiku-4-5",
+            "gen_ai.usage.prompt_tokens": 1200,
+            "gen_ai.usage.completion_tokens": 30,
+            "gen_ai.usage.cache_read_input_tokens": 1000,
+            "gen_ai.usage.cache_creation_input_tokens": 100,
+        }
+    )
     assert u is not None and counts(u) == (100, 1000, 100, 30, None) and u.provider == "Anthropic"
 
 
 def test_attributes_openinference() -> None:
-    u = extract_usage_from_attributes({
-        "openinference.span.kind": "LLM", "llm.provider": "openai", "llm.model_name": "gpt-4o-mini",
-        "llm.token_count.prompt": 500, "llm.token_count.completion": 20,
-        "llm.token_count.prompt_details.cache_read": 300, "llm.token_count.completion_details.reasoning": 5,
-        "llm.cost.total": 0.0001,
-    })  # fmt: skip
+    u = extract_usage_from_attributes(
+        {
+            "openinference.span.kind": "LLM",
+            "llm.provider": "openai",
+            "llm.model_name": "gpt-4o-mini",
+            "llm.token_count.prompt": 500,
+            "llm.token_count.completion": 20,
+            "llm.token_count.prompt_details.cache_read": 300,
+            "llm.token_count.completion_details.reasoning": 5,
+            "llm.cost.total": 0.0001,
+        }
+    )
     assert u is not None
     assert counts(u) == (200, 300, None, 20, 5)
     assert (u.operation, u.response_model, u.source_kind, u.provider_cost_usd) == (
-        "chat", "gpt-4o-mini", "openinference", 0.0001)  # fmt: skip
+        "chat",
+        "gpt-4o-mini",
+        "openinference",
+        0.0001,
+    )
 
 
 def test_attributes_with_exclusive_input_are_detected() -> None:
     # An emitter that copied Anthropic's input_tokens (cache excluded) as the total.
-    u = extract_usage_from_attributes({"gen_ai.request.model": "claude-haiku-4-5", "gen_ai.usage.input_tokens": 10,
-                                       "gen_ai.usage.cache_read.input_tokens": 5000,
-                                       "gen_ai.usage.output_tokens": 3})  # fmt: skip
+    u = extract_usage_from_attributes(
+        {
+            "gen_ai.request.model": "claude-haiku-4-5",
+            "gen_ai.usage.input_tokens": 10,
+            "gen_ai.usage.cache_read.input_tokens": 5000,
+            "gen_ai.usage.output_tokens": 3,
+        }
+    )
     assert u is not None
     assert (u.input_tokens, u.cache_read_tokens) == (10, 5000)
     assert any("excluding the cache" in p for p in u.problems)
@@ -450,9 +544,18 @@ def test_attributes_without_llm_data_give_none() -> None:
 
 
 def test_to_attributes_uses_semconv_names_and_total_input() -> None:
-    u = LLMUsage(provider="anthropic", request_model="claude-haiku-4-5", response_model="claude-haiku-4-5-20251001",
-                 input_tokens=100, cache_read_tokens=5000, cache_write_tokens=2000, output_tokens=42,
-                 reasoning_tokens=7, finish_reasons=["end_turn"], operation="chat")  # fmt: skip
+    u = LLMUsage(
+        provider="anthropic",
+        request_model="claude-haiku-4-5",
+        response_model="claude-haiku-4-5-20251001",
+        input_tokens=100,
+        cache_read_tokens=5000,
+        cache_write_tokens=2000,
+        output_tokens=42,
+        reasoning_tokens=7,
+        finish_reasons=["end_turn"],
+        operation="chat",
+    )
     assert u.to_attributes() == {
         "gen_ai.provider.name": "anthropic",
         "gen_ai.operation.name": "chat",
@@ -497,9 +600,15 @@ def test_missing_usage_is_reported_not_zero() -> None:
 
 @pytest.mark.parametrize(
     ("value", "fragment"),
-    [(-5, "negative"), (10**9 + 1, "implausibly large"), (1.5, "not a whole number"), ("many", "not a whole number"),
-     (True, "not a token count"), (float("nan"), "not a whole number")],
-)  # fmt: skip
+    [
+        (-5, "negative"),
+        (10**9 + 1, "implausibly large"),
+        (1.5, "not a whole number"),
+        ("many", "not a whole number"),
+        (True, "not a token count"),
+        (float("nan"), "not a whole number"),
+    ],
+)
 def test_invalid_counts_are_dropped_with_a_problem(value: Any, fragment: str) -> None:
     body = chat_body()
     body["usage"]["completion_tokens"] = value
@@ -544,12 +653,32 @@ _json = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=20,
 )
-_keys = st.sampled_from([
-    "usage", "prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "cached_tokens", "model", "object",
-    "type", "choices", "usage_metadata", "usageMetadata", "promptTokenCount", "cache_read_input_tokens",
-    "prompt_tokens_details", "message", "response", "gen_ai.usage.input_tokens", "llm.token_count.prompt",
-    "response_metadata", "candidates", "data",
-])  # fmt: skip
+_keys = st.sampled_from(
+    [
+        "usage",
+        "prompt_tokens",
+        "completion_tokens",
+        "input_tokens",
+        "output_tokens",
+        "cached_tokens",
+        "model",
+        "object",
+        "type",
+        "choices",
+        "usage_metadata",
+        "usageMetadata",
+        "promptTokenCount",
+        "cache_read_input_tokens",
+        "prompt_tokens_details",
+        "message",
+        "response",
+        "gen_ai.usage.input_tokens",
+        "llm.token_count.prompt",
+        "response_metadata",
+        "candidates",
+        "data",
+    ]
+)
 _shaped = st.recursive(
     _json, lambda children: st.dictionaries(_keys, children, max_size=6) | st.lists(children, max_size=4), max_leaves=30
 )

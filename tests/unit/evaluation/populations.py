@@ -9,9 +9,19 @@ from glassbox.model import Score, Span, Trace
 BASE_NS = 1_800_000_000 * 10**9  # 2027-01-15: inside any "since" window counted from a fixed past date
 
 
-def population(release: str, n: int, *, seed: int, latency: float = 200.0, error_rate: float = 0.02,
-               quality: float = 0.8, cost: float = 0.002, start: int = 0, project: str = "default",
-               now_ns: int | None = None) -> list[Trace]:
+def population(
+    release: str,
+    n: int,
+    *,
+    seed: int,
+    latency: float = 200.0,
+    error_rate: float = 0.02,
+    quality: float = 0.8,
+    cost: float = 0.002,
+    start: int = 0,
+    project: str = "default",
+    now_ns: int | None = None,
+) -> list[Trace]:
     rng = np.random.default_rng(seed)
     durations = rng.lognormal(np.log(latency), 0.4, n)
     failed = rng.random(n) < error_rate
@@ -30,7 +40,8 @@ def population(release: str, n: int, *, seed: int, latency: float = 200.0, error
         llm = Span(t.trace_id, f"{seed:04x}{start + i:011x}f", root.span_id, "generate", "llm", t.start_ns + 1)
         llm.end_ns, llm.cost_usd, llm.status = t.end_ns - 1, float(costs[i]), "ok"
         t.root_span_id, t.spans = root.span_id, [root, llm]
-        t.scores = [Score(f"{start + i:016x}", "quality", float(qualities[i]), 1.0, None, "sdk", {}, None, None,
-                          t.start_ns + 5)]
+        t.scores = [
+            Score(f"{start + i:016x}", "quality", float(qualities[i]), 1.0, None, "sdk", {}, None, None, t.start_ns + 5)
+        ]
         out.append(t)
     return out

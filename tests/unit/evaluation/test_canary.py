@@ -31,12 +31,21 @@ def test_a_healthy_canary_is_promoted_step_by_step(releases):
     for _ in range(5):
         d = canary.check(releases, "v1", "v2", name="checkout")
         seen.append((d.decision, d.percent, d.next_percent))
-    assert seen == [("promote", 5.0, 25.0), ("promote", 25.0, 50.0), ("promote", 50.0, 100.0),
-                    ("promote", 100.0, None), ("promote", 100.0, None)]
+    assert seen == [
+        ("promote", 5.0, 25.0),
+        ("promote", 25.0, 50.0),
+        ("promote", 50.0, 100.0),
+        ("promote", 100.0, None),
+        ("promote", 100.0, None),
+    ]
     assert d.complete
     steps = list_verdicts(releases, kind="canary", name="checkout")
     assert [(r["step"], r["percent"], r["verdict"]) for r in reversed(steps)][:4] == [
-        (0, 5.0, "promote"), (1, 25.0, "promote"), (2, 50.0, "promote"), (3, 100.0, "promote")]
+        (0, 5.0, "promote"),
+        (1, 25.0, "promote"),
+        (2, 50.0, "promote"),
+        (3, 100.0, "promote"),
+    ]
 
 
 def test_a_bad_canary_is_rolled_back_with_reasons_and_an_alert(releases):
@@ -108,9 +117,11 @@ def test_webhook_gives_up_on_a_dead_endpoint():
 def test_command_hook_gets_the_decision(releases, tmp_path):
     script = tmp_path / "hook.py"
     out = tmp_path / "got.json"
-    script.write_text("import json, os, sys\n"
-                      f"doc = json.load(sys.stdin)\nopen({str(out)!r}, 'w').write(json.dumps("
-                      "{'env': os.environ['GLASSBOX_DECISION'], 'doc': doc['decision']}))\n")
+    script.write_text(
+        "import json, os, sys\n"
+        f"doc = json.load(sys.stdin)\nopen({str(out)!r}, 'w').write(json.dumps("
+        "{'env': os.environ['GLASSBOX_DECISION'], 'doc': doc['decision']}))\n"
+    )
     d = canary.check(releases, "v1", "v3", name="cmd", command=f"{sys.executable} {script}")
     assert d.hooks[0]["ok"] is True
     assert json.loads(out.read_text()) == {"env": "rollback", "doc": "rollback"}

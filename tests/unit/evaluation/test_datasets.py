@@ -30,31 +30,44 @@ def test_seed_000_cases_parse():
 
 
 def test_every_bad_line_is_reported_with_line_and_field():
-    text = ('{"question": "ok"}\n'
-            '\n'
-            '{"question": 5}\n'
-            'not json\n'
-            '{"expected_fields": "final_answer", "question": "x"}\n'
-            '{"question": "y", "quality_thresholds": {"answer_length": 3, "min_x": "big"}}\n'
-            '{"id": "a", "question": "z"}\n'
-            '{"id": "a", "question": "w"}\n'
-            '{"question": "q", "colour": "red"}\n'
-            '[1, 2]\n'
-            '{"tags": ["x"]}\n')
+    text = (
+        '{"question": "ok"}\n'
+        "\n"
+        '{"question": 5}\n'
+        "not json\n"
+        '{"expected_fields": "final_answer", "question": "x"}\n'
+        '{"question": "y", "quality_thresholds": {"answer_length": 3, "min_x": "big"}}\n'
+        '{"id": "a", "question": "z"}\n'
+        '{"id": "a", "question": "w"}\n'
+        '{"question": "q", "colour": "red"}\n'
+        "[1, 2]\n"
+        '{"tags": ["x"]}\n'
+    )
     with pytest.raises(DatasetError) as err:
         datasets.parse_jsonl(text, "cases.jsonl")
     got = [(p.line, p.field) for p in err.value.problems]
-    assert got == [(3, "question"), (4, None), (5, "expected_fields"), (6, "quality_thresholds"),
-                   (6, "quality_thresholds"), (8, "id"), (9, "colour"), (10, None), (11, "input")]
+    assert got == [
+        (3, "question"),
+        (4, None),
+        (5, "expected_fields"),
+        (6, "quality_thresholds"),
+        (6, "quality_thresholds"),
+        (8, "id"),
+        (9, "colour"),
+        (10, None),
+        (11, "input"),
+    ]
     message = str(err.value)
     assert message.startswith("cases.jsonl: 9 bad lines: line 3, field 'question': expected a string")
     assert "(and 4 more)" in message
 
 
 def test_csv_cases_with_lists_objects_and_threshold_columns():
-    text = ("id,question,expected_workflow,expected_fields,min_answer_length,metadata\n"
-            'c1,What is Python?,search_qa,"final_answer;citations",50,"{""owner"": ""ops""}"\n'
-            'c2,Hi,,,,\n')
+    text = (
+        "id,question,expected_workflow,expected_fields,min_answer_length,metadata\n"
+        'c1,What is Python?,search_qa,"final_answer;citations",50,"{""owner"": ""ops""}"\n'
+        "c2,Hi,,,,\n"
+    )
     cases = datasets.parse_csv(text)
     assert cases[0].expected_fields == ["final_answer", "citations"]
     assert cases[0].quality_thresholds == {"min_answer_length": 50.0}

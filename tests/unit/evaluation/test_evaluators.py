@@ -55,8 +55,11 @@ def test_exact_contains_regex():
 
 
 def test_json_schema():
-    schema = {"type": "object", "required": ["answer", "sources"],
-              "properties": {"answer": {"type": "string"}, "sources": {"type": "array", "minItems": 1}}}
+    schema = {
+        "type": "object",
+        "required": ["answer", "sources"],
+        "properties": {"answer": {"type": "string"}, "sources": {"type": "array", "minItems": 1}},
+    }
     ev = JsonSchemaValid(schema)
     assert ev.evaluate(None, trace({"answer": "x", "sources": ["a"]})).passed
     bad = ev.evaluate(None, trace('{"answer": 3, "sources": []}'))
@@ -112,25 +115,39 @@ def _openai_client(reply: str, seen: list):
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(json.loads(request.content))
-        return httpx.Response(200, json={
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": reply}}],
-            "usage": {"prompt_tokens": 1200, "completion_tokens": 30, "total_tokens": 1230}})
+        return httpx.Response(
+            200,
+            json={
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 1,
+                "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}],
+                "usage": {"prompt_tokens": 1200, "completion_tokens": 30, "total_tokens": 1230},
+            },
+        )
 
-    return openai.OpenAI(api_key="test", base_url="http://judge.test/v1",
-                         http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    return openai.OpenAI(
+        api_key="test",
+        base_url="http://judge.test/v1",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
 
 
 def test_llm_judge_with_openai_records_its_cost_on_the_trace(store):
     t = trace("Refunds are accepted within 30 days of purchase.")
     store.write_traces([t])
     seen: list = []
-    judge = LLMJudge(_openai_client('{"score": 0.9, "reason": "grounded and complete"}', seen),
-                     "Is the answer correct and grounded?", model="gpt-4o-mini", threshold=0.8)
+    judge = LLMJudge(
+        _openai_client('{"score": 0.9, "reason": "grounded and complete"}', seen),
+        "Is the answer correct and grounded?",
+        model="gpt-4o-mini",
+        threshold=0.8,
+    )
     scores = run_evaluators(store, [judge], Case("c", "q", expected_output="30 days"), t)
     assert [(s.name, s.value, s.passed, s.comment, s.source) for s in scores] == [
-        ("llm_judge", 0.9, True, "grounded and complete", "llm_judge")]
+        ("llm_judge", 0.9, True, "grounded and complete", "llm_judge")
+    ]
     prompt = seen[0]["messages"]
     assert "Is the answer correct and grounded?" in prompt[0]["content"]
     assert "Reference answer:\n30 days" in prompt[1]["content"]
@@ -147,13 +164,22 @@ def test_llm_judge_with_anthropic_and_a_bad_reply():
     import httpx2  # the anthropic SDK's own httpx
 
     def handler(request):
-        return httpx2.Response(200, json={
-            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-3-5-haiku-20241022",
-            "content": [{"type": "text", "text": "I think it is fine."}], "stop_reason": "end_turn",
-            "usage": {"input_tokens": 500, "output_tokens": 12}})
+        return httpx2.Response(
+            200,
+            json={
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-3-5-haiku-20241022",
+                "content": [{"type": "text", "text": "I think it is fine."}],
+                "stop_reason": "end_turn",
+                "usage": {"input_tokens": 500, "output_tokens": 12},
+            },
+        )
 
-    client = anthropic.Anthropic(api_key="test", base_url="http://judge.test",
-                                 http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    client = anthropic.Anthropic(
+        api_key="test", base_url="http://judge.test", http_client=httpx2.Client(transport=httpx2.MockTransport(handler))
+    )
     t = trace("answer")
     judge = LLMJudge(client, "Grade it.", model="claude-3-5-haiku-20241022")
     s = judge.evaluate(None, t)

@@ -68,15 +68,24 @@ def test_explicit_thresholds_only_judge_those_metrics(releases):
     v = run_gate(releases, "release=2026.11", "release=2026.12-slow", specs)
     assert [m.name for m in v.metrics] == ["latency_p95"]
     assert v.verdict == "pass"  # +50 % is within +100 %
-    strict = run_gate(releases, "release=2026.11", "release=2026.12-slow",
-                      [MetricSpec("latency_p95", parse_tolerance("+20%"))])
+    strict = run_gate(
+        releases, "release=2026.11", "release=2026.12-slow", [MetricSpec("latency_p95", parse_tolerance("+20%"))]
+    )
     assert strict.verdict == "fail" and strict.metrics[0].method == "quantile_ci"
 
 
-@pytest.mark.parametrize(("text", "value", "relative"), [
-    ("+1pp", 0.01, False), ("1pp", 0.01, False), ("+20%", 0.2, True), ("-0.05", -0.05, False),
-    ("+150ms", 150.0, False), ("+0.5s", 500.0, False), ("+.25", 0.25, False),
-])
+@pytest.mark.parametrize(
+    ("text", "value", "relative"),
+    [
+        ("+1pp", 0.01, False),
+        ("1pp", 0.01, False),
+        ("+20%", 0.2, True),
+        ("-0.05", -0.05, False),
+        ("+150ms", 150.0, False),
+        ("+0.5s", 500.0, False),
+        ("+.25", 0.25, False),
+    ],
+)
 def test_tolerances_parse(text, value, relative):
     t = parse_tolerance(text)
     assert t.value == pytest.approx(value) and t.relative is relative and str(t) == text
@@ -92,7 +101,10 @@ def test_populations_parse():
     assert parse_population("release=2026.12") == {"release": "2026.12"}
     assert parse_population("v2") == {"release": "v2"}
     assert parse_population("variant=b, experiment=ranker,tag=eu,tag=beta") == {
-        "variant": "b", "experiment": "ranker", "tag": ["eu", "beta"]}
+        "variant": "b",
+        "experiment": "ranker",
+        "tag": ["eu", "beta"],
+    }
     assert parse_population("model_version=m3,since=2h") == {"release": "m3", "since": "2h"}
     with pytest.raises(GateError, match="unknown selector 'colour'"):
         parse_population("colour=red")
@@ -111,8 +123,10 @@ def test_weighted_score_and_marginal():
     rng = np.random.default_rng(5)
     a = population_from_values(durations=rng.normal(100, 5, 500), costs=rng.normal(1.0, 0.05, 500), finished=500)
     b = population_from_values(durations=rng.normal(100, 5, 500), costs=rng.normal(1.5, 0.05, 500), finished=500)
-    specs = [MetricSpec("latency", parse_tolerance("+10%"), critical=False, weight=3),
-             MetricSpec("cost", parse_tolerance("+10%"), critical=False, weight=1)]
+    specs = [
+        MetricSpec("latency", parse_tolerance("+10%"), critical=False, weight=3),
+        MetricSpec("cost", parse_tolerance("+10%"), critical=False, weight=1),
+    ]
     v = judge(a, b, specs, pass_score=95, marginal_score=70)
     assert v.score == pytest.approx(75.0) and v.verdict == "marginal"
     assert judge(a, b, specs, pass_score=95, marginal_score=80).verdict == "fail"
@@ -122,10 +136,12 @@ def test_weighted_score_and_marginal():
 
 def test_improvements_never_fail():
     rng = np.random.default_rng(6)
-    a = population_from_values(durations=rng.normal(200, 10, 300), failed=30, finished=300,
-                               quality=rng.normal(0.6, 0.05, 300))
-    b = population_from_values(durations=rng.normal(120, 10, 300), failed=3, finished=300,
-                               quality=rng.normal(0.9, 0.05, 300))
+    a = population_from_values(
+        durations=rng.normal(200, 10, 300), failed=30, finished=300, quality=rng.normal(0.6, 0.05, 300)
+    )
+    b = population_from_values(
+        durations=rng.normal(120, 10, 300), failed=3, finished=300, quality=rng.normal(0.9, 0.05, 300)
+    )
     v = judge(a, b, [s for s in DEFAULT_SPECS if s.name != "cost"])
     assert v.verdict == "pass"
     by = {m.name: m.classification for m in v.metrics}

@@ -45,8 +45,9 @@ def test_configured_evaluator_scores_every_sampled_trace_off_the_app_thread(stor
     mod = types.ModuleType("online_evals_test")
     mod.cites = Recorder(r"\[\d+\]", name="cites")
     monkeypatch.setitem(sys.modules, "online_evals_test", mod)
-    (tmp_path / "glassbox.toml").write_text('[evaluation]\nonline = { evaluator = "online_evals_test:cites", '
-                                            'sample = 1.0 }\n')
+    (tmp_path / "glassbox.toml").write_text(
+        '[evaluation]\nonline = { evaluator = "online_evals_test:cites", sample = 1.0 }\n'
+    )
     gb.configure(store=store_url, trail_dir=None, flush_interval=0.05)
     ids = []
     for answer in ("See [1].", "no source"):

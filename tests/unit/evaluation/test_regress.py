@@ -17,8 +17,14 @@ from glassbox.evaluation.regress import TargetError, compare_runs, load_run, run
 from glassbox.evaluation.reports import json_report, junit_xml
 
 CASES = [
-    Case("good", "What is Python?", question="What is Python?", expected_workflow="search_qa",
-         expected_fields=["final_answer", "citations"], quality_thresholds={"min_answer_length": 50}),
+    Case(
+        "good",
+        "What is Python?",
+        question="What is Python?",
+        expected_workflow="search_qa",
+        expected_fields=["final_answer", "citations"],
+        quality_thresholds={"min_answer_length": 50},
+    ),
     Case("short", "hi", expected_fields=["final_answer", "sources"], quality_thresholds={"min_answer_length": 500}),
     Case("boom", "boom"),
     Case("exact", "echo", expected_output="echo"),
@@ -43,11 +49,17 @@ def test_run_checks_every_case_and_stores_it(store):
     by = {r.case_id: r for r in run.results}
     assert [r.case_id for r in run.results] == ["good", "short", "boom", "exact"]
     assert by["good"].passed and by["good"].workflow == "search_qa"
-    assert {a.name for a in by["good"].assertions} == {"workflow", "field:final_answer", "field:citations",
-                                                       "min_answer_length"}
+    assert {a.name for a in by["good"].assertions} == {
+        "workflow",
+        "field:final_answer",
+        "field:citations",
+        "min_answer_length",
+    }
     assert not by["short"].passed
-    assert [a.message for a in by["short"].failures] == ["output has no field 'sources'",
-                                                         "answer_length 53, expected >= 500"]
+    assert [a.message for a in by["short"].failures] == [
+        "output has no field 'sources'",
+        "answer_length 53, expected >= 500",
+    ]
     assert by["boom"].error == "RuntimeError: retriever down" and not by["boom"].passed
     assert by["exact"].passed and by["exact"].scores["exact_match"] == 1.0
     assert (run.passed, run.failed, run.errors, run.status) == (2, 1, 1, "failed")
@@ -89,12 +101,22 @@ def test_async_target_and_bounded_concurrency(store):
 
 
 def test_ceilings_apply_to_every_case(store):
-    run = run_regression(store, Dataset("one", [Case("a", "x")]), lambda q: "ok", max_cost_usd=1.0,
-                         max_latency_ms=60_000, settings={"trail_dir": None})
+    run = run_regression(
+        store,
+        Dataset("one", [Case("a", "x")]),
+        lambda q: "ok",
+        max_cost_usd=1.0,
+        max_latency_ms=60_000,
+        settings={"trail_dir": None},
+    )
     assert run.ok
     assert {a.name for a in run.results[0].assertions} == {"max_cost_usd", "max_latency_ms"}
-    over = run_regression(store, Dataset("one", [Case("a", "x", quality_thresholds={"max_latency_ms": -1})]),
-                          lambda q: "ok", settings={"trail_dir": None})
+    over = run_regression(
+        store,
+        Dataset("one", [Case("a", "x", quality_thresholds={"max_latency_ms": -1})]),
+        lambda q: "ok",
+        settings={"trail_dir": None},
+    )
     assert not over.ok and over.results[0].failures[0].name == "max_latency_ms"
 
 
@@ -128,10 +150,15 @@ def test_reports(store):
     assert doc["summary"]["passed"] == 2 and doc["results"][2]["status"] == "error"
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("nomodule_xyz:fn", "cannot import 'nomodule_xyz'"), ("json:nope", "has no attribute 'nope'"),
-    ("json", "expected module:callable"), ("json:__name__", "not a callable"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nomodule_xyz:fn", "cannot import 'nomodule_xyz'"),
+        ("json:nope", "has no attribute 'nope'"),
+        ("json", "expected module:callable"),
+        ("json:__name__", "not a callable"),
+    ],
+)
 def test_bad_targets(spec, message):
     with pytest.raises(TargetError, match=message):
         regress.resolve_target(spec)
@@ -148,8 +175,9 @@ def test_the_configuration_is_restored_after_a_run(store, tmp_path):
 def test_a_case_can_name_the_golden_its_run_must_match(store):
     from glassbox.evaluation import golden
 
-    first = run_regression(store, Dataset("g", [Case("ref", "What is Python?")]), pipeline,
-                           settings={"trail_dir": None})
+    first = run_regression(
+        store, Dataset("g", [Case("ref", "What is Python?")]), pipeline, settings={"trail_dir": None}
+    )
     golden.capture(store, first.results[0].trace_id, "python")
 
     def without_retrieval(question):

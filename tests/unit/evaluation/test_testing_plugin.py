@@ -34,7 +34,8 @@ def test_assert_matches_golden_passes_and_fails_with_the_diff():
 
 
 def test_plugin_in_a_real_pytest_run(tmp_path):
-    (tmp_path / "test_user.py").write_text(textwrap.dedent('''
+    (tmp_path / "test_user.py").write_text(
+        textwrap.dedent("""
         import glassbox as gb
 
         pytest_plugins = ["glassbox.testing"]
@@ -53,12 +54,23 @@ def test_plugin_in_a_real_pytest_run(tmp_path):
                 __import__("pathlib").Path(__file__).parent / "goldens" / "rag.json").exists())
             glassbox_traces.flush()
             glassbox_golden.check(glassbox_traces[0], "rag")
-    '''))
-    first = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                           capture_output=True, text=True, cwd=tmp_path, check=False)
+    """)
+    )
+    first = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     assert (tmp_path / "goldens" / "rag.json").is_file()
-    second = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                            capture_output=True, text=True, cwd=tmp_path, check=False)
+    second = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert second.returncode == 1
     assert "missing stages: rerank (stage)" in second.stdout

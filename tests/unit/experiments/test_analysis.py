@@ -59,8 +59,11 @@ def test_guardrail_blocks_a_win(store, seeded) -> None:
     seeded(store, quality=(0.6, 0.75), cost=(0.01, 0.02), n=600, seed=4)
     from glassbox.experiments import registry
 
-    registry.save(store, "experiment", {"name": "prompt", "variants": ["control", "concise"],
-                                        "metrics": ["avg_quality", "success_rate"]})  # cost only as a guardrail
+    registry.save(
+        store,
+        "experiment",
+        {"name": "prompt", "variants": ["control", "concise"], "metrics": ["avg_quality", "success_rate"]},
+    )  # cost only as a guardrail
     res = analyze(store, "prompt")
     assert _by(res, "avg_cost_usd", guard=True).direction == "worse"
     assert res.verdict["decision"] == "blocked" and res.verdict["blocked"] == ["concise"]
@@ -70,8 +73,11 @@ def test_ratio_metric_and_sequential(store, seeded) -> None:
     seeded(store, quality=(0.7, 0.8), cost=(0.02, 0.01), n=800, seed=5)
     from glassbox.experiments import registry
 
-    registry.save(store, "experiment", {"name": "prompt", "variants": ["control", "concise"],
-                                        "metrics": ["quality_per_dollar", "cost_per_success"]})  # fmt: skip
+    registry.save(
+        store,
+        "experiment",
+        {"name": "prompt", "variants": ["control", "concise"], "metrics": ["quality_per_dollar", "cost_per_success"]},
+    )
     fixed = analyze(store, "prompt")
     qpd = _by(fixed, "quality_per_dollar")
     assert qpd.direction == "better" and qpd.relative["estimate"] > 0.5
@@ -95,19 +101,24 @@ def test_cuped_narrows_the_interval_with_a_pre_period(store) -> None:
 
     from glassbox.experiments import registry
 
-    registry.save(store, "experiment", {"name": "cup", "variants": ["control", "b"], "metrics": ["avg_quality"],
-                                        "guardrails": []})  # fmt: skip
+    registry.save(
+        store, "experiment", {"name": "cup", "variants": ["control", "b"], "metrics": ["avg_quality"], "guardrails": []}
+    )
     rng = np.random.default_rng(9)
     batch = []
     for i in range(400):
         level = rng.uniform(0.2, 0.8)  # each unit's own quality level, seen before and during the experiment
         b = i % 2
-        pre = make_run(900_000 + i, ago=timedelta(days=3), quality=float(level + rng.normal(0, 0.03)),
-                       project="default")  # fmt: skip
+        pre = make_run(
+            900_000 + i, ago=timedelta(days=3), quality=float(level + rng.normal(0, 0.03)), project="default"
+        )
         pre.user_id = f"u{i}"
-        run = make_run(800_000 + i, ago=timedelta(minutes=400 - i), quality=float(level + 0.02 * b
-                                                                                 + rng.normal(0, 0.03)),
-                       project="default")  # fmt: skip
+        run = make_run(
+            800_000 + i,
+            ago=timedelta(minutes=400 - i),
+            quality=float(level + 0.02 * b + rng.normal(0, 0.03)),
+            project="default",
+        )
         run.experiment, run.variant, run.user_id = "cup", ("control", "b")[b], f"u{i}"
         batch += [pre, run]
     store.write_traces(batch)

@@ -21,8 +21,11 @@ def test_save_versions_history_and_kill(store) -> None:
     killed = registry.set_killed(store, "flag", "reranker", True, actor="oncall")
     assert killed.version == 3 and killed.definition.killed
     hist = registry.history(store, "flag", "reranker")
-    assert [(h["version"], h["action"], h["actor"]) for h in hist] == [(1, "create", "ana"), (2, "update", "bo"),
-                                                                       (3, "kill", "oncall")]
+    assert [(h["version"], h["action"], h["actor"]) for h in hist] == [
+        (1, "create", "ana"),
+        (2, "update", "bo"),
+        (3, "kill", "oncall"),
+    ]
     assert all(h["at"].endswith("Z") for h in hist)
     assert hist[1]["spec"]["rules"][0]["rollout"] == 0.5
     registry.set_killed(store, "flag", "reranker", False, actor="oncall")
@@ -42,8 +45,10 @@ def test_errors_are_precise(store) -> None:
 
 def test_toml_import_and_client_sees_store_over_toml(store, tmp_path) -> None:
     toml = tmp_path / "glassbox.toml"
-    toml.write_text('[[flag]]\nname = "beta"\ndefault = false\nvalue = true\nrollout = 1.0\n\n'
-                    '[[experiment]]\nname = "prompt"\nvariants = ["control", "concise"]\n')
+    toml.write_text(
+        '[[flag]]\nname = "beta"\ndefault = false\nvalue = true\nrollout = 1.0\n\n'
+        '[[experiment]]\nname = "prompt"\nvariants = ["control", "concise"]\n'
+    )
     stored = registry.sync_toml(store, toml)
     assert sorted(s.definition.name for s in stored) == ["beta", "prompt"]
     client = FlagClient(store_url=store.url, toml_path=str(toml), refresh_seconds=0)

@@ -15,10 +15,16 @@ from glassbox.flags.evaluate import assign_variant, evaluate_flag
 
 
 def test_rules_first_match_then_default() -> None:
-    flag = parse_flag({"name": "model", "default": "small", "rules": [
-        {"condition": {"plan": "pro"}, "value": "large"},
-        {"condition": {"app_version": {"$vgte": "2.0.0"}}, "value": "medium"},
-    ]})
+    flag = parse_flag(
+        {
+            "name": "model",
+            "default": "small",
+            "rules": [
+                {"condition": {"plan": "pro"}, "value": "large"},
+                {"condition": {"app_version": {"$vgte": "2.0.0"}}, "value": "medium"},
+            ],
+        }
+    )
     assert evaluate_flag(flag, "u1", {"plan": "pro"}).value == "large"
     assert evaluate_flag(flag, "u1", {"plan": "pro"}).reason == "TARGETING_MATCH"
     assert evaluate_flag(flag, "u1", {"app_version": "2.1.0"}).value == "medium"
@@ -44,8 +50,9 @@ def test_missing_flag_gives_the_callers_default() -> None:
 
 
 def test_experiment_weights_coverage_namespace_condition_and_stop() -> None:
-    exp = parse_experiment({"name": "prompt-v2", "variants": [{"key": "control", "weight": 0.3},
-                                                              {"key": "concise", "weight": 0.7}]})
+    exp = parse_experiment(
+        {"name": "prompt-v2", "variants": [{"key": "control", "weight": 0.3}, {"key": "concise", "weight": 0.7}]}
+    )
     keys = [assign_variant(exp, f"u{i}").variant for i in range(20000)]
     assert 0.28 < keys.count("control") / 20000 < 0.32
     half = parse_experiment({"name": "p", "coverage": 0.5})
@@ -73,9 +80,11 @@ def test_assignment_is_a_pure_function_of_seed_and_unit(unit: str, seed: str) ->
 
 
 def test_sticky_across_processes() -> None:
-    code = ("from glassbox.flags.definitions import parse_experiment; from glassbox.flags.evaluate import "
-            "assign_variant; e = parse_experiment({'name': 'sticky', 'variants': ['a', 'b', 'c']}); "
-            "print(','.join(assign_variant(e, f'u{i}').variant for i in range(50)))")
+    code = (
+        "from glassbox.flags.definitions import parse_experiment; from glassbox.flags.evaluate import "
+        "assign_variant; e = parse_experiment({'name': 'sticky', 'variants': ['a', 'b', 'c']}); "
+        "print(','.join(assign_variant(e, f'u{i}').variant for i in range(50)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     exp = parse_experiment({"name": "sticky", "variants": ["a", "b", "c"]})
     assert out == ",".join(assign_variant(exp, f"u{i}").variant for i in range(50))
@@ -89,25 +98,31 @@ def test_buckets_are_uniform() -> None:
     assert stats.kstest(buckets, "uniform").pvalue > 0.001
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ({"name": "x", "rollout": 2}, "between 0 and 1"),
-    ({"name": "x", "default": "a", "rules": [{"value": 3}]}, "not of the default's type"),
-    ({"name": "x", "rules": [{"condition": {"a": {"$bogus": 1}}, "value": True}]}, "unknown operator '\\$bogus'"),
-    ({"name": "x", "colour": "red"}, "unknown field 'colour'"),
-    ({"default": True}, "non-empty name"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"name": "x", "rollout": 2}, "between 0 and 1"),
+        ({"name": "x", "default": "a", "rules": [{"value": 3}]}, "not of the default's type"),
+        ({"name": "x", "rules": [{"condition": {"a": {"$bogus": 1}}, "value": True}]}, "unknown operator '\\$bogus'"),
+        ({"name": "x", "colour": "red"}, "unknown field 'colour'"),
+        ({"default": True}, "non-empty name"),
+    ],
+)
 def test_bad_flag_definitions(raw: dict, message: str) -> None:
     with pytest.raises(DefinitionError, match=message):
         parse_flag(raw)
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ({"name": "x", "variants": ["a"]}, "at least two"),
-    ({"name": "x", "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.6}]}, "sum to 1"),
-    ({"name": "x", "variants": ["a", "a"]}, "unique"),
-    ({"name": "x", "namespace": ["n", 0.6, 0.2]}, "start must be below end"),
-    ({"name": "x", "correction": "bonferroni"}, "holm, bh or none"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"name": "x", "variants": ["a"]}, "at least two"),
+        ({"name": "x", "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.6}]}, "sum to 1"),
+        ({"name": "x", "variants": ["a", "a"]}, "unique"),
+        ({"name": "x", "namespace": ["n", 0.6, 0.2]}, "start must be below end"),
+        ({"name": "x", "correction": "bonferroni"}, "holm, bh or none"),
+    ],
+)
 def test_bad_experiment_definitions(raw: dict, message: str) -> None:
     with pytest.raises(DefinitionError, match=message):
         parse_experiment(raw)

@@ -27,10 +27,15 @@ def test_variant_and_flag_record_exposures(configured) -> None:
     stored = store.get_trace(t.trace_id)
     assert (stored.experiment, stored.variant) == ("prompt", v)
     with store.engine.connect() as conn:
-        rows = conn.execute(select(exposures.c.kind, exposures.c.experiment, exposures.c.variant, exposures.c.unit_id,
-                                   exposures.c.trace_id).order_by(exposures.c.kind)).all()
-    assert [tuple(r) for r in rows] == [("experiment", "prompt", v, "user-1", t.trace_id),
-                                        ("flag", "rerank", "rule-0", "user-1", t.trace_id)]
+        rows = conn.execute(
+            select(
+                exposures.c.kind, exposures.c.experiment, exposures.c.variant, exposures.c.unit_id, exposures.c.trace_id
+            ).order_by(exposures.c.kind)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("experiment", "prompt", v, "user-1", t.trace_id),
+        ("flag", "rerank", "rule-0", "user-1", t.trace_id),
+    ]
     store.close()
 
 
@@ -46,11 +51,14 @@ def test_flags_without_a_store_stay_light(tmp_path) -> None:
     import subprocess
     import sys
 
-    (tmp_path / "glassbox.toml").write_text('[[flag]]\nname = "beta"\ndefault = false\nvalue = true\n\n'
-                                            '[[experiment]]\nname = "p"\nvariants = ["a", "b"]\n')
-    code = ("import sys, json, glassbox as gb; gb.configure(store=None, trail_dir=None); "
-            "r = [gb.flag('beta', 'u1', False), gb.variant('p', 'u1') in ('a', 'b')]; "
-            "print(json.dumps([r, sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('sqlalchemy', 'scipy', 'numpy', 'fastapi', 'typer', 'rich'))]))")
+    (tmp_path / "glassbox.toml").write_text(
+        '[[flag]]\nname = "beta"\ndefault = false\nvalue = true\n\n[[experiment]]\nname = "p"\nvariants = ["a", "b"]\n'
+    )
+    code = (
+        "import sys, json, glassbox as gb; gb.configure(store=None, trail_dir=None); "
+        "r = [gb.flag('beta', 'u1', False), gb.variant('p', 'u1') in ('a', 'b')]; "
+        "print(json.dumps([r, sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'scipy', 'numpy', 'fastapi', 'typer', 'rich'))]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [[True, True], []]

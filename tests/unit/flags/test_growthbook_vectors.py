@@ -24,8 +24,9 @@ def test_hash(seed: str, value: str, version: int, expected: float | None) -> No
     assert bucket(seed, value, version) == expected
 
 
-@pytest.mark.parametrize(("name", "args", "expected"), CASES["getBucketRange"],
-                         ids=[c[0] for c in CASES["getBucketRange"]])
+@pytest.mark.parametrize(
+    ("name", "args", "expected"), CASES["getBucketRange"], ids=[c[0] for c in CASES["getBucketRange"]]
+)
 def test_bucket_ranges(name: str, args: list, expected: list) -> None:
     got = bucket_ranges(args[0], args[1], args[2])
     assert len(got) == len(expected)
@@ -33,14 +34,16 @@ def test_bucket_ranges(name: str, args: list, expected: list) -> None:
         assert lo == pytest.approx(elo, abs=1e-12) and hi == pytest.approx(ehi, abs=1e-12)
 
 
-@pytest.mark.parametrize(("name", "n", "ranges", "expected"), CASES["chooseVariation"],
-                         ids=[c[0] for c in CASES["chooseVariation"]])
+@pytest.mark.parametrize(
+    ("name", "n", "ranges", "expected"), CASES["chooseVariation"], ids=[c[0] for c in CASES["chooseVariation"]]
+)
 def test_choose_variation(name: str, n: float, ranges: list, expected: int) -> None:
     assert choose_variation(n, ranges) == expected
 
 
-@pytest.mark.parametrize(("name", "unit", "namespace", "expected"), CASES["inNamespace"],
-                         ids=[c[0] for c in CASES["inNamespace"]])
+@pytest.mark.parametrize(
+    ("name", "unit", "namespace", "expected"), CASES["inNamespace"], ids=[c[0] for c in CASES["inNamespace"]]
+)
 def test_in_namespace(name: str, unit: str, namespace: list, expected: bool) -> None:
     assert in_namespace(unit, namespace) is expected
 

@@ -16,15 +16,18 @@ from glassbox.flags.openfeature import GlassboxProvider
 
 @pytest.fixture
 def of_client():
-    client = FlagClient([
-        parse_flag({"name": "beta", "default": False, "rules": [{"condition": {"plan": "pro"}, "value": True}]}),
-        parse_flag({"name": "half", "default": False, "rollout": 0.5}),
-        parse_flag({"name": "model", "default": "small", "killed": True, "value": "large"}),
-        parse_flag({"name": "top_k", "default": 5, "rules": [{"condition": {"plan": "pro"}, "value": 10}]}),
-        parse_flag({"name": "temperature", "default": 0.2}),
-        parse_flag({"name": "limits", "default": {"tokens": 1000}}),
-        parse_experiment({"name": "prompt", "variants": ["control", "concise"]}),
-    ], toml_path=None)
+    client = FlagClient(
+        [
+            parse_flag({"name": "beta", "default": False, "rules": [{"condition": {"plan": "pro"}, "value": True}]}),
+            parse_flag({"name": "half", "default": False, "rollout": 0.5}),
+            parse_flag({"name": "model", "default": "small", "killed": True, "value": "large"}),
+            parse_flag({"name": "top_k", "default": 5, "rules": [{"condition": {"plan": "pro"}, "value": 10}]}),
+            parse_flag({"name": "temperature", "default": 0.2}),
+            parse_flag({"name": "limits", "default": {"tokens": 1000}}),
+            parse_experiment({"name": "prompt", "variants": ["control", "concise"]}),
+        ],
+        toml_path=None,
+    )
     api.set_provider(GlassboxProvider(client))
     yield api.get_client(), client
     api.clear_providers()

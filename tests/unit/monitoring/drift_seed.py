@@ -12,8 +12,16 @@ from glassbox.model import Decision, Score, Span, Trace
 HOUR_NS = 3600 * 10**9
 
 
-def run(hours_ago: float, *, confidence: float, quality: float, release: str = "v1", workflow: str = "recommend",
-        project: str = "default", decision: str = "ml_validated") -> Trace:
+def run(
+    hours_ago: float,
+    *,
+    confidence: float,
+    quality: float,
+    release: str = "v1",
+    workflow: str = "recommend",
+    project: str = "default",
+    decision: str = "ml_validated",
+) -> Trace:
     start = time.time_ns() - int(hours_ago * HOUR_NS)
     t = Trace(new_trace_id(), "query", start)
     t.end_ns = start + 120_000_000
@@ -27,12 +35,35 @@ def run(hours_ago: float, *, confidence: float, quality: float, release: str = "
     return t
 
 
-def seed(store, *, n_ref: int = 200, n_cur: int = 80, shift: float = 0.0, release_cur: str = "v1",
-         seed: int = 0, project: str = "default") -> None:
+def seed(
+    store,
+    *,
+    n_ref: int = 200,
+    n_cur: int = 80,
+    shift: float = 0.0,
+    release_cur: str = "v1",
+    seed: int = 0,
+    project: str = "default",
+) -> None:
     """Reference runs 2-7 days ago, current runs in the last 20 hours; confidence shifted by ``shift``."""
     rng = np.random.default_rng(seed)
-    batch = [run(float(rng.uniform(48, 160)), confidence=float(np.clip(rng.normal(0.8, 0.05), 0, 1)),
-                 quality=float(rng.uniform(0.6, 0.9)), project=project) for _ in range(n_ref)]
-    batch += [run(float(rng.uniform(1, 20)), confidence=float(np.clip(rng.normal(0.8 - shift, 0.05), 0, 1)),
-                  quality=float(rng.uniform(0.6, 0.9)), release=release_cur, project=project) for _ in range(n_cur)]
+    batch = [
+        run(
+            float(rng.uniform(48, 160)),
+            confidence=float(np.clip(rng.normal(0.8, 0.05), 0, 1)),
+            quality=float(rng.uniform(0.6, 0.9)),
+            project=project,
+        )
+        for _ in range(n_ref)
+    ]
+    batch += [
+        run(
+            float(rng.uniform(1, 20)),
+            confidence=float(np.clip(rng.normal(0.8 - shift, 0.05), 0, 1)),
+            quality=float(rng.uniform(0.6, 0.9)),
+            release=release_cur,
+            project=project,
+        )
+        for _ in range(n_cur)
+    ]
     store.write_traces(batch)

@@ -85,23 +85,51 @@ def st(store_url):
 
 def test_fire_dedups_by_key_counts_and_resolve_reopens(st, delivery_to, receiver):
     d = delivery_to(repeat_interval=3600)
-    first = alerts.fire(st, source="slo", rule="availability:page", severity="critical", message="burning 14.4x",
-                        dims={"slo": "availability"}, project="p")
-    again = alerts.fire(st, source="slo", rule="availability:page", severity="critical", message="burning 20x",
-                        dims={"slo": "availability"}, project="p")
+    first = alerts.fire(
+        st,
+        source="slo",
+        rule="availability:page",
+        severity="critical",
+        message="burning 14.4x",
+        dims={"slo": "availability"},
+        project="p",
+    )
+    again = alerts.fire(
+        st,
+        source="slo",
+        rule="availability:page",
+        severity="critical",
+        message="burning 20x",
+        dims={"slo": "availability"},
+        project="p",
+    )
     assert again.id == first.id and again.count == 2 and again.message == "burning 20x"
     assert again.first_seen_ns == first.first_seen_ns <= again.at_ns
     assert again.key == 'slo:availability:page:project=p:{"slo":"availability"}'
-    other = alerts.fire(st, source="slo", rule="availability:page", severity="critical", message="x",
-                        dims={"slo": "latency"}, project="p")
+    other = alerts.fire(
+        st,
+        source="slo",
+        rule="availability:page",
+        severity="critical",
+        message="x",
+        dims={"slo": "latency"},
+        project="p",
+    )
     assert other.id != first.id
     assert d.flush()
     # the repeat within the repeat interval notified no one; the other key did
     assert [b["alert"]["id"] for b in receiver.bodies] == [first.id, other.id]
     done = alerts.resolve(st, first.key)
     assert done.state == "resolved" and alerts.resolve(st, first.key) is None
-    reopened = alerts.fire(st, source="slo", rule="availability:page", severity="critical", message="again",
-                           dims={"slo": "availability"}, project="p")
+    reopened = alerts.fire(
+        st,
+        source="slo",
+        rule="availability:page",
+        severity="critical",
+        message="again",
+        dims={"slo": "availability"},
+        project="p",
+    )
     assert reopened.id != first.id and reopened.count == 1 and reopened.state == "firing"
     assert d.flush()
     assert [b["event"] for b in receiver.bodies] == ["firing", "firing", "resolved", "firing"]
@@ -111,16 +139,28 @@ def test_fire_dedups_by_key_counts_and_resolve_reopens(st, delivery_to, receiver
 
 def test_webhook_body_schema_and_slack_text(st, delivery_to, receiver):
     d = delivery_to()
-    a = alerts.fire(st, source="budget", rule="budget_daily_max", severity="warning", message="spent $12\nof $10",
-                    trace_id="ab" * 16, project="shop")
+    a = alerts.fire(
+        st,
+        source="budget",
+        rule="budget_daily_max",
+        severity="warning",
+        message="spent $12\nof $10",
+        trace_id="ab" * 16,
+        project="shop",
+    )
     assert d.flush()
     (body,) = receiver.bodies
     assert body["schema"] == "glassbox.alert.v1" and body["event"] == "firing"
-    assert body["text"] == (":warning: WARNING budget/budget_daily_max: spent $12 of $10 project shop "
-                            "run abababababab")
+    assert body["text"] == (":warning: WARNING budget/budget_daily_max: spent $12 of $10 project shop run abababababab")
     assert {k: body["alert"][k] for k in ("id", "source", "rule", "severity", "state", "count", "trace_id")} == {
-        "id": a.id, "source": "budget", "rule": "budget_daily_max", "severity": "warning", "state": "firing",
-        "count": 1, "trace_id": "ab" * 16}
+        "id": a.id,
+        "source": "budget",
+        "rule": "budget_daily_max",
+        "severity": "warning",
+        "state": "firing",
+        "count": 1,
+        "trace_id": "ab" * 16,
+    }
     assert body["alert"]["first_seen"].endswith("+00:00") and body["alert"]["last_seen"] == body["alert"]["at"]
 
 
@@ -167,8 +207,13 @@ def test_rate_limit_and_quiet_hours(st, delivery_to, receiver):
     assert quiet.submit(a, now=night) is False
     crit = alerts.make_alert(source="slo", rule="q2", severity="critical", message="m")
     assert quiet.submit(crit, now=night) is True
-    assert quiet.submit(alerts.make_alert(source="slo", rule="q3", severity="info", message="m"),
-                        now=datetime(2026, 12, 2, 12, 0, tzinfo=UTC)) is True
+    assert (
+        quiet.submit(
+            alerts.make_alert(source="slo", rule="q3", severity="info", message="m"),
+            now=datetime(2026, 12, 2, 12, 0, tzinfo=UTC),
+        )
+        is True
+    )
     quiet.close()
     assert [x.rule for x in got] == ["q2", "q3"] and quiet.health()["quiet_hours_held"] == 1
 
@@ -202,7 +247,7 @@ def test_command_notifier_gets_the_body_on_stdin(tmp_path):
     assert d.flush()
     d.close()
     text = out.read_text()
-    assert text.startswith("critical") and json.loads(text[len("critical"):])["alert"]["message"] == "hello"
+    assert text.startswith("critical") and json.loads(text[len("critical") :])["alert"]["message"] == "hello"
 
 
 def test_callbacks_filter_by_source_and_severity():
@@ -218,8 +263,12 @@ def test_callbacks_filter_by_source_and_severity():
     finally:
         d.close()
         notifiers.remove_callbacks()
-    assert sorted(got) == [("any", "page", "firing"), ("any", "psi", "firing"), ("any", "ticket", "firing"),
-                           ("slo", "page", "firing")]
+    assert sorted(got) == [
+        ("any", "page", "firing"),
+        ("any", "psi", "firing"),
+        ("any", "ticket", "firing"),
+        ("slo", "page", "firing"),
+    ]
 
 
 def test_budget_alerts_are_stored_deduplicated_and_delivered(store_url, delivery_to, receiver):

@@ -78,17 +78,20 @@ def test_pinned_baseline(store):
         drift.check(store, ["quality_score"], baseline="launch")
 
 
-@pytest.mark.parametrize(("score", "expected"), [
-    (DriftScore("wasserstein", 0.05, 0.1, False, 2000, 500, False), "none"),
-    (DriftScore("wasserstein", 0.1, 0.1, True, 2000, 500, False), "low"),
-    (DriftScore("wasserstein", 0.2, 0.1, True, 2000, 500, False), "medium"),
-    (DriftScore("jensenshannon", 0.35, 0.1, True, 2000, 500, True), "high"),
-    (DriftScore("psi", 0.5, 0.1, True, 2000, 500, False), "critical"),
-    (DriftScore("ks", 0.04, 0.05, True, 200, 80, False), "low"),
-    (DriftScore("ks", 0.01, 0.05, True, 200, 80, False), "medium"),
-    (DriftScore("chisquare", 0.001, 0.05, True, 200, 80, True), "high"),
-    (DriftScore("z", 1e-6, 0.05, True, 200, 80, True), "critical"),
-])
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [
+        (DriftScore("wasserstein", 0.05, 0.1, False, 2000, 500, False), "none"),
+        (DriftScore("wasserstein", 0.1, 0.1, True, 2000, 500, False), "low"),
+        (DriftScore("wasserstein", 0.2, 0.1, True, 2000, 500, False), "medium"),
+        (DriftScore("jensenshannon", 0.35, 0.1, True, 2000, 500, True), "high"),
+        (DriftScore("psi", 0.5, 0.1, True, 2000, 500, False), "critical"),
+        (DriftScore("ks", 0.04, 0.05, True, 200, 80, False), "low"),
+        (DriftScore("ks", 0.01, 0.05, True, 200, 80, False), "medium"),
+        (DriftScore("chisquare", 0.001, 0.05, True, 200, 80, True), "high"),
+        (DriftScore("z", 1e-6, 0.05, True, 200, 80, True), "critical"),
+    ],
+)
 def test_severity_bands(score, expected):
     assert drift.severity_of(score) == expected
 

@@ -35,8 +35,15 @@ def test_logger_writes_json_with_trace_span_and_correlation_ids(tmp_path):
         log.warning("after")
     first, inside, after = lines(buf)
     assert "trace_id" not in first and first["event"] == "outside" and first["logger"] == "retrieval"
-    assert inside == {**inside, "event": "searched", "hits": 3, "level": "info", "trace_id": t.trace_id,
-                      "span_id": s.span_id, "correlation_id": "req-42"}
+    assert inside == {
+        **inside,
+        "event": "searched",
+        "hits": 3,
+        "level": "info",
+        "trace_id": t.trace_id,
+        "span_id": s.span_id,
+        "correlation_id": "req-42",
+    }
     assert after["span_id"] == t.root_span_id and after["level"] == "warning"
     assert inside["timestamp"].endswith("Z")
 
@@ -201,7 +208,7 @@ def test_console_exporter_prints_each_trace_as_a_tree(monkeypatch, capfd):
     lines_ = [x for x in err.splitlines() if x.strip()]
     start = next(i for i, x in enumerate(lines_) if x.startswith("qa "))
     assert "complete" in lines_[start]
-    tree = lines_[start + 1:start + 4]
+    tree = lines_[start + 1 : start + 4]
     assert tree[0].startswith("├─ retrieve ") and tree[1].startswith("│  └─ embed ")
     assert tree[2].startswith("└─ answer ")
 

@@ -61,8 +61,9 @@ def test_both_windows_must_exceed():
     assert not [a for a in s.firing if a.long == "1h"]
 
 
-@pytest.mark.parametrize(("factor", "long_hours", "budget_spent"), [(14.4, 1, 0.02), (6, 6, 0.05), (3, 24, 0.10),
-                                                                   (1, 72, 0.10)])
+@pytest.mark.parametrize(
+    ("factor", "long_hours", "budget_spent"), [(14.4, 1, 0.02), (6, 6, 0.05), (3, 24, 0.10), (1, 72, 0.10)]
+)
 def test_the_workbook_table(factor, long_hours, budget_spent):
     """SRE Workbook table 5-8: each factor is the share of a 30-day budget its long window spends."""
     assert (factor, timedelta(hours=long_hours)) in {(f, lng) for _, lng, _, f in BURN_ALERTS}
@@ -85,9 +86,17 @@ def _store_with_runs(url: str) -> Store:
     runs = []
     for i in range(1, 41):  # 40 runs over the last 40 minutes, the 10 newest failed and slow
         recent = i > 30
-        runs.append(make_run(i, ago=timedelta(minutes=41 - i), now=now, status="failed" if recent else "complete",
-                             duration_ms=9000 if recent else 300, quality=0.5 if recent else 0.9,
-                             stages=[("retrieve", 100, "ok"), ("llm", 8000 if recent else 150, "ok")]))
+        runs.append(
+            make_run(
+                i,
+                ago=timedelta(minutes=41 - i),
+                now=now,
+                status="failed" if recent else "complete",
+                duration_ms=9000 if recent else 300,
+                quality=0.5 if recent else 0.9,
+                stages=[("retrieve", 100, "ok"), ("llm", 8000 if recent else 150, "ok")],
+            )
+        )
     runs.append(make_run(99, ago=timedelta(days=40), now=now, status="failed"))  # outside the window
     s = Store(url)
     s.write_traces(runs)
@@ -96,15 +105,22 @@ def _store_with_runs(url: str) -> Store:
 
 def test_slis_from_stored_runs(store_url):
     s = _store_with_runs(store_url)
-    by = {x.slo.name: x for x in check(s, [
-        SLO("avail", "availability", 0.99),
-        SLO("lat", "latency", 0.99, threshold_ms=5120),
-        SLO("stage_lat", "latency", 0.9, threshold_ms=640, stage="llm"),
-        SLO("qual", "quality", 0.9, min_score=0.8),
-        SLO("err", "error_rate", 0.99),
-        SLO("ratio", "ratio", 0.5, good={"min_score": 0.8}, total={"workflow": "qa"}),
-        SLO("other", "availability", 0.99, workflow="nothing-here"),
-    ], alert=False)}
+    by = {
+        x.slo.name: x
+        for x in check(
+            s,
+            [
+                SLO("avail", "availability", 0.99),
+                SLO("lat", "latency", 0.99, threshold_ms=5120),
+                SLO("stage_lat", "latency", 0.9, threshold_ms=640, stage="llm"),
+                SLO("qual", "quality", 0.9, min_score=0.8),
+                SLO("err", "error_rate", 0.99),
+                SLO("ratio", "ratio", 0.5, good={"min_score": 0.8}, total={"workflow": "qa"}),
+                SLO("other", "availability", 0.99, workflow="nothing-here"),
+            ],
+            alert=False,
+        )
+    }
     for name in ("avail", "lat", "stage_lat", "qual", "err", "ratio"):
         assert (by[name].events, by[name].good) == (40, 30), name
         assert by[name].sli == pytest.approx(0.75)
@@ -138,17 +154,20 @@ def test_check_fires_and_resolves_slo_alerts(store_url):
         notifiers.remove_callbacks()
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ({"name": "x", "sli": "speed", "objective": 0.9}, "sli must be one of"),
-    ({"name": "x", "sli": "availability", "objective": 150}, "objective must be between 0 and 1"),
-    ({"name": "x", "sli": "latency", "objective": 0.9, "threshold_ms": 500}, "not a bucket boundary"),
-    ({"name": "x", "sli": "latency", "objective": 0.9}, "needs threshold_ms"),
-    ({"name": "x", "sli": "quality", "objective": 0.9}, "needs min_score"),
-    ({"name": "x", "sli": "availability", "objective": 0.9, "window": "30 days"}, "window must look like"),
-    ({"name": "x", "sli": "availability", "objective": 0.9, "objectiv": 1}, "unknown key 'objectiv'"),
-    ({"name": "x", "sli": "ratio", "objective": 0.9, "good": {"scor": 1}}, "good: unknown filter 'scor'"),
-    ({"name": "x y", "sli": "availability", "objective": 0.9}, "use letters, digits"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"name": "x", "sli": "speed", "objective": 0.9}, "sli must be one of"),
+        ({"name": "x", "sli": "availability", "objective": 150}, "objective must be between 0 and 1"),
+        ({"name": "x", "sli": "latency", "objective": 0.9, "threshold_ms": 500}, "not a bucket boundary"),
+        ({"name": "x", "sli": "latency", "objective": 0.9}, "needs threshold_ms"),
+        ({"name": "x", "sli": "quality", "objective": 0.9}, "needs min_score"),
+        ({"name": "x", "sli": "availability", "objective": 0.9, "window": "30 days"}, "window must look like"),
+        ({"name": "x", "sli": "availability", "objective": 0.9, "objectiv": 1}, "unknown key 'objectiv'"),
+        ({"name": "x", "sli": "ratio", "objective": 0.9, "good": {"scor": 1}}, "good: unknown filter 'scor'"),
+        ({"name": "x y", "sli": "availability", "objective": 0.9}, "use letters, digits"),
+    ],
+)
 def test_bad_definitions_name_the_slo_and_key(spec, message):
     with pytest.raises(SLOError, match=message):
         SLO.from_dict(spec)
@@ -175,8 +194,12 @@ def test_cli_init_status_check_and_exit_codes(tmp_path, monkeypatch, store_url):
         assert runner.invoke(app, ["slo", "init"]).exit_code == 2  # already there
         status_out = runner.invoke(app, ["slo", "status", "--store", store_url, "--json"])
         assert status_out.exit_code == 0
-        assert {d["slo"]["name"] for d in json.loads(status_out.stdout)} == {"availability", "latency", "quality",
-                                                                             "error_rate"}
+        assert {d["slo"]["name"] for d in json.loads(status_out.stdout)} == {
+            "availability",
+            "latency",
+            "quality",
+            "error_rate",
+        }
         checked = runner.invoke(app, ["slo", "check", "availability", "--store", store_url])
         assert checked.exit_code == 1 and "page" in checked.stdout
         alerts_out = runner.invoke(app, ["alerts", "--store", store_url, "--source", "slo", "--json"])
@@ -193,26 +216,39 @@ def test_default_slos_make_rules_that_promtool_checks_and_tests(tmp_path):
     promtool = shutil.which("promtool") or "/usr/bin/promtool"
     from glassbox.monitoring.slo_rules import write_rules
 
-    slos = [*default_rag_slos(), SLO("retrieve_latency", "latency", 0.95, threshold_ms=640, stage="retrieve",
-                                     workflow="qa", service="rag"),
-            SLO("mixed", "ratio", 0.9, good={"min_score": 0.5})]  # fmt: skip
+    slos = [
+        *default_rag_slos(),
+        SLO("retrieve_latency", "latency", 0.95, threshold_ms=640, stage="retrieve", workflow="qa", service="rag"),
+        SLO("mixed", "ratio", 0.9, good={"min_score": 0.5}),
+    ]
     (rules, tests), skipped = write_rules(slos, tmp_path / "prom")
     assert skipped == [("mixed", "a ratio of trace filters has no metric series (it is checked from the store only)")]
     text = rules.read_text()
-    for name in ("slo:sli_error:ratio_rate5m", "slo:sli_error:ratio_rate3d", "slo:sli_error:ratio_rate30d",
-                 "slo:error_budget:ratio", "slo:objective:ratio", "slo:period_error_budget_remaining:ratio",
-                 'le=\\"5.12\\"', 'le=\\"0.64\\"', "GlassboxSLOAvailabilityPage", "GlassboxSLORetrieveLatencyTicket"):
+    for name in (
+        "slo:sli_error:ratio_rate5m",
+        "slo:sli_error:ratio_rate3d",
+        "slo:sli_error:ratio_rate30d",
+        "slo:error_budget:ratio",
+        "slo:objective:ratio",
+        "slo:period_error_budget_remaining:ratio",
+        'le=\\"5.12\\"',
+        'le=\\"0.64\\"',
+        "GlassboxSLOAvailabilityPage",
+        "GlassboxSLORetrieveLatencyTicket",
+    ):
         assert name in text, name
     checked = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    tested = subprocess.run([promtool, "test", "rules", tests.name], cwd=tests.parent, capture_output=True, text=True,
-                            check=False)  # fmt: skip
+    tested = subprocess.run(
+        [promtool, "test", "rules", tests.name], cwd=tests.parent, capture_output=True, text=True, check=False
+    )
     assert tested.returncode == 0, tested.stdout + tested.stderr
     # the tests can fail: a wrong expected ratio is caught
     wrong = tests.read_text().replace("value: 0.5\n", "value: 0.4\n", 1)
     (tests.parent / "wrong.test.yml").write_text(wrong)
-    failed = subprocess.run([promtool, "test", "rules", "wrong.test.yml"], cwd=tests.parent, capture_output=True,
-                            text=True, check=False)  # fmt: skip
+    failed = subprocess.run(
+        [promtool, "test", "rules", "wrong.test.yml"], cwd=tests.parent, capture_output=True, text=True, check=False
+    )
     assert failed.returncode != 0
 
 

@@ -40,11 +40,23 @@ def _runs() -> list:
         ago = timedelta(days=(0.2 + (i - 20) * 0.3) if newer else (7.2 + i * 0.3))
         domain = "edtech" if i % 2 else "billing"
         dims = {"grounding": 0.3 if newer and domain == "edtech" else 0.9, "clarity": 0.8}
-        runs.append(make_run(i, ago=ago, now=NOW, workflow="qa" if i % 3 else XSS, domain=domain,
-                             status="failed" if newer and i % 5 == 0 else "complete",
-                             stages=[("retrieve", 400.0 if newer else 100.0, "ok"), ("llm", 50.0, "ok")],
-                             cost=0.02 if newer else 0.01, model="gpt-4o" if i % 4 else "gpt-4o-mini",
-                             quality=0.55 if newer else 0.85, passed=not newer, dims=dims, project="p"))  # fmt: skip
+        runs.append(
+            make_run(
+                i,
+                ago=ago,
+                now=NOW,
+                workflow="qa" if i % 3 else XSS,
+                domain=domain,
+                status="failed" if newer and i % 5 == 0 else "complete",
+                stages=[("retrieve", 400.0 if newer else 100.0, "ok"), ("llm", 50.0, "ok")],
+                cost=0.02 if newer else 0.01,
+                model="gpt-4o" if i % 4 else "gpt-4o-mini",
+                quality=0.55 if newer else 0.85,
+                passed=not newer,
+                dims=dims,
+                project="p",
+            )
+        )
     return runs
 
 
@@ -61,9 +73,15 @@ def test_every_figure_equals_the_query_api(filled):
     summary, before = q.summary(**p.filters()), q.summary(**p.previous().filters())
     figs = {f.label: f for f in rep.sections[0].figures}
     assert rep.runs == summary["runs"] == 20
-    for label, key in (("runs", "runs"), ("success rate", "success_rate"), ("total cost", "total_cost_usd"),
-                       ("avg cost per run", "avg_cost_usd"), ("avg quality", "avg_quality"),
-                       ("gate pass rate", "pass_rate"), ("p95 duration", "p95_duration_ms")):  # fmt: skip
+    for label, key in (
+        ("runs", "runs"),
+        ("success rate", "success_rate"),
+        ("total cost", "total_cost_usd"),
+        ("avg cost per run", "avg_cost_usd"),
+        ("avg quality", "avg_quality"),
+        ("gate pass rate", "pass_rate"),
+        ("p95 duration", "p95_duration_ms"),
+    ):
         assert figs[label].value == summary[key] and figs[label].previous == before[key]
     cost = next(s for s in rep.sections if s.title == "Cost")
     costs = cost_report(filled, days=p.days, until=p.until, by="day").to_dict()
@@ -86,7 +104,8 @@ def test_the_rules_cite_the_figures_they_found(filled):
     assert by_rule["cost_per_run_rise"].figures["rise"] == pytest.approx(1.0)
     assert by_rule["success_rate_drop"].figures["failed"] == 4
     assert [r.severity for r in rep.recommendations] == sorted(
-        (r.severity for r in rep.recommendations), key={"critical": 0, "warning": 1, "info": 2}.get)
+        (r.severity for r in rep.recommendations), key={"critical": 0, "warning": 1, "info": 2}.get
+    )
 
 
 def test_an_empty_period_is_a_no_data_report_in_every_format(store):
@@ -111,14 +130,17 @@ def test_formats_escape_hostile_content_and_load_nothing(filled):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(costs=st.lists(st.one_of(st.none(), st.integers(0, 10_000).map(lambda c: c / 1e4)), min_size=1, max_size=12),
-       # a run exactly at the period's edge belongs to it (since is inclusive); keep the draws off the edge
-       days_ago=st.lists(st.floats(0.01, 13.9).filter(lambda d: abs(d - 7) > 1e-3),
-                         min_size=12, max_size=12))  # fmt: skip
+@given(
+    costs=st.lists(st.one_of(st.none(), st.integers(0, 10_000).map(lambda c: c / 1e4)), min_size=1, max_size=12),
+    # a run exactly at the period's edge belongs to it (since is inclusive); keep the draws off the edge
+    days_ago=st.lists(st.floats(0.01, 13.9).filter(lambda d: abs(d - 7) > 1e-3), min_size=12, max_size=12),
+)
 def test_report_totals_equal_sums_by_hand(tmp_path_factory, costs, days_ago):
     st_ = Store(f"sqlite:///{tmp_path_factory.mktemp('r')}/h.db")
-    runs = [make_run(i, ago=timedelta(days=days_ago[i]), now=NOW, cost=c, stages=[("llm", 10.0, "ok")])
-            for i, c in enumerate(costs)]  # fmt: skip
+    runs = [
+        make_run(i, ago=timedelta(days=days_ago[i]), now=NOW, cost=c, stages=[("llm", 10.0, "ok")])
+        for i, c in enumerate(costs)
+    ]
     st_.write_traces(runs)
     p = Period(NOW - timedelta(days=7), NOW + timedelta(seconds=1))
     rep = build("cost", Query(st_), p)
@@ -136,8 +158,21 @@ def test_report_totals_equal_sums_by_hand(tmp_path_factory, costs, days_ago):
 
 def test_cli_writes_lists_and_rejects(filled, tmp_path):
     runner = CliRunner()
-    out = runner.invoke(app, ["report", "quality", "--days", "7", "--format", "html", "--output", str(tmp_path / "r"),
-                              "--store", filled.url])  # fmt: skip
+    out = runner.invoke(
+        app,
+        [
+            "report",
+            "quality",
+            "--days",
+            "7",
+            "--format",
+            "html",
+            "--output",
+            str(tmp_path / "r"),
+            "--store",
+            filled.url,
+        ],
+    )
     assert out.exit_code == 0, out.output
     path = Path(out.stdout.strip())
     assert path.is_file() and path.suffix == ".html" and "Quality report" in path.read_text()
@@ -145,8 +180,12 @@ def test_cli_writes_lists_and_rejects(filled, tmp_path):
     assert json.loads(listed.stdout)[0]["path"] == str(path.resolve())
     md = runner.invoke(app, ["report", "cost", "--since", "14d", "--store", filled.url])
     assert md.exit_code == 0 and md.stdout.startswith("# Cost report")
-    for bad in (["report", "nope"], ["report", "cost", "--days", "3", "--since", "2d"],
-                ["report", "cost", "--format", "pdf"], ["report", "cost", "--since", "yesterday-ish"]):  # fmt: skip
+    for bad in (
+        ["report", "nope"],
+        ["report", "cost", "--days", "3", "--since", "2d"],
+        ["report", "cost", "--format", "pdf"],
+        ["report", "cost", "--since", "yesterday-ish"],
+    ):
         res = runner.invoke(app, [*bad, "--store", filled.url])
         assert res.exit_code == 2 and res.stderr.startswith("error: "), (bad, res.output)
 

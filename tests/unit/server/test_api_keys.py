@@ -26,9 +26,14 @@ def test_verify_needs_the_exact_secret(store):
         assert verify(store, wrong) is None, wrong
 
 
-@pytest.mark.parametrize(("scope", "allowed"), [
-    ("read", {"read"}), ("write", {"read", "write"}), ("metrics", {"metrics"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("scope", "allowed"),
+    [
+        ("read", {"read"}),
+        ("write", {"read", "write"}),
+        ("metrics", {"metrics"}),
+    ],
+)
 def test_scopes(store, scope, allowed):
     _, record = create_key(store, "p", scope)
     assert {s for s in ("read", "write", "metrics") if record.allows(s)} == allowed

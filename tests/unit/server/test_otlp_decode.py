@@ -40,25 +40,51 @@ def canonical(doc: dict) -> dict:
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 number = st.floats(allow_nan=False, allow_infinity=False, width=32)
-json_value = st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | number | text,
-                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
-                          max_leaves=8)  # fmt: skip
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | number | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-@given(decisions=st.lists(st.tuples(text.filter(bool), st.none() | text, st.none() | number,
-                                    st.dictionaries(text.filter(bool), st.none() | number, max_size=3),
-                                    st.dictionaries(text, json_value, max_size=3)), max_size=3),
-       scores=st.lists(st.tuples(text.filter(bool), number, st.none() | number, st.none() | st.booleans(),
-                                 st.dictionaries(text.filter(bool), number, max_size=3), st.none() | text),
-                       max_size=3),
-       evidence=st.lists(st.tuples(text.filter(bool), st.dictionaries(text, json_value, max_size=3)), max_size=3),
-       on_stage=st.booleans())  # fmt: skip
+@given(
+    decisions=st.lists(
+        st.tuples(
+            text.filter(bool),
+            st.none() | text,
+            st.none() | number,
+            st.dictionaries(text.filter(bool), st.none() | number, max_size=3),
+            st.dictionaries(text, json_value, max_size=3),
+        ),
+        max_size=3,
+    ),
+    scores=st.lists(
+        st.tuples(
+            text.filter(bool),
+            number,
+            st.none() | number,
+            st.none() | st.booleans(),
+            st.dictionaries(text.filter(bool), number, max_size=3),
+            st.none() | text,
+        ),
+        max_size=3,
+    ),
+    evidence=st.lists(st.tuples(text.filter(bool), st.dictionaries(text, json_value, max_size=3)), max_size=3),
+    on_stage=st.booleans(),
+)
 def test_glassbox_spans_round_trip_losslessly(decisions, scores, evidence, on_stage):
     """What SDK remote mode sends (otel.to_otel_spans) comes back as the same decisions, evidence and scores."""
     with capture(heuristics=False) as got:
-        with gb.trace("question?", workflow="wf", intent="i", tags=["a", "b"], metadata={"m": [1, "x"]},
-                      user_id="u", session_id="s") as t:  # fmt: skip
+        with gb.trace(
+            "question?",
+            workflow="wf",
+            intent="i",
+            tags=["a", "b"],
+            metadata={"m": [1, "x"]},
+            user_id="u",
+            session_id="s",
+        ) as t:
             with gb.stage("retrieve", kind="retrieval") if on_stage else gb.stage("outer"):
                 for what, why, conf, alts, inputs in decisions:
                     gb.decision(what, why=why, confidence=conf, alternatives=alts, inputs=inputs)
@@ -114,23 +140,45 @@ def test_json_encoding_decodes_like_protobuf_including_links():
     assert [t.to_dict() for t in from_json] == [t.to_dict() for t in from_pb]
 
 
-@pytest.mark.parametrize(("body", "problem"), [
-    (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz' + b"0" * 30 + b'"}]}]}]}', "not valid hex"),
-    (b'{"resourceSpans": {"x": 1}}', "resourceSpans must be a list"),
-    (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": 5, "kind": "nope"}]}]}]}', "not an OTLP trace export"),
-    (b"[1, 2]", "JSON object"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz' + b"0" * 30 + b'"}]}]}]}', "not valid hex"),
+        (b'{"resourceSpans": {"x": 1}}', "resourceSpans must be a list"),
+        (
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": 5, "kind": "nope"}]}]}]}',
+            "not an OTLP trace export",
+        ),
+        (b"[1, 2]", "JSON object"),
+    ],
+)
 def test_malformed_json_names_the_problem(body, problem):
     with pytest.raises(otlp.PayloadError, match=problem):
         otlp.parse(body, "application/json")
 
 
 def test_invalid_ids_are_rejected_one_by_one():
-    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [
-        {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "ok",
-         "startTimeUnixNano": "1", "endTimeUnixNano": "2"},
-        {"traceId": "00" * 16, "spanId": "eee19b7ec3c1b175", "name": "zero trace id"},
-        {"traceId": "5b8efff798038103d269b633813fc60c", "name": "no span id"}]}]}]}  # fmt: skip
+    doc = {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "ok",
+                                "startTimeUnixNano": "1",
+                                "endTimeUnixNano": "2",
+                            },
+                            {"traceId": "00" * 16, "spanId": "eee19b7ec3c1b175", "name": "zero trace id"},
+                            {"traceId": "5b8efff798038103d269b633813fc60c", "name": "no span id"},
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
     d = otlp.decode(otlp.parse(json.dumps(doc).encode(), "application/json"), project=None)
     assert (d.spans, d.rejected, len(d.traces)) == (3, 2, 1)
     assert "zero trace id" in d.problems[0] and "no span id" in d.problems[1]
@@ -138,13 +186,26 @@ def test_invalid_ids_are_rejected_one_by_one():
 
 USAGE = {"gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 200}
 CONVENTIONS = {
-    "gen_ai current": {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                       "gen_ai.request.model": "gpt-4o-mini", **USAGE},
-    "gen_ai legacy": {"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-mini",
-                      "gen_ai.usage.prompt_tokens": 1000, "gen_ai.usage.completion_tokens": 200},
-    "OpenInference": {"openinference.span.kind": "LLM", "llm.provider": "openai", "llm.model_name": "gpt-4o-mini",
-                      "llm.token_count.prompt": 1000, "llm.token_count.completion": 200},
-}  # fmt: skip
+    "gen_ai current": {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        **USAGE,
+    },
+    "gen_ai legacy": {
+        "gen_ai.system": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.usage.prompt_tokens": 1000,
+        "gen_ai.usage.completion_tokens": 200,
+    },
+    "OpenInference": {
+        "openinference.span.kind": "LLM",
+        "llm.provider": "openai",
+        "llm.model_name": "gpt-4o-mini",
+        "llm.token_count.prompt": 1000,
+        "llm.token_count.completion": 200,
+    },
+}
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)

@@ -60,8 +60,9 @@ def spans_of(req: Any) -> dict[str, dict[str, Any]]:
                     for key in ("traceId", "spanId", "parentSpanId"):
                         if obj.get(key):
                             obj[key] = base64.b64decode(obj[key]).hex()
-                out[sp["spanId"]] = _normal({"resource": rs.get("resource", {}), "scope": ss.get("scope", {}),
-                                             "span": sp})  # fmt: skip
+                out[sp["spanId"]] = _normal(
+                    {"resource": rs.get("resource", {}), "scope": ss.get("scope", {}), "span": sp}
+                )
     return out
 
 
@@ -107,8 +108,11 @@ def test_the_example_file_is_stored_with_its_kind_resource_and_scope(store):
     t = store.get_trace("5b8efff798038103d269b633813fc60c")
     (s,) = t.spans
     assert s.otel_kind == "server" and s.service == "my.service"
-    assert s.scope == {"name": "my.library", "version": "1.0.0",
-                       "attributes": {"my.scope.attribute": "some scope attribute"}}  # fmt: skip
+    assert s.scope == {
+        "name": "my.library",
+        "version": "1.0.0",
+        "attributes": {"my.scope.attribute": "some scope attribute"},
+    }
     assert s.attributes["my.span.attr"] == "some value"
     assert s.parent_id == "eee19b7ec3c1b173"  # a remote parent, kept
 
@@ -125,10 +129,14 @@ def test_js_sdk_spans_keep_links_trace_state_and_the_status_message_next_to_the_
     pub = by_name["queue.publish answers"]
     assert pub.otel_kind == "producer" and by_name["GET upstream"].otel_kind == "client"
     assert pub.links == [
-        {"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b9c7c989f97918e1",
-         "trace_state": "congo=ucfJifl5GOE", "attributes": {"link.reason": "retry of"}},
+        {
+            "trace_id": "0af7651916cd43dd8448eb211c80319c",
+            "span_id": "b9c7c989f97918e1",
+            "trace_state": "congo=ucfJifl5GOE",
+            "attributes": {"link.reason": "retry of"},
+        },
         {"trace_id": "0af7651916cd43dd8448eb211c80319d", "span_id": "b9c7c989f97918e2"},
-    ]  # fmt: skip
+    ]
     assert pub.scope == {"name": "ask-service", "version": "2.3.0", "attributes": {"team": "search"}}
 
 
@@ -145,8 +153,7 @@ def test_the_run_json_and_show_verbose_show_the_otel_fields(store):
     assert spans["queue.publish answers"]["links"][0]["trace_state"] == "congo=ucfJifl5GOE"
     assert spans["POST /api/ask"]["resource"]["service.name"] == "web-frontend"
     assert spans["POST /api/ask"]["status_message"] == "upstream answer could not be parsed"
-    out = CliRunner().invoke(app, ["show", "4bf92f3577b3", "--verbose", "--store", store.url],
-                             env={"COLUMNS": "200"})  # fmt: skip
+    out = CliRunner().invoke(app, ["show", "4bf92f3577b3", "--verbose", "--store", store.url], env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
     assert "producer" in out.output and "ask-service 2.3.0" in out.output and "2 links" in out.output
     assert "upstream answer could not be parsed" in out.output
@@ -163,8 +170,9 @@ def test_in_process_foreign_spans_keep_kind_links_resource_scope_and_trace_state
     other = SpanContext(int("ab" * 16, 16), int("cd" * 8, 16), is_remote=True, trace_state=TraceState([("k", "v")]))
     with capture(project="p") as got:
         with gb.trace("run"):
-            with tracer.start_as_current_span("call", kind=SpanKind.CLIENT,
-                                              links=[Link(other, {"why": "batch"})]) as sp:  # fmt: skip
+            with tracer.start_as_current_span(
+                "call", kind=SpanKind.CLIENT, links=[Link(other, {"why": "batch"})]
+            ) as sp:
                 sp.set_status(Status(StatusCode.ERROR, "remote said no"))
     provider.shutdown()
     (t,) = got
@@ -172,8 +180,9 @@ def test_in_process_foreign_spans_keep_kind_links_resource_scope_and_trace_state
     assert call.otel_kind == "client" and call.status_message == "remote said no"
     assert call.scope == {"name": "my.instrumentation", "version": "3.1.0", "attributes": {"lib.flag": True}}
     assert call.resource == {"service.name": "app", "deployment.environment.name": "prod"}
-    assert call.links == [{"trace_id": "ab" * 16, "span_id": "cd" * 8, "trace_state": "k=v",
-                           "attributes": {"why": "batch"}}]  # fmt: skip
+    assert call.links == [
+        {"trace_id": "ab" * 16, "span_id": "cd" * 8, "trace_state": "k=v", "attributes": {"why": "batch"}}
+    ]
 
 
 def test_export_invents_no_request_model_and_classifies_every_stage_for_openinference():
@@ -186,8 +195,9 @@ def test_export_invents_no_request_model_and_classifies_every_stage_for_openinfe
             with gb.stage("answer", kind="llm") as s:
                 s.model, s.tokens_in, s.tokens_out = "gpt-4o-mini-2024-07-18", 10, 2
     (t,) = got
-    spans = {"root" if s.context.span_id == int(t.root_span_id, 16) else s.name: dict(s.attributes)
-             for s in to_otel_spans(t)}  # fmt: skip
+    spans = {
+        "root" if s.context.span_id == int(t.root_span_id, 16) else s.name: dict(s.attributes) for s in to_otel_spans(t)
+    }
     assert "gen_ai.request.model" not in spans["answer"]
     assert spans["answer"]["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
     assert spans["answer"]["openinference.span.kind"] == "LLM"
@@ -197,13 +207,27 @@ def test_export_invents_no_request_model_and_classifies_every_stage_for_openinfe
 
 
 def test_an_instrumentors_own_openinference_kind_and_request_model_are_sent_as_they_were():
-    span = {"traceId": "11" * 16, "spanId": "22" * 8, "name": "rerank", "startTimeUnixNano": "1",
-            "endTimeUnixNano": "2", "attributes": [
-                {"key": "openinference.span.kind", "value": {"stringValue": "RERANKER"}},
-                {"key": "gen_ai.request.model", "value": {"stringValue": "rerank-v3"}}]}  # fmt: skip
-    body = json.dumps({"resourceSpans": [{"resource": {"attributes": [
-        {"key": "service.name", "value": {"stringValue": "svc"}}]}, "scopeSpans": [{"scope": {"name": "oi"},
-                                                                                   "spans": [span]}]}]}).encode()
+    span = {
+        "traceId": "11" * 16,
+        "spanId": "22" * 8,
+        "name": "rerank",
+        "startTimeUnixNano": "1",
+        "endTimeUnixNano": "2",
+        "attributes": [
+            {"key": "openinference.span.kind", "value": {"stringValue": "RERANKER"}},
+            {"key": "gen_ai.request.model", "value": {"stringValue": "rerank-v3"}},
+        ],
+    }
+    body = json.dumps(
+        {
+            "resourceSpans": [
+                {
+                    "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
+                    "scopeSpans": [{"scope": {"name": "oi"}, "spans": [span]}],
+                }
+            ]
+        }
+    ).encode()
     (t,) = otlp.decode(otlp.parse(body, "application/json"), project="p").traces
     (out,) = to_otel_spans(t)
     assert out.attributes["openinference.span.kind"] == "RERANKER"

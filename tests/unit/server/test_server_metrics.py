@@ -32,8 +32,13 @@ def test_runs_stages_tokens_cost_quality_and_budget_events_are_observed():
     assert v("glassbox_run_errors_total", {"workflow": "qa", "model_version": ""}) == 1
     assert v("glassbox_stages_total", {"workflow": "qa", "stage": "fetch", "status": "error", "model_version": ""}) == 1
     assert v("glassbox_llm_calls_total", {"provider": "openai", "model": "gpt-4o-mini", "outcome": "success"}) == 1
-    assert v("glassbox_llm_tokens_per_call_bucket", {"provider": "openai", "model": "gpt-4o-mini",
-                                                     "direction": "input", "le": "256.0"}) == 1
+    assert (
+        v(
+            "glassbox_llm_tokens_per_call_bucket",
+            {"provider": "openai", "model": "gpt-4o-mini", "direction": "input", "le": "256.0"},
+        )
+        == 1
+    )
     stage = {"workflow": "qa", "stage": "retrieve", "model_version": ""}
     assert v("glassbox_stage_duration_seconds_count", stage) == 1
     assert v("glassbox_stage_duration_seconds_sum", stage) == 0.04  # seconds, not milliseconds
@@ -63,14 +68,21 @@ def test_foreign_runs_without_a_workflow_share_one_label_set():
         r.name = f"GET /users/{i}"
         r.spans.append(Span(r.trace_id, f"{i:016x}", r.root_span_id, "db", "stage", r.start_ns))
     m.observe(runs)
-    assert m.registry.get_sample_value("glassbox_traces_total", {"workflow": "", "status": "complete",
-                                                                 "model_version": ""}) == 3
+    assert (
+        m.registry.get_sample_value(
+            "glassbox_traces_total", {"workflow": "", "status": "complete", "model_version": ""}
+        )
+        == 3
+    )
 
 
 def test_multiprocess_mode_sums_every_process(tmp_path):
     """Under PROMETHEUS_MULTIPROC_DIR (gunicorn / `glassbox serve --workers`), one exposition covers all."""
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).parents[1] /
-                                                                                          "analysis")}  # fmt: skip
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        "PYTHONPATH": str(Path(__file__).parents[1] / "analysis"),
+    }
     observe = textwrap.dedent("""
         from glassbox.monitoring.metrics import Metrics
         from runs_builder import make_run
@@ -85,16 +97,33 @@ def test_multiprocess_mode_sums_every_process(tmp_path):
     """)
     out = subprocess.run([sys.executable, "-c", expose], env=env, check=True, capture_output=True, text=True).stdout
     assert 'glassbox_traces_total{model_version="",status="complete",workflow="qa"} 2.0' in out
-    assert 'glassbox_llm_calls_total' in out or 'glassbox_stages_total{model_version="",stage="retrieve"' in out
+    assert "glassbox_llm_calls_total" in out or 'glassbox_stages_total{model_version="",stage="retrieve"' in out
 
 
 def test_latency_buckets_reach_llm_time_scales_and_quality_uses_the_score_scale():
     from glassbox.monitoring.buckets import DURATION_BUCKETS_S, TOKEN_BUCKETS
 
-    assert DURATION_BUCKETS_S == (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96,
-                                  81.92)  # the OTel GenAI gen_ai.client.operation.duration advice
-    assert TOKEN_BUCKETS[0] == 1 and TOKEN_BUCKETS[-1] == 67108864 and all(
-        b == a * 4 for a, b in itertools.pairwise(TOKEN_BUCKETS))
+    assert DURATION_BUCKETS_S == (
+        0.01,
+        0.02,
+        0.04,
+        0.08,
+        0.16,
+        0.32,
+        0.64,
+        1.28,
+        2.56,
+        5.12,
+        10.24,
+        20.48,
+        40.96,
+        81.92,
+    )  # the OTel GenAI gen_ai.client.operation.duration advice
+    assert (
+        TOKEN_BUCKETS[0] == 1
+        and TOKEN_BUCKETS[-1] == 67108864
+        and all(b == a * 4 for a, b in itertools.pairwise(TOKEN_BUCKETS))
+    )
     m = Metrics()
     slow = make_run(1, duration_ms=30_000, quality=2.5)  # a 30 s run scored 2.5 on a 0-3 rubric
     m.observe([slow])
@@ -136,5 +165,6 @@ def test_the_metrics_port_setting_serves_the_same_names_as_serve(tmp_path, monke
     text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     assert 'glassbox_traces_total{model_version="r7",status="complete",workflow="qa"} 1.0' in text
     assert 'glassbox_model_version_info{model_version="r7"} 1.0' in text
-    assert 'glassbox_stage_duration_seconds_bucket{le="81.92",model_version="r7",stage="retrieve",workflow="qa"}' \
-        in text  # fmt: skip
+    assert (
+        'glassbox_stage_duration_seconds_bucket{le="81.92",model_version="r7",stage="retrieve",workflow="qa"}' in text
+    )

@@ -61,7 +61,8 @@ def test_wasserstein_matches_scipy_and_floors_the_norm():
     assert drift.wasserstein_normed(a, b) == pytest.approx(stats.wasserstein_distance(a, b) / np.std(a), abs=1e-12)
     # a constant reference: the std floor of 0.001 keeps the ratio finite, as in Evidently
     assert drift.wasserstein_normed([1.0] * 5, [1.0, 1.0, 1.1]) == pytest.approx(
-        _ev(wasserstein_stat_test, [1.0] * 5, [1.0, 1.0, 1.1]).drift_score, abs=1e-9)
+        _ev(wasserstein_stat_test, [1.0] * 5, [1.0, 1.0, 1.1]).drift_score, abs=1e-9
+    )
 
 
 def test_few_distinct_values_are_binned_by_value():
@@ -81,7 +82,8 @@ def test_categorical_statistics_equal_evidently(shifted):
     assert chi.p_value == pytest.approx(_ev(chi_stat_test, a, b, CAT).drift_score, abs=1e-12)
     assert drift.psi(a, b, categorical=True) == pytest.approx(_ev(psi_stat_test, a, b, CAT).drift_score, abs=1e-9)
     assert drift.jensen_shannon(a, b, categorical=True) == pytest.approx(
-        _ev(jensenshannon_stat_test, a, b, CAT).drift_score, abs=1e-9)
+        _ev(jensenshannon_stat_test, a, b, CAT).drift_score, abs=1e-9
+    )
     assert drift.drift_test(a, b, categorical=True).drifted is shifted
 
 
@@ -100,10 +102,19 @@ def test_binary_z_test_equals_evidently(shifted):
     assert same.p_value == _ev(z_stat_test, ["x"] * 4, ["x"] * 3, CAT).drift_score == 1
 
 
-@pytest.mark.parametrize(("n_ref", "categorical", "distinct"), [
-    (1000, False, 50), (1001, False, 50), (200, False, 4), (200, False, 2), (2000, False, 3),
-    (1000, True, 2), (1000, True, 6), (5000, True, 6),
-])
+@pytest.mark.parametrize(
+    ("n_ref", "categorical", "distinct"),
+    [
+        (1000, False, 50),
+        (1001, False, 50),
+        (200, False, 4),
+        (200, False, 2),
+        (2000, False, 3),
+        (1000, True, 2),
+        (1000, True, 6),
+        (5000, True, 6),
+    ],
+)
 def test_default_method_follows_evidentlys_registry(n_ref, categorical, distinct):
     rng = np.random.default_rng(1)
     values = [f"c{i}" for i in range(distinct)] if categorical else np.linspace(0, 1, distinct)
@@ -127,7 +138,13 @@ def test_large_reference_uses_distances_with_their_thresholds():
 
 def test_psi_bands():
     assert [drift.psi_band(v) for v in (0.0, 0.0999, 0.1, 0.1999, 0.2, 3.0)] == [
-        "none", "none", "moderate", "moderate", "significant", "significant"]
+        "none",
+        "none",
+        "moderate",
+        "moderate",
+        "significant",
+        "significant",
+    ]
 
 
 def test_missing_values_are_dropped_and_bad_input_is_refused():
@@ -142,11 +159,14 @@ def test_missing_values_are_dropped_and_bad_input_is_refused():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=80),
-       st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=80))
+@given(
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=80),
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=80),
+)
 def test_property_every_distance_equals_evidently(a, b):
     assert drift.psi(a, b) == pytest.approx(_ev(psi_stat_test, a, b).drift_score, rel=1e-9, abs=1e-9)
     assert drift.jensen_shannon(a, b) == pytest.approx(_ev(jensenshannon_stat_test, a, b).drift_score, abs=1e-9)
-    assert drift.wasserstein_normed(a, b) == pytest.approx(_ev(wasserstein_stat_test, a, b).drift_score,
-                                                           rel=1e-9, abs=1e-9)
+    assert drift.wasserstein_normed(a, b) == pytest.approx(
+        _ev(wasserstein_stat_test, a, b).drift_score, rel=1e-9, abs=1e-9
+    )
     assert drift.ks_test(a, b).p_value == pytest.approx(_ev(ks_stat_test, a, b).drift_score, abs=1e-12)

@@ -18,10 +18,12 @@ from glassbox.stats.power import (
 
 
 @pytest.mark.parametrize("alternative", ["two-sided", "larger", "smaller"])
-@pytest.mark.parametrize(("p_a", "p_b", "n", "ratio"), [(0.1, 0.12, 3000, 1.0), (0.5, 0.45, 800, 2.0),
-                                                          (0.02, 0.03, 10000, 0.5)])
-def test_power_proportions_equals_normal_ind_power(p_a: float, p_b: float, n: int, ratio: float,
-                                                   alternative: str) -> None:
+@pytest.mark.parametrize(
+    ("p_a", "p_b", "n", "ratio"), [(0.1, 0.12, 3000, 1.0), (0.5, 0.45, 800, 2.0), (0.02, 0.03, 10000, 0.5)]
+)
+def test_power_proportions_equals_normal_ind_power(
+    p_a: float, p_b: float, n: int, ratio: float, alternative: str
+) -> None:
     h = proportion_effectsize(p_b, p_a)
     assert cohens_h(p_a, p_b) == pytest.approx(h, abs=1e-12)
     expected = NormalIndPower().power(effect_size=h, nobs1=n, alpha=0.05, ratio=ratio, alternative=alternative)
@@ -36,8 +38,12 @@ def test_power_means_equals_ttest_ind_power(mde: float, sd: float, n: int, ratio
 
 
 @settings(max_examples=30, deadline=None)
-@given(base=st.floats(0.02, 0.9), mde=st.floats(0.01, 0.08), power=st.floats(0.6, 0.95),
-       ratio=st.sampled_from([0.5, 1.0, 2.0]))
+@given(
+    base=st.floats(0.02, 0.9),
+    mde=st.floats(0.01, 0.08),
+    power=st.floats(0.6, 0.95),
+    ratio=st.sampled_from([0.5, 1.0, 2.0]),
+)
 def test_sample_size_proportions_solves_statsmodels_power(base: float, mde: float, power: float, ratio: float) -> None:
     n = sample_size_proportions(base, mde, 0.05, power, ratio)
     h = proportion_effectsize(base + mde, base) if base + mde <= 1 else None
@@ -63,13 +69,16 @@ def test_relative_mde_and_worked_example() -> None:
     assert 3830 < a < 3850
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"baseline_rate": 1.2, "mde": 0.1}, "between 0 and 1"),
-    ({"baseline_rate": 0.95, "mde": 0.1}, "outside 0..1"),
-    ({"baseline_rate": 0.1, "mde": 0.0}, "must not be 0"),
-    ({"baseline_rate": 0.1, "mde": 0.01, "alpha": 0}, "alpha"),
-    ({"baseline_rate": 0.1, "mde": 0.01, "power": 1.0}, "power"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"baseline_rate": 1.2, "mde": 0.1}, "between 0 and 1"),
+        ({"baseline_rate": 0.95, "mde": 0.1}, "outside 0..1"),
+        ({"baseline_rate": 0.1, "mde": 0.0}, "must not be 0"),
+        ({"baseline_rate": 0.1, "mde": 0.01, "alpha": 0}, "alpha"),
+        ({"baseline_rate": 0.1, "mde": 0.01, "power": 1.0}, "power"),
+    ],
+)
 def test_bad_input_is_a_precise_error(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         sample_size_proportions(**kwargs)

@@ -68,8 +68,9 @@ def test_cuped_theta_is_the_ols_slope_and_the_test_is_welch_on_adjusted_values()
     adj_a, adj_b, _theta = cuped_adjust(ya, xa, yb, xb)
     r = cuped_test(ya, xa, yb, xb)
     w = welch_t(adj_a, adj_b)
-    assert (r.statistic, r.p_value, r.ci_low, r.ci_high) == pytest.approx((w.statistic, w.p_value, w.ci_low,
-                                                                           w.ci_high), abs=1e-12)
+    assert (r.statistic, r.p_value, r.ci_low, r.ci_high) == pytest.approx(
+        (w.statistic, w.p_value, w.ci_low, w.ci_high), abs=1e-12
+    )
     # Variance shrinks by rho^2 and the interval is much narrower than without the covariate.
     rho = np.corrcoef(x, y)[0, 1]
     assert r.extra["variance_reduction"] == pytest.approx(rho**2, rel=1e-9)

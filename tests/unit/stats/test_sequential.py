@@ -16,8 +16,9 @@ def test_half_width_formula_worked_by_hand() -> None:
     rho = math.sqrt((-2 * math.log(alpha) + math.log(-2 * math.log(alpha) + 1)) / tuning)
     assert rho_for(tuning, alpha) == pytest.approx(rho, rel=1e-15)
     s2 = var * n
-    by_hand = math.sqrt(s2) * math.sqrt(2 * (n * rho**2 + 1) / (n**2 * rho**2) * math.log(math.sqrt(n * rho**2 + 1)
-                                                                                          / alpha))
+    by_hand = math.sqrt(s2) * math.sqrt(
+        2 * (n * rho**2 + 1) / (n**2 * rho**2) * math.log(math.sqrt(n * rho**2 + 1) / alpha)
+    )
     assert cs_half_width(var, n, alpha, tuning) == pytest.approx(by_hand, rel=1e-15)
 
 

@@ -11,8 +11,9 @@ from glassbox.stats.srm import srm_test
 from glassbox.stats.twosample import two_proportion_z
 
 
-@pytest.mark.parametrize(("counts", "weights"), [([5000, 5100], [0.5, 0.5]), ([1000, 2100, 980], [1, 2, 1]),
-                                                   ([4000, 6000], [0.4, 0.6])])
+@pytest.mark.parametrize(
+    ("counts", "weights"), [([5000, 5100], [0.5, 0.5]), ([1000, 2100, 980], [1, 2, 1]), ([4000, 6000], [0.4, 0.6])]
+)
 def test_srm_equals_scipy_chisquare(counts: list[int], weights: list[float]) -> None:
     r = srm_test(counts, weights)
     exp = np.array(weights) / sum(weights) * sum(counts)

@@ -21,8 +21,15 @@ def _store(store_url: str) -> tuple[Store, Table]:
     else:
         json_type = JSON
     meta = MetaData()
-    table = Table("dialect_things", meta, Column("id", String, primary_key=True), Column("n", Integer),
-                  Column("at", DateTime), Column("doc", json_type), Column("tags", json_type))  # fmt: skip
+    table = Table(
+        "dialect_things",
+        meta,
+        Column("id", String, primary_key=True),
+        Column("n", Integer),
+        Column("at", DateTime),
+        Column("doc", json_type),
+        Column("tags", json_type),
+    )
     meta.drop_all(st.engine)
     meta.create_all(st.engine)
     return st, table
@@ -32,9 +39,15 @@ def test_least_and_greatest_ignore_null(store_url):
     st, _ = _store(store_url)
     with st, st.read() as conn:
         d = st.dialect
-        row = conn.execute(select(sql.least(d, literal(2), literal(3)), sql.greatest(d, literal(2), literal(3)),
-                                  sql.least(d, null(), literal(5)), sql.greatest(d, literal(5), null()),
-                                  sql.least(d, null(), null()))).one()  # fmt: skip
+        row = conn.execute(
+            select(
+                sql.least(d, literal(2), literal(3)),
+                sql.greatest(d, literal(2), literal(3)),
+                sql.least(d, null(), literal(5)),
+                sql.greatest(d, literal(5), null()),
+                sql.least(d, null(), null()),
+            )
+        ).one()
     assert tuple(row) == (2, 3, 5, 5, None)
 
 
@@ -45,16 +58,26 @@ def test_upsert_day_and_json(store_url):
         with st.write() as conn:
             for n in (1, 2):  # the second insert updates the row
                 doc = {"k": "v", 'we"ird': "q", "num": 0.25}
-                stmt = sql.insert(d, things).values(id="a", n=n, at=datetime(2026, 11, 3, 23, 59), doc=doc,
-                                                    tags=["x", "y"])  # fmt: skip
+                stmt = sql.insert(d, things).values(
+                    id="a", n=n, at=datetime(2026, 11, 3, 23, 59), doc=doc, tags=["x", "y"]
+                )
                 conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"n": stmt.excluded.n}))
         with st.read() as conn:
             c = things.c
-            row = conn.execute(select(c.n, sql.day(d, c.at), sql.json_text(d, c.doc, "k"),
-                                      sql.json_text(d, c.doc, 'we"ird'), sql.json_number(d, c.doc, "num"),
-                                      sql.json_text(d, c.doc, "absent"))).one()  # fmt: skip
+            row = conn.execute(
+                select(
+                    c.n,
+                    sql.day(d, c.at),
+                    sql.json_text(d, c.doc, "k"),
+                    sql.json_text(d, c.doc, 'we"ird'),
+                    sql.json_number(d, c.doc, "num"),
+                    sql.json_text(d, c.doc, "absent"),
+                )
+            ).one()
             assert tuple(row) == (2, "2026-11-03", "v", "q", 0.25, None)
-            hits = [conn.execute(select(c.id).where(sql.json_array_contains(d, c.tags, tag, "t"))).all()
-                    for tag in ("y", "z")]  # fmt: skip
+            hits = [
+                conn.execute(select(c.id).where(sql.json_array_contains(d, c.tags, tag, "t"))).all()
+                for tag in ("y", "z")
+            ]
         assert hits == [[("a",)], []]
         things.drop(st.engine)

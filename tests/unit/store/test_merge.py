@@ -33,11 +33,20 @@ HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[Hea
 def totals_by_trace(store) -> dict[str, tuple]:
     """Each stored run's (tokens_in, tokens_out, cost_usd) next to the sums over its own spans."""
     s = spans_table.c
-    own = (sa.select(s.trace_id, sa.func.sum(s.tokens_in).label("ti"), sa.func.sum(s.tokens_out).label("to"),
-                     sa.func.sum(s.cost_usd).label("c")).group_by(s.trace_id).subquery())  # fmt: skip
+    own = (
+        sa.select(
+            s.trace_id,
+            sa.func.sum(s.tokens_in).label("ti"),
+            sa.func.sum(s.tokens_out).label("to"),
+            sa.func.sum(s.cost_usd).label("c"),
+        )
+        .group_by(s.trace_id)
+        .subquery()
+    )
     t = traces_table.c
     q = sa.select(t.trace_id, t.tokens_in, t.tokens_out, t.cost_usd, own.c.ti, own.c.to, own.c.c).join(
-        own, own.c.trace_id == t.trace_id, isouter=True)
+        own, own.c.trace_id == t.trace_id, isouter=True
+    )
     with store.engine.connect() as conn:
         return {r[0]: (tuple(r[1:4]), tuple(r[4:7])) for r in conn.execute(q).all()}
 
@@ -92,9 +101,16 @@ call = st.tuples(st.integers(0, 10_000), st.integers(0, 1_000), st.integers(0, 1
 
 
 @HYPOTHESIS
-@given(runs=st.lists(st.lists(call, min_size=1, max_size=6).flatmap(
-    lambda cs: st.tuples(st.just(cs), st.lists(st.integers(0, 3), min_size=len(cs) - 1, max_size=len(cs) - 1))),
-    min_size=1, max_size=4), seed=st.integers(0, 2**32 - 1))  # fmt: skip
+@given(
+    runs=st.lists(
+        st.lists(call, min_size=1, max_size=6).flatmap(
+            lambda cs: st.tuples(st.just(cs), st.lists(st.integers(0, 3), min_size=len(cs) - 1, max_size=len(cs) - 1))
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_every_total_is_the_sum_of_that_traces_own_spans_whatever_the_split(store, runs, seed):
     segments = [seg for costs, split in runs for seg in _segments(new_trace_id(), costs, split)]
     random.Random(seed).shuffle(segments)
@@ -132,10 +148,15 @@ def _otel_requests(n_traces: int, per_request: int) -> list:
         with tracer.start_as_current_span(f"POST /checkout {i}"):
             for j in range(3):
                 with tracer.start_as_current_span(f"chat {j}") as c:
-                    c.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                                      "gen_ai.request.model": "gpt-4o-mini",
-                                      "gen_ai.usage.input_tokens": 1000 * (i + 1) + j,
-                                      "gen_ai.usage.output_tokens": 100 + j})  # fmt: skip
+                    c.set_attributes(
+                        {
+                            "gen_ai.operation.name": "chat",
+                            "gen_ai.provider.name": "openai",
+                            "gen_ai.request.model": "gpt-4o-mini",
+                            "gen_ai.usage.input_tokens": 1000 * (i + 1) + j,
+                            "gen_ai.usage.output_tokens": 100 + j,
+                        }
+                    )
     provider.shutdown()
     finished = list(mem.get_finished_spans())
     return [encode_spans(finished[i : i + per_request]) for i in range(0, len(finished), per_request)]
@@ -167,11 +188,15 @@ def _foreign_root_and_glassbox_continuation():
         headers: dict[str, str] = {}
         propagate.inject(headers, context=otel_trace.set_span_in_context(root))
     provider.shutdown()
-    (node,) = otlp.decode(otlp.parse(encode_spans(mem.get_finished_spans()).SerializeToString(),
-                                     "application/x-protobuf"), project="p").traces  # fmt: skip
+    (node,) = otlp.decode(
+        otlp.parse(encode_spans(mem.get_finished_spans()).SerializeToString(), "application/x-protobuf"), project="p"
+    ).traces
     with capture(project="p", service="answers") as got:
-        with gb.extract(headers), gb.trace({"question": "why?"}, workflow="qa", intent="explain"), \
-                gb.stage("llm", kind="llm") as s:  # fmt: skip
+        with (
+            gb.extract(headers),
+            gb.trace({"question": "why?"}, workflow="qa", intent="explain"),
+            gb.stage("llm", kind="llm") as s,
+        ):
             s.tokens_in, s.cost_usd = 40, 0.004
     return node, got[0]
 
@@ -197,8 +222,13 @@ def test_a_service_continuing_a_foreign_root_keeps_workflow_and_input_in_either_
         assert merged.name == "GET /ask" and merged.root_span_id == node.root_span_id
         row = _run_row(store, node.trace_id)
         assert row["tokens_in"] == 40 and row["service"] == "web-node"
-        runs.append({k: v for k, v in row.items() if k not in ("start_ns", "end_ns", "started_at", "ended_at",
-                                                                "duration_ms", "root_span_id", "name")})
+        runs.append(
+            {
+                k: v
+                for k, v in row.items()
+                if k not in ("start_ns", "end_ns", "started_at", "ended_at", "duration_ms", "root_span_id", "name")
+            }
+        )
         with store.engine.begin() as conn:
             for table in reversed(traces_table.metadata.sorted_tables):
                 conn.execute(table.delete())
@@ -221,13 +251,18 @@ def trace_segments(draw):
         primary = i == 0 and has_primary
         if i == 0 and not has_primary:
             continue
-        seg = {"primary": primary, "start": starts[i] * 1000, "root": draw(st.booleans()) or primary,
-               "fields": {f: draw(maybe) for f in ("workflow", "intent", "service", "user_id", "experiment")},
-               "input": draw(st.none() | st.dictionaries(word, word, max_size=2)),
-               "name": draw(word), "status": draw(st.sampled_from(["complete", "failed", "incomplete"])),
-               "tags": draw(st.lists(word, max_size=2)), "cost_source": draw(st.sampled_from(
-                   [None, "unknown", "estimated", "priced", "provider"])),
-               "calls": draw(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99)), min_size=1, max_size=2))}
+        seg = {
+            "primary": primary,
+            "start": starts[i] * 1000,
+            "root": draw(st.booleans()) or primary,
+            "fields": {f: draw(maybe) for f in ("workflow", "intent", "service", "user_id", "experiment")},
+            "input": draw(st.none() | st.dictionaries(word, word, max_size=2)),
+            "name": draw(word),
+            "status": draw(st.sampled_from(["complete", "failed", "incomplete"])),
+            "tags": draw(st.lists(word, max_size=2)),
+            "cost_source": draw(st.sampled_from([None, "unknown", "estimated", "priced", "provider"])),
+            "calls": draw(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99)), min_size=1, max_size=2)),
+        }
         segs.append(seg)
     return segs
 

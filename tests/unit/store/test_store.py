@@ -18,8 +18,14 @@ from glassbox.testing import capture
 
 def _record(**options) -> list[Trace]:
     with capture(**options) as traces:
-        with gb.trace("What is X?", workflow="search_qa", intent="lookup", domain="billing", tags=["a"],
-                      metadata={"release": "r1", "nested": {"k": [1, 2]}}) as t:
+        with gb.trace(
+            "What is X?",
+            workflow="search_qa",
+            intent="lookup",
+            domain="billing",
+            tags=["a"],
+            metadata={"release": "r1", "nested": {"k": [1, 2]}},
+        ) as t:
             with gb.stage("retrieval", kind="retrieval") as s:
                 gb.decision("bm25", why="short", confidence=0.8, alternatives={"dense": 0.6}, inputs={"n": 5})
                 gb.evidence("retrieved", {"collected": 20})
@@ -55,8 +61,15 @@ def test_writing_twice_is_idempotent(store):
     store.write_traces([tr])
     store.write_traces([tr, tr])
     # 7 scores: the quality score and the 6 heuristic signals the writer adds
-    assert store.counts() == {"traces": 1, "spans": 3, "decisions": 1, "events": 1, "scores": 7, "feedback": 0,
-                              "alerts": 0}
+    assert store.counts() == {
+        "traces": 1,
+        "spans": 3,
+        "decisions": 1,
+        "events": 1,
+        "scores": 7,
+        "feedback": 0,
+        "alerts": 0,
+    }
 
 
 def test_segments_from_two_services_merge_into_one_trace(store):
@@ -165,7 +178,8 @@ def test_migrations_go_down_and_up_again(store):
     assert "traces" not in sa.inspect(store.engine).get_table_names()
     assert database.upgrade(store.engine) == database.HEAD_REVISION
     assert {"traces", "spans", "decisions", "events", "scores", "feedback"} <= set(
-        sa.inspect(store.engine).get_table_names())
+        sa.inspect(store.engine).get_table_names()
+    )
 
 
 def test_info_reports_revision_and_counts(store):
@@ -181,8 +195,12 @@ def test_several_processes_migrating_at_once(store_url):
         "import sys; from glassbox.store.store import Store; "
         "s = Store(sys.argv[1]); s.ready(); print(s.info()['revision'])"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, store_url], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, store_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [o[1][-500:] for o in outs]
     assert {o[0].strip() for o in outs} == {database.HEAD_REVISION}

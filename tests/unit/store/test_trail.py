@@ -28,8 +28,9 @@ ident = st.text("abcdef0123456789", min_size=16, max_size=16).filter(lambda s: s
 ns = st.integers(min_value=1_500_000_000_000_000_000, max_value=2_000_000_000_000_000_000)
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64, min_value=-1e12, max_value=1e12)
 json_scalar = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), finite, text)
-json_value = st.recursive(json_scalar, lambda c: st.one_of(st.lists(c, max_size=3),
-                                                           st.dictionaries(text, c, max_size=3)), max_leaves=8)
+json_value = st.recursive(
+    json_scalar, lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(text, c, max_size=3)), max_leaves=8
+)
 attr_value = st.one_of(st.booleans(), st.integers(-(2**53), 2**53), finite, text, st.lists(text, max_size=3))
 
 
@@ -40,8 +41,20 @@ def traces(draw) -> Trace:
     t = Trace(tid, draw(text), start)
     t.end_ns = start + draw(st.integers(0, 10**12))
     t.project = draw(st.sampled_from(["p1", "p2"]))
-    for f in ("service", "workflow", "intent", "domain", "user_id", "session_id", "environment", "release",
-              "experiment", "variant", "review_notes", "cost_source"):
+    for f in (
+        "service",
+        "workflow",
+        "intent",
+        "domain",
+        "user_id",
+        "session_id",
+        "environment",
+        "release",
+        "experiment",
+        "variant",
+        "review_notes",
+        "cost_source",
+    ):
         setattr(t, f, draw(st.one_of(st.none(), text)))
     t.input, t.output = draw(json_value), draw(json_value)
     t.status = draw(st.sampled_from(["complete", "failed", "incomplete"]))
@@ -51,8 +64,14 @@ def traces(draw) -> Trace:
     span_ids = draw(st.lists(ident, min_size=1, max_size=5, unique=True))
     t.root_span_id = span_ids[0]
     for i, sid in enumerate(span_ids):
-        s = Span(tid, sid, None if i == 0 else draw(st.sampled_from(span_ids[:i])), draw(text),
-                 draw(st.sampled_from(["stage", "llm", "tool", "retrieval"])), start + i)
+        s = Span(
+            tid,
+            sid,
+            None if i == 0 else draw(st.sampled_from(span_ids[:i])),
+            draw(text),
+            draw(st.sampled_from(["stage", "llm", "tool", "retrieval"])),
+            start + i,
+        )
         s.end_ns = draw(st.one_of(st.none(), st.just(start + i + 1000)))
         s.status = draw(st.sampled_from(["ok", "error", "unset"]))
         if s.status == "error":
@@ -69,38 +88,86 @@ def traces(draw) -> Trace:
         t.spans.append(s)
     rid = st.text("0123456789abcdef", min_size=16, max_size=16)
     for k in draw(st.lists(rid, max_size=3, unique=True)):
-        t.decisions.append(Decision(k, draw(text), draw(st.one_of(st.none(), text)),
-                                    draw(st.one_of(st.none(), st.floats(0, 1))),
-                                    draw(st.lists(st.tuples(text, st.one_of(st.none(), finite)), max_size=3)),
-                                    draw(st.dictionaries(text, json_value, max_size=2)),
-                                    draw(st.sampled_from(span_ids)), draw(text), draw(ns)))
+        t.decisions.append(
+            Decision(
+                k,
+                draw(text),
+                draw(st.one_of(st.none(), text)),
+                draw(st.one_of(st.none(), st.floats(0, 1))),
+                draw(st.lists(st.tuples(text, st.one_of(st.none(), finite)), max_size=3)),
+                draw(st.dictionaries(text, json_value, max_size=2)),
+                draw(st.sampled_from(span_ids)),
+                draw(text),
+                draw(ns),
+            )
+        )
     for k in draw(st.lists(rid, max_size=3, unique=True)):
-        t.events.append(Event(k, draw(text), draw(st.dictionaries(text, json_value, max_size=2)),
-                              draw(st.sampled_from(span_ids)), draw(ns)))
+        t.events.append(
+            Event(
+                k,
+                draw(text),
+                draw(st.dictionaries(text, json_value, max_size=2)),
+                draw(st.sampled_from(span_ids)),
+                draw(ns),
+            )
+        )
     for k in draw(st.lists(rid, max_size=3, unique=True)):
-        t.scores.append(Score(k, draw(text), draw(finite), draw(st.one_of(st.none(), finite)),
-                              draw(st.one_of(st.none(), st.booleans())),
-                              draw(st.sampled_from(["sdk", "heuristic", "human"])),
-                              draw(st.dictionaries(text, finite, max_size=3)), draw(st.one_of(st.none(), text)),
-                              draw(st.one_of(st.none(), st.sampled_from(span_ids))), draw(ns)))
+        t.scores.append(
+            Score(
+                k,
+                draw(text),
+                draw(finite),
+                draw(st.one_of(st.none(), finite)),
+                draw(st.one_of(st.none(), st.booleans())),
+                draw(st.sampled_from(["sdk", "heuristic", "human"])),
+                draw(st.dictionaries(text, finite, max_size=3)),
+                draw(st.one_of(st.none(), text)),
+                draw(st.one_of(st.none(), st.sampled_from(span_ids))),
+                draw(ns),
+            )
+        )
     for k in draw(st.lists(rid, max_size=2, unique=True)):
-        t.feedback.append(Feedback(k, draw(st.sampled_from(["explicit", "implicit"])),
-                                   draw(st.one_of(st.none(), finite)), draw(st.one_of(st.none(), text)),
-                                   draw(st.one_of(st.none(), text)), None, draw(st.one_of(st.none(), text)),
-                                   draw(ns)))
+        t.feedback.append(
+            Feedback(
+                k,
+                draw(st.sampled_from(["explicit", "implicit"])),
+                draw(st.one_of(st.none(), finite)),
+                draw(st.one_of(st.none(), text)),
+                draw(st.one_of(st.none(), text)),
+                None,
+                draw(st.one_of(st.none(), text)),
+                draw(ns),
+            )
+        )
     for k in draw(st.lists(rid, max_size=2, unique=True)):
         # distinct rules: two alerts of one source, rule and dims are one alert (deduplicated) in the store
-        t.alerts.append(Alert(k, draw(st.sampled_from(["budget", "calibration"])), f"{draw(text)}#{k}", draw(text),
-                              draw(st.sampled_from(["info", "warning", "critical"])),
-                              draw(st.dictionaries(text, json_value, max_size=2)), tid, t.project, draw(ns),
-                              draw(st.booleans())))
+        t.alerts.append(
+            Alert(
+                k,
+                draw(st.sampled_from(["budget", "calibration"])),
+                f"{draw(text)}#{k}",
+                draw(text),
+                draw(st.sampled_from(["info", "warning", "critical"])),
+                draw(st.dictionaries(text, json_value, max_size=2)),
+                tid,
+                t.project,
+                draw(ns),
+                draw(st.booleans()),
+            )
+        )
     return t
 
 
 def _ordered(doc: dict) -> dict:
     # The store returns children ordered by time; the model keeps insertion order. Compare as sets.
-    for key, by in (("spans", "span_id"), ("decisions", "id"), ("events", "id"), ("scores", "id"),
-                    ("feedback", "id"), ("alerts", "id")):
+    for key, by in (
+        ("spans", "span_id"),
+        ("decisions", "id"),
+        ("events", "id"),
+        ("scores", "id"),
+        ("feedback", "id"),
+        ("alerts", "id"),
+    ):
         doc[key] = sorted(doc[key], key=lambda x, by=by: x[by])
     for a in doc["alerts"]:
         a.pop("key", None)  # the store gives an alert without one its dedup key (source:rule:dims)
@@ -159,8 +226,9 @@ def test_trail_files_are_daily_and_one_line_per_trace(tmp_path):
 def test_torn_or_foreign_lines_are_reported_not_fatal(tmp_path):
     p = tmp_path / "2026-01-01.jsonl"
     good = Trace("ab" * 16, "x", 1_700_000_000_000_000_000)
-    p.write_bytes(dumps_line(good) + b'{"not": "a trace"}\n' + b'{"schema_version": 99, "trace_id": "x"}\n'
-                  + b'{"trace_id": "ab')
+    p.write_bytes(
+        dumps_line(good) + b'{"not": "a trace"}\n' + b'{"schema_version": 99, "trace_id": "x"}\n' + b'{"trace_id": "ab'
+    )
     results = list(read_trail(p))
     assert isinstance(results[0][1], Trace)
     errors = [(n, str(e)) for n, e in results[1:]]
@@ -196,8 +264,9 @@ def test_killed_process_leaves_a_consistent_store_with_flushed_traces(tmp_path):
     inputs = {r[0] for r in conn.execute("SELECT json_extract(input, '$') FROM traces")}
     assert {f"flushed {i}" for i in range(50)} <= inputs
     # Every stored trace is whole: a transaction never leaves a trace without its spans.
-    orphans = conn.execute("SELECT count(*) FROM traces t WHERE NOT EXISTS "
-                           "(SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id)").fetchone()[0]
+    orphans = conn.execute(
+        "SELECT count(*) FROM traces t WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id)"
+    ).fetchone()[0]
     assert orphans == 0
     conn.close()
     # The trail is readable up to at most one torn last line.

@@ -33,10 +33,12 @@ def upgrade() -> None:
     for name in _OLD:
         op.drop_index(name, table_name="spans")
     op.create_index("ix_spans_calls_started", "spans", ["started_at"], sqlite_where=_CALL, postgresql_where=_CALL)
-    op.create_index("ix_spans_calls_project_started", "spans", ["project", "started_at"], sqlite_where=_CALL,
-                    postgresql_where=_CALL)  # fmt: skip
-    op.create_index("ix_spans_unpriced_started", "spans", ["started_at"], sqlite_where=_UNPRICED,
-                    postgresql_where=_UNPRICED)  # fmt: skip
+    op.create_index(
+        "ix_spans_calls_project_started", "spans", ["project", "started_at"], sqlite_where=_CALL, postgresql_where=_CALL
+    )
+    op.create_index(
+        "ix_spans_unpriced_started", "spans", ["started_at"], sqlite_where=_UNPRICED, postgresql_where=_UNPRICED
+    )
 
 
 def downgrade() -> None:

@@ -25,12 +25,31 @@ depends_on = None
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 _SPAN_COLUMNS = (
-    ("span_kind", sa.Text()), ("trace_state", sa.Text()), ("status_message", sa.Text()), ("links", _JSON),
-    ("resource", _JSON), ("scope", _JSON),
-)  # fmt: skip
+    ("span_kind", sa.Text()),
+    ("trace_state", sa.Text()),
+    ("status_message", sa.Text()),
+    ("links", _JSON),
+    ("resource", _JSON),
+    ("scope", _JSON),
+)
 # As glassbox.store.merge.FILLED, frozen here: bit 2 << i for the i-th field.
-_FILLED = ("project", "service", "workflow", "intent", "domain", "user_id", "session_id", "environment", "release",
-           "input", "output", "experiment", "variant", "quality_score", "gate_passed")  # fmt: skip
+_FILLED = (
+    "project",
+    "service",
+    "workflow",
+    "intent",
+    "domain",
+    "user_id",
+    "session_id",
+    "environment",
+    "release",
+    "input",
+    "output",
+    "experiment",
+    "variant",
+    "quality_score",
+    "gate_passed",
+)
 _NULLABLE_JSON = {"traces": ("input", "output", "error"), "spans": ("input", "output")}
 
 
@@ -46,11 +65,16 @@ def upgrade() -> None:
         for col in columns:
             op.execute(f"UPDATE {table} SET {col} = NULL WHERE {col} = {json_null}")
     bits = " + ".join(f"CASE WHEN {name} IS NULL THEN 0 ELSE {2 << i} END" for i, name in enumerate(_FILLED))
-    op.execute(f"UPDATE traces SET segment_fields = 1 + {bits} "
-               "WHERE root_span_id IS NOT NULL AND parent_span_id IS NULL")
-    op.execute("UPDATE traces SET "
-               + ", ".join(f"{col} = (SELECT sum(spans.{col}) FROM spans WHERE spans.trace_id = traces.trace_id)"
-                           for col in ("tokens_in", "tokens_out", "cost_usd")))  # fmt: skip
+    op.execute(
+        f"UPDATE traces SET segment_fields = 1 + {bits} WHERE root_span_id IS NOT NULL AND parent_span_id IS NULL"
+    )
+    op.execute(
+        "UPDATE traces SET "
+        + ", ".join(
+            f"{col} = (SELECT sum(spans.{col}) FROM spans WHERE spans.trace_id = traces.trace_id)"
+            for col in ("tokens_in", "tokens_out", "cost_usd")
+        )
+    )
 
 
 def downgrade() -> None:

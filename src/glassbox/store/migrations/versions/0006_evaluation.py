@@ -108,8 +108,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_release_verdicts_project_at", "release_verdicts", ["project", "at"])
     op.create_index("ix_release_verdicts_name_at", "release_verdicts", ["name", "at"])
-    op.create_index("ix_traces_release_gate", "traces", ["release", "status", "duration_ms", "cost_usd",
-                                                         "quality_score"])
+    op.create_index(
+        "ix_traces_release_gate", "traces", ["release", "status", "duration_ms", "cost_usd", "quality_score"]
+    )
 
 
 def downgrade() -> None:

@@ -30,17 +30,24 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("first_seen_ns", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("count", sa.Integer(), server_default="1", nullable=False))
         batch_op.add_column(sa.Column("resolved_at", sa.DateTime(), nullable=True))
-    op.execute("UPDATE alerts SET state = 'acknowledged' WHERE acknowledged = true"
-               if op.get_bind().dialect.name == "postgresql" else
-               "UPDATE alerts SET state = 'acknowledged' WHERE acknowledged = 1")
-    op.execute("UPDATE alerts SET dedup_key = source || ':' || rule || ':' || id, first_seen = at, "
-               "first_seen_ns = at_ns")
+    op.execute(
+        "UPDATE alerts SET state = 'acknowledged' WHERE acknowledged = true"
+        if op.get_bind().dialect.name == "postgresql"
+        else "UPDATE alerts SET state = 'acknowledged' WHERE acknowledged = 1"
+    )
+    op.execute(
+        "UPDATE alerts SET dedup_key = source || ':' || rule || ':' || id, first_seen = at, first_seen_ns = at_ns"
+    )
     op.create_index("ix_alerts_state_at", "alerts", ["state", "at"])
     op.create_index("ix_spans_failed", "spans", ["trace_id"], sqlite_where=_FAILED, postgresql_where=_FAILED)
-    op.create_index("ix_traces_slo", "traces", ["status", "started_at", "project", "workflow", "start_ns",
-                                                "duration_ms", "quality_score", "trace_id"])
-    op.create_index("ix_alerts_open_key", "alerts", ["dedup_key"], unique=True, sqlite_where=_OPEN,
-                    postgresql_where=_OPEN)
+    op.create_index(
+        "ix_traces_slo",
+        "traces",
+        ["status", "started_at", "project", "workflow", "start_ns", "duration_ms", "quality_score", "trace_id"],
+    )
+    op.create_index(
+        "ix_alerts_open_key", "alerts", ["dedup_key"], unique=True, sqlite_where=_OPEN, postgresql_where=_OPEN
+    )
 
 
 def downgrade() -> None:

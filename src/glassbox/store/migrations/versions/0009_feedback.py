@@ -23,8 +23,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("label", sa.Text(), nullable=True))
     # Ratings stored before 0009 were on 0..1: that is their scale and their normalised value.
     op.execute("UPDATE feedback SET scale = '0-1', normalized = rating WHERE rating IS NOT NULL")
-    op.execute("UPDATE feedback SET label = CASE WHEN normalized > 0.5 THEN 'positive' "
-               "WHEN normalized < 0.5 THEN 'negative' ELSE 'neutral' END WHERE normalized IS NOT NULL")
+    op.execute(
+        "UPDATE feedback SET label = CASE WHEN normalized > 0.5 THEN 'positive' "
+        "WHEN normalized < 0.5 THEN 'negative' ELSE 'neutral' END WHERE normalized IS NOT NULL"
+    )
     op.create_table(
         "drift_results",
         sa.Column("id", sa.String(length=16), nullable=False),
