@@ -336,9 +336,10 @@ def gc(
     as_json: JsonOption = False,
     store: StoreOption = None,
 ) -> None:
-    """Delete old runs and trail files (retention).
+    """Delete old runs, drift results and trail files (retention).
 
-    Delete runs older than the cutoff from the database (with all their rows) and old daily trail files."""
+    Delete runs older than the cutoff from the database (with all their rows), drift results and resolved
+    alerts of no run older than it, and old daily trail files."""
     from glassbox.analysis.filters import parse_time
     from glassbox.config import load_settings
     from glassbox.store import retention
@@ -358,13 +359,17 @@ def gc(
             files = retention.old_trail_files(folder, cutoff) if folder else []
             plan = retention.summary(counts, files)
             plan.update(cutoff=cutoff.isoformat() + "Z", dry_run=dry_run, deleted=False)
-            if dry_run or (counts["traces"] == 0 and not files):
+            if dry_run or (not any(counts.values()) and not files):
                 _report(plan, as_json)
                 return
             if not yes:
                 if not sys.stdin.isatty():
                     raise UsageProblem("refusing to delete without --yes (not a terminal); try --dry-run first")
-                typer.confirm(f"delete {counts['traces']} runs and {len(files)} trail files?", abort=True)
+                typer.confirm(
+                    f"delete {counts['traces']} runs, {counts['drift_results']} drift results and "
+                    f"{len(files)} trail files?",
+                    abort=True,
+                )
             err = Console(stderr=True)
             with Progress(
                 TextColumn("deleting"),
@@ -391,7 +396,8 @@ def _report(plan: dict[str, Any], as_json: bool) -> None:
     rows = plan["rows"]
     typer.echo(
         f"{verb} {rows['traces']} runs ({rows['spans']} spans, {rows['decisions']} decisions, "
-        f"{rows['scores']} scores) started before {plan['cutoff']}, and {len(plan['trail_files'])} trail files "
+        f"{rows['scores']} scores) started before {plan['cutoff']}, {rows['drift_results']} drift results and "
+        f"{rows['alerts']} alerts, and {len(plan['trail_files'])} trail files "
         f"({plan['trail_bytes']:,} bytes)"
     )
 

@@ -188,3 +188,35 @@ def test_old_trail_files_never_include_today_or_newer(days):
         assert f"{today}.jsonl" not in found
         assert all(datetime.fromisoformat(n[:10]).date() < cutoff.date() for n in found)
         assert os.path.isdir(d)
+
+
+def test_gc_prunes_drift_results_and_resolved_alerts_of_no_run_by_age(store, store_url):
+    """A store holding no old run still sheds its old drift results and long-resolved drift alerts;
+    recent results, open alerts and recently resolved ones stay."""
+    from sqlalchemy import func, select
+
+    from glassbox.model import Alert
+    from glassbox.monitoring import drift
+    from glassbox.store.alerts import add_alerts, list_alerts, resolve_key
+    from glassbox.store.tables.feedback import drift_results
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for days in (60, 0):
+        result = drift.FieldDrift("confidence", "ok", "none", 100, 100, method="ks", score=0.5, threshold=0.05)
+        drift.save_report(store, drift.DriftReport(f"check{days}", None, now - timedelta(days=days), {}, {}, [result]))
+    old_ns = int((now - timedelta(days=60)).replace(tzinfo=UTC).timestamp() * 1e9)
+    for i, key in enumerate(("drift:old-resolved", "drift:old-open", "drift:recently-resolved")):
+        add_alerts(store, [Alert(f"alert{i}", "drift", "confidence", key, at_ns=old_ns, key=key)])
+    resolve_key(store, "drift:old-resolved", at=now - timedelta(days=59))
+    resolve_key(store, "drift:recently-resolved", at=now - timedelta(days=1))
+
+    dry = runner.invoke(app, ["gc", "--older-than", "30d", "--dry-run", "--json", "--store", store_url])
+    rows = json.loads(dry.stdout)["rows"]
+    assert (rows["traces"], rows.get("drift_results"), rows["alerts"]) == (0, 1, 1)
+    done = runner.invoke(app, ["gc", "--older-than", "30d", "--yes", "--json", "--store", store_url])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["deleted"] is True
+    with store.engine.connect() as conn:
+        kept = conn.execute(select(drift_results.c.check_id, func.count()).group_by(drift_results.c.check_id)).all()
+    assert kept == [("check0", 1)]
+    assert sorted(a.message for a in list_alerts(store)) == ["drift:old-open", "drift:recently-resolved"]
