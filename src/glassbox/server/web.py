@@ -79,6 +79,7 @@ env.filters.update(
     ms=_fmt_ms, cost=_fmt_cost, text=_text, num=_num, pct=lambda v: "—" if v is None else f"{100 * v:.0f}%"
 )
 env.globals["GAP_RATIO"] = GAP_RATIO  # a score dimension below this share of its maximum is shown as a gap
+env.globals["TRACE_FILTERS"] = TRACE_FILTERS  # the runs filter form has one field per filter
 
 
 def _page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
