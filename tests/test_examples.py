@@ -49,12 +49,12 @@ def test_costs_example_is_stopped_by_its_budget(tmp_path: Path):
     assert "status failed" in proc.stdout and "(priced)" in proc.stdout
 
 
-def test_scorers_and_flags_example_prints_the_flags_it_raised(tmp_path: Path):
-    proc = run_example(next(p for p in EXAMPLES if p.stem == "scorers_and_flags"), tmp_path)
+def test_scorers_and_alerts_example_prints_the_alerts_it_raised(tmp_path: Path):
+    proc = run_example(next(p for p in EXAMPLES if p.stem == "scorers_and_alerts"), tmp_path)
     for rule in ("repeated_principle_failure", "quality_gate_regression", "apologies"):
         assert f"[CALIBRATION] {rule}:" in proc.stdout
     assert "scores {'quality': 0.85, 'cites_sources': 1.0, 'rubric': 0.85}" in proc.stdout
-    assert "\n4 flags;" in proc.stdout
+    assert "\n4 alerts;" in proc.stdout
 
 
 def test_evaluation_suite_example_finds_the_failing_case_the_golden_breach_and_the_bad_release(tmp_path: Path):

@@ -1,11 +1,11 @@
-"""Scorers run on every finished run in the background; calibration rules flag patterns across runs.
+"""Scorers run on every finished run in the background; calibration rules raise alerts on patterns across runs.
 
-    python examples/scorers_and_flags.py        # self-contained: a store in a temporary folder, no network
-    glassbox flags --store sqlite:///…          # the command it prints at the end
+    python examples/scorers_and_alerts.py       # self-contained: a store in a temporary folder, no network
+    glassbox alerts --store sqlite:///…         # the command it prints at the end
 
 Five runs of a small search pipeline: a sync scorer (pass/fail), an async "judge" returning
 dimensions, a user calibration rule, and the built-in rules (a principle that keeps failing, a
-quality gate that regresses). It prints each run's scores and signals, then the flags raised.
+quality gate that regresses). It prints each run's scores and signals, then the alerts raised.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ def apologies(trace: gb.Trace, query) -> str | None:
 
 
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="glassbox-flags-"))
+    folder = Path(tempfile.mkdtemp(prefix="glassbox-alerts-"))
     url = f"sqlite:///{folder}/glassbox.db"
     gb.configure(
-        project="flags-example",
+        project="alerts-example",
         store=url,
         trail_dir=str(folder / "traces"),
         calibration_alerts_file=str(folder / "calibration_alerts.md"),
@@ -82,11 +82,11 @@ def main() -> None:
             f"has_search={signals['has_search']:g} answer_length={signals['answer_length']:g}"
         )
     print()
-    flags = list_alerts(store, source="calibration", project="flags-example")
-    for flag in reversed(flags):
-        print(f"[CALIBRATION] {flag.rule}: {flag.message}")
-    print(f"\n{len(flags)} flags; also in {folder / 'calibration_alerts.md'}")
-    print(f"look further: glassbox flags --store {url}")
+    alerts = list_alerts(store, source="calibration", project="alerts-example")
+    for alert in reversed(alerts):
+        print(f"[CALIBRATION] {alert.rule}: {alert.message}")
+    print(f"\n{len(alerts)} alerts; also in {folder / 'calibration_alerts.md'}")
+    print(f"look further: glassbox alerts --store {url}")
     gb.shutdown()
 
 
