@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glassbox.model import Feedback, Trace
 
 SIGNAL_SENTIMENT: dict[str, float] = {
     "accept": 1.0,
@@ -181,7 +184,7 @@ def record(
     import time
 
     from glassbox.ids import new_record_id
-    from glassbox.model import Feedback, Trace
+    from glassbox.model import Feedback
 
     trace_id = getattr(trace, "trace_id", trace)
     if not isinstance(trace_id, str) or not re.fullmatch(r"[0-9a-fA-F]{32}", trace_id.strip()):
@@ -211,12 +214,21 @@ def record(
     if live is not None:
         live.feedback.append(fb)
         return fb
-    note = Trace(trace_id)
-    note.project = rt.project
+    rt._submit(annotation(trace_id, rt.project, fb))
+    return fb
+
+
+def annotation(trace_id: str, project: str | None, fb: Feedback, start_ns: int = 0) -> Trace:
+    """A segment carrying only ``fb`` for a finished run (no spans, no run row of its own): how feedback
+    given after the run reaches the store and the audit trail (SDK) and the server's trail (REST).
+    ``start_ns``: the run's start when known, so the trail files the note under the run's day."""
+    from glassbox.model import Trace
+
+    note = Trace(trace_id, start_ns=start_ns)
+    note.project = project
     note.status = "complete"
     note.feedback = [fb]
-    rt._submit(note)
-    return fb
+    return note
 
 
 REMOTE_RETRIES = 6  # the run may still be on its way to the server: 404s are retried with backoff

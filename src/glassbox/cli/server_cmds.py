@@ -74,6 +74,14 @@ def serve(
         float,
         typer.Option("--shutdown-grace", min=0, help="Seconds to keep writing at shutdown; what is left is spooled."),
     ] = 10.0,
+    trail_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--trail-dir",
+            help="Append the feedback the REST API takes to this JSONL audit-trail folder "
+            "(`glassbox import` restores it); off by default.",
+        ),
+    ] = None,
     web: Annotated[bool, typer.Option("--web/--no-web", help="Mount the web dashboard.")] = True,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
@@ -99,6 +107,7 @@ def serve(
             "spool_dir": None if spool_dir.strip().lower() in ("", "off", "none") else spool_dir,
             "shutdown_grace": shutdown_grace,
             "durable": durable,
+            "trail_dir": trail_dir or None,
         }
         where = f"http://{host}:{port}"
         typer.echo(

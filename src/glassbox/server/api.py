@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
 import time
 from typing import Annotated, Any, Literal
 
@@ -17,10 +18,11 @@ from pydantic import BaseModel, Field
 from glassbox.analysis.filter_spec import TRACE_FILTERS, TraceFilter
 from glassbox.analysis.query import Query as TraceQuery
 from glassbox.ids import new_record_id
-from glassbox.model import GAP_RATIO, Feedback, Score
+from glassbox.model import GAP_RATIO, Feedback, Score, Trace
 from glassbox.server.auth import Principal, reader, writer
 from glassbox.store.annotations import add_feedback, add_score, feedback_summary
-from glassbox.user_feedback import SIGNALS
+from glassbox.user_feedback import SIGNALS, annotation
+from glassbox.writer import RateLimitedLog
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 Read = Annotated[Principal, Depends(reader)]
@@ -324,7 +326,28 @@ def post_feedback(request: Request, who: Write, body: FeedbackIn) -> dict[str, A
         f["label"],
     )
     add_feedback(request.app.state.store, t.trace_id, fb)
+    _to_trail(request, annotation(t.trace_id, t.project, fb, start_ns=t.start_ns or 0))
     return {"trace_id": t.trace_id, **fb.to_dict()}
+
+
+_trail_lock = threading.Lock()
+_trail_log = RateLimitedLog(30.0)
+
+
+def _to_trail(request: Request, note: Trace) -> None:
+    """Append ``note`` to the server's audit trail, if it has one (``create_app(trail_dir=…)``), as the SDK's
+    trail holds the feedback it records. After the store, and a failure is logged, not answered: the sender's
+    retry would store the feedback twice."""
+    trail = request.app.state.trail
+    if trail is None:
+        return
+    try:
+        with _trail_lock:
+            trail.write([note])
+    except OSError as exc:
+        _trail_log.warning(
+            "trail", "glassbox serve: feedback not written to the audit trail %s: %s", trail.directory, exc
+        )
 
 
 class ExplicitIn(BaseModel):

@@ -22,6 +22,7 @@ from glassbox.server import errors
 from glassbox.server.auth import principal
 from glassbox.server.ingest import Ingest
 from glassbox.store.store import Store
+from glassbox.store.trail import TrailSink
 
 if TYPE_CHECKING:
     from glassbox.analysis.calibration import CalibrationSettings
@@ -46,6 +47,7 @@ def create_app(
     spool_dir: str | None = None,
     shutdown_grace: float = 10.0,
     durable: bool = False,
+    trail_dir: str | None = None,
     routers: Iterable[APIRouter] = (),
     jobs: bool = True,
 ) -> FastAPI:
@@ -57,6 +59,8 @@ def create_app(
     (audit-trail format; the next start over the same folder writes it).
     ``durable``: fsync each accepted request into ``spool_dir`` before answering 200, so a kill -9 loses
     nothing acknowledged (off by default: see docs/server.md for what it costs).
+    ``trail_dir``: a JSONL audit-trail folder the REST API appends the feedback it takes to (as the SDK's
+    trail holds its feedback), so ``glassbox import`` restores it; None: off.
     ``jobs``: start the features' background jobs (drift monitor, scheduled reports…; see ``features``).
     ``calibration``: True judges stored runs with the calibration rules, configured like the SDK
     (``[calibration]`` in glassbox.toml, ``GLASSBOX_CALIBRATION_*``); a ``CalibrationSettings``; False: off.
@@ -106,6 +110,7 @@ def create_app(
     )
     app.state.store, app.state.ingest, app.state.metrics = st, ingest, metrics
     app.state.auth_required = auth_required
+    app.state.trail = TrailSink(trail_dir) if trail_dir else None  # the REST API's feedback (api.post_feedback)
     app.state.max_body_bytes, app.state.max_spans = max_body_bytes, max_spans
     app.state.pricer = None
     app.state.health_checks = {}  # name -> () -> (status, detail): mounted routers add theirs (see health.py)
