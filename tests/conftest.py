@@ -7,8 +7,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import glassbox as gb
+
+# Property tests judge glassbox, not the machine: a loaded 2-core CI box generates inputs slowly, which
+# hypothesis would report as a failed health check. Deadlines stay per test where a test sets one.
+settings.register_profile("glassbox", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("glassbox")
 
 PG_URL = os.environ.get("GLASSBOX_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("GLASSBOX_REQUIRE_POSTGRES") == "1"

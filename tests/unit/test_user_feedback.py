@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -119,8 +120,14 @@ def test_gb_feedback_during_and_after_a_run_reaches_store_and_trail(store_url, t
 
     # The trail holds the annotations too: a fresh store rebuilt from it has the same feedback.
     from glassbox.store.importer import import_trails
+    from glassbox.store.retention import old_trail_files
 
     gb.shutdown()
+    # Feedback on a finished run is filed under the day it was given, not 1970-01-01 (which any
+    # `glassbox gc` cutoff would delete with the feedback in it).
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert {p.name for p in (tmp_path / "trail").glob("*.jsonl")} == {f"{today}.jsonl"}
+    assert old_trail_files(tmp_path / "trail", datetime.now(UTC) - timedelta(days=1)) == []
     rebuilt = Store(f"sqlite:///{tmp_path}/rebuilt.db")
     import_trails(rebuilt, [tmp_path / "trail"])
     assert {f.id for f in rebuilt.get_trace(t.trace_id).feedback} == set(got)

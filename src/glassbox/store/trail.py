@@ -43,7 +43,7 @@ class TrailSink:
     def write(self, traces: Sequence[Trace]) -> None:
         by_day: dict[str, list[bytes]] = {}
         for t in traces:
-            day = datetime.fromtimestamp(t.start_ns / 1e9, tz=UTC).strftime("%Y-%m-%d")
+            day = datetime.fromtimestamp(_filed_ns(t) / 1e9, tz=UTC).strftime("%Y-%m-%d")
             by_day.setdefault(day, []).append(dumps_line(t))
         self.directory.mkdir(parents=True, exist_ok=True)
         for day, lines in by_day.items():
@@ -117,3 +117,12 @@ def read_trail(path: Path) -> Iterator[tuple[int, Trace | ImportFormatError]]:
                 yield n, Trace.from_dict(doc)
             except (ValueError, KeyError, TypeError) as exc:
                 yield n, ImportFormatError(f"{path}:{n}: {exc}")
+
+
+def _filed_ns(t: Trace) -> int:
+    """The time a trail line is filed under: the run's start, or for an annotation of a finished run (no
+    start of its own) when its feedback was given, so it sits beside that day's lines and ``gc`` keeps it
+    as long as that day instead of deleting it with "1970-01-01.jsonl" at the first cutoff."""
+    if t.start_ns or not t.feedback:
+        return t.start_ns
+    return max((fb.at_ns or 0) for fb in t.feedback)
