@@ -90,7 +90,11 @@ class Settings(BaseSettings):
     redact: Any = Field(
         None, description="Hook applied to captured prompt/completion text: a callable or 'module:function'."
     )
-    heuristics: bool = Field(True, description="Add seed 000's heuristic quality signals as scores to each trace.")
+    heuristics: bool = Field(
+        True,
+        description="Add the heuristic quality signals (citations, length, search, structure, failure) as scores "
+        "to each trace.",
+    )
     scorer_timeout: float = Field(
         30.0, gt=0, description="Seconds a scorer may take on one trace before it is recorded as failed."
     )
@@ -101,7 +105,7 @@ class Settings(BaseSettings):
     )
     calibration_window_days: float = Field(7.0, gt=0, description="Window of the calibration rules and dedup.")
     calibration_min_failures: int = Field(
-        3, ge=1, description="Runs with a principle below threshold in the window before it is flagged."
+        3, ge=1, description="Runs with a principle below threshold in the window before it raises an alert."
     )
     calibration_gap_ratio: float = Field(
         GAP_RATIO, ge=0, le=1, description="A score dimension below this share of its maximum is a failed principle."
@@ -112,7 +116,7 @@ class Settings(BaseSettings):
     calibration_disparity: float | None = Field(
         None,
         ge=0,
-        description="Group average this far below overall (quality-score units) flags an intent, "
+        description="Group average this far below overall (quality-score units) raises an alert on an intent, "
         "domain, workflow or release; None: a sixth of the quality score's max (0.5 on a 0-3 rubric).",
     )
     calibration_min_runs: int = Field(5, ge=1, description="Runs a group needs before disparity is judged.")
@@ -121,7 +125,7 @@ class Settings(BaseSettings):
     )
     calibration_alerts_file: str | None = Field(
         ".glassbox/calibration_alerts.md",
-        description="Markdown file each flag is appended to ({project} is replaced); off: none.",
+        description="Markdown file each calibration alert is appended to ({project} is replaced); off: none.",
     )
     capture_gpu: bool = Field(True, description="Record peak GPU memory per stage when torch with CUDA is loaded.")
     # Drift monitor of `glassbox serve` (docs/monitoring.md, "Drift").

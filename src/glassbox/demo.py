@@ -378,7 +378,7 @@ def run_demo(
 
 
 def _calibration_flags(trace_ids: set[str]) -> list[Any]:
-    """The calibration flags raised on this demo's runs (none when there is no database)."""
+    """The calibration alerts raised on this demo's runs (none when there is no database)."""
     from glassbox import runtime
 
     rt = runtime.current()

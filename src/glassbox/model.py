@@ -394,7 +394,7 @@ class Feedback:
 
 
 class Alert:
-    """Something a person should look at: a budget warning, a calibration flag, an SLO burn."""
+    """Something a person should look at: a budget warning, a calibration alert, an SLO burn."""
 
     __slots__ = (
         "acknowledged",

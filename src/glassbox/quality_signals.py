@@ -1,4 +1,4 @@
-"""Heuristic quality signals (seed 000): cheap facts about a finished run, stored as scores.
+"""Heuristic quality signals: cheap facts about a finished run, stored as scores.
 
 ``citation_count``, ``answer_length``, ``has_search``, ``has_citations``, ``has_structure`` and
 ``failure_occurred`` describe a run; they never judge it (they are not its quality). The writer
@@ -114,6 +114,6 @@ BOOLEAN = frozenset({"has_search", "has_citations", "has_structure", "failure_oc
 
 
 def heuristic_signals(trace: Trace) -> dict[str, float]:
-    """Seed 000's signals for one finished trace, as numbers (booleans are 1.0 / 0.0)."""
+    """The heuristic signals of one finished trace, as numbers (booleans are 1.0 / 0.0)."""
     text = answer_text(trace.output)
     return {name: fn(trace, text) for name, fn in SIGNALS.items()}

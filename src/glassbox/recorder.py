@@ -249,7 +249,7 @@ class Stage(Span):
             return None
 
     def model_load(self, count: int = 1) -> None:
-        """Count a model load in this stage (seed 000's per-step ``model_loads``)."""
+        """Count a model load in this stage (the step's ``model_loads``)."""
         try:
             total = (self.model_loads or 0) + int(count)
             self.model_loads = total if 0 <= total < _INT_BOUND else self.model_loads

@@ -47,7 +47,7 @@ class Scorer:
 
 @dataclass(frozen=True)
 class Rule:
-    """A user calibration rule: ``fn(trace, query)`` returns messages; each becomes a flag."""
+    """A user calibration rule: ``fn(trace, query)`` returns messages; each becomes a calibration alert."""
 
     name: str
     fn: Callable[..., Any]
@@ -87,8 +87,8 @@ def calibration_rule(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a calibration rule: ``fn(trace, query) -> str | list[str] | None``, run after each stored batch.
 
-    ``query`` is a ``gb.query()`` over the store (history). Each message returned becomes a flag
-    (log line, alert, review flag, alerts file), at most once per rule and message within
+    ``query`` is a ``gb.query()`` over the store (history). Each message returned becomes a calibration alert
+    (log line, stored alert, the run flagged for review, alerts file), at most once per rule and message within
     ``window_days`` (default: the calibration window). A message may also be a dict with
     ``message`` and ``subject`` (the dedup key) and ``severity``.
     """

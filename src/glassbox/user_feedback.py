@@ -4,7 +4,7 @@ Rules (docs/monitoring.md, "Feedback"):
 
 - A rating is stored as given with its scale (``"0-1"``, ``"1-5"``, ``"thumbs"``, any ``"lo-hi"``) and
   ``normalized`` onto 0..1: ``(rating - lo) / (hi - lo)``; thumbs up is 1, down is 0. Without a scale,
-  a rating in 0..1 is read on 0-1 and one in (1, 5] on 1-5 (seed 004's stars).
+  a rating in 0..1 is read on 0-1 and one in (1, 5] on 1-5 (star ratings).
 - Sentiment (-1..1) and its label come from the rating when there is one (``2 * normalized - 1``;
   above 0.5 positive, below negative, 0.5 neutral); else from the comment (VADER's compound score,
   positive at 0.05 or more, negative at -0.05 or less, the VADER authors' cut-offs); else from the

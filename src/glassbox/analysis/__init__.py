@@ -1,4 +1,4 @@
-"""Analysis over the store: queries, cost and quality statistics, calibration flags.
+"""Analysis over the store: queries, cost and quality statistics, calibration alerts.
 
 Pure logic over the store layer; never imports the CLI or the server.
 """

@@ -1,4 +1,4 @@
-"""Calibration flags (seed 001, generalised): rules that spot patterns across runs.
+"""Calibration alerts: rules that spot patterns across runs.
 
 After each batch of traces is stored, the engine runs on the writer thread (wired by
 ``bootstrap`` through the runtime's ``after_batch`` hook) — never on the app's path, and never
@@ -11,14 +11,14 @@ failing it. Built-in rules, thresholds in settings / glassbox.toml (``[calibrati
 * ``dimension_disparity`` — the runs of this run's intent / domain / workflow / release average
   at least ``disparity`` below the project's overall average quality over the window, with at
   least ``min_runs`` runs in the group. ``disparity`` is in the quality score's own units; by
-  default a sixth of its ``max`` (seed 001's 0.5 on its 0-3 rubric; 0.17 for 0-1 scores).
+  default a sixth of its ``max`` (0.5 on a 0-3 rubric; 0.17 for 0-1 scores).
 * ``quality_gate_regression`` — this run failed its quality gate and the previous gated run of
   the same workflow (``gate_scope = "project"``: of the project) passed.
 
 User rules: ``@gb.calibration_rule("name")`` on ``fn(trace, query) -> str | list[str] | None``
-(``query`` is a ``glassbox.analysis.query.Query`` over the store). Each message is a flag.
+(``query`` is a ``glassbox.analysis.query.Query`` over the store). Each message becomes an alert.
 
-A flag is an alert: a ``[CALIBRATION] …`` warning on the ``glassbox`` logger, an alert fired through
+A calibration alert is a ``[CALIBRATION] …`` warning on the ``glassbox`` logger, fired through
 ``glassbox.monitoring.alerts`` (source ``calibration``: stored, delivered to webhooks/callbacks), the
 trace flagged for review, and a line appended to the alerts file
 (``.glassbox/calibration_alerts.md``; ``{project}`` in the path is replaced). A rule fires at

@@ -1,4 +1,4 @@
-"""Two runs side by side (seed 001's ``compare``): what changed from run A to run B."""
+"""Two runs side by side (``glassbox compare``): what changed from run A to run B."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-node figures of one run (seed 002's performance and cost breakdown), for the CLI and the dashboard."""
+"""Per-node figures of one run (the performance and cost breakdown), for the CLI and the dashboard."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def _text(value: Any) -> str | None:
 
 
 def _flat(item: dict[str, Any], dataset: str) -> dict[str, Any]:
-    if dataset == "router":  # seed 000: what a router learns from: question -> workflow, and how it went
+    if dataset == "router":  # what a router learns from: question -> workflow, and how it went
         return {
             "question": _text(item.get("input")),
             "workflow": item.get("workflow"),
@@ -254,7 +254,7 @@ def _write(
 def _write_feedback(
     st: Any, filters: dict[str, Any], limit: int | None, fmt: str, path: Path | None, balance: bool, label: str | None
 ) -> int:
-    """The retraining export (seed 004): one row per run with feedback (analysis.feedback.dataset_rows)."""
+    """The retraining export: one row per run with feedback (analysis.feedback.dataset_rows)."""
     from glassbox.analysis.feedback import dataset_rows
 
     try:

@@ -1,4 +1,4 @@
-"""The per-node performance and cost breakdown of one run (seed 002), for ``glassbox show``."""
+"""The per-node performance and cost breakdown of one run, for ``glassbox show``."""
 
 from __future__ import annotations
 

@@ -184,19 +184,19 @@ def evidence_figure(trace: Trace) -> str:
     return f"{n} record{'s' if n != 1 else ''}" if n else "none"
 
 
-# Said once, under the demo's scorecard and flags: what the compact figures mean.
+# Said once, under the demo's scorecard and alerts: what the compact figures mean.
 SCORECARD_LEGEND = (
     "Evidence 20->3: the run's stages collected 20 items (passages, chunks, standards) and 3 passed their filters. "
     "Gaps: quality dimensions that scored below their threshold."
 )
 FLAGS_LEGEND = (
-    "Calibration flags are patterns across runs: a principle is a quality dimension (relevance, grounding…); "
+    "Calibration alerts are patterns across runs: a principle is a quality dimension (relevance, grounding…); "
     "'below threshold N times' means it kept failing over the window, not just once."
 )
 
 
 def scorecard(trace: Trace) -> Group:
-    """The compact scorecard (seed 001's terminal summary)."""
+    """The compact scorecard: quality gate, cost, evidence and gaps in a few lines."""
     q = quality_score(trace)
     quality = Text.assemble("Quality: ", fmt.score(q.value, q.max) if q else "n/a")
     if q is not None and q.passed is not None:
@@ -407,7 +407,7 @@ def _quality_lines(trace: Trace) -> list[Text]:
 
 
 def _flag_lines(trace: Trace) -> list[Text]:
-    """Calibration flags and other alerts on the run, and its review state."""
+    """The run's alerts (calibration and any other source) and its review state."""
     lines = []
     for a in trace.alerts:
         line = Text.assemble((f"  [{a.source}] ", "bold yellow"), (a.rule, "yellow"), "  ")
@@ -476,7 +476,7 @@ def detail(trace: Trace) -> Group:
         ("Evidence", _evidence_lines(trace)),
         ("Errors", _error_lines(trace)),
         ("Feedback", _feedback_lines(trace)),
-        ("Flags & review", _flag_lines(trace)),
+        ("Alerts & review", _flag_lines(trace)),
         ("OpenTelemetry", otel_lines(trace)),
     ):
         if lines:

@@ -423,7 +423,7 @@ def define(slo: SLO, *, on_alert: Any = None) -> SLO:
     """Add an SLO in Python (beside glassbox.toml's ``[[slo]]``); the same name replaces it.
 
     ``on_alert(alert)``: called (off the checking thread) when this SLO's page or ticket alert fires or
-    resolves — seed 003's ``SLOAlert`` callbacks; ``alert.severity`` is critical (page) or warning (ticket).
+    resolves; ``alert.severity`` is critical (page) or warning (ticket).
     """
     _defined[slo.name] = slo
     if on_alert is not None:

@@ -331,7 +331,7 @@ def performance(scope: Scope) -> Section:
 
 
 def queries(scope: Scope) -> Section:
-    """Seed 004's query analysis: what was asked (intents, domains) and how each fared."""
+    """Query analysis: what was asked (intents, domains) and how each fared."""
     sec = Section("Query analysis")
     for dim in ("workflow", "intent", "domain"):
         rows = scope.ask("group_by", dim, ("runs", "success_rate", "avg_quality"))

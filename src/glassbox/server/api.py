@@ -1,4 +1,4 @@
-"""REST API under ``/api/v1``: the query API over HTTP, plus scores, feedback and flags.
+"""REST API under ``/api/v1``: the query API over HTTP, plus scores, feedback and review.
 
 Every read is scoped to the caller's project (see ``auth``). Errors have one shape:
 ``{"error": {"code": "...", "message": "..."}}``.
@@ -366,7 +366,7 @@ class ImplicitIn(BaseModel):
     user_id: str | None = Field(None, max_length=200)
 
 
-@router.post("/feedback/explicit", status_code=201, summary="Explicit rating/comment (seed 004's endpoint)")
+@router.post("/feedback/explicit", status_code=201, summary="Explicit feedback: a rating and/or a comment")
 def post_explicit(request: Request, who: Write, body: ExplicitIn) -> dict[str, Any]:
     return post_feedback(request, who, FeedbackIn(kind="explicit", **body.model_dump()))
 

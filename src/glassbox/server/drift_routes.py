@@ -1,5 +1,5 @@
 """Drift on the server: REST (``/api/v1/drift/…``), the dashboard page, the background monitor, /metrics gauges,
-and seed 004's bare paths (``/trace/{id}``, ``/feedback``, ``/drift/summary``) as aliases of the API routes.
+and paths without ``/api/v1`` (``/trace/{id}``, ``/feedback``, ``/drift/summary``) as aliases of the API routes.
 
 The monitor (``start``) checks every project with recent runs every ``drift_interval`` seconds (settings;
 default hourly; 0 turns it off), stores the results and fires alerts (``monitoring.drift.check``).
@@ -22,7 +22,7 @@ log = logging.getLogger("glassbox.server")
 
 router = APIRouter(prefix="/api/v1", tags=["drift"])
 pages = APIRouter(include_in_schema=False)
-aliases = APIRouter(tags=["seed 004 aliases"])
+aliases = APIRouter(tags=["aliases without /api/v1"])
 Read = Annotated[Principal, Depends(reader)]
 Write = Annotated[Principal, Depends(writer)]
 GAUGE_TTL_S = 15.0
@@ -110,7 +110,7 @@ def feedback_trend(
     return trend(request.app.state.store, by=by, weeks=weeks, project=_project(who, project))
 
 
-# -- seed 004's bare paths: the same handlers, auth and answers as the /api/v1 routes -------------------
+# -- paths without /api/v1: the same handlers, auth and answers as the /api/v1 routes -------------------
 aliases.add_api_route("/trace/{trace_id}", api.get_trace, methods=["GET"], summary="Alias of /api/v1/traces/{id}")
 aliases.add_api_route(
     "/feedback", api.post_feedback, methods=["POST"], status_code=201, summary="Alias of POST /api/v1/feedback"

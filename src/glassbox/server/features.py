@@ -34,7 +34,7 @@ def modules() -> Iterator[ModuleType]:
 
 
 def api_routers() -> list[Any]:
-    """Each feature's ``router``, and its ``aliases`` (routes outside /api/v1, such as seed 004's bare paths)."""
+    """Each feature's ``router``, and its ``aliases`` (routes outside /api/v1: ``/trace/{id}``, ``/feedback``…)."""
     found = list(modules())
     return [m.router for m in found if getattr(m, "router", None) is not None] + [
         m.aliases for m in found if getattr(m, "aliases", None) is not None

@@ -193,7 +193,7 @@ def test_show_verbose_has_scores_by_dimension_signals_and_flags(filled, store):
     rubric = next(line for line in text.splitlines() if "rubric dimensions:" in line)  # every other score too
     assert "completeness 0.25" in rubric and "tone 0.75" in rubric  # (PostgreSQL's jsonb reorders keys)
     assert "Signals: citation_count 2" in text
-    assert "Flags & review" in text and "repeated_principle_failure" in text and "quality_gate_regression" in text
+    assert "Alerts & review" in text and "repeated_principle_failure" in text and "quality_gate_regression" in text
     assert "review: flagged — retrieval missed the policy" in text
     compact = run("show", T1, "--store", filled).stdout
-    assert "Flags & review" not in compact
+    assert "Alerts & review" not in compact
