@@ -27,6 +27,8 @@ from glassbox.store import dialect as sql
 from glassbox.store.schema import decisions, scores, spans, traces
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
+
     from glassbox.model import Trace
     from glassbox.store.store import Store
 
@@ -180,6 +182,16 @@ class Query:
                 return list(conn.execute(stmt).all())
         except SQLAlchemyError as exc:
             raise StoreError(f"query on {database.safe_url(self.store.url)} failed: {database._short(exc)}") from None
+
+    def rows(self, stmt: Select[Any], /, **filters: Any) -> list[Any]:
+        """The rows (SQLAlchemy ``Row`` tuples) of ``stmt``, a SELECT over the ``traces`` table, with the trace
+        filters added to its WHERE clause: ``q.rows(select(traces.c.variant), experiment="prompt-v2", since="7d")``.
+
+        For features built on the query API that need columns none of its methods returns (an experiment's runs,
+        per unit). The filters are checked as every method checks them (an unknown name or a malformed value is a
+        QueryError); a failing store is a StoreError naming the store.
+        """
+        return self._rows(stmt.where(self._where(filters)))
 
     def _day(self, column: Any) -> Any:
         return sql.day(self.dialect, column)

@@ -111,11 +111,12 @@ def metric(name: str) -> Metric:
 def load_runs(q: Query, experiment: str, **filters: Any) -> list[Run]:
     """Every run recorded in ``experiment`` (any variant), oldest first."""
     t = traces.c
-    cond = q._where({**filters, "experiment": experiment})
-    rows = q._rows(
+    rows = q.rows(
         select(t.variant, t.user_id, t.status, t.duration_ms, t.cost_usd, t.quality_score, t.gate_passed, t.started_at)
-        .where(cond, t.variant.is_not(None))
-        .order_by(t.started_at)
+        .where(t.variant.is_not(None))
+        .order_by(t.started_at),
+        experiment=experiment,
+        **filters,
     )
     return [Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
