@@ -3,7 +3,7 @@
     python bench/gen_store.py --store sqlite:////tmp/bench-1m.db --traces 100000
     python bench/dashboard_bench.py --store sqlite:////tmp/bench-1m.db
 
-Targets (issue "Web dashboard", 1,000,000 spans): each page's server time p95 < 150 ms, first
+Targets (1,000,000 spans): each page's server time p95 < 150 ms, first
 paint < 1 s, pages under 300 KB before charts. Server time is the HTTP round trip on loopback.
 """
 
@@ -40,7 +40,7 @@ def main() -> None:
                 "run detail": lambda i: f"/runs/{ids[i]}",
                 "compare": lambda i: f"/compare?a={ids[i]}&b={ids[-i - 1]}",
                 "overview 7d (cached after the first)": lambda i: "/overview?range=7d",
-                "flags": lambda i: "/flags",
+                "alerts": lambda i: "/alerts",
             }
             t0 = time.perf_counter()
             c.get("/overview?range=7d")
@@ -52,7 +52,9 @@ def main() -> None:
                     r = c.get(path(i))
                     times.append((time.perf_counter() - t0) * 1000)
                     size = max(size, len(r.content))
-                    assert r.status_code in (200, 404), (path(i), r.status_code)
+                    # Only a run page may miss (a drawn id the store lacks); a page that is not served fails.
+                    ok = (200, 404) if name in ("run detail", "compare") else (200,)
+                    assert r.status_code in ok, (path(i), r.status_code)
                 p95 = statistics.quantiles(times, n=20)[-1]
                 res.check(f"{name}: server time p95", p95, "ms", "< 150 ms", p95 < 150)
                 res.check(f"{name}: page size", size / 1024, "KB", "< 300 KB", size < 300 * 1024)

@@ -94,7 +94,13 @@ DURABLE_SPOOL: list[str] = []  # --durable: serve with durable=True over this sp
 
 def start_server(store: str, port: int, web: bool = False, calibration: bool = True) -> subprocess.Popen:
     """`glassbox serve`'s app in its own process (with the dashboard when ``web``), once /health answers."""
-    routers = "[__import__('glassbox.server.web', fromlist=['router']).router]" if web else "[]"
+    # The dashboard as `glassbox serve` mounts it: web.py's pages and the features' (alerts, SLOs, drift…).
+    routers = (
+        "[__import__('glassbox.server.web', fromlist=['router']).router,"
+        " *__import__('glassbox.server.features', fromlist=['page_routers']).page_routers()]"
+        if web
+        else "[]"
+    )
     durable = f", durable=True, spool_dir={DURABLE_SPOOL[0]!r}" if DURABLE_SPOOL else ""
     code = (
         "import uvicorn; from glassbox.server.app import create_app; "
