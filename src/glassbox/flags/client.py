@@ -103,6 +103,8 @@ class FlagClient:
         with self._load_lock:
             if not self._loaded:
                 self.load()
+                if self._record:
+                    self.exposures.start()  # here, not on the first exposure (the evaluation path)
                 if self.store_url and self.refresh_seconds > 0:
                     self._refresher = threading.Thread(target=self._refresh_loop, name="glassbox-flags", daemon=True)
                     self._refresher.start()

@@ -42,6 +42,7 @@ OPERATORS = (
     "$notInGroup",
 )
 LOGICAL = ("$and", "$or", "$nor", "$not")
+_SEMVER = ("$veq", "$vne", "$vgt", "$vgte", "$vlt", "$vlte")
 
 
 def eval_condition(
@@ -180,7 +181,8 @@ def _eval_operator(op: str, actual: Any, arg: Any, groups: Any) -> bool:
         except TypeError:
             return False
     if op == "$regex":
-        rx = _regex(arg) if isinstance(arg, str) else None
+        # A _Prepared operand was compiled with its condition (compile_condition); a raw one is compiled here.
+        rx = arg.value if type(arg) is _Prepared else (_regex(arg) if isinstance(arg, str) else None)
         return rx is not None and isinstance(actual, str) and rx.search(actual) is not None
     if op == "$nin":
         return isinstance(arg, list) and not _is_in(actual, arg)
@@ -188,9 +190,20 @@ def _eval_operator(op: str, actual: Any, arg: Any, groups: Any) -> bool:
         return (actual is not None) if arg else (actual is None)
     if op == "$not":
         return not _eval_value(arg, actual, groups)
-    if op in ("$veq", "$vne", "$vgt", "$vgte", "$vlt", "$vlte"):
-        a, b = padded_version(actual), padded_version(arg)
-        return {"$veq": a == b, "$vne": a != b, "$vgt": a > b, "$vgte": a >= b, "$vlt": a < b, "$vlte": a <= b}[op]
+    if op in _SEMVER:
+        a = padded_version(actual)
+        b = arg.value if type(arg) is _Prepared else padded_version(arg)
+        if op == "$veq":
+            return a == b
+        if op == "$vne":
+            return a != b
+        if op == "$vgt":
+            return a > b
+        if op == "$vgte":
+            return a >= b
+        if op == "$vlt":
+            return a < b
+        return a <= b
     if op == "$elemMatch":
         if not isinstance(actual, list):
             return False
@@ -225,6 +238,58 @@ def check_condition(condition: Any, where: str = "condition") -> None:
             check_condition(item, where)
 
 
+class _Prepared:
+    """An operand worked out when its condition was compiled: a ``$regex`` pattern's compiled form (None when
+    invalid) or a semver operand's padded text. Only ``compile_condition``'s private copy holds these."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _prepare(condition: Any) -> Any:
+    """A copy of ``condition`` whose ``$regex`` and semver operands are compiled now, not on first evaluation.
+
+    It follows ``eval_condition``'s reading exactly (logical keys hold conditions, an operator object's operands
+    are values or conditions as ``_eval_operator`` takes them) and leaves every other value, such as a literal
+    table compared by equality, untouched."""
+    if not isinstance(condition, Mapping):
+        return condition
+    out: dict[Any, Any] = {}
+    for key, value in condition.items():
+        if key in ("$or", "$nor", "$and"):
+            out[key] = [_prepare(c) for c in value] if isinstance(value, list) else value
+        elif key == "$not":
+            out[key] = _prepare(value)
+        else:
+            out[key] = _prepare_value(value)
+    return out
+
+
+def _prepare_value(expected: Any) -> Any:
+    if not _is_operator_object(expected):
+        return expected  # compared by equality: left as it is
+    out: dict[Any, Any] = {}
+    for op, arg in expected.items():
+        if op == "$regex" and isinstance(arg, str):
+            out[op] = _Prepared(_regex(arg))
+        elif op in _SEMVER:
+            try:
+                out[op] = _Prepared(padded_version(arg))
+            except TypeError:  # an unhashable operand: evaluated (and failing) as before, at evaluation
+                out[op] = arg
+        elif op in ("$not", "$size"):
+            out[op] = _prepare_value(arg)
+        elif op == "$elemMatch":
+            out[op] = _prepare_value(arg) if _is_operator_object(arg) else _prepare(arg)
+        elif op == "$all" and isinstance(arg, list):
+            out[op] = [_prepare_value(c) for c in arg]
+        else:
+            out[op] = arg
+    return out
+
+
 def _always(attributes: Mapping[str, Any]) -> bool:
     return True
 
@@ -232,19 +297,22 @@ def _always(attributes: Mapping[str, Any]) -> bool:
 def compile_condition(condition: Condition | None) -> Any:
     """A function ``attributes -> bool`` equal to ``eval_condition(attributes, condition)``, specialised for the
     common one-attribute forms (``{"plan": "pro"}``, ``{"plan": {"$in": [...]}}``) so a flag's rule costs a dict
-    lookup on the hot path; anything else falls back to the general evaluator."""
+    lookup on the hot path; anything else falls back to the general evaluator, on a copy whose regexes are compiled
+    and semver operands padded here (at definition load), not on the first evaluation."""
     if not condition:
         return _always
-    cond = dict(condition)
+    cond = _prepare(condition)
 
     def general(attributes: Mapping[str, Any]) -> bool:
         return eval_condition(attributes, cond)
 
+    if any(not isinstance(path, str) or path.startswith("$") for path in cond):
+        return general  # logical operators (or a "$" attribute name): the general evaluator's order of reading
     if len(cond) != 1:
-        return general
+        return _all_paths(cond)
     ((path, expected),) = cond.items()
-    if path.startswith("$") or "." in path:
-        return general
+    if "." in path:
+        return _all_paths(cond)
     if isinstance(expected, (str, int, float)) and not isinstance(expected, bool):
 
         def equals(attributes: Mapping[str, Any]) -> bool:
@@ -269,4 +337,44 @@ def compile_condition(condition: Condition | None) -> Any:
                 return v in options
 
             return member
-    return general
+    return _all_paths(cond)
+
+
+def _all_paths(cond: dict[str, Any]) -> Any:
+    """``eval_condition`` for a prepared condition of attribute paths only (no logical operator), its per-path
+    checks bound now: each attribute's value is checked as ``_eval_value`` would, without re-reading the condition's
+    shape on every call."""
+    checks = tuple((path, "." in path, _value_check(expected)) for path, expected in cond.items())
+
+    def all_paths(attributes: Mapping[str, Any]) -> bool:
+        for path, dotted, check in checks:
+            if dotted:
+                v = _get_path(attributes, path)
+            else:
+                try:
+                    v = attributes.get(path)
+                except AttributeError:  # not a mapping (cheaper than an isinstance check against the Mapping ABC)
+                    v = None
+            if not check(v):
+                return False
+        return True
+
+    return all_paths
+
+
+def _value_check(expected: Any) -> Any:
+    """A function ``actual -> bool`` equal to ``_eval_value(expected, actual, None)`` (``expected`` prepared)."""
+    if not _is_operator_object(expected):
+        return lambda actual: bool(expected == actual)
+    ops = tuple(expected.items())
+    if len(ops) == 1:
+        ((op, arg),) = ops
+        return lambda actual: _eval_operator(op, actual, arg, None)
+
+    def every(actual: Any) -> bool:
+        for op, arg in ops:  # noqa: SIM110 - cheaper than all() over a generator on the hot path
+            if not _eval_operator(op, actual, arg, None):
+                return False
+        return True
+
+    return every

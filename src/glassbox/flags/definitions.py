@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from glassbox.flags.conditions import check_condition, compile_condition
-from glassbox.flags.hashing import bucket_ranges
+from glassbox.flags.hashing import bucket_ranges, seed_state
 
 KINDS = ("flag", "experiment")
 VALUE_TYPES = ("boolean", "string", "integer", "float", "object")
@@ -46,8 +46,18 @@ class FlagDef:
     description: str = ""
     hash_version: int = 2
     seed: str | None = None
+    # Per rule, the hash seed (the rule's, else the flag's, else its name) and its FNV state: computed when the
+    # definition is loaded, so that a flag's first evaluation hashes only the unit id, like every later one.
+    seeds: tuple[tuple[str, int], ...] = field(init=False, compare=False, repr=False)
 
     kind = "flag"
+
+    def __post_init__(self) -> None:
+        seeds = []
+        for r in self.rules:
+            seed = r.seed or self.seed or self.name
+            seeds.append((seed, seed_state(seed)))
+        object.__setattr__(self, "seeds", tuple(seeds))
 
     @property
     def value_type(self) -> str:
@@ -63,6 +73,7 @@ class FlagDef:
             }
             for r in self.rules
         ]
+        d.pop("seeds", None)
         return d
 
 
@@ -91,12 +102,23 @@ class ExperimentDef:
     alpha: float = 0.05
     extra: dict[str, Any] = field(default_factory=dict)
     ranges: tuple[tuple[float, float], ...] = field(default=(), compare=False, repr=False)  # set by __post_init__
+    # Computed when the definition is loaded (evaluation only looks them up): the hash seed's FNV state, the
+    # compiled condition (regexes compiled, semver operands padded) and the namespace's hash seed and slice.
+    seed_state: int = field(init=False, compare=False, repr=False)
+    matches: Any = field(init=False, compare=False, repr=False)
+    namespace_slice: tuple[str, float, float] | None = field(init=False, compare=False, repr=False)
 
     kind = "experiment"
 
     def __post_init__(self) -> None:
         # The variants' bucket ranges, computed once: evaluation only looks them up.
         object.__setattr__(self, "ranges", tuple(bucket_ranges(len(self.variants), self.coverage, self.weights)))
+        object.__setattr__(self, "seed_state", seed_state(self.seed or self.name))
+        object.__setattr__(self, "matches", compile_condition(self.condition))
+        ns = self.namespace
+        object.__setattr__(
+            self, "namespace_slice", None if ns is None else ("__" + str(ns[0]), float(ns[1]), float(ns[2]))
+        )
 
     @property
     def control(self) -> str:
@@ -111,7 +133,8 @@ class ExperimentDef:
         d["variants"] = [asdict(v) for v in self.variants]
         d["namespace"] = list(self.namespace) if self.namespace else None
         d["metrics"], d["guardrails"] = list(self.metrics), list(self.guardrails)
-        d.pop("ranges", None)
+        for key in ("ranges", "seed_state", "matches", "namespace_slice"):
+            d.pop(key, None)
         return d
 
 

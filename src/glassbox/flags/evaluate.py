@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from glassbox.flags.conditions import eval_condition
 from glassbox.flags.definitions import ExperimentDef, FlagDef
-from glassbox.flags.hashing import bucket, in_namespace
+from glassbox.flags.hashing import bucket_v1, bucket_v2
 
 # OpenFeature's reason strings (openfeature.flag_evaluation.Reason values).
 TARGETING_MATCH = "TARGETING_MATCH"
@@ -48,8 +47,16 @@ def evaluate_flag(flag: FlagDef, unit_id: str | None, attributes: Mapping[str, A
         if rule.rollout is not None:
             if unit_id is None or rule.rollout <= 0.0:
                 continue
-            n = bucket(rule.seed or flag.seed or flag.name, str(unit_id), flag.hash_version)
-            if n is None or n >= rule.rollout:
+            seed, state = flag.seeds[i]  # hashed when the definition was loaded
+            uid = unit_id if type(unit_id) is str else str(unit_id)
+            version = flag.hash_version
+            if version == 2:
+                n = bucket_v2(state, uid)
+            elif version == 1:
+                n = bucket_v1(seed, uid)
+            else:  # an unknown hash version holds no unit
+                continue
+            if n >= rule.rollout:
                 continue
             key = _RULE_KEYS[i] if i < 256 else f"rule-{i}"
             return _new(Resolution, (rule.value, key, SPLIT, False, n, None))
@@ -66,14 +73,20 @@ def assign_variant(exp: ExperimentDef, unit_id: str | None, attributes: Mapping[
         return _new(Resolution, (control.value, control.key, DISABLED, False, None, None))
     if unit_id is None or unit_id == "":
         return _new(Resolution, (control.value, control.key, ERROR, False, None, "no unit id to bucket on"))
-    uid = str(unit_id)
-    if exp.condition and not eval_condition(attributes or {}, exp.condition):
+    uid = unit_id if type(unit_id) is str else str(unit_id)
+    # The condition, namespace and seed were compiled and hashed when the definition was loaded (definitions.py).
+    if exp.condition and not exp.matches(attributes or {}):
         return _new(Resolution, (control.value, control.key, DEFAULT, False, None, None))
-    if exp.namespace is not None and not in_namespace(uid, exp.namespace):
+    ns = exp.namespace_slice
+    if ns is not None and not ns[1] <= bucket_v1(ns[0], uid) < ns[2]:
         return _new(Resolution, (control.value, control.key, DEFAULT, False, None, None))
-    n = bucket(exp.seed or exp.name, uid, exp.hash_version)
-    if n is None:
-        error = f"unknown hash version {exp.hash_version}"
+    version = exp.hash_version
+    if version == 2:
+        n = bucket_v2(exp.seed_state, uid)
+    elif version == 1:
+        n = bucket_v1(exp.seed or exp.name, uid)
+    else:
+        error = f"unknown hash version {version}"
         return _new(Resolution, (control.value, control.key, ERROR, False, None, error))
     for i, (lo, hi) in enumerate(exp.ranges):  # choose_variation, inlined: this is the hot path
         if lo <= n < hi:

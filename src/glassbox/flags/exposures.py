@@ -53,10 +53,14 @@ class ExposureLog:
             return False
         self._queue.append((kind, name, variant, unit_id, trace_id, source, time.time_ns()))
         if self._thread is None:
-            self._start()
+            self.start()
         return True
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the writer thread (once; a no-op without a store). The flag client calls this when it loads its
+        definitions, so that the first exposure does not pay for starting a thread; ``record`` starts it otherwise."""
+        if self._thread is not None or self.store_url is None:
+            return
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="glassbox-exposures", daemon=True)
