@@ -17,15 +17,65 @@ Series (docs/monitoring.md#metrics): ``glassbox_traces_total``, ``glassbox_run_e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, NamedTuple, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from glassbox.cost.dedupe import DUPLICATE_OF
 from glassbox.model import Trace
 from glassbox.monitoring.buckets import DURATION_BUCKETS_S, TOKEN_BUCKETS, score_buckets
 
 QUALITY_BUCKETS = tuple(sorted({b for top in (1.0, 3.0, 5.0, 10.0, 100.0) for b in score_buckets(top)}))
+
+K = TypeVar("K", bound=Hashable)
+
+
+class Counted(NamedTuple):
+    """What ``/metrics`` counted for a stored span: its usage then, and whether it counted as a call."""
+
+    cost_usd: float | None
+    tokens_in: int | None
+    tokens_out: int | None
+    call: bool
+
+    @property
+    def usage(self) -> bool:
+        return self.cost_usd is not None or self.tokens_in is not None or self.tokens_out is not None
+
+    @classmethod
+    def of(cls, span: Any) -> Counted:
+        usage = span.tokens_in is not None or span.tokens_out is not None or span.cost_usd is not None
+        call = (usage or span.kind == "llm") and DUPLICATE_OF not in (span.attributes or {})
+        return cls(span.cost_usd, span.tokens_in, span.tokens_out, call)
+
+
+def _provider(s: Any) -> str:
+    attrs: dict[str, Any] = s.attributes or {}
+    return str(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system") or "")
+
+
+def _net(changes: dict[K, float], group: Callable[[K], Hashable]) -> dict[K, float]:
+    """Non-negative increments whose sum per group is the changes' sum, or 0 when that is negative:
+    what a label set lost is taken from what another gained (a counter cannot go down)."""
+    owed: dict[Hashable, float] = {}
+    for key, v in changes.items():
+        if v < 0:
+            owed[group(key)] = owed.get(group(key), 0) - v
+    out: dict[K, float] = {}
+    for key, v in changes.items():
+        if v > 0:
+            g = group(key)
+            take = min(v, owed.get(g, 0))
+            owed[g] = owed.get(g, 0) - take
+            if v > take:
+                out[key] = v - take
+    return out
+
+
+def _add(into: dict[K, float], more: dict[K, float]) -> None:
+    for key, v in more.items():
+        into[key] = into.get(key, 0) + v
 
 
 class Metrics:
@@ -151,17 +201,41 @@ class Metrics:
         """Feed stored runs into the metrics (writer thread: never the request or app path).
 
         Values are grouped by label set first: a ``labels()`` lookup costs more than an observation.
+
+        A segment of a trace already stored may carry a ``counted`` map (the receiver's writer sets it,
+        server/ingest.py): its spans the store already held, with what ``/metrics`` counted for them
+        then. Those spans were counted once already (run, stage, call); cost and tokens add only
+        what changed. Counters never go down (Prometheus reads a drop as a restart), so a change
+        is netted within the trace: a call whose carrier moves to a new span (cost/dedupe.py) adds
+        the new carrier's cost minus the old one's, under the new carrier's labels, and nothing
+        when that is negative (the counter then stays above the stored total by the difference).
         """
         stages: dict[tuple[str, str, str], list[float]] = {}
         stage_counts: dict[tuple[str, str, str, str], int] = {}
-        tokens: dict[tuple[str, str, str], int] = {}
+        tokens: dict[tuple[str, str, str], float] = {}
         cost: dict[tuple[str, str], float] = {}
         for t in traces:
             wf = t.workflow or ""  # never the run's name: it is often the user's question (unbounded labels)
             release = t.release or ""
             root_id = t.root_span_id
+            counted: dict[str, Counted] = getattr(t, "counted", None) or {}
+            # Calls already counted whose carrier is now one of this segment's new spans.
+            taken_over = {
+                (s.attributes or {}).get(DUPLICATE_OF)
+                for s in t.spans
+                if s.span_id in counted and counted[s.span_id].call and DUPLICATE_OF in (s.attributes or {})
+            }
+            t_tokens: dict[tuple[str, str, str], float] = tokens if not counted else {}
+            t_cost: dict[tuple[str, str], float] = cost if not counted else {}
             stage_failed = False
             for s in t.spans:
+                if s.status == "error":
+                    stage_failed = True
+                before = counted.get(s.span_id)
+                if before is not None:
+                    if s.tokens_in is not None or s.tokens_out is not None or s.cost_usd is not None or before.usage:
+                        self._usage_change(s, before, t_tokens, t_cost)
+                    continue
                 if s.span_id != root_id and s.end_ns is not None:
                     key = (wf, s.name, release)
                     seconds = (s.end_ns - s.start_ns) / 1e9
@@ -172,21 +246,13 @@ class Metrics:
                         got.append(seconds)
                     ckey = (wf, s.name, s.status, release)
                     stage_counts[ckey] = stage_counts.get(ckey, 0) + 1
-                if s.status == "error":
-                    stage_failed = True
                 if s.tokens_in is not None or s.tokens_out is not None or s.cost_usd is not None or s.kind == "llm":
-                    self._llm_call(s, tokens, cost)
-            if root_id is not None and t.status in ("complete", "failed"):
-                self.traces.labels(wf, t.status, release).inc()
-                if t.status == "failed" or stage_failed:
-                    self.run_errors.labels(wf, release).inc()
-                if t.end_ns is not None:
-                    self.trace_seconds.labels(wf, release).observe((t.end_ns - t.start_ns) / 1e9)
-                q = t.quality_score
-                if q is not None:
-                    self.quality.labels(wf).observe(q)
-                if release and t.start_ns >= self._newest_ns:
-                    self._set_version(release, t.start_ns)
+                    self._llm_call(s, t_tokens, t_cost, new_call=s.span_id not in taken_over)
+            if counted:
+                _add(tokens, _net(t_tokens, lambda k: k[2]))
+                _add(cost, _net(t_cost, lambda k: ()))
+            if root_id is not None and root_id not in counted and t.status in ("complete", "failed"):
+                self._run(t, wf, release, stage_failed)
             for e in t.events:
                 if e.name in ("budget.warned", "budget.exceeded"):
                     self.budget.labels(e.name.split(".")[1]).inc()
@@ -199,23 +265,65 @@ class Metrics:
         for ckey, n in stage_counts.items():
             self.stages.labels(*ckey).inc(n)
         for key, n in tokens.items():
-            self.tokens.labels(*key).inc(n)
+            if n > 0:
+                self.tokens.labels(*key).inc(n)
         for key, usd in cost.items():
-            self.cost.labels(*key).inc(usd)
+            if usd > 0:
+                self.cost.labels(*key).inc(usd)
 
-    def _llm_call(self, s: Any, tokens: dict[tuple[str, str, str], int], cost: dict[tuple[str, str], float]) -> None:
+    def _run(self, t: Trace, wf: str, release: str, stage_failed: bool) -> None:
+        """Count one finished run (its root is in this segment, and was not counted before)."""
+        self.traces.labels(wf, t.status, release).inc()
+        if t.status == "failed" or stage_failed:
+            self.run_errors.labels(wf, release).inc()
+        if t.end_ns is not None:
+            self.trace_seconds.labels(wf, release).observe((t.end_ns - t.start_ns) / 1e9)
+        q = t.quality_score
+        if q is not None:
+            self.quality.labels(wf).observe(q)
+        if release and t.start_ns >= self._newest_ns:
+            self._set_version(release, t.start_ns)
+
+    def _llm_call(
+        self,
+        s: Any,
+        tokens: dict[tuple[str, str, str], float],
+        cost: dict[tuple[str, str], float],
+        new_call: bool = True,
+    ) -> None:
+        """Count one LLM span. A duplicate of another span's call (cost/dedupe.py) is not a call of its
+        own; ``new_call`` False: the call was counted already under the span that carried it before."""
         attrs: dict[str, Any] = s.attributes or {}
-        provider = str(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system") or "")
-        model = s.model or ""
-        self.llm_calls.labels(provider, model, "failure" if s.status == "error" else "success").inc()
-        if s.end_ns is not None:
-            self.llm_seconds.labels(provider, model).observe((s.end_ns - s.start_ns) / 1e9)
+        provider, model = _provider(s), s.model or ""
+        if new_call and DUPLICATE_OF not in attrs:
+            self.llm_calls.labels(provider, model, "failure" if s.status == "error" else "success").inc()
+            if s.end_ns is not None:
+                self.llm_seconds.labels(provider, model).observe((s.end_ns - s.start_ns) / 1e9)
+            for direction, n in (("input", s.tokens_in), ("output", s.tokens_out)):
+                if n:
+                    self.tokens_per_call.labels(provider, model, direction).observe(n)
         for direction, n in (("input", s.tokens_in), ("output", s.tokens_out)):
             if n:
                 tokens[(provider, model, direction)] = tokens.get((provider, model, direction), 0) + n
-                self.tokens_per_call.labels(provider, model, direction).observe(n)
         if s.cost_usd:
             cost[(provider, model)] = cost.get((provider, model), 0.0) + s.cost_usd
+
+    @staticmethod
+    def _usage_change(
+        s: Any, before: Counted, tokens: dict[tuple[str, str, str], float], cost: dict[tuple[str, str], float]
+    ) -> None:
+        """What a span counted before changed to (a stored carrier that lost its call: negative)."""
+        provider, model = _provider(s), s.model or ""
+        for direction, now, then in (
+            ("input", s.tokens_in, before.tokens_in),
+            ("output", s.tokens_out, before.tokens_out),
+        ):
+            change = (now or 0) - (then or 0)
+            if change:
+                tokens[(provider, model, direction)] = tokens.get((provider, model, direction), 0) + change
+        change_usd = (s.cost_usd or 0.0) - (before.cost_usd or 0.0)
+        if change_usd:
+            cost[(provider, model)] = cost.get((provider, model), 0.0) + change_usd
 
     def _set_version(self, release: str, start_ns: int) -> None:
         """The newest run's release is the current model version (1); the one it replaced drops to 0."""

@@ -22,7 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from glassbox.errors import StoreError
 from glassbox.model import Trace
-from glassbox.monitoring.metrics import Metrics
+from glassbox.monitoring.metrics import Counted, Metrics
+from glassbox.server.otlp import Segment
 from glassbox.store.database import _short as short_error
 from glassbox.store.database import safe_url
 from glassbox.store.schema import traces as traces_table
@@ -137,7 +138,12 @@ class StoreSink:
                 stored = self.store.get_trace(t.trace_id)
             except NotFound:
                 continue
+            # What /metrics counted for the stored spans, before the rule rewrites some of them: those
+            # sent again or rewritten are not counted twice (Metrics.observe adds only what changed).
+            counted = {s.span_id: Counted.of(s) for s in stored.spans}
             t.spans.extend(fold_segment(t.spans, stored.spans))
+            if isinstance(t, Segment):
+                t.counted = {s.span_id: counted[s.span_id] for s in t.spans if s.span_id in counted}
 
     def close(self) -> None:
         self.inner.close()

@@ -38,9 +38,10 @@ class TooLarge(ValueError):
 
 
 class Segment(Trace):
-    """A decoded trace segment; ``keyed``: its project is the sending API key's (authoritative, see ingest)."""
+    """A decoded trace segment; ``keyed``: its project is the sending API key's (authoritative, see ingest);
+    ``counted``: its spans the store already held, with what /metrics counted for them (set by ingest)."""
 
-    __slots__ = ("keyed",)
+    __slots__ = ("counted", "keyed")
 
 
 @dataclass

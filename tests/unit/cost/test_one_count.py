@@ -136,6 +136,11 @@ def metric(metrics: Metrics, name: str) -> float:
     return sum(s.value for m in metrics.registry.collect() for s in m.samples if s.name == name)
 
 
+def scraped(text: str, name: str) -> float:
+    """The sum of a counter's series in a /metrics exposition."""
+    return sum(float(ln.rsplit(" ", 1)[1]) for ln in text.splitlines() if ln.startswith(name + "{"))
+
+
 def describers(trace: Any) -> list[Any]:
     """Spans that carry a call's usage (priced, or a duplicate of a priced one)."""
     return [
@@ -282,8 +287,8 @@ def test_the_receiver_stores_one_count_per_call(
         assert (stored.tokens_in, stored.tokens_out) == (EXPECTED_IN, EXPECTED_OUT)
         assert len(describers(stored)) == 2 * len(CALLS)
         text = c.get("/metrics").text
-    cost_lines = [ln for ln in text.splitlines() if ln.startswith("glassbox_llm_cost_usd_total{")]
-    assert sum(float(ln.rsplit(" ", 1)[1]) for ln in cost_lines) == pytest.approx(EXPECTED_COST, rel=1e-9)
+    assert scraped(text, "glassbox_llm_cost_usd_total") == pytest.approx(EXPECTED_COST, rel=1e-9)
+    assert scraped(text, "glassbox_llm_calls_total") == len(CALLS)  # a duplicate span is not a call of its own
 
 
 @functools.cache
@@ -399,8 +404,19 @@ def test_spans_of_one_call_in_different_requests_count_once(
                     break
                 time.sleep(0.05)
         stored = q.trace(trace_id)
+        for _ in range(200):  # /metrics is fed after the store write: until both segments' spans are in
+            text = c.get("/metrics").text
+            if scraped(text, "glassbox_stages_total") >= len(spans) - 1:
+                break
+            time.sleep(0.05)
     assert stored.cost_usd == pytest.approx(EXPECTED_COST, rel=1e-9)
     assert (stored.tokens_in, stored.tokens_out) == (EXPECTED_IN, EXPECTED_OUT)
+    # /metrics counts the run, its calls, tokens and cost once, whichever request brought the carrier.
+    assert scraped(text, "glassbox_traces_total") == 1
+    assert scraped(text, "glassbox_llm_calls_total") == len(CALLS)
+    assert scraped(text, "glassbox_llm_tokens_total") == EXPECTED_IN + EXPECTED_OUT
+    assert scraped(text, "glassbox_llm_cost_usd_total") == pytest.approx(EXPECTED_COST, rel=1e-9)
+    assert scraped(text, "glassbox_stages_total") == len(spans) - 1  # each span once (the root is the run)
     carriers = [s for s in stored.spans if s.cost_usd is not None]
     assert {s.name for s in carriers} == {"anthropic.messages.create"}  # the most complete, whichever came first
     assert cost_report(
