@@ -12,7 +12,8 @@ Cases, interleaved per repeat, median µs/op:
 * ``first call``: the first ``gb.llm(resp)`` of a fresh process (median of 5 processes),
   0.5 s after ``gb.configure()`` (the app doing other work meanwhile) and right after it. The
   price table loads on a background thread started by ``gb.configure()``, so after the delay
-  the first call costs what any call does; right after configure it waits for the load.
+  the first call costs what any call does; right after configure the call records its tokens
+  without waiting, and is priced once the table is loaded (before the trace is written).
 """
 
 from __future__ import annotations

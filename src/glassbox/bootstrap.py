@@ -175,8 +175,11 @@ def build_runtime(settings: Settings, extra_sinks: list[Sink] | None = None) -> 
             spool=_spool(settings),
         )
         # The writer's explicit step list: prepare in order, then every sink on its own lane, then after steps.
+        from glassbox.cost.calls import settle_prices
+
         on_error = writer._prepare_failed
         writer.prepare_steps = [
+            PerTrace("prices", settle_prices, on_error),  # gb.llm() calls made while the price table loaded
             PerTrace("scoring", _scoring(settings), on_error),  # sees the app's own objects, before JSON
             PerTrace("json-safe", make_json_safe(settings.max_text_length, settings.max_attribute_length), on_error),
         ]

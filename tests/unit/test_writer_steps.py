@@ -142,7 +142,7 @@ def test_the_sdk_runtime_builds_its_step_list(tmp_path):
     from glassbox import runtime
 
     w = runtime.current().writer
-    assert [s.name for s in w.prepare_steps] == ["scoring", "json-safe"]
+    assert [s.name for s in w.prepare_steps] == ["prices", "scoring", "json-safe"]
     assert [s.name for s in w.sinks] == ["database", "trail"]
     assert [s.name for s in w.after_steps] == ["after-batch"]
 

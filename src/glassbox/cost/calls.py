@@ -11,11 +11,11 @@ budget passed here stops the *next* stage, never this call.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 
-from glassbox.cost.dedupe import fold
+from glassbox.cost.dedupe import DUPLICATE_OF, fold, make_loser
+from glassbox.cost.pricing import PriceResult
 from glassbox.cost.record import COST_SOURCE, Warnings, apply_usage, make_pricer, price_span, weakest_source
 from glassbox.cost.tokens import estimate_usage
 from glassbox.cost.usage import NO_USAGE, LLMUsage, extract_usage
@@ -23,19 +23,90 @@ from glassbox.jsonsafe import dumps_text
 from glassbox.recorder import Stage, truncate
 
 if TYPE_CHECKING:
-    from glassbox.cost.pricing import Pricer, PriceResult
+    from glassbox.cost.pricing import Pricer
+    from glassbox.model import Trace
     from glassbox.runtime import Runtime
 
+# What a call recorded while the price table loads carries until it is priced.
+PENDING = PriceResult(None, "pending")
 
-@dataclass(slots=True)
+
+# Set once a price-table load (the warm-up started at configure) has finished in this process:
+# from then on gb.llm() prices on the spot, the table being in memory.
+_TABLE_LOADED = threading.Event()
+# Calls recorded while the table was loading, by trace id: priced before the trace is written. One
+# table for the process: a trace that ends after gb.configure() replaced its runtime is written by
+# the new one's writer.
+_PENDING: dict[str, list[PendingPrice]] = {}
+
+
+class PendingPrice:
+    """A ``gb.llm()`` call recorded while the price table was still loading (the first calls after
+    ``gb.configure()``): its model and tokens are on the stage already; the price follows once the
+    table is loaded — when the writer prepares the trace, or when the app reads ``LLMCall.cost_usd``,
+    whichever comes first. The cost is the one pricing on the spot would have given."""
+
+    __slots__ = ("_ctx", "_lock", "_result", "rt", "span", "trace", "usage")
+
+    def __init__(self, ctx: CostContext, rt: Runtime, trace: Any, span: Stage, usage: LLMUsage) -> None:
+        self._ctx, self.rt, self.trace, self.span, self.usage = ctx, rt, trace, span, usage
+        self._lock = threading.Lock()
+        self._result: PriceResult | None = None
+
+    def settle(self) -> PriceResult:
+        """Price the call (waiting for the table load), once; later calls return the same result."""
+        with self._lock:
+            result = self._result
+            if result is None:
+                self._ctx.wait_for_table()
+                result = self._result = self._ctx.price(self.usage)
+                span, trace = self.span, self.trace
+                # An instrumentor's span of the same call may have taken the count meanwhile (cost/dedupe.py).
+                winner = (span.attributes or {}).get(DUPLICATE_OF)
+                apply_usage(span, self.usage, result)
+                trace.cost_source = weakest_source(trace.cost_source, result.source)
+                if winner is not None:
+                    make_loser(span, winner)
+                elif result.cost_usd:
+                    self.rt.add_cost(trace, result.cost_usd)
+        return result
+
+
 class LLMCall:
-    """What ``gb.llm()`` recorded: the usage read, its price, and the stage that holds it."""
+    """What ``gb.llm()`` recorded: the usage read, its price, and the stage that holds it.
 
-    usage: LLMUsage
-    cost_usd: float | None
-    cost_source: str
-    stage: Stage
-    message: str | None = None
+    ``cost_usd``, ``cost_source`` and ``message`` come from the price; for a call recorded while
+    the price table was loading, reading one of them waits for the load (``PendingPrice``).
+    """
+
+    __slots__ = ("_price", "stage", "usage")
+
+    def __init__(self, usage: LLMUsage, price: PriceResult | PendingPrice, stage: Stage) -> None:
+        self.usage, self._price, self.stage = usage, price, stage
+
+    def _result(self) -> PriceResult:
+        price = self._price
+        if isinstance(price, PendingPrice):
+            price = self._price = price.settle()
+        return price
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self._result().cost_usd
+
+    @property
+    def cost_source(self) -> str:
+        return self._result().source
+
+    @property
+    def message(self) -> str | None:
+        return self._result().message
+
+    def __repr__(self) -> str:
+        return (
+            f"LLMCall(usage={self.usage!r}, cost_usd={self.cost_usd!r}, cost_source={self.cost_source!r}, "
+            f"stage={self.stage!r}, message={self.message!r})"
+        )
 
 
 class CostContext:
@@ -52,6 +123,7 @@ class CostContext:
         self._lock = threading.Lock()
         # Traces that folded an instrumentor's LLM span: only their gb.llm() calls need the dedupe scan.
         self.foreign_traces: dict[str, None] = {}
+        self.warming: threading.Thread | None = None  # the price-table load started at configure
 
     def saw_foreign(self, trace_id: str) -> None:
         traces = self.foreign_traces
@@ -79,6 +151,23 @@ class CostContext:
                 pricer.price(LLMUsage(provider=provider, request_model=model, input_tokens=1, output_tokens=1))
         except Exception:  # noqa: BLE001 - an optimisation only: the first real call reports any problem
             pass
+        finally:
+            _TABLE_LOADED.set()
+
+    def table_loading(self) -> bool:
+        """Whether pricing now would wait for the price table (its load at configure is still running)."""
+        warming = self.warming
+        return not _TABLE_LOADED.is_set() and warming is not None and warming.is_alive()
+
+    def wait_for_table(self) -> None:
+        warming = self.warming
+        if warming is not None and warming is not threading.current_thread():
+            warming.join()  # returns at once in a forked child: the thread did not come along
+
+    def defer(self, rt: Runtime, trace: Any, span: Stage, usage: LLMUsage) -> PendingPrice:
+        pending = PendingPrice(self, rt, trace, span, usage)
+        _PENDING.setdefault(trace.trace_id, []).append(pending)
+        return pending
 
     def price(self, usage: LLMUsage) -> PriceResult:
         result = self.pricer.price(usage)
@@ -110,9 +199,16 @@ def warm_prices(rt: Runtime) -> threading.Thread:
     """Load the price table off the app's thread, so the first ``gb.llm()`` inside a stage does not
     pay for it (importing genai-prices and its table takes 100+ ms)."""
     ctx = cost_context(rt)
-    thread = threading.Thread(target=ctx.warm, name="glassbox-prices", daemon=True)
+    thread = ctx.warming = threading.Thread(target=ctx.warm, name="glassbox-prices", daemon=True)
     thread.start()
     return thread
+
+
+def settle_prices(trace: Trace) -> None:
+    """Writer step, before any sink: price the trace's calls recorded while the table was loading."""
+    if _PENDING:
+        for pending in _PENDING.pop(trace.trace_id, ()):
+            pending.settle()
 
 
 def cost_context(rt: Runtime) -> CostContext:
@@ -207,9 +303,31 @@ def record(
 ) -> LLMCall:
     ctx = cost_context(rt)
     usage = read_usage(ctx, response, prompt, completion, model, provider)
+    trace = cur._trace
+    if ctx.table_loading() and trace.budget is None and trace.trace_id not in ctx.foreign_traces:
+        # The first calls after configure do not wait for the price table: tokens now, the price
+        # once it is loaded (before the trace is written). A budget needs the cost before the next
+        # stage starts, and the dedupe scan needs it now: those calls wait.
+        target = target_stage(cur, stage, usage, duration_ms)
+        apply_usage(target, usage, PENDING)
+        _capture(ctx, target, response, prompt, completion)
+        return LLMCall(usage, ctx.defer(rt, trace, target, usage), target)
     price = ctx.price(usage)
     target = target_stage(cur, stage, usage, duration_ms)
     apply_usage(target, usage, price)
+    _capture(ctx, target, response, prompt, completion)
+    trace.cost_source = weakest_source(trace.cost_source, price.source)
+    counted = price.cost_usd
+    if trace.trace_id in ctx.foreign_traces:  # an instrumentor may already have described this call
+        spans = trace.spans
+        counted = fold(target, spans, {s.span_id: s for s in spans})
+    if counted:
+        rt.add_cost(trace, counted)
+    return LLMCall(usage, price, target)
+
+
+def _capture(ctx: CostContext, target: Stage, response: Any, prompt: Any, completion: Any) -> None:
+    """Prompt and completion onto the call's stage, when ``capture_content`` is on."""
     if ctx.capture:
         if completion is None and response is not None:
             completion = completion_text(response)
@@ -219,15 +337,6 @@ def record(
             target.attributes = kept
         else:
             target.attributes.update(kept)
-    trace = cur._trace
-    trace.cost_source = weakest_source(trace.cost_source, price.source)
-    counted = price.cost_usd
-    if trace.trace_id in ctx.foreign_traces:  # an instrumentor may already have described this call
-        spans = trace.spans
-        counted = fold(target, spans, {s.span_id: s for s in spans})
-    if counted:
-        rt.add_cost(trace, counted)
-    return LLMCall(usage, price.cost_usd, price.source, target, price.message)
 
 
 def price_foreign(rt: Runtime, trace: Any, span: Any) -> None:

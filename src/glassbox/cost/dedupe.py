@@ -121,7 +121,7 @@ def _better(a: Any, ua: LLMUsage, b: Any, ub: LLMUsage) -> bool:
     return ka > kb if ka != kb else a.span_id < b.span_id
 
 
-def _make_loser(span: Any, winner_id: str) -> float:
+def make_loser(span: Any, winner_id: str) -> float:
     """Strip the span's cost and token columns; returns the cost it carried."""
     carried = span.cost_usd or 0.0
     attrs = span.attributes
@@ -177,11 +177,11 @@ def fold(span: Any, candidates: Iterable[Any], by_id: dict[str, Any] | None = No
         return own
     winner, uw = group[0]
     if _better(span, usage, winner, uw):
-        replaced = _make_loser(winner, span.span_id)
+        replaced = make_loser(winner, span.span_id)
         for s, _ in group[1:]:
             s.attributes[DUPLICATE_OF] = span.span_id
         return own - replaced
-    _make_loser(span, winner.span_id)
+    make_loser(span, winner.span_id)
     return 0.0
 
 

@@ -329,3 +329,41 @@ def test_prices_file_is_checked_at_configure(tmp_path: Any) -> None:
     for path in (bad, tmp_path / "missing.toml"):
         with pytest.raises(gb.ConfigError, match="cannot read price overrides"):
             gb.configure(prices_file=str(path))
+
+
+def test_the_first_call_after_configure_does_not_wait_for_the_price_table(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, gp_cost: Any
+) -> None:
+    """The table loads in the background at configure; a call made meanwhile gets its tokens at once
+    and its exact price before the trace is stored."""
+    import threading
+
+    from glassbox.cost import calls
+    from glassbox.cost.pricing import Pricer
+
+    release, loaded = threading.Event(), threading.Event()
+    real_warm = Pricer.warm
+
+    def slow_warm(self: Pricer) -> None:  # a table that takes as long as the test wants
+        release.wait(30)
+        real_warm(self)
+        loaded.set()
+
+    monkeypatch.setattr(Pricer, "warm", slow_warm)
+    monkeypatch.setattr(calls, "_TABLE_LOADED", threading.Event())  # as in a fresh process: no table yet
+    gb.configure(store=f"sqlite:///{tmp_path}/first.db", trail_dir=None)
+    resp = openai_types.chat.ChatCompletion.model_validate(chat_body())
+    try:
+        with gb.trace("refunds?") as t:
+            call = gb.llm(resp)
+            assert not loaded.is_set()  # gb.llm() returned while the table was still loading
+            assert call is not None and (call.stage.tokens_in, call.stage.tokens_out) == (1000, 200)
+    finally:
+        release.set()
+    assert gb.flush(10)
+    expected = gp_cost("gpt-4o-mini", "openai", total_input=1000, output=200, cache_read=400)
+    stored = gb.query().trace(t.trace_id)
+    (span,) = llm_spans(stored)
+    assert span.cost_usd == pytest.approx(expected, rel=1e-12) and span.attributes["glassbox.cost.source"] == "priced"
+    assert stored.cost_usd == pytest.approx(expected, rel=1e-12) and stored.cost_source == "priced"
+    assert call.cost_usd == pytest.approx(expected, rel=1e-12) and call.cost_source == "priced"
