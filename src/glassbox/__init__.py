@@ -21,9 +21,12 @@ from glassbox.recorder import LiveTrace, Stage, _current
 from glassbox.scoring import calibration_rule, scorer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from glassbox.analysis.query import Query
     from glassbox.config import Settings
     from glassbox.cost.calls import LLMCall
+    from glassbox.reports.rules import Rule as ReportRule
 
 
 def _default_runtime() -> _runtime.Runtime:
@@ -241,6 +244,17 @@ def query(store: Any = None) -> Query:
     from glassbox.analysis.query import open_query
 
     return open_query(store)
+
+
+def report_rule(name: str) -> Callable[[ReportRule], ReportRule]:
+    """Register ``fn(scope) -> [Recommendation]`` as a recommendation rule of every report (docs/reports.md).
+
+    Used like ``gb.calibration_rule``: ``@gb.report_rule("retrieval_too_slow")``. The reports
+    package loads when a rule is registered, not at ``import glassbox``.
+    """
+    from glassbox.reports.rules import report_rule as register
+
+    return register(name)
 
 
 def start_metrics_server(port: int = 9189, addr: str = "127.0.0.1") -> None:
@@ -507,6 +521,7 @@ __all__ = [
     "logger",
     "on_alert",
     "query",
+    "report_rule",
     "score",
     "scorer",
     "shutdown",

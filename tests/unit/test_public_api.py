@@ -37,6 +37,7 @@ def test_contract_calls_exist():
         "check_budget",
         "scorer",
         "calibration_rule",
+        "report_rule",
         "start_metrics_server",
         "feedback",
         "health_check",
@@ -50,7 +51,20 @@ def test_import_glassbox_loads_no_heavy_modules():
         "import sys, json, glassbox; "
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('sqlalchemy','alembic','fastapi','typer','rich','pydantic','pydantic_settings','psycopg',"
-        "'orjson','opentelemetry','starlette','uvicorn','numpy','scipy'))))"
+        "'orjson','opentelemetry','starlette','uvicorn','numpy','scipy') or m.startswith('glassbox.reports'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == []
+
+
+def test_report_rule_registers_a_recommendation_rule_of_every_report():
+    from glassbox.reports import rules
+
+    @gb.report_rule("test_facade_rule")
+    def facade_rule(scope):
+        return []
+
+    try:
+        assert rules.rules()["test_facade_rule"] is facade_rule
+    finally:
+        rules._RULES.pop("test_facade_rule", None)
