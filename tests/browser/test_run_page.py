@@ -9,7 +9,7 @@ import pytest
 from live_server import LiveServer
 
 from glassbox.server.app import create_app
-from glassbox.server.web import _fmt_ms
+from glassbox.server.web import _fmt_cost, _fmt_ms
 from glassbox.server.web import router as web
 from glassbox.store.keys import create_key
 from glassbox.store.store import Store
@@ -59,6 +59,13 @@ def test_failed_stage_shows_its_error_badge(server, page):
 def test_durations_under_a_millisecond_read_in_microseconds():
     assert _fmt_ms(0.18) == "180 µs" and _fmt_ms(0.0) == "0 µs"
     assert _fmt_ms(12.4) == "12 ms" and _fmt_ms(2500) == "2.50 s"
+    # Compare deltas are negative: a 34 ms gain reads "-34 ms", not "-33748 µs".
+    assert _fmt_ms(-33.748) == "-34 ms" and _fmt_ms(-0.5) == "-500 µs" and _fmt_ms(-2500) == "-2.50 s"
+
+
+def test_costs_keep_their_sign_and_small_digits():
+    assert _fmt_cost(-0.0000123) == "-$0.000012" and _fmt_cost(0.01234) == "$0.0123"
+    assert _fmt_cost(-12.5) == "-$12.50" and _fmt_cost(0.0) == "$0.0000" and _fmt_cost(None) == "—"
 
 
 def test_review_box_names_the_write_key_only_when_the_viewer_lacks_one(demo_store, page):

@@ -48,15 +48,21 @@ env = Environment(
 def _fmt_ms(ms: float | None) -> str:
     if ms is None:
         return "—"
-    if ms < 1:  # a fast stage reads "180 µs", not "0 ms"
+    size = abs(ms)  # compare deltas are negative: "-34 ms", not "-33748 µs"
+    if size < 1:  # a fast stage reads "180 µs", not "0 ms"
         return f"{ms * 1000:.0f} µs"
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+    return f"{ms:.0f} ms" if size < 1000 else f"{ms / 1000:.2f} s"
 
 
 def _fmt_cost(usd: float | None) -> str:
     if usd is None:
         return "—"
-    return f"${usd:.4f}" if abs(usd) < 1 else f"${usd:,.2f}"
+    sign, size = ("-" if usd < 0 else ""), abs(usd)
+    if size >= 1:
+        return f"{sign}${size:,.2f}"
+    if 0 < size < 0.00005:  # a cheap call or a small delta keeps its digits instead of "$0.0000"
+        return f"{sign}<$0.000001" if size < 1e-6 else f"{sign}${size:.6f}".rstrip("0")
+    return f"{sign}${size:.4f}"
 
 
 def _text(value: Any) -> str:
