@@ -26,7 +26,8 @@ def quantile_ci(
     Where the sample is too small for the level, the interval reaches the sample's extremes.
     """
     import numpy as np
-    from scipy import stats
+
+    from glassbox.stats._dist import binom_ppf
 
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence!r}")
@@ -40,8 +41,8 @@ def quantile_ci(
     if n == 0:
         return math.nan, math.nan, math.nan
     alpha = 1.0 - confidence
-    lo_rank = int(stats.binom.ppf(alpha / 2.0, n, q))  # 1-based rank of the lower end
-    hi_rank = int(stats.binom.ppf(1.0 - alpha / 2.0, n, q)) + 1
+    lo_rank = int(binom_ppf(alpha / 2.0, n, q))  # 1-based rank of the lower end
+    hi_rank = int(binom_ppf(1.0 - alpha / 2.0, n, q)) + 1
     lo_rank = min(max(lo_rank, 1), n)
     hi_rank = min(max(hi_rank, 1), n)
     point = float(np.percentile(arr, q * 100.0))

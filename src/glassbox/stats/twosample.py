@@ -20,7 +20,7 @@ __all__ = ["hodges_lehmann", "iqr_filter", "mann_whitney_u", "percentile", "two_
 # Below this many pairwise differences the Hodges-Lehmann figures come from the full difference matrix;
 # above it, from a selection that never builds the matrix (100k x 100k samples would be 10^10 pairs).
 _BRUTE_FORCE_PAIRS = 4_000_000
-_CANDIDATE_PAIRS = 500_000
+_CANDIDATE_PAIRS = 200_000
 
 
 def _clean(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -73,7 +73,7 @@ def welch_t(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, co
     Same statistic and p-value as ``scipy.stats.ttest_ind(b, a, equal_var=False)``. Fewer than two values
     in a sample, or no variance in either, leave the undefined figures NaN.
     """
-    from scipy import stats
+    from glassbox.stats._dist import t_ppf, t_sf
 
     _check_confidence(confidence)
     x, y = _clean(a), _clean(b)
@@ -91,8 +91,8 @@ def welch_t(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, co
     share_a, share_b = va / (va + vb), vb / (va + vb)
     df = 1.0 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
     t = diff / se
-    p = float(2.0 * stats.t.sf(abs(t), df))
-    half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * se
+    p = 2.0 * t_sf(abs(t), df)
+    half = t_ppf(0.5 + confidence / 2.0, df) * se
     extra = {"df": float(df), "se": se, "mean_a": float(x.mean()), "mean_b": float(y.mean())}
     return TestResult("welch_t", float(t), p, diff, diff - half, diff + half, confidence, n_a, n_b, extra)
 
@@ -104,7 +104,7 @@ def two_proportion_z(successes_a: int, n_a: int, successes_b: int, n_b: int, con
     When both samples are all-success or all-failure there is no variance and no evidence of a difference:
     z = 0, p = 1.
     """
-    from scipy import stats
+    from glassbox.stats._dist import norm_ppf, norm_sf
 
     _check_confidence(confidence)
     for name, s, n in (("a", successes_a, n_a), ("b", successes_b, n_b)):
@@ -120,26 +120,31 @@ def two_proportion_z(successes_a: int, n_a: int, successes_b: int, n_b: int, con
         z, p = 0.0, 1.0
     else:
         z = diff / math.sqrt(pooled_var)
-        p = float(2.0 * stats.norm.sf(abs(z)))
+        p = 2.0 * norm_sf(abs(z))
     se = math.sqrt(pa * (1.0 - pa) / n_a + pb * (1.0 - pb) / n_b)
-    half = float(stats.norm.ppf(0.5 + confidence / 2.0)) * se
+    half = norm_ppf(0.5 + confidence / 2.0) * se
     extra = {"p_a": pa, "p_b": pb, "pooled": pooled, "se": se}
     return TestResult("two_proportion_z", float(z), p, diff, diff - half, diff + half, confidence, n_a, n_b, extra)
 
 
 def _count_at_most(a_sorted: np.ndarray, b_sorted: np.ndarray, d: float) -> int:
     """How many pairwise differences b_j - a_i are <= d."""
+    return int(_ends_at_most(a_sorted, b_sorted, d).sum())
+
+
+def _ends_at_most(a_sorted: np.ndarray, b_sorted: np.ndarray, d: float) -> np.ndarray:
+    """Per a_i, how many b_j have b_j - a_i <= d (the end of its run of such b_j)."""
     import numpy as np
 
-    return int(np.searchsorted(b_sorted, a_sorted + d, side="right").sum())
+    return np.searchsorted(b_sorted, a_sorted + d, side="right")
 
 
-def _kth_differences(a: np.ndarray, b: np.ndarray, ks: Sequence[int]) -> list[float]:
-    """The k-th smallest (1-based) of all differences b_j - a_i, for each k, without building them all."""
+def _kth_differences(a_sorted: np.ndarray, b_sorted: np.ndarray, ks: Sequence[int]) -> list[float]:
+    """The k-th smallest (1-based) of all differences b_j - a_i of two sorted samples, for each k, without
+    building them all."""
     import numpy as np
 
-    a_sorted, b_sorted = np.sort(a), np.sort(b)
-    total = a.size * b.size
+    total = a_sorted.size * b_sorted.size
     if total <= _BRUTE_FORCE_PAIRS:
         diffs = np.subtract.outer(b_sorted, a_sorted).ravel()
         idx = sorted({k - 1 for k in ks})
@@ -154,10 +159,11 @@ def _kth_differences(a: np.ndarray, b: np.ndarray, ks: Sequence[int]) -> list[fl
 
 
 def _bracket(
-    a_sorted: np.ndarray, b_sorted: np.ndarray, k: int, d_min: float, d_max: float
+    a_sorted: np.ndarray, b_sorted: np.ndarray, k: int, d_min: float, d_max: float, ends: dict[float, np.ndarray]
 ) -> tuple[float, float, int, int]:
     """(lo, hi, count <= lo, count <= hi) with count(lo) < k < count(hi) (when the data allow), narrowed by
-    a random sample of pairs when the sample's quantiles (checked by exact counts) hold the k-th difference."""
+    a random sample of pairs when the sample's quantiles (checked by exact counts) hold the k-th difference.
+    ``ends`` keeps each count's per-row ends (``_ends_at_most``) for the window that follows."""
     import numpy as np
 
     total = a_sorted.size * b_sorted.size
@@ -171,15 +177,29 @@ def _bracket(
     i_lo, i_hi = math.floor((p - margin) * m), math.ceil((p + margin) * m)
     if i_lo >= 0:
         v = float(sample[i_lo])
-        c = _count_at_most(a_sorted, b_sorted, v)
+        c = _counted(a_sorted, b_sorted, v, ends)
         if c < k and v > lo:
             lo, c_lo = v, c
     if i_hi < m:
         v = float(sample[i_hi])
-        c = _count_at_most(a_sorted, b_sorted, v)
+        c = _counted(a_sorted, b_sorted, v, ends)
         if c > k and v < hi:
             hi, c_hi = v, c
+    _keep(ends, lo, hi)
     return lo, hi, c_lo, c_hi
+
+
+def _counted(a_sorted: np.ndarray, b_sorted: np.ndarray, d: float, ends: dict[float, np.ndarray]) -> int:
+    """``_count_at_most``, keeping its per-row ends in ``ends``: the final window reuses two of them instead
+    of searching again (each search is a pass over 100,000 values at gate scale)."""
+    ends[d] = _ends_at_most(a_sorted, b_sorted, d)
+    return int(ends[d].sum())
+
+
+def _keep(ends: dict[float, np.ndarray], lo: float, hi: float) -> None:
+    """Forget the ends of counts that no longer bound the window (memory stays two arrays)."""
+    for d in [d for d in ends if d not in (lo, hi)]:
+        del ends[d]
 
 
 def _window(a_sorted: np.ndarray, b_sorted: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +232,8 @@ def _select(a_sorted: np.ndarray, b_sorted: np.ndarray, k: int, d_min: float, d_
     """
     import numpy as np
 
-    lo, hi, c_lo, c_hi = _bracket(a_sorted, b_sorted, k, d_min, d_max)
+    ends: dict[float, np.ndarray] = {}
+    lo, hi, c_lo, c_hi = _bracket(a_sorted, b_sorted, k, d_min, d_max, ends)
     bisect = False
     while c_hi - c_lo > _CANDIDATE_PAIRS:
         if bisect:  # poor progress: ties? one value (to rounding) may fill the window
@@ -231,21 +252,25 @@ def _select(a_sorted: np.ndarray, b_sorted: np.ndarray, k: int, d_min: float, d_
             if not lo < mid < hi:
                 continue
             moved = True
-            c = _count_at_most(a_sorted, b_sorted, mid)
+            c = _counted(a_sorted, b_sorted, mid, ends)
             if c >= k:
                 hi, c_hi = mid, c
             else:
                 lo, c_lo = mid, c
+            _keep(ends, lo, hi)
         if not moved and bisect:
             break  # the window is one float wide
         bisect = not moved or (c_hi - c_lo) * 2 > width
     if c_hi - c_lo > _CANDIDATE_PAIRS:
         return float(hi), float(hi)  # every difference in a one-float window is this value
-    starts, stops = _window(a_sorted, b_sorted, lo, hi)
+    if lo in ends and hi in ends:
+        starts, stops = ends[lo], ends[hi]
+    else:
+        starts, stops = _window(a_sorted, b_sorted, lo, hi)
     counts = stops - starts
-    rows = np.repeat(np.arange(a_sorted.size), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    cand = b_sorted[starts[rows] + offsets] - a_sorted[rows]
+    # the differences b_j - a_i in the window, row by row: j runs from starts[i] to stops[i] - 1
+    shift = starts - (np.cumsum(counts) - counts)
+    cand = b_sorted[np.arange(counts.sum()) + np.repeat(shift, counts)] - np.repeat(a_sorted, counts)
     if cand.size == 0:
         return float(hi), float(hi)
     j = min(max(k - c_lo - 1, 0), cand.size - 1)
@@ -274,15 +299,20 @@ def hodges_lehmann(
     distribution (Hollander & Wolfe); for samples too small to reach the level, the full range is returned.
     Returns (estimate, ci_low, ci_high); NaNs for an empty sample.
     """
-    from scipy import stats
+    import numpy as np
 
     _check_confidence(confidence)
-    x, y = _clean(a), _clean(b)
+    return _hodges_lehmann_sorted(np.sort(_clean(a)), np.sort(_clean(b)), confidence)
+
+
+def _hodges_lehmann_sorted(x: np.ndarray, y: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    from glassbox.stats._dist import norm_ppf
+
     n_a, n_b = x.size, y.size
     if n_a == 0 or n_b == 0:
         return math.nan, math.nan, math.nan
     total = n_a * n_b
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = norm_ppf(0.5 + confidence / 2.0)
     k = math.floor(total / 2.0 - z * math.sqrt(total * (n_a + n_b + 1) / 12.0))
     k = max(k, 1)
     mid_low, mid_high = (total + 1) // 2, total // 2 + 1
@@ -291,13 +321,59 @@ def hodges_lehmann(
     return (m_lo + m_hi) / 2.0, lo, hi
 
 
+# Up to this many values the rank sums below are exact in float64 (every partial sum is a half-integer
+# under 2**52), so any summation order gives scipy's figure; beyond it, scipy does the ranking.
+_EXACT_RANK_SUMS = 50_000_000
+
+
+def _mwu_sorted(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """(U of y, two-sided p) as ``scipy.stats.mannwhitneyu(y, x)`` computes them (average ranks, tie
+    correction, continuity correction, normal approximation), from the sorted samples: no argsort of the
+    pooled values and no scipy.stats import. None where scipy would use the exact distribution (no ties
+    and a sample of 8 or fewer) or where the sums would not be exact."""
+    import numpy as np
+
+    from glassbox.stats._dist import norm_sf
+
+    n1, n2 = int(y.size), int(x.size)
+    n = n1 + n2
+    if n > _EXACT_RANK_SUMS:
+        return None
+    pooled = np.concatenate([y, x])
+    pooled.sort(kind="stable")  # timsort: two sorted runs are merged in one pass
+    first = np.empty(n, dtype=bool)  # where each run of equal values starts
+    first[0] = True
+    np.not_equal(pooled[1:], pooled[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.diff(starts, append=n)
+    if (n1 <= 8 or n2 <= 8) and not (counts > 1).any():
+        return None
+    # a value's average rank is (values below it) + (its ties + 1) / 2 = (left + right + 1) / 2
+    left = np.searchsorted(pooled, y, side="left")
+    right = np.searchsorted(pooled, y, side="right")
+    r1 = float(int(left.sum()) + int(right.sum()) + n1) / 2.0
+    u1 = r1 - n1 * (n1 + 1) / 2
+    u = max(u1, n1 * n2 - u1)
+    # scipy's tie term, summed over the same layout (a count where each run starts, zeros elsewhere)
+    t = np.zeros(n)
+    t[starts] = counts
+    tie_term = float(np.sum(t**3 - t))
+    var = n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1)))
+    sd = math.sqrt(var) if var >= 0.0 else math.nan
+    numerator = u - n1 * n2 / 2 - 0.5
+    # numpy's division, as scipy's: by zero +-inf, or NaN for 0 / 0
+    z = numerator / sd if sd else (math.copysign(math.inf, numerator) if numerator else math.nan)
+    p = min(max(norm_sf(z) * 2, 0.0), 1.0) if not math.isnan(z) else math.nan
+    return u1, p
+
+
 def mann_whitney_u(
     a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, confidence: float = 0.98
 ) -> TestResult:
     """Two-sided Mann-Whitney U test (scipy's ``mannwhitneyu(b, a)``: U is b's statistic) with the
     Hodges-Lehmann shift b - a and its distribution-free CI at ``confidence`` as estimate and interval,
     the way Kayenta's MannWhitney classifier reports a metric's change."""
-    from scipy import stats
+    import numpy as np
 
     _check_confidence(confidence)
     x, y = _clean(a), _clean(b)
@@ -305,8 +381,14 @@ def mann_whitney_u(
     if n_a == 0 or n_b == 0:
         nan = math.nan
         return TestResult("mann_whitney_u", nan, nan, nan, nan, nan, confidence, n_a, n_b, {})
-    res = stats.mannwhitneyu(y, x, alternative="two-sided")
-    est, lo, hi = hodges_lehmann(x, y, confidence)
-    u_b = float(res.statistic)
+    xs, ys = np.sort(x), np.sort(y)  # one sort each serves the test and the Hodges-Lehmann selection
+    got = _mwu_sorted(xs, ys)
+    if got is None:
+        from scipy import stats
+
+        res = stats.mannwhitneyu(y, x, alternative="two-sided")
+        got = float(res.statistic), float(res.pvalue)
+    u_b, p = got
+    est, lo, hi = _hodges_lehmann_sorted(xs, ys, confidence)
     extra = {"u_a": float(n_a * n_b - u_b), "prob_b_greater": u_b / (n_a * n_b)}
-    return TestResult("mann_whitney_u", u_b, float(res.pvalue), est, lo, hi, confidence, n_a, n_b, extra)
+    return TestResult("mann_whitney_u", u_b, p, est, lo, hi, confidence, n_a, n_b, extra)

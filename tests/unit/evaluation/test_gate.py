@@ -146,3 +146,22 @@ def test_improvements_never_fail():
     assert v.verdict == "pass"
     by = {m.name: m.classification for m in v.metrics}
     assert by["latency"] == "Low" and by["error_rate"] == "Low" and by["quality"] == "High"
+
+
+def test_a_population_holds_each_finished_run_once_and_only_the_values_it_has(store):
+    from glassbox.evaluation.gate import load_population
+
+    runs = population("r1", 60, seed=9, error_rate=0.3)
+    for t in runs[:6]:  # no quality score, no priced call
+        t.scores, t.spans = [], t.spans[:1]
+    runs[6].status, runs[7].status = "in_progress", "incomplete"  # not finished: not counted
+    store.write_traces(runs)
+    pop = load_population(store, {"release": "r1"})
+    finished = [t for t in runs if t.status in ("complete", "failed")]
+    assert (pop.finished, pop.failed) == (58, sum(t.status == "failed" for t in runs))
+    assert sorted(pop.durations) == sorted(t.duration_ms for t in finished)
+    assert sorted(pop.costs) == sorted(t.cost_usd for t in finished if t.cost_usd is not None)
+    assert sorted(pop.quality) == sorted(t.quality_score for t in finished if t.quality_score is not None)
+    assert len(pop.costs) == len(pop.quality) == 52
+    empty = load_population(store, {"release": "r2"})
+    assert (empty.finished, empty.failed, empty.durations.size, empty.quality.size) == (0, 0, 0, 0)
