@@ -40,3 +40,24 @@ def test_the_top_level_help_cuts_nothing():
     res = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "80"})
     assert res.exit_code == 0
     assert "..." not in "\n".join(line for line in res.output.splitlines() if not line.startswith("Usage:"))
+
+
+TOP = sorted({path[0] for path, _ in COMMANDS})
+
+
+@pytest.mark.parametrize("name", TOP)
+def test_a_process_builds_only_the_command_it_runs_and_it_is_the_same_command(name):
+    from glassbox.cli.app import _narrowed
+
+    narrow = typer.main.get_command(_narrowed([name, "--help"]))
+    assert list(narrow.commands) == [name]  # type: ignore[attr-defined]
+    runner = CliRunner()
+    whole, alone = (runner.invoke(a, [name, "--help"], env={"COLUMNS": "80"}) for a in (app, _narrowed([name])))
+    assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["--version"], ["trcaes"]])
+def test_no_command_an_option_or_a_typo_gets_the_whole_app(argv):
+    from glassbox.cli.app import _narrowed
+
+    assert _narrowed(argv) is app
