@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -163,14 +164,21 @@ def _field_source(name: str) -> tuple[Any, list[Any], Any, bool]:
     if name in CATEGORY_RUN_FIELDS:
         return traces.c[name], [], None, True
     if kind == "score" and arg:
-        return scores.c.value, [scores.c.name == arg], scores, False
+        return scores.c.value, [_same(scores.c.name, arg)], scores, False
     if kind == "confidence":
-        return decisions.c.confidence, ([decisions.c.stage == arg] if arg else []), decisions, False
+        return decisions.c.confidence, ([_same(decisions.c.stage, arg)] if arg else []), decisions, False
     if kind == "decision":
-        return decisions.c.what, ([decisions.c.stage == arg] if arg else []), decisions, True
+        return decisions.c.what, ([_same(decisions.c.stage, arg)] if arg else []), decisions, True
     if name == "model":
         return spans.c.model, [], spans, True
     raise QueryError(f"drift field: expected one of {', '.join(FIELDS)}, got {name!r}")
+
+
+def _same(column: Any, value: str) -> Any:
+    """``column = value`` written so that no index on ``column`` is used: the window's runs lead and each run's
+    rows are found by its trace id. With an index on the name or stage, SQLite would scan every row of that
+    name once per run of the window (minutes on a big store)."""
+    return column.concat("") == value
 
 
 def is_categorical(name: str) -> bool:
@@ -218,17 +226,31 @@ def many_field_values(
             rows = conn.execute(stmt.limit(MAX_VALUES + 1)).all()
             if len(rows) > MAX_VALUES:
                 rows = conn.execute(stmt.order_by(traces.c.started_at.desc()).limit(MAX_VALUES)).all()
-            width = len(fields)
-            for row in rows:
-                key = (row[width] if row[width] is not None else "") if seg is not None else None
-                for i, n in enumerate(fields):
-                    value = row[i]
-                    if value is None:
-                        continue
-                    out[n][None].append(value)
-                    if key is not None:
-                        out[n].setdefault(key, []).append(value)
+            if not rows:
+                continue
+            # Column by column (not row by row): each list keeps the rows' order.
+            columns = list(zip(*rows, strict=True))
+            at = _rows_by_segment(columns[len(fields)]) if seg is not None else {}
+            for n, column in zip(fields, columns, strict=False):  # columns: the fields, then the segment
+                out[n][None] = [v for v in column if v is not None]
+                for key, where_ in at.items():
+                    values = [v for v in map(column.__getitem__, where_) if v is not None]
+                    if values:
+                        out[n][key] = values
     return out
+
+
+def _rows_by_segment(keys: tuple[Any, ...]) -> dict[str, list[int]]:
+    """Row numbers of each segment (no segment: ""), in row order; segments in order of first appearance."""
+    if None in keys:
+        keys = tuple("" if k is None else k for k in keys)
+    segments = list(dict.fromkeys(keys))
+    if len(segments) <= 16:  # the usual few releases or workflows: one quick pass each
+        return {key: [i for i, k in enumerate(keys) if k == key] for key in segments}
+    at: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        at.setdefault(key, []).append(i)
+    return at
 
 
 # -- windows -------------------------------------------------------------------------------------
@@ -284,13 +306,12 @@ def compare(
             details={"min_samples": min_samples},
         )
     try:
-        score = stats.drift_test(ref, cur, categorical=categorical, method=method, threshold=threshold)
+        score, psi = stats.drift_test_and_psi(ref, cur, categorical=categorical, method=method, threshold=threshold)
     except ValueError as exc:
         raise QueryError(str(exc)) from None
     details: dict[str, Any] = {}
     if math.isfinite(score.statistic):  # χ² is infinite for a category the reference never had
         details["statistic"] = score.statistic
-    psi = stats.psi(ref, cur, categorical=categorical)
     if math.isfinite(psi):
         details["psi"] = psi
         details["psi_band"] = stats.psi_band(psi)
@@ -324,8 +345,8 @@ def _finite(x: float) -> float | None:
 
 def _shares(values: list[Any], top: int = 8) -> dict[str, float]:
     counts: dict[str, int] = {}
-    for v in values:
-        counts[str(v)] = counts.get(str(v), 0) + 1
+    for v, n in Counter(values).items():  # counted in C, then merged by label (1 and "1" are one label)
+        counts[str(v)] = counts.get(str(v), 0) + n
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return {k: n / len(values) for k, n in ranked}
 

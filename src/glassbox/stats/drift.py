@@ -14,7 +14,8 @@ values is cut at Sturges edges over the combined data; otherwise each distinct v
 
 ``select_method`` is Evidently's default registry: up to 1,000 reference values, KS (numeric with
 more than 5 distinct values), χ² (3+ categories) or Z (2); above 1,000, normed Wasserstein
-(numeric, more than 5 values) or Jensen-Shannon. ``drift_test`` runs the chosen one.
+(numeric, more than 5 values) or Jensen-Shannon. ``drift_test`` runs the chosen one;
+``drift_test_and_psi`` also gives the PSI, reading each sample once for both.
 NaN and None are dropped first. Nothing here reads the store.
 """
 
@@ -74,6 +75,8 @@ def clean(values: Iterable[Any]) -> list[Any]:
 def _numeric(values: Iterable[Any]) -> Any:
     import numpy as np
 
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return values  # already the floats (drift_test converts each sample once)
     return np.asarray([float(v) for v in values], dtype=float)
 
 
@@ -90,19 +93,23 @@ def binned_shares(
     ``fill_zeros`` replaces empty bins by a small share (0.0001, or a millionth of the smallest
     share when that is below it) so that PSI's logarithm is defined.
     """
+    _check(reference, current)
+    return _binned(_Samples(reference, current, categorical), fill_zeros)
+
+
+def _binned(s: _Samples, fill_zeros: bool) -> tuple[Any, Any]:
     import numpy as np
 
-    _check(reference, current)
-    if not categorical and len(set(reference)) > 20:
-        ref, cur = _numeric(reference), _numeric(current)
+    if not s.categorical and s.ref_distinct > 20:
+        ref, cur = s.arrays()
         edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
         ref_share = np.histogram(ref, edges)[0] / len(ref)
         cur_share = np.histogram(cur, edges)[0] / len(cur)
     else:
-        ref_counts, cur_counts = Counter(reference), Counter(current)
+        ref_counts, cur_counts = s.counts()
         keys = list(set(ref_counts) | set(cur_counts))
-        ref_share = np.array([ref_counts.get(k, 0) / len(reference) for k in keys], dtype=float)
-        cur_share = np.array([cur_counts.get(k, 0) / len(current) for k in keys], dtype=float)
+        ref_share = np.array([ref_counts.get(k, 0) / len(s.ref) for k in keys], dtype=float)
+        cur_share = np.array([cur_counts.get(k, 0) / len(s.cur) for k in keys], dtype=float)
     if fill_zeros:
         for shares in (ref_share, cur_share):
             smallest = shares[shares != 0].min()
@@ -112,9 +119,14 @@ def binned_shares(
 
 def psi(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False) -> float:
     """Population stability index: Σ (ref - cur) · ln(ref / cur) over the bins."""
+    _check(reference, current)
+    return _psi(_Samples(reference, current, categorical))
+
+
+def _psi(s: _Samples) -> float:
     import numpy as np
 
-    ref, cur = binned_shares(reference, current, categorical=categorical, fill_zeros=True)
+    ref, cur = _binned(s, fill_zeros=True)
     return float(np.sum((ref - cur) * np.log(ref / cur)))
 
 
@@ -129,9 +141,14 @@ def jensen_shannon(
     reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False, base: float | None = None
 ) -> float:
     """Jensen-Shannon distance (the square root of the divergence) between the binned shares."""
+    _check(reference, current)
+    return _jensen_shannon(_Samples(reference, current, categorical), base)
+
+
+def _jensen_shannon(s: _Samples, base: float | None = None) -> float:
     from scipy.spatial import distance
 
-    ref, cur = binned_shares(reference, current, categorical=categorical, fill_zeros=False)
+    ref, cur = _binned(s, fill_zeros=False)
     return float(distance.jensenshannon(ref, cur, base))
 
 
@@ -168,10 +185,15 @@ def ks_test(reference: Sequence[float], current: Sequence[float]) -> TestResult:
 def chi2_test(reference: Sequence[Any], current: Sequence[Any]) -> TestResult:
     """χ² goodness of fit: current counts against reference counts scaled to the current size
     (Evidently's form, not a contingency test). Estimate: NaN (no single difference)."""
+    _check(reference, current)
+    return _chi2(_Samples(reference, current, True))
+
+
+def _chi2(s: _Samples) -> TestResult:
     from scipy.stats import chisquare
 
-    _check(reference, current)
-    ref_counts, cur_counts = Counter(reference), Counter(current)
+    reference, current = s.ref, s.cur
+    ref_counts, cur_counts = s.counts()
     keys = list(set(ref_counts) | set(cur_counts))
     k = len(current) / len(reference)
     res = chisquare([cur_counts.get(key, 0) for key in keys], [ref_counts.get(key, 0) * k for key in keys])
@@ -211,8 +233,11 @@ def z_proportion_test(reference: Sequence[Any], current: Sequence[Any]) -> TestR
 
 def select_method(reference: Sequence[Any], current: Sequence[Any], *, categorical: bool = False) -> str:
     """Evidently's default stattest for these samples (see the module docstring)."""
-    distinct = len(set(reference) | set(current))
-    if len(reference) <= SMALL_REFERENCE:
+    return _select(len(reference), len(set(reference) | set(current)), categorical)
+
+
+def _select(n_reference: int, distinct: int, categorical: bool) -> str:
+    if n_reference <= SMALL_REFERENCE:
         if categorical or distinct <= 5:
             return "chisquare" if distinct > 2 else "z"
         return "ks"
@@ -234,33 +259,100 @@ def drift_test(
     Numeric input is compared as floats; categories as they are. Raises ValueError on an empty
     sample, an unknown method, or a numeric-only method asked of categories.
     """
+    return _drift_test(reference, current, categorical, method, threshold, with_psi=False)[0]
+
+
+def drift_test_and_psi(
+    reference: Iterable[Any],
+    current: Iterable[Any],
+    *,
+    categorical: bool = False,
+    method: str | None = None,
+    threshold: float | None = None,
+) -> tuple[DriftScore, float]:
+    """``drift_test`` and the ``psi`` of the same samples, each sample cleaned, converted and counted once
+    (what a drift check reports for every field)."""
+    return _drift_test(reference, current, categorical, method, threshold, with_psi=True)
+
+
+class _Samples:
+    """Two cleaned samples and what the statistics read of them (float arrays, value counts, the
+    reference's distinct values), each computed on first use and then shared."""
+
+    def __init__(self, ref: Sequence[Any], cur: Sequence[Any], categorical: bool) -> None:
+        self.ref, self.cur, self.categorical = ref, cur, categorical
+        self._arrays: tuple[Any, Any] | None = None
+        self._counts: tuple[Counter[Any], Counter[Any]] | None = None
+        self._ref_set: set[Any] | None = None
+
+    def arrays(self) -> tuple[Any, Any]:
+        if self._arrays is None:
+            self._arrays = (_numeric(self.ref), _numeric(self.cur))
+        return self._arrays
+
+    def counts(self) -> tuple[Counter[Any], Counter[Any]]:
+        if self._counts is None:
+            self._counts = (Counter(self.ref), Counter(self.cur))
+        return self._counts
+
+    @property
+    def ref_set(self) -> set[Any]:
+        if self._ref_set is None:
+            self._ref_set = set(self.ref)
+        return self._ref_set
+
+    @property
+    def ref_distinct(self) -> int:
+        return len(self.ref_set)
+
+    def distinct(self) -> int:
+        return len(self.ref_set | set(self.cur))
+
+
+def _drift_test(
+    reference: Iterable[Any],
+    current: Iterable[Any],
+    categorical: bool,
+    method: str | None,
+    threshold: float | None,
+    *,
+    with_psi: bool,
+) -> tuple[DriftScore, float]:
     ref, cur = clean(reference), clean(current)
     _check(ref, cur)
+    # psi reads the values as given (the floats below equal them), so one set of samples serves both
     if not categorical:
         ref, cur = [float(v) for v in ref], [float(v) for v in cur]
-    name = method or select_method(ref, cur, categorical=categorical)
+    s = _Samples(ref, cur, categorical)
+    name = method or _select(len(ref), s.distinct(), categorical)
     if name not in DEFAULTS:
         raise ValueError(f"drift method: expected one of {', '.join(METHODS)}, got {name!r}")
     if categorical and name in ("ks", "wasserstein"):
         raise ValueError(f"drift method {name!r} needs numbers; categories take chisquare, z, psi or jensenshannon")
     limit = DEFAULTS[name][0] if threshold is None else float(threshold)
     statistic = math.nan
+    psi_value = math.nan
     if name == "ks":
-        r = ks_test(ref, cur)
+        r = ks_test(*s.arrays())
         score, statistic, drifted = r.p_value, r.statistic, r.p_value <= limit
     elif name == "chisquare":
-        r = chi2_test(ref, cur)
+        r = _chi2(s)
         score, statistic, drifted = r.p_value, r.statistic, r.p_value < limit
     elif name == "z":
         r = z_proportion_test(ref, cur)
         score, statistic, drifted = r.p_value, r.statistic, r.p_value < limit
     elif name == "wasserstein":
-        score = wasserstein_normed(ref, cur)
+        score = wasserstein_normed(*s.arrays())
         drifted = score >= limit
     elif name == "psi":
-        score = psi(ref, cur, categorical=categorical)
+        score = psi_value = _psi(s)
         drifted = score >= limit
     else:
-        score = jensen_shannon(ref, cur, categorical=categorical)
+        score = _jensen_shannon(s)
         drifted = score >= limit
-    return DriftScore(name, float(score), limit, bool(drifted), len(ref), len(cur), categorical, float(statistic))
+    if with_psi and name != "psi":
+        psi_value = _psi(s)
+    return (
+        DriftScore(name, float(score), limit, bool(drifted), len(ref), len(cur), categorical, float(statistic)),
+        psi_value,
+    )
