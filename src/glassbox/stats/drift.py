@@ -22,6 +22,7 @@ NaN and None are dropped first. Nothing here reads the store.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -97,6 +98,12 @@ def binned_shares(
     return _binned(_Samples(reference, current, categorical), fill_zeros)
 
 
+def _keys(ref_counts: Counter[Any], cur_counts: Counter[Any]) -> list[Any]:
+    """Every category, in order of first appearance: a fixed summation order, so a score is the same in
+    every process (a set's order follows string hashing, which changes per process)."""
+    return list(dict.fromkeys([*ref_counts, *cur_counts]))
+
+
 def _binned(s: _Samples, fill_zeros: bool) -> tuple[Any, Any]:
     import numpy as np
 
@@ -107,7 +114,7 @@ def _binned(s: _Samples, fill_zeros: bool) -> tuple[Any, Any]:
         cur_share = np.histogram(cur, edges)[0] / len(cur)
     else:
         ref_counts, cur_counts = s.counts()
-        keys = list(set(ref_counts) | set(cur_counts))
+        keys = _keys(ref_counts, cur_counts)
         ref_share = np.array([ref_counts.get(k, 0) / len(s.ref) for k in keys], dtype=float)
         cur_share = np.array([cur_counts.get(k, 0) / len(s.cur) for k in keys], dtype=float)
     if fill_zeros:
@@ -168,7 +175,9 @@ def ks_test(reference: Sequence[float], current: Sequence[float]) -> TestResult:
 
     _check(reference, current)
     ref, cur = _numeric(reference), _numeric(current)
-    res = ks_2samp(ref, cur)
+    with warnings.catch_warnings():  # scipy falls back to the asymptotic p when the exact one fails, as it says
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = ks_2samp(ref, cur)
     return TestResult(
         "ks",
         float(res.statistic),
@@ -190,13 +199,15 @@ def chi2_test(reference: Sequence[Any], current: Sequence[Any]) -> TestResult:
 
 
 def _chi2(s: _Samples) -> TestResult:
+    import numpy as np
     from scipy.stats import chisquare
 
     reference, current = s.ref, s.cur
     ref_counts, cur_counts = s.counts()
-    keys = list(set(ref_counts) | set(cur_counts))
+    keys = _keys(ref_counts, cur_counts)
     k = len(current) / len(reference)
-    res = chisquare([cur_counts.get(key, 0) for key in keys], [ref_counts.get(key, 0) * k for key in keys])
+    with np.errstate(divide="ignore", invalid="ignore"):  # a category new in current: statistic inf, p 0
+        res = chisquare([cur_counts.get(key, 0) for key in keys], [ref_counts.get(key, 0) * k for key in keys])
     return TestResult(
         "chisquare",
         float(res.statistic),
