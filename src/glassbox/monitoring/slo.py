@@ -24,9 +24,10 @@ burn faster than its factor: page (critical) at 14.4x over 1h/5m or 6x over 6h/3
 at 3x over 1d/2h or 1x over 3d/6h. The factors are the Workbook's for a 30-day objective.
 
 One grouped query per SLO reads per-minute counts from a covering index of ``traces`` (status, start
-time, project, workflow, duration, quality; error rates add the failed spans' partial index); every
-window, the budget and the burn-down are folded from them in Python. Stage latency joins the stage's
-spans and ratio SLOs may filter on columns outside the index: both read rows and are slower.
+time, project, workflow, environment, release, service, duration, quality; error rates add the failed
+spans' partial index, stage latency the spans' (trace id, name, duration) index); every window, the
+budget and the burn-down are folded from them in Python. Filters on other columns (intent, tags,
+metadata, ...) read the runs' rows and are slower.
 """
 
 from __future__ import annotations

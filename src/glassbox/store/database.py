@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from glassbox.errors import StoreError
 
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x67626F78  # "gbox": advisory lock serialising migrations across processes
 CONNECT_TIMEOUT = 10  # seconds to open a PostgreSQL connection

@@ -123,9 +123,9 @@ spans = Table(
 )
 
 # Spans are read by trace (the primary key) except for cost reports, which read LLM calls in a time
-# window. So the only secondary indexes are partial ones over calls: every other span costs no index
-# upkeep on write (five full indexes on spans had halved write throughput). Queries must repeat
-# LLM_CALL verbatim for the planner to use them.
+# window, and stage latency SLOs (ix_spans_trace_name below, the one full secondary index). The others are
+# partial ones over calls: every other span costs them no index upkeep on write (five full indexes on spans
+# had halved write throughput). Queries must repeat LLM_CALL verbatim for the planner to use them.
 LLM_CALL = or_(spans.c.cost_usd.is_not(None), spans.c.tokens_in.is_not(None), spans.c.tokens_out.is_not(None))
 Index("ix_spans_calls_started", spans.c.started_at, sqlite_where=LLM_CALL, postgresql_where=LLM_CALL)
 Index(
@@ -142,19 +142,29 @@ Index("ix_spans_unpriced_started", spans.c.started_at, sqlite_where=UNPRICED_CAL
 # status literal is inline SQL because SQLite only uses a partial index when the query repeats its predicate.
 SPAN_FAILED = spans.c.status == literal_column("'error'")
 Index("ix_spans_failed", spans.c.trace_id, sqlite_where=SPAN_FAILED, postgresql_where=SPAN_FAILED)
-# ...and every trace-level SLI reads the window's runs from this index alone (covering: no row lookups). It leads
-# with (status, started_at) so that SQLite's planner takes it over ix_traces_status_started.
+# ...and every trace-level SLI reads the window's runs from this index alone (covering: no row lookups), scoped by
+# project, workflow, environment, release or service too (migration 0011). It leads with (status, started_at) so
+# that SQLite's planner takes it over ix_traces_status_started.
 Index(
     "ix_traces_slo",
     traces.c.status,
     traces.c.started_at,
     traces.c.project,
     traces.c.workflow,
+    traces.c.environment,
+    traces.c.release,
+    traces.c.service,
     traces.c.start_ns,
     traces.c.duration_ms,
     traces.c.quality_score,
     traces.c.trace_id,
 )
+# ...and a stage latency SLO (migration 0011) reads the stage's span of each of those runs, its duration included,
+# from this one instead of a row lookup for every span of every run. It leads with the trace id so that a run's
+# spans go to one leaf page (leading with the name, it added twice as much to a write: a page per span), then the
+# span id so that a read by trace id that takes it sees the spans in the primary key's order (sums of costs in
+# store/merge.py must not depend on which segment came first).
+Index("ix_spans_trace_name", spans.c.trace_id, spans.c.span_id, spans.c.name, spans.c.duration_ms)
 
 decisions = Table(
     "decisions",

@@ -131,6 +131,31 @@ def test_slis_from_stored_runs(store_url):
     assert by["avail"].burn_down[-1][1] == pytest.approx(by["avail"].budget_remaining)
 
 
+def test_stage_latency_and_scoped_ratio_slos_read_indexes_only(tmp_path):
+    """What keeps them under 500 ms at 1M spans: no row lookup per span or per run (SQLite's plan)."""
+    from sqlalchemy import event
+
+    s = _store_with_runs(f"sqlite:///{tmp_path}/slo.db")
+    statements = []
+    event.listen(s.engine, "before_cursor_execute", lambda c, cur, sql, params, *_: statements.append((sql, params)))
+    check(
+        s,
+        [
+            SLO("stage_lat", "latency", 0.9, threshold_ms=640, stage="llm", workflow="qa"),
+            SLO("ratio", "ratio", 0.5, good={"min_score": 0.8}, total={"environment": "prod", "release": "r1"}),
+        ],
+        alert=False,
+    )
+    plans = []
+    with s.engine.connect() as conn:
+        for sql, params in statements:
+            if sql.lstrip().upper().startswith("SELECT"):
+                plans.append([row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)])
+    reads = [step for plan in plans for step in plan if "traces" in step or "spans" in step]
+    assert any("ix_spans_trace_name" in step for step in reads), reads
+    assert reads and all("USING COVERING INDEX" in step for step in reads), reads
+
+
 def test_check_fires_and_resolves_slo_alerts(store_url):
     got = []
     notifiers.set_delivery(notifiers.Delivery([notifiers.CallbackNotifier()]))
