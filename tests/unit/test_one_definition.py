@@ -36,3 +36,16 @@ def test_calibration_settings_are_the_calibration_section_of_the_settings():
     assert (got.window_days, got.thresholds, got.min_runs) == (3.0, {"grounding": 0.5}, 9)
     got.thresholds["x"] = 1.0  # the engine's copy: the settings are not changed through it
     assert s.calibration_thresholds == {"grounding": 0.5}
+
+
+def test_the_rest_group_by_choices_are_the_query_apis_dimensions():
+    from fastapi.testclient import TestClient
+
+    from glassbox.analysis.query import GROUP_DIMS
+    from glassbox.server.app import create_app
+
+    schema = TestClient(create_app("sqlite:///:memory:")).get("/openapi.json").json()
+    for path in ("/api/v1/group", "/api/v1/quality"):
+        (by,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "by"]
+        choices = by["schema"].get("enum") or next(a["enum"] for a in by["schema"]["anyOf"] if "enum" in a)
+        assert tuple(choices) == GROUP_DIMS, path
