@@ -43,6 +43,7 @@ from glassbox.config import section
 from glassbox.ids import new_record_id
 from glassbox.model import Alert, Score, Trace
 from glassbox.store import dialect as sql
+from glassbox.store.rows import dt as started_at
 from glassbox.store.schema import alerts, scores, traces
 
 if TYPE_CHECKING:
@@ -191,6 +192,9 @@ class CalibrationEngine:
                 .where(
                     traces.c.project == project,
                     traces.c.started_at >= self._since(),
+                    # Counted as of this run: the after step may see later runs already stored (the
+                    # database lane runs ahead), and the alert belongs to the run that made it N times.
+                    traces.c.started_at <= started_at(t.start_ns),
                     scores.c.name == name,
                     self._dim_value(dim) < limit,
                 )

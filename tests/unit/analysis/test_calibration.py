@@ -142,6 +142,19 @@ def test_user_rules_and_a_broken_rule(configured, caplog):
         unregister("explodes")
 
 
+@pytest.mark.parametrize("off", [{"calibration": False}])
+def test_a_late_after_step_counts_failures_as_of_its_run(configured, off):
+    """The database lane runs ahead of the after steps: when an earlier run's batch is judged, later
+    failing runs may already be stored. The alert still goes to the run that made it three."""
+    gb.configure(store=configured, trail_dir=None, **off)
+    first, second, third = (run(0.5, {"grounding": 0.1}) for _ in range(3))
+    gb.flush()
+    engine = CalibrationEngine(Store(configured), CalibrationSettings(alerts_file=None))
+    assert engine.after_batch([first]) == [] and engine.after_batch([second]) == []
+    (alert,) = engine.after_batch([third])
+    assert (alert.rule, alert.trace_id) == ("repeated_principle_failure", third.trace_id)
+
+
 def test_engine_directly_with_no_runs_and_alerts_file_off(store, tmp_path):
     engine = CalibrationEngine(store, CalibrationSettings(alerts_file=None))
     assert engine.after_batch([]) == []
