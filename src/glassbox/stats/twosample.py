@@ -167,7 +167,11 @@ def _bracket(
     import numpy as np
 
     total = a_sorted.size * b_sorted.size
-    lo, hi = d_min - max(1.0, abs(d_min)) * 1e-9 - 1e-300, d_max
+    # Bounds strictly outside every difference, by a margin the values' own magnitude cannot round away:
+    # the counts compare a_i + d with b_j, and 1e-9 vanishes next to a_i = -1.7e7 (a=[-17e6], b=[0, -17e6]
+    # then lost the difference 0 from the window and gave 17e6 as the median).
+    size = max(1.0, abs(d_min), abs(d_max), *(float(abs(v[i])) for v in (a_sorted, b_sorted) for i in (0, -1)))
+    lo, hi = d_min - size * 1e-9 - 1e-300, d_max + size * 1e-9
     c_lo, c_hi = 0, total
     m = 20_000
     rng = np.random.default_rng(k)  # deterministic: the same data give the same path
