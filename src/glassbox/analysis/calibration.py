@@ -295,12 +295,16 @@ class CalibrationEngine:
                     values = sorted(v for d, v in pending if d == dim)
                     if not values:
                         continue
+                    # The overall average is read in the same statement as the groups' (one snapshot): the
+                    # writer may store more runs between two queries, and a group's newest runs set against
+                    # an older overall average read as a gap that never existed.
+                    now = select(func.avg(c.quality_score)).where(*base, c.project == project).scalar_subquery()
                     groups = conn.execute(
-                        select(c[dim], func.avg(c.quality_score), func.count())
+                        select(c[dim], func.avg(c.quality_score), func.count(), now)
                         .where(*base, c.project == project, c[dim].in_(values))
                         .group_by(c[dim])
                     ).all()
-                    for value, avg, n in sorted(groups, key=lambda g: str(g[0])):
+                    for value, avg, n, overall in sorted(groups, key=lambda g: str(g[0])):
                         if avg is None or n < s.min_runs or overall - avg < threshold - _EPS:
                             continue
                         out.append(
